@@ -1,0 +1,610 @@
+/*
+ * main.c - the nvmf command: subcommands, options, reactor threads,
+ * signals, logging.
+ *
+ *   nvmf [target] [options]     the NVMe-oF target (the default job)
+ *   nvmf discover|identify|perf the host side (host.c)
+ *
+ * The target's threads:
+ *
+ *   main thread: parse options, listen, start reactors, wait for a signal
+ *        |
+ *        +-- reactor 0: epoll on listeners + its queues; accepts and hands
+ *        |              each new connection to a reactor, round-robin
+ *        +-- reactor 1..n (with -m): epoll on their own queues
+ *
+ * A reactor spins on epoll_wait(0) while there is work, so a busy queue
+ * never waits for a wakeup; after NVMF_SPIN_US without work it sleeps in
+ * epoll_wait until a socket wakes it or the 100 ms tick is due, so an
+ * idle target costs no CPU.
+ *
+ * Tutorial chapter 01 starts here; chapter 04 comes back for the reactor.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "nvmf.h"
+
+#define NVMF_SPIN_US		1000	/* busy-poll this long after work */
+#define NVMF_TICK_MS		100
+#define NVMF_DEFAULT_NQN	"nqn.2026-11.io.nvmf:cnode1"
+#define NVMF_DEFAULT_NS		"ram:64M"
+
+int g_log_level = NVMF_LOG_INFO;
+bool g_trace;
+struct nvmf_reactor *g_reactors;
+int g_nr_reactors;
+
+/* ==================================================================== */
+/* Logging and time                                                    */
+/* ==================================================================== */
+
+void nvmf_log(int level, const char *file, int line, const char *func, const char *fmt, ...)
+{
+	static const char tag[] = "EWID";
+	va_list ap;
+
+	if (level > g_log_level)
+		return;
+	flockfile(stderr);
+	fprintf(stderr, "%c %s:%d %s: ", tag[level], file, line, func);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	funlockfile(stderr);
+}
+
+void nvmf_trace(const char *fmt, ...)
+{
+	va_list ap;
+
+	flockfile(stdout);
+	fputs("trace ", stdout);
+	va_start(ap, fmt);
+	vfprintf(stdout, fmt, ap);
+	va_end(ap);
+	fputc('\n', stdout);
+	fflush(stdout);
+	funlockfile(stdout);
+}
+
+/* Hex and ASCII, 16 bytes a line, at debug level. */
+void pdu_hexdump(const char *what, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+
+	if (g_log_level < NVMF_LOG_DBG)
+		return;
+	fprintf(stderr, "  %s (%zu bytes):\n", what, len);
+	for (size_t i = 0; i < len; i += 16) {
+		fprintf(stderr, "  %04zx:", i);
+		for (size_t j = i; j < i + 16 && j < len; j++)
+			fprintf(stderr, " %02x", p[j]);
+		fputc('\n', stderr);
+	}
+}
+
+uint64_t nvmf_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static uint64_t nvmf_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* ==================================================================== */
+/* Reactors                                                            */
+/* ==================================================================== */
+
+int nvmf_reactor_watch(struct nvmf_reactor *r, struct nvmf_poller *p, uint32_t events)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = p };
+
+	return epoll_ctl(r->epfd, EPOLL_CTL_ADD, p->fd, &ev) ? -errno : 0;
+}
+
+int nvmf_reactor_modify(struct nvmf_reactor *r, struct nvmf_poller *p, uint32_t events)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = p };
+
+	return epoll_ctl(r->epfd, EPOLL_CTL_MOD, p->fd, &ev) ? -errno : 0;
+}
+
+void nvmf_reactor_unwatch(struct nvmf_reactor *r, struct nvmf_poller *p)
+{
+	epoll_ctl(r->epfd, EPOLL_CTL_DEL, p->fd, NULL);
+}
+
+struct nvmf_reactor *nvmf_reactor_next(void)
+{
+	static unsigned next;
+
+	return &g_reactors[next++ % g_nr_reactors];	/* only reactor 0 accepts */
+}
+
+/* Hand q to q->reactor from any thread; it adopts q on its next pass. */
+void nvmf_reactor_add_queue(struct nvmf_queue *q)
+{
+	struct nvmf_reactor *r = q->reactor;
+	uint64_t one = 1;
+
+	pthread_mutex_lock(&r->inbox_lock);
+	q->next = r->inbox;
+	r->inbox = q;
+	pthread_mutex_unlock(&r->inbox_lock);
+	if (write(r->wake.fd, &one, sizeof(one)) < 0)
+		LOG_ERR("waking reactor %d: %s", r->id, strerror(errno));
+}
+
+/* The wake eventfd fired: adopt queues handed over by other threads. */
+static void nvmf_reactor_wake(struct nvmf_poller *p, uint32_t events)
+{
+	struct nvmf_reactor *r = container_of(p, struct nvmf_reactor, wake);
+	struct nvmf_queue *q, *next;
+	uint64_t v;
+
+	(void)events;
+	if (read(p->fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		LOG_ERR("reactor %d eventfd: %s", r->id, strerror(errno));
+	pthread_mutex_lock(&r->inbox_lock);
+	q = r->inbox;
+	r->inbox = NULL;
+	pthread_mutex_unlock(&r->inbox_lock);
+	for (; q; q = next) {
+		next = q->next;
+		q->next = r->queues;
+		r->queues = q;
+		q->ops->start(q);
+	}
+}
+
+static void nvmf_reactor_tick(struct nvmf_reactor *r)
+{
+	for (struct nvmf_queue *q = r->queues; q; q = q->next)
+		nvmf_queue_tick(q);
+}
+
+/* The reactor thread: wait for events, run their handlers, let the
+ * transports flush and reap, tick timers. Stops when r->stop is set. */
+static void *nvmf_reactor_main(void *arg)
+{
+	struct nvmf_reactor *r = arg;
+	uint64_t last_work = nvmf_now_us(), last_tick = nvmf_now_ms();
+	struct epoll_event ev[64];
+
+	while (!atomic_load(&r->stop)) {
+		uint64_t now = nvmf_now_us();
+		int timeout = now - last_work < NVMF_SPIN_US ? 0 : NVMF_TICK_MS;
+		int n = epoll_wait(r->epfd, ev, ARRAY_SIZE(ev), timeout);
+
+		for (int i = 0; i < n; i++) {
+			struct nvmf_poller *p = ev[i].data.ptr;
+
+			p->fn(p, ev[i].events);
+		}
+		tcp_reactor_poll(r);
+		if (n > 0)
+			last_work = nvmf_now_us();
+		if (nvmf_now_ms() - last_tick >= NVMF_TICK_MS) {
+			last_tick = nvmf_now_ms();
+			nvmf_reactor_tick(r);
+		}
+	}
+	/* Shutting down: close every queue this reactor owns. */
+	for (struct nvmf_queue *q = r->queues; q; q = q->next)
+		q->ops->close(q);
+	tcp_reactor_poll(r);
+	return NULL;
+}
+
+static int nvmf_reactor_init(struct nvmf_reactor *r, int id)
+{
+	r->id = id;
+	r->epfd = epoll_create1(EPOLL_CLOEXEC);
+	r->wake.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	r->wake.fn = nvmf_reactor_wake;
+	pthread_mutex_init(&r->inbox_lock, NULL);
+	if (r->epfd < 0 || r->wake.fd < 0)
+		return -errno;
+	return nvmf_reactor_watch(r, &r->wake, EPOLLIN);
+}
+
+/* Start every reactor thread, pinned to the cores of mask (if given). */
+static int nvmf_reactors_start(uint64_t mask)
+{
+	int core = -1;
+
+	for (int i = 0; i < g_nr_reactors; i++) {
+		struct nvmf_reactor *r = &g_reactors[i];
+
+		if (pthread_create(&r->thread, NULL, nvmf_reactor_main, r))
+			return -errno;
+		if (!mask)
+			continue;
+		while (!(mask & (1ull << ++core)))
+			;
+		cpu_set_t set;
+		CPU_ZERO(&set);
+		CPU_SET(core, &set);
+		if (pthread_setaffinity_np(r->thread, sizeof(set), &set))
+			LOG_WARN("cannot pin reactor %d to core %d", i, core);
+	}
+	return 0;
+}
+
+static void nvmf_reactors_stop(void)
+{
+	uint64_t one = 1;
+
+	for (int i = 0; i < g_nr_reactors; i++) {
+		atomic_store(&g_reactors[i].stop, true);
+		if (write(g_reactors[i].wake.fd, &one, sizeof(one)) < 0)
+			LOG_ERR("waking reactor %d: %s", i, strerror(errno));
+	}
+	for (int i = 0; i < g_nr_reactors; i++)
+		pthread_join(g_reactors[i].thread, NULL);
+}
+
+/* ==================================================================== */
+/* Target options                                                      */
+/* ==================================================================== */
+
+static void nvmf_target_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: nvmf [target] [options]\n"
+		"  -l, --listen ADDR:PORT      serve NVMe/TCP on ADDR:PORT (repeatable;\n"
+		"                              default 127.0.0.1:4420; IPv6 as [::1]:4420)\n"
+		"  -D, --discovery-port PORT   also serve discovery alone on PORT of each\n"
+		"                              listen address (default 8009; 0 = no)\n"
+		"  -s, --subsys NQN            add a subsystem; the --ns and --host options\n"
+		"                              after it belong to it (default %s)\n"
+		"  -n, --ns SPEC               namespace: ram:SIZE[:BS] or null:SIZE[:BS],\n"
+		"                              SIZE like 64M or 1G, BS 512 or 4096 (default %s)\n"
+		"      --host NQN              allow only this host NQN (repeatable)\n"
+		"  -m, --cpumask MASK          one reactor per core in MASK, pinned (e.g. 0x3)\n"
+		"  -v, --verbose               more logging (-vv: debug)\n"
+		"      --trace                 print every PDU and command, one line each\n"
+		"      --version               say what was built\n"
+		"other subcommands: nvmf discover|identify|perf --help\n",
+		NVMF_DEFAULT_NQN, NVMF_DEFAULT_NS);
+}
+
+/* "ADDR:PORT" or "[V6]:PORT", an optional "tcp:" in front. */
+static int nvmf_parse_listen(const char *arg, struct nvmf_listener *l)
+{
+	const char *colon;
+
+	if (!strncmp(arg, "tcp:", 4))
+		arg += 4;
+	else if (!strncmp(arg, "rdma:", 5)) {
+		fprintf(stderr, "nvmf: built without RDMA: only tcp listeners for now\n");
+		return -EINVAL;
+	}
+	colon = strrchr(arg, ':');
+	if (!colon || colon == arg || !colon[1] || strlen(colon + 1) >= sizeof(l->trsvcid))
+		return -EINVAL;
+	if (arg[0] == '[' && colon[-1] == ']')
+		snprintf(l->traddr, sizeof(l->traddr), "%.*s", (int)(colon - arg - 2), arg + 1);
+	else
+		snprintf(l->traddr, sizeof(l->traddr), "%.*s", (int)(colon - arg), arg);
+	snprintf(l->trsvcid, sizeof(l->trsvcid), "%s", colon + 1);
+	l->trtype = NVMF_TRTYPE_TCP;
+	l->poller.fd = -1;
+	return 0;
+}
+
+static struct nvmf_listener *nvmf_listener_add(const struct nvmf_listener *tmpl)
+{
+	static uint16_t portid;
+	struct nvmf_listener *l = calloc(1, sizeof(*l)), **pp;
+
+	if (!l)
+		return NULL;
+	*l = *tmpl;
+	l->portid = ++portid;
+	for (pp = &g_listeners; *pp; pp = &(*pp)->next)
+		;
+	*pp = l;
+	return l;
+}
+
+/* Add the discovery-only listeners: port disc_port on every listen
+ * address that does not already serve it. */
+static int nvmf_add_discovery_listeners(const char *disc_port)
+{
+	struct nvmf_listener *io_end = NULL;
+
+	for (struct nvmf_listener *l = g_listeners; l; l = l->next)
+		io_end = l;
+	for (struct nvmf_listener *l = g_listeners; l; l = l->next) {
+		struct nvmf_listener d = *l, *x;
+		bool dup = false;
+
+		for (x = g_listeners; x; x = x->next)
+			if (!strcmp(x->traddr, l->traddr) && !strcmp(x->trsvcid, disc_port))
+				dup = true;
+		if (!dup) {
+			snprintf(d.trsvcid, sizeof(d.trsvcid), "%s", disc_port);
+			d.discovery_only = true;
+			d.next = NULL;
+			if (!nvmf_listener_add(&d))
+				return -ENOMEM;
+		}
+		if (l == io_end)
+			break;
+	}
+	return 0;
+}
+
+struct nvmf_opts {
+	uint64_t cpumask;
+	const char *disc_port;
+	bool any_ns;
+};
+
+/* Parse the target's options into subsystems and listeners. Returns 0,
+ * or 2 after printing usage or an error. */
+static int nvmf_target_parse(int argc, char **argv, struct nvmf_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ "discovery-port", required_argument, NULL, 'D' },
+		{ "subsys", required_argument, NULL, 's' },
+		{ "ns", required_argument, NULL, 'n' },
+		{ "host", required_argument, NULL, 'H' },
+		{ "cpumask", required_argument, NULL, 'm' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "trace", no_argument, NULL, 'T' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct nvmf_subsys *cur = NULL;
+	char err[256];
+	int c;
+
+	o->disc_port = "8009";
+	while ((c = getopt_long(argc, argv, "l:D:s:n:m:vh", longopts, NULL)) != -1) {
+		struct nvmf_listener l = { 0 };
+		struct nvmf_bdev *b;
+		char *end;
+
+		switch (c) {
+		case 'l':
+			if (nvmf_parse_listen(optarg, &l) || !nvmf_listener_add(&l)) {
+				fprintf(stderr, "nvmf: bad listen address '%s' (want ADDR:PORT)\n", optarg);
+				return 2;
+			}
+			break;
+		case 'D':
+			o->disc_port = optarg;
+			break;
+		case 's':
+			cur = nvmf_subsys_add(optarg, err, sizeof(err));
+			if (!cur)
+				goto bad;
+			break;
+		case 'n':
+			if (!cur && !(cur = nvmf_subsys_add(NVMF_DEFAULT_NQN, err, sizeof(err))))
+				goto bad;
+			if (bdev_create(optarg, &b, err, sizeof(err)))
+				goto bad;
+			if (nvmf_subsys_add_ns(cur, b, err, sizeof(err))) {
+				bdev_free(b);
+				goto bad;
+			}
+			o->any_ns = true;
+			break;
+		case 'H':
+			if (!cur && !(cur = nvmf_subsys_add(NVMF_DEFAULT_NQN, err, sizeof(err))))
+				goto bad;
+			if (nvmf_subsys_add_host(cur, optarg)) {
+				snprintf(err, sizeof(err), "'%s' is not a host NQN", optarg);
+				goto bad;
+			}
+			break;
+		case 'm':
+			o->cpumask = strtoull(optarg, &end, 16);
+			if (*end || !o->cpumask) {
+				fprintf(stderr, "nvmf: bad core mask '%s' (hex, like 0x3)\n", optarg);
+				return 2;
+			}
+			break;
+		case 'v':
+			g_log_level++;
+			break;
+		case 'T':
+			g_trace = true;
+			break;
+		case 'h':
+			nvmf_target_usage(stdout);
+			exit(0);
+		default:
+			nvmf_target_usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "nvmf: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	return 0;
+bad:
+	fprintf(stderr, "nvmf: %s\n", err);
+	return 2;
+}
+
+/* Fill in what the user left out: one subsystem with one RAM namespace
+ * on 127.0.0.1:4420, discovery on 8009. */
+static int nvmf_target_defaults(struct nvmf_opts *o)
+{
+	char err[256];
+	struct nvmf_bdev *b;
+
+	if (!g_subsystems && !nvmf_subsys_add(NVMF_DEFAULT_NQN, err, sizeof(err)))
+		return -EINVAL;
+	if (!o->any_ns && !g_subsystems->next && !g_subsystems->ns[0]) {
+		if (bdev_create(NVMF_DEFAULT_NS, &b, err, sizeof(err)) ||
+		    nvmf_subsys_add_ns(g_subsystems, b, err, sizeof(err)))
+			return -ENOMEM;
+	}
+	if (!g_listeners) {
+		struct nvmf_listener l = { 0 };
+
+		nvmf_parse_listen("127.0.0.1:4420", &l);
+		if (!nvmf_listener_add(&l))
+			return -ENOMEM;
+	}
+	if (strcmp(o->disc_port, "0"))
+		return nvmf_add_discovery_listeners(o->disc_port);
+	return 0;
+}
+
+/* ==================================================================== */
+/* The target                                                          */
+/* ==================================================================== */
+
+/* Say what listens where and how to reach it, with the exact commands. */
+static void nvmf_banner(void)
+{
+	struct nvmf_listener *io = NULL, *disc = NULL;
+
+	printf("nvmf %s: NVMe over Fabrics target (NVMe/TCP; built without RDMA)\n", NVMF_VERSION);
+	for (struct nvmf_subsys *s = g_subsystems; s; s = s->next) {
+		printf("  subsystem %s (%s)\n", s->nqn, s->allow_any_host ? "any host" : "allow list");
+		for (int i = 0; i < s->nr_hosts; i++)
+			printf("    host %s\n", s->hosts[i]);
+		for (int i = 0; i < NVMF_MAX_NS; i++) {
+			struct nvmf_bdev *b = s->ns[i] ? s->ns[i]->bdev : NULL;
+
+			if (b)
+				printf("    nsid %u: %s, %llu MiB, %u-byte blocks\n", s->ns[i]->nsid,
+				       b->name, (unsigned long long)((b->nblocks * b->blksz) >> 20), b->blksz);
+		}
+	}
+	for (struct nvmf_listener *l = g_listeners; l; l = l->next) {
+		printf("  listening on tcp %s:%s (%s)\n", l->traddr, l->trsvcid,
+		       l->discovery_only ? "discovery" : "I/O and discovery");
+		if (!l->discovery_only && !io)
+			io = l;
+		if (l->discovery_only && !disc)
+			disc = l;
+	}
+	printf("  MDTS %u KiB, MAXCMD %u, in-capsule data %u bytes, %d reactor(s)\n",
+	       NVMF_MAX_DATA >> 10, NVMF_MAXCMD, NVMF_IO_ICD, g_nr_reactors);
+	printf("try:\n  nvme discover -t tcp -a %s -s %s\n", io->traddr,
+	       disc ? disc->trsvcid : io->trsvcid);
+	printf("  nvme connect -t tcp -a %s -s %s -n %s\n", io->traddr, io->trsvcid,
+	       g_subsystems->nqn);
+	printf("  ./nvmf perf -q 32 -o 4096 -w randread -t 5 -r 'trtype:TCP traddr:%s trsvcid:%s subnqn:%s'\n",
+	       io->traddr, io->trsvcid, g_subsystems->nqn);
+	fflush(stdout);
+}
+
+static void nvmf_target_cleanup(void)
+{
+	struct nvmf_listener *l, *next;
+
+	for (l = g_listeners; l; l = next) {
+		next = l->next;
+		tcp_unlisten(l);
+		free(l);
+	}
+	g_listeners = NULL;
+	for (int i = 0; i < g_nr_reactors; i++) {
+		close(g_reactors[i].epfd);
+		close(g_reactors[i].wake.fd);
+	}
+	free(g_reactors);
+	nvmf_fini();
+}
+
+static int nvmf_target_main(int argc, char **argv)
+{
+	struct nvmf_opts o = { 0 };
+	char err[512];
+	sigset_t sigs;
+	int sig, rc;
+
+	rc = nvmf_target_parse(argc, argv, &o);
+	if (rc || nvmf_target_defaults(&o)) {
+		nvmf_target_cleanup();
+		return rc ? rc : 1;
+	}
+	nvmf_init();
+	g_nr_reactors = o.cpumask ? __builtin_popcountll(o.cpumask) : 1;
+	g_reactors = calloc(g_nr_reactors, sizeof(*g_reactors));
+	for (int i = 0; i < g_nr_reactors; i++)
+		if (nvmf_reactor_init(&g_reactors[i], i))
+			return 1;
+	for (struct nvmf_listener *l = g_listeners; l; l = l->next) {
+		if (tcp_listen(l, err, sizeof(err))) {
+			fprintf(stderr, "nvmf: %s\n", err);
+			nvmf_target_cleanup();
+			return 1;
+		}
+	}
+	/* Signals go to this thread only, through sigwait(). */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (nvmf_reactors_start(o.cpumask)) {
+		fprintf(stderr, "nvmf: cannot start reactor threads\n");
+		return 1;
+	}
+	nvmf_banner();
+	sigwait(&sigs, &sig);
+	LOG_INFO("%s: shutting down", strsignal(sig));
+	nvmf_reactors_stop();
+	nvmf_target_cleanup();
+	return 0;
+}
+
+/* ==================================================================== */
+/* Entry point                                                         */
+/* ==================================================================== */
+
+int main(int argc, char **argv)
+{
+	const char *cmd = argc > 1 ? argv[1] : "target";
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (!strcmp(cmd, "--version")) {
+		printf("nvmf %s (transports: tcp; rdma: not built)\n", NVMF_VERSION);
+		return 0;
+	}
+	if (!strcmp(cmd, "discover"))
+		return host_discover_main(argc - 1, argv + 1);
+	if (!strcmp(cmd, "identify"))
+		return host_identify_main(argc - 1, argv + 1);
+	if (!strcmp(cmd, "perf"))
+		return host_perf_main(argc - 1, argv + 1);
+	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+		nvmf_target_usage(stdout);
+		return 0;
+	}
+	if (argc > 1 && !strcmp(cmd, "target"))
+		return nvmf_target_main(argc - 1, argv + 1);
+	return nvmf_target_main(argc, argv);	/* options straight away */
+}

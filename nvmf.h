@@ -1,0 +1,290 @@
+/*
+ * nvmf.h - the project's internal interfaces, grouped by the file that
+ * defines them (xv6 defs.h style). Wire formats live in nvme.h.
+ *
+ * The shapes that cross files:
+ *
+ *   nvmf_reactor 1---* nvmf_queue *---1 nvmf_ctrl *---1 nvmf_subsys 1---* nvmf_ns
+ *     (a thread)        (one per          (Connect       (an NQN)          (nsid ->
+ *                       connection)       qid 0 makes                       nvmf_bdev)
+ *                            |            one)
+ *                            1---* nvmf_req  (one per queue slot, preallocated)
+ *
+ * And the two seams of ../shared/DESIGN.md that this slice uses:
+ *   struct nvmf_transport_ops  what nvmf.c asks of tcp.c (and later rdma.c)
+ *   struct nvmf_bdev_ops       what nvmf.c asks of a storage backend
+ */
+#ifndef NVMF_H
+#define NVMF_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <pthread.h>
+#include <sys/socket.h>
+
+#include "nvme.h"
+
+#define NVMF_VERSION		"0.1"
+
+/* Limits we advertise. MDTS is 2^NVMF_MDTS pages of 4 KiB (Identify
+ * Controller MDTS is in units of CAP.MPSMIN) [BASE-2.0c Fig. 275]. */
+#define NVMF_PAGE_SIZE		4096u
+#define NVMF_MDTS		5		/* 128 KiB */
+#define NVMF_MAX_DATA		(NVMF_PAGE_SIZE << NVMF_MDTS)
+#define NVMF_MAXCMD		128		/* queue entries, CAP.MQES + 1 */
+#define NVMF_ADMIN_QSIZE	32
+#define NVMF_MAX_IO_QUEUES	64
+#define NVMF_ADMIN_ICD		8192		/* see INTEROP: admin capsules */
+#define NVMF_IO_ICD		8192		/* IOCCSZ = (64 + this) / 16 */
+#define NVMF_AERL		3		/* 0's based: 4 AERs outstanding */
+#define NVMF_MAX_NS		32
+#define NVMF_KATO_DEFAULT_MS	120000		/* when Connect says 0 on I/O ctrl */
+#define NVMF_KAS_100MS		1		/* KAS granularity, 100 ms units */
+#define NVMF_ERRLOG_ENTRIES	16
+
+#define container_of(p, type, member) \
+	((type *)(void *)((char *)(p) - offsetof(type, member)))
+#define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
+
+/* ==================================================================== */
+/* main.c: logging, time, the reactor                                  */
+/* ==================================================================== */
+
+enum { NVMF_LOG_ERR, NVMF_LOG_WARN, NVMF_LOG_INFO, NVMF_LOG_DBG };
+extern int g_log_level;		/* -v raises it; default INFO */
+extern bool g_trace;		/* --trace: one line per PDU and command */
+
+void nvmf_log(int level, const char *file, int line, const char *func,
+	      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+#define LOG_ERR(...)  nvmf_log(NVMF_LOG_ERR, __FILE__, __LINE__, __func__, __VA_ARGS__)
+#define LOG_WARN(...) nvmf_log(NVMF_LOG_WARN, __FILE__, __LINE__, __func__, __VA_ARGS__)
+#define LOG_INFO(...) nvmf_log(NVMF_LOG_INFO, __FILE__, __LINE__, __func__, __VA_ARGS__)
+#define LOG_DBG(...) \
+	do { if (g_log_level >= NVMF_LOG_DBG) \
+		nvmf_log(NVMF_LOG_DBG, __FILE__, __LINE__, __func__, __VA_ARGS__); } while (0)
+void nvmf_trace(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void pdu_hexdump(const char *what, const void *buf, size_t len);
+uint64_t nvmf_now_ms(void);
+
+/*
+ * A reactor is one thread with one epoll set. Every fd it watches carries a
+ * struct nvmf_poller in epoll's data.ptr, so an event goes straight to the
+ * code that owns the fd. Queues are handed to a reactor once and stay there:
+ * everything a queue owns is touched only by its reactor's thread.
+ */
+struct nvmf_poller {
+	int fd;
+	void (*fn)(struct nvmf_poller *p, uint32_t events);
+};
+
+struct nvmf_reactor {
+	int id;
+	int epfd;
+	pthread_t thread;
+	struct nvmf_poller wake;	/* eventfd: new queues or stop */
+	pthread_mutex_t inbox_lock;	/* guards inbox */
+	struct nvmf_queue *inbox;	/* queues handed over, not yet added */
+	struct nvmf_queue *queues;	/* every queue this reactor owns */
+	unsigned busy;			/* work found in the last pass */
+	atomic_bool stop;
+};
+
+extern struct nvmf_reactor *g_reactors;
+extern int g_nr_reactors;
+int nvmf_reactor_watch(struct nvmf_reactor *r, struct nvmf_poller *p, uint32_t events);
+int nvmf_reactor_modify(struct nvmf_reactor *r, struct nvmf_poller *p, uint32_t events);
+void nvmf_reactor_unwatch(struct nvmf_reactor *r, struct nvmf_poller *p);
+void nvmf_reactor_add_queue(struct nvmf_queue *q);	/* any thread */
+struct nvmf_reactor *nvmf_reactor_next(void);		/* round-robin */
+
+/* ==================================================================== */
+/* The backend seam (bdev.c)                                           */
+/* ==================================================================== */
+
+struct nvmf_req;
+struct nvmf_bdev;
+
+/*
+ * What a storage backend does. submit() takes an I/O request (read, write,
+ * flush, write zeroes, deallocate) and finishes it later by calling
+ * nvmf_bdev_done(), possibly before it returns (ram, null). poll() reaps
+ * completions for backends that have them, on the reactor that submitted.
+ */
+struct nvmf_bdev_ops {
+	const char *kind;
+	void (*submit)(struct nvmf_bdev *b, struct nvmf_req *r);
+	int (*poll)(struct nvmf_bdev *b);
+	void (*free)(struct nvmf_bdev *b);
+};
+
+struct nvmf_bdev {
+	const struct nvmf_bdev_ops *ops;
+	char name[64];
+	uint64_t nblocks;
+	uint32_t blksz;
+	uint8_t lbads;			/* log2(blksz) */
+	bool vwc;			/* has a volatile write cache */
+	bool deallocate_zeroes;		/* deallocated blocks read zeroes */
+	void *priv;
+};
+
+/* Backend I/O operations, in struct nvmf_req.bio. */
+enum nvmf_bio_op { BIO_READ, BIO_WRITE, BIO_FLUSH, BIO_WRITE_ZEROES, BIO_DEALLOC };
+
+int bdev_create(const char *spec, struct nvmf_bdev **out, char *err, size_t errlen);
+void bdev_free(struct nvmf_bdev *b);
+void nvmf_bdev_done(struct nvmf_req *r, uint16_t status);	/* in nvmf.c */
+
+/* ==================================================================== */
+/* The transport seam, and the request                                 */
+/* ==================================================================== */
+
+/*
+ * What nvmf.c asks of a transport. Each call is made on the queue's reactor.
+ *   start:      the queue's reactor has adopted it: begin receiving.
+ *   fetch_data: bring the host's data for a write into r->data (TCP: R2T and
+ *               H2CData; RDMA: RDMA READ), then call nvmf_req_data_ready().
+ *   complete:   send r->data (r->xfer_len bytes) if the command reads, then
+ *               the response in r->cqe; the slot is free once it is sent.
+ *   close:      the controller is gone: tear the connection down.
+ */
+struct nvmf_transport_ops {
+	const char *name;
+	uint8_t trtype;			/* NVMF_TRTYPE_* */
+	void (*start)(struct nvmf_queue *q);	/* its reactor adopted it */
+	void (*fetch_data)(struct nvmf_req *r);
+	void (*complete)(struct nvmf_req *r);
+	void (*close)(struct nvmf_queue *q);
+};
+
+enum nvmf_xfer { XFER_NONE, XFER_H2C, XFER_C2H };
+
+/*
+ * One command slot. The transport embeds it in its own request struct and
+ * fills sqe, data_len (what the SGL describes) and, for in-capsule data,
+ * icd_len; nvmf.c fills cqe and, for reads, data and xfer_len.
+ */
+struct nvmf_req {
+	struct nvmf_queue *q;
+	struct nvme_sqe sqe;
+	struct nvme_cqe cqe;
+	uint8_t *data;			/* buffer of q->max_data bytes */
+	uint32_t data_len;		/* bytes the command's SGL describes */
+	uint32_t icd_len;		/* bytes that came in the capsule */
+	uint32_t xfer_len;		/* bytes to send back (reads) */
+	enum nvmf_xfer xfer;
+	struct nvmf_ns *ns;		/* I/O commands */
+	enum nvmf_bio_op bio;		/* backend view of an I/O command */
+	uint64_t slba;
+	uint64_t nblocks;
+	bool fua;
+	uint8_t *bio_buf;		/* where the backend reads or writes */
+	uint8_t *aux;			/* Compare: the medium's copy */
+	uint32_t dsm_next;		/* Dataset Management: next range */
+};
+
+/* A queue pair: one connection (TCP) or one QP (RDMA). */
+struct nvmf_queue {
+	const struct nvmf_transport_ops *ops;
+	struct nvmf_reactor *reactor;
+	struct nvmf_queue *next;	/* reactor list */
+	struct nvmf_ctrl *ctrl;		/* set by Connect */
+	struct nvmf_listener *listener;
+	uint16_t qid;
+	uint16_t size;			/* entries: Connect SQSIZE + 1 */
+	uint16_t sqhd;
+	bool sqfc_disabled;		/* Connect CATTR bit 2 */
+	bool closing;
+	uint32_t max_data;		/* MDTS in bytes */
+	uint32_t max_icd;		/* in-capsule data we accept */
+	unsigned gen;			/* ctrl->gen when connected */
+	struct sockaddr_storage local;	/* our address on this connection */
+	char peer[64];			/* "addr:port" for log lines */
+};
+
+/* ==================================================================== */
+/* nvmf.c: subsystems, controllers, commands                           */
+/* ==================================================================== */
+
+struct nvmf_ns {
+	uint32_t nsid;
+	struct nvmf_bdev *bdev;
+	uint8_t uuid[16];
+	uint8_t nguid[16];
+	atomic_uint_fast64_t bytes_read, bytes_written;	/* SMART */
+	atomic_uint_fast64_t reads, writes;
+};
+
+struct nvmf_subsys {
+	struct nvmf_subsys *next;
+	char nqn[NVMF_NQN_SIZE];
+	char sn[21];
+	char mn[41];
+	bool allow_any_host;
+	char (*hosts)[NVMF_NQN_SIZE];	/* the allow list */
+	int nr_hosts;
+	struct nvmf_ns *ns[NVMF_MAX_NS];	/* index nsid - 1 */
+	pthread_mutex_t lock;		/* guards ctrls and ns[] changes */
+	struct nvmf_ctrl *ctrls;
+	bool is_disc;
+};
+
+/* A listen address: the transport that serves it fills fd and poller. */
+struct nvmf_listener {
+	struct nvmf_listener *next;
+	uint8_t trtype;			/* NVMF_TRTYPE_* */
+	uint8_t adrfam;			/* NVMF_ADRFAM_*, set by listen */
+	char traddr[64];
+	char trsvcid[16];
+	uint16_t portid;
+	bool discovery_only;		/* 8009: discovery subsystem only */
+	struct sockaddr_storage addr;
+	struct nvmf_poller poller;
+};
+
+extern struct nvmf_subsys *g_subsystems;	/* configured before start */
+extern struct nvmf_subsys g_discovery;
+extern struct nvmf_listener *g_listeners;
+
+struct nvmf_subsys *nvmf_subsys_add(const char *nqn, char *err, size_t errlen);
+int nvmf_subsys_add_ns(struct nvmf_subsys *s, struct nvmf_bdev *b, char *err, size_t errlen);
+int nvmf_subsys_add_host(struct nvmf_subsys *s, const char *hostnqn);
+int nvmf_nqn_valid(const char *nqn);
+void nvmf_ns_changed(struct nvmf_subsys *s, uint32_t nsid);	/* any thread */
+void nvmf_disc_changed(void);				/* any thread */
+void nvmf_init(void);
+void nvmf_fini(void);
+
+void nvmf_req_exec(struct nvmf_req *r);		/* a capsule arrived */
+void nvmf_req_data_ready(struct nvmf_req *r);	/* fetch_data finished */
+void nvmf_req_fail(struct nvmf_req *r, uint16_t status);	/* transport error */
+void nvmf_queue_tick(struct nvmf_queue *q);	/* timers, events */
+void nvmf_queue_closed(struct nvmf_queue *q);	/* transport let go */
+const char *nvmf_opcode_name(const struct nvme_sqe *sqe, uint16_t qid);
+
+/* ==================================================================== */
+/* tcp.c: NVMe/TCP, target side, and PDU helpers the host side reuses  */
+/* ==================================================================== */
+
+int tcp_listen(struct nvmf_listener *l, char *err, size_t errlen);
+void tcp_unlisten(struct nvmf_listener *l);
+void tcp_reactor_poll(struct nvmf_reactor *r);
+uint32_t tcp_crc32c(const void *buf, size_t len);
+uint32_t tcp_crc32c_update(uint32_t crc, const void *buf, size_t len);
+const char *tcp_pdu_name(uint8_t type);
+void tcp_trace_pdu(const char *dir, const struct nvme_tcp_hdr *h, const void *psh);
+int tcp_hdr_check(const struct nvme_tcp_hdr *h, bool hdgst, bool ddgst,
+		  uint32_t cpda, uint32_t max_data, uint16_t *fes, uint32_t *fei);
+extern uint32_t g_tcp_maxh2cdata;
+
+/* ==================================================================== */
+/* host.c: the initiator side: discover, identify, perf                */
+/* ==================================================================== */
+
+int host_discover_main(int argc, char **argv);
+int host_identify_main(int argc, char **argv);
+int host_perf_main(int argc, char **argv);
+
+#endif /* NVMF_H */

@@ -1,0 +1,1160 @@
+/*
+ * tcp.c - NVMe/TCP, the target side [TCP-1.0c].
+ *
+ * This file moves bytes and knows PDUs; it knows nothing of what a command
+ * means. A connection is a struct tcp_queue; a command slot is a struct
+ * tcp_req, which wraps the struct nvmf_req that nvmf.c works on.
+ *
+ *   socket --recv--> staging buffer --> receive state machine
+ *                                          |  ICReq      -> ICResp
+ *                                          |  CapsuleCmd -> nvmf_req_exec()
+ *                                          |  H2CData    -> nvmf_req_data_ready()
+ *                                          v
+ *   socket <-writev-- out[] iovec ring <-- R2T, C2HData + CapsuleResp, TermReq
+ *
+ * Speed comes from two habits: every recv() takes as much as the kernel has
+ * and the parser walks all the PDUs in it before asking again, and every
+ * response is queued as iovecs (header, data, digest) that one writev()
+ * per reactor pass sends together. Large data is received straight into
+ * the request's buffer, never through the staging buffer.
+ *
+ * Also here: the CRC32C digest (ISA-L) and the PDU header checks, which the
+ * host side (host.c) reuses.
+ *
+ * Not implemented: TLS [TCP-1.0c §3.6.1.3], because it needs a handshake
+ * daemon and keys, which a teaching lab does not have; TREQ says so.
+ *
+ * Tutorial chapter 03 reads this file top to bottom.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/uio.h>
+#include <unistd.h>
+#include <endian.h>
+#include <isa-l/crc.h>
+
+#include "nvmf.h"
+
+/* ==================================================================== */
+/* Constants                                                           */
+/* ==================================================================== */
+
+#define TCP_STAGING_SIZE	(64 * 1024)	/* one recv() worth */
+#define TCP_DIRECT_MIN		4096		/* recv data straight into place */
+#define TCP_RECV_BUDGET		16		/* recv() calls per wakeup */
+#define TCP_SLOTS		NVMF_MAXCMD	/* before Connect we don't know */
+#define TCP_OUT_PER_REQ		5		/* hdr, data, ddgst, rsp, r2t */
+#define TCP_PDU_MAX_HDR		256		/* pdo is one byte */
+
+uint32_t g_tcp_maxh2cdata = 32 * 1024;	/* ICResp MAXH2CDATA */
+
+/* ==================================================================== */
+/* Structs                                                             */
+/* ==================================================================== */
+
+/*
+ * The receive state machine. One PDU at a time, in this order:
+ *
+ *          +---------+ 8 bytes  +----------+ rest of header, HDGST, pad
+ *   -----> | RECV_CH | -------> | RECV_PSH | ---------------------+
+ *          +---------+          +----------+                      |
+ *               ^                                          handle header
+ *               |           no data                               |
+ *               +------------------------------------------------+
+ *               |                                                 | data
+ *               |   +------------+  DDGST on  +-------------+     v
+ *               +---| (data done)|<-----------| RECV_DDGST  |<- RECV_DATA
+ *                   +------------+            +-------------+
+ *
+ *   RECV_ERR: we sent a C2HTermReq; nothing more is read.
+ */
+enum tcp_recv_state {
+	RECV_CH,	/* waiting for the 8-byte common header */
+	RECV_PSH,	/* waiting for the rest of the header (+digest, +pad) */
+	RECV_DATA,	/* waiting for PDU data, placed in a request buffer */
+	RECV_DDGST,	/* waiting for the 4-byte data digest */
+	RECV_ERR,	/* fatal error sent; the connection is closing */
+};
+
+static const char *const tcp_recv_state_name[] = {
+	"CH", "PSH", "DATA", "DDGST", "ERR",
+};
+
+/* A slot's life: FREE -> RECV_ICD? -> EXEC <-> WAIT_H2C -> SENDING -> FREE */
+enum tcp_req_state {
+	REQ_FREE,	/* on the free list */
+	REQ_RECV_ICD,	/* in-capsule data is arriving */
+	REQ_EXEC,	/* with nvmf.c or the backend */
+	REQ_WAIT_H2C,	/* R2T sent, H2CData arriving */
+	REQ_SENDING,	/* response queued, not yet all in the socket */
+};
+
+struct tcp_req {
+	struct nvmf_req req;
+	enum tcp_req_state state;
+	uint16_t ttag;			/* our slot index, used as R2T TTAG */
+	uint32_t h2c_next;		/* next DATAO we expect */
+	bool ddgst_bad;			/* a data digest failed for this command */
+	uint32_t ddgst;			/* C2HData digest, sent from here */
+	uint8_t c2h[128];		/* C2HData header + HDGST + pad (HPDA) */
+	uint8_t r2t[sizeof(struct nvme_tcp_r2t) + 4];
+	uint8_t rsp[sizeof(struct nvme_tcp_rsp) + 4];
+	struct tcp_req *next_free;
+};
+
+/* One queued piece of output. When it is fully sent, req (if set) is
+ * finished: its slot goes back on the free list. */
+struct tcp_out {
+	struct iovec iov;
+	struct tcp_req *req;
+};
+
+struct tcp_queue {
+	struct nvmf_queue q;
+	struct nvmf_poller poller;
+	bool icreq_done;
+	bool hdgst, ddgst;		/* negotiated in ICReq/ICResp */
+	uint32_t c2h_align;		/* (HPDA + 1) * 4 */
+	bool want_out;			/* EPOLLOUT is armed */
+	bool close_after_flush;		/* a TermReq is on its way */
+
+	/* receive */
+	enum tcp_recv_state rstate;
+	uint8_t *staging;
+	uint32_t spos, slen;		/* unread bytes: staging[spos..slen) */
+	int recv_budget;
+	uint8_t pdu[TCP_PDU_MAX_HDR];	/* the header being received */
+	uint32_t pdu_got, pdu_need;
+	struct tcp_req *rreq;		/* whose buffer data goes into */
+	uint32_t rdata_off, rdata_len, rdata_got;
+	uint8_t rddgst[4];
+	uint32_t rddgst_got;
+
+	/* send */
+	struct tcp_out *out;
+	uint32_t out_head, out_count, out_cap;
+	uint8_t icresp[sizeof(struct nvme_tcp_icresp)];
+	uint8_t term[sizeof(struct nvme_tcp_term) + NVME_TCP_TERM_MAX_DATA];
+
+	/* slots */
+	struct tcp_req *reqs;
+	struct tcp_req *free_reqs;
+	unsigned nr_busy;
+	uint8_t *arena;			/* TCP_SLOTS * max_data */
+};
+
+static const struct nvmf_transport_ops tcp_ops;
+
+/* ==================================================================== */
+/* Digests and header checks (shared with host.c)                      */
+/* ==================================================================== */
+
+/* CRC32C, the iSCSI polynomial [TCP-1.0c §3.3.4]: seed ~0, result
+ * inverted. ISA-L's crc32_iscsi() does neither, so we do both. */
+uint32_t tcp_crc32c_update(uint32_t crc, const void *buf, size_t len)
+{
+	return crc32_iscsi((unsigned char *)buf, (int)len, crc);
+}
+
+uint32_t tcp_crc32c(const void *buf, size_t len)
+{
+	return ~tcp_crc32c_update(~0u, buf, len);
+}
+
+const char *tcp_pdu_name(uint8_t type)
+{
+	static const char *const names[] = {
+		"ICReq", "ICResp", "H2CTermReq", "C2HTermReq", "CapsuleCmd",
+		"CapsuleResp", "H2CData", "C2HData", "type8", "R2T",
+	};
+	return type < ARRAY_SIZE(names) ? names[type] : "unknown";
+}
+
+/* Header length of each PDU type, and whether it may carry a header
+ * digest and data [TCP-1.0c Fig. 21, §3.6.2]. */
+struct tcp_pdu_rule {
+	uint8_t hlen;
+	bool digests;
+	bool data;
+};
+
+static const struct tcp_pdu_rule tcp_rules[] = {
+	[NVME_TCP_ICREQ] = { 128, false, false },
+	[NVME_TCP_ICRESP] = { 128, false, false },
+	[NVME_TCP_H2C_TERM] = { 24, false, true },
+	[NVME_TCP_C2H_TERM] = { 24, false, true },
+	[NVME_TCP_CMD] = { 72, true, true },
+	[NVME_TCP_RSP] = { 24, true, false },
+	[NVME_TCP_H2C_DATA] = { 24, true, true },
+	[NVME_TCP_C2H_DATA] = { 24, true, true },
+	[NVME_TCP_R2T] = { 24, true, false },
+};
+
+/*
+ * Check a common header before trusting hlen, pdo or plen [TCP-1.0c
+ * §3.6.1]. hdgst/ddgst say what was negotiated, cpda the data alignment
+ * the receiver asked for (in 4-byte units, 0's based), max_data the
+ * largest data part this PDU type may carry here. On error returns
+ * -EPROTO with the TermReq FES and FEI (byte offset of the bad field).
+ */
+int tcp_hdr_check(const struct nvme_tcp_hdr *h, bool hdgst, bool ddgst,
+		  uint32_t cpda, uint32_t max_data, uint16_t *fes, uint32_t *fei)
+{
+	uint32_t plen = le32toh(h->plen);
+	const struct tcp_pdu_rule *rule;
+	uint32_t hd, dd, dlen;
+
+	*fes = NVME_TCP_FES_INVALID_HEADER;
+	if (h->type >= ARRAY_SIZE(tcp_rules) || tcp_rules[h->type].hlen == 0)
+		return *fei = offsetof(struct nvme_tcp_hdr, type), -EPROTO;
+	rule = &tcp_rules[h->type];
+	if (h->hlen != rule->hlen)
+		return *fei = offsetof(struct nvme_tcp_hdr, hlen), -EPROTO;
+	hd = rule->digests && hdgst ? NVME_TCP_DIGEST_LEN : 0;
+	if (rule->digests && !!(h->flags & NVME_TCP_F_HDGST) != hdgst)
+		return *fei = offsetof(struct nvme_tcp_hdr, flags), -EPROTO;
+	if (plen < h->hlen + hd)
+		return *fei = offsetof(struct nvme_tcp_hdr, plen), -EPROTO;
+	if (plen == h->hlen + hd)
+		return 0;			/* no data */
+	if (!rule->data)
+		return *fei = offsetof(struct nvme_tcp_hdr, plen), -EPROTO;
+	if (!rule->digests) {			/* TermReq: header copy */
+		if (plen > h->hlen + (uint32_t)NVME_TCP_TERM_MAX_DATA)
+			return *fei = offsetof(struct nvme_tcp_hdr, plen), -EPROTO;
+		return 0;
+	}
+	if (!!(h->flags & NVME_TCP_F_DDGST) != ddgst)
+		return *fei = offsetof(struct nvme_tcp_hdr, flags), -EPROTO;
+	dd = ddgst ? NVME_TCP_DIGEST_LEN : 0;
+	if (h->pdo < h->hlen + hd || h->pdo % ((cpda + 1) * 4) ||
+	    (uint32_t)h->pdo + dd >= plen)
+		return *fei = offsetof(struct nvme_tcp_hdr, pdo), -EPROTO;
+	dlen = plen - h->pdo - dd;
+	if (dlen > max_data) {
+		*fes = NVME_TCP_FES_R2T_LIMIT;
+		return *fei = offsetof(struct nvme_tcp_hdr, plen), -EPROTO;
+	}
+	return 0;
+}
+
+/* One readable line per PDU, for --trace. psh is the PDU header. */
+void tcp_trace_pdu(const char *dir, const struct nvme_tcp_hdr *h, const void *psh)
+{
+	const struct nvme_tcp_data *d = psh;
+	const struct nvme_tcp_r2t *r2t = psh;
+	const struct nvme_tcp_rsp *rsp = psh;
+	const struct nvme_tcp_cmd *cmd = psh;
+	const struct nvme_tcp_term *t = psh;
+	char extra[96] = "";
+
+	switch (h->type) {
+	case NVME_TCP_CMD:
+		snprintf(extra, sizeof(extra), " cid=%u opc=0x%02x",
+			 le16toh(cmd->sqe.cid), cmd->sqe.opcode);
+		break;
+	case NVME_TCP_RSP:
+		snprintf(extra, sizeof(extra), " cid=%u status=0x%x",
+			 le16toh(rsp->cqe.cid), le16toh(rsp->cqe.status) >> 1);
+		break;
+	case NVME_TCP_H2C_DATA:
+	case NVME_TCP_C2H_DATA:
+		snprintf(extra, sizeof(extra), " cccid=%u ttag=%u datao=%u datal=%u%s%s",
+			 le16toh(d->cccid), le16toh(d->ttag), le32toh(d->datao),
+			 le32toh(d->datal), h->flags & NVME_TCP_F_DATA_LAST ? " LAST" : "",
+			 h->flags & NVME_TCP_F_DATA_SUCCESS ? " SUCCESS" : "");
+		break;
+	case NVME_TCP_R2T:
+		snprintf(extra, sizeof(extra), " cccid=%u ttag=%u r2to=%u r2tl=%u",
+			 le16toh(r2t->cccid), le16toh(r2t->ttag),
+			 le32toh(r2t->r2to), le32toh(r2t->r2tl));
+		break;
+	case NVME_TCP_H2C_TERM:
+	case NVME_TCP_C2H_TERM:
+		snprintf(extra, sizeof(extra), " fes=%u", le16toh(t->fes));
+		break;
+	}
+	nvmf_trace("tcp %s %-11s hlen=%u pdo=%u plen=%u flags=0x%x%s", dir,
+		   tcp_pdu_name(h->type), h->hlen, h->pdo, le32toh(h->plen),
+		   h->flags, extra);
+}
+
+/* ==================================================================== */
+/* Helpers: state, slots, output                                       */
+/* ==================================================================== */
+
+static void tcp_set_state(struct tcp_queue *tq, enum tcp_recv_state s)
+{
+	if (tq->rstate == s)
+		return;
+	LOG_DBG("qid=%u %s recv %s -> %s", tq->q.qid, tq->q.peer,
+		tcp_recv_state_name[tq->rstate], tcp_recv_state_name[s]);
+	tq->rstate = s;
+}
+
+static uint32_t tcp_hd(struct tcp_queue *tq)
+{
+	return tq->hdgst ? NVME_TCP_DIGEST_LEN : 0;
+}
+
+static struct tcp_req *tcp_req_get(struct tcp_queue *tq)
+{
+	struct tcp_req *t = tq->free_reqs;
+
+	tq->free_reqs = t->next_free;
+	tq->nr_busy++;
+	memset(&t->req.cqe, 0, sizeof(t->req.cqe));
+	t->req.data_len = t->req.icd_len = t->req.xfer_len = 0;
+	t->h2c_next = 0;
+	t->ddgst_bad = false;
+	return t;
+}
+
+static void tcp_req_put(struct tcp_queue *tq, struct tcp_req *t)
+{
+	t->state = REQ_FREE;
+	t->next_free = tq->free_reqs;
+	tq->free_reqs = t;
+	tq->nr_busy--;
+}
+
+/* Queue len bytes at base for sending; t is finished once they are sent. */
+static void tcp_out_push(struct tcp_queue *tq, void *base, size_t len, struct tcp_req *t)
+{
+	struct tcp_out *o;
+
+	/* Sized for every slot's worst case plus a TermReq: cannot fill. */
+	if (tq->out_count == tq->out_cap) {
+		LOG_ERR("qid=%u output ring full", tq->q.qid);
+		abort();
+	}
+	o = &tq->out[(tq->out_head + tq->out_count++) % tq->out_cap];
+	o->iov.iov_base = base;
+	o->iov.iov_len = len;
+	o->req = t;
+}
+
+/* Append a header digest after hlen bytes of header, if negotiated. */
+static void tcp_put_hdgst(struct tcp_queue *tq, uint8_t *hdr, uint32_t hlen)
+{
+	uint32_t crc;
+
+	if (!tq->hdgst)
+		return;
+	crc = htole32(tcp_crc32c(hdr, hlen));
+	memcpy(hdr + hlen, &crc, sizeof(crc));
+}
+
+static void tcp_queue_close(struct nvmf_queue *q);
+
+/* Send what is queued, in as few writev() calls as the socket allows.
+ * Returns 0, or -errno when the connection is broken. */
+static int tcp_flush(struct tcp_queue *tq)
+{
+	struct iovec iov[64];
+
+	while (tq->out_count) {
+		int n = 0;
+		ssize_t sent;
+
+		while (n < (int)ARRAY_SIZE(iov) && n < (int)tq->out_count) {
+			iov[n] = tq->out[(tq->out_head + n) % tq->out_cap].iov;
+			n++;
+		}
+		sent = writev(tq->poller.fd, iov, n);
+		if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (sent < 0)
+			return -errno;
+		while (sent > 0) {
+			struct tcp_out *o = &tq->out[tq->out_head];
+			size_t k = (size_t)sent < o->iov.iov_len ? (size_t)sent : o->iov.iov_len;
+
+			o->iov.iov_base = (char *)o->iov.iov_base + k;
+			o->iov.iov_len -= k;
+			sent -= k;
+			if (o->iov.iov_len)
+				break;
+			tq->out_head = (tq->out_head + 1) % tq->out_cap;
+			tq->out_count--;
+			if (o->req)
+				tcp_req_put(tq, o->req);
+		}
+	}
+	/* Sleep on EPOLLOUT only while the socket is what holds us back. */
+	if (!!tq->out_count != tq->want_out) {
+		tq->want_out = !!tq->out_count;
+		nvmf_reactor_modify(tq->q.reactor, &tq->poller,
+				    EPOLLIN | (tq->want_out ? EPOLLOUT : 0));
+	}
+	if (!tq->out_count && tq->close_after_flush)
+		return -ECONNABORTED;
+	return 0;
+}
+
+/*
+ * A fatal protocol error: queue a C2HTermReq carrying the offending header
+ * [TCP-1.0c §3.6.2.4], stop reading, close once it is sent. Returns -EPROTO
+ * so the receive loop stops.
+ */
+static int tcp_fatal(struct tcp_queue *tq, uint16_t fes, uint32_t fei, const char *why)
+{
+	struct nvme_tcp_term *t = (struct nvme_tcp_term *)tq->term;
+	uint32_t copy = tq->pdu_got < NVME_TCP_TERM_MAX_DATA ? tq->pdu_got
+							    : NVME_TCP_TERM_MAX_DATA;
+
+	LOG_ERR("qid=%u %s: %s; sending C2HTermReq fes=%u fei=%u", tq->q.qid,
+		tq->q.peer, why, fes, fei);
+	pdu_hexdump("offending PDU header", tq->pdu, tq->pdu_got);
+	memset(t, 0, sizeof(*t));
+	t->hdr.type = NVME_TCP_C2H_TERM;
+	t->hdr.hlen = sizeof(*t);
+	t->hdr.pdo = 0;
+	t->hdr.plen = htole32(sizeof(*t) + copy);
+	t->fes = htole16(fes);
+	fei = htole32(fei);
+	memcpy(t->fei, &fei, sizeof(t->fei));
+	memcpy(tq->term + sizeof(*t), tq->pdu, copy);
+	if (g_trace)
+		tcp_trace_pdu("->", &t->hdr, t);
+	tcp_out_push(tq, tq->term, sizeof(*t) + copy, NULL);
+	tq->close_after_flush = true;
+	tcp_set_state(tq, RECV_ERR);
+	return -EPROTO;
+}
+
+/* ==================================================================== */
+/* Receive: bytes                                                      */
+/* ==================================================================== */
+
+/* recv()'s answer in our convention: > 0 bytes, -EAGAIN, or -ECONNRESET. */
+static int tcp_recv_result(ssize_t n)
+{
+	if (n > 0)
+		return n;
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return -EAGAIN;
+	return -ECONNRESET;
+}
+
+/*
+ * Move up to len bytes of the stream into dst: from the staging buffer if
+ * it holds any, else straight from the socket for large reads, else by
+ * refilling the staging buffer with all the kernel has. Returns the count
+ * (> 0), -EAGAIN when the socket is empty or our budget is spent, or
+ * -ECONNRESET when the peer is gone.
+ */
+static int tcp_read(struct tcp_queue *tq, void *dst, uint32_t len)
+{
+	ssize_t n;
+
+	if (tq->spos == tq->slen) {
+		if (tq->recv_budget-- <= 0)
+			return -EAGAIN;
+		if (len >= TCP_DIRECT_MIN)
+			return tcp_recv_result(recv(tq->poller.fd, dst, len, 0));
+		n = recv(tq->poller.fd, tq->staging, TCP_STAGING_SIZE, 0);
+		if (n <= 0)
+			return tcp_recv_result(n);
+		tq->spos = 0;
+		tq->slen = n;
+	}
+	n = tq->slen - tq->spos < len ? tq->slen - tq->spos : len;
+	memcpy(dst, tq->staging + tq->spos, n);
+	tq->spos += n;
+	return n;
+}
+
+/* Read until *got reaches need. Returns 0 when done, else as tcp_read(). */
+static int tcp_read_full(struct tcp_queue *tq, uint8_t *buf, uint32_t *got, uint32_t need)
+{
+	while (*got < need) {
+		int n = tcp_read(tq, buf + *got, need - *got);
+
+		if (n < 0)
+			return n;
+		*got += n;
+	}
+	return 0;
+}
+
+/* ==================================================================== */
+/* Receive: PDUs                                                       */
+/* ==================================================================== */
+
+/* Common header: validate it, then decide how much header follows. */
+static int tcp_recv_ch(struct tcp_queue *tq)
+{
+	struct nvme_tcp_hdr *h = (struct nvme_tcp_hdr *)tq->pdu;
+	uint32_t max_data, fei;
+	uint16_t fes;
+	int rc;
+
+	rc = tcp_read_full(tq, tq->pdu, &tq->pdu_got, sizeof(*h));
+	if (rc)
+		return rc;
+	if (!tq->icreq_done && h->type != NVME_TCP_ICREQ)
+		return tcp_fatal(tq, NVME_TCP_FES_PDU_SEQ_ERR, 0, "PDU before ICReq");
+	if (tq->icreq_done && h->type == NVME_TCP_ICREQ)
+		return tcp_fatal(tq, NVME_TCP_FES_PDU_SEQ_ERR, 0, "second ICReq");
+	/* Only PDUs a host sends may arrive here [TCP-1.0c Fig. 21]. */
+	if (h->type != NVME_TCP_ICREQ && h->type != NVME_TCP_H2C_TERM &&
+	    h->type != NVME_TCP_CMD && h->type != NVME_TCP_H2C_DATA)
+		return tcp_fatal(tq, NVME_TCP_FES_INVALID_HEADER, 0, "unexpected PDU type");
+	max_data = h->type == NVME_TCP_CMD ? tq->q.max_icd : g_tcp_maxh2cdata;
+	if (tcp_hdr_check(h, tq->hdgst, tq->ddgst, 0, max_data, &fes, &fei))
+		return tcp_fatal(tq, fes, fei, "bad common header");
+	if (le32toh(h->plen) == (uint32_t)h->hlen + (h->type == NVME_TCP_CMD ||
+	    h->type == NVME_TCP_H2C_DATA ? tcp_hd(tq) : 0))
+		tq->pdu_need = le32toh(h->plen);	/* header only */
+	else if (h->type == NVME_TCP_H2C_TERM)
+		tq->pdu_need = le32toh(h->plen);	/* keep the copy */
+	else
+		tq->pdu_need = h->pdo;
+	tcp_set_state(tq, RECV_PSH);
+	return 0;
+}
+
+static int tcp_handle_icreq(struct tcp_queue *tq);
+static int tcp_handle_cmd(struct tcp_queue *tq);
+static int tcp_handle_h2c_data(struct tcp_queue *tq);
+
+/* Rest of the header: check its digest, then act on the PDU type. */
+static int tcp_recv_psh(struct tcp_queue *tq)
+{
+	struct nvme_tcp_hdr *h = (struct nvme_tcp_hdr *)tq->pdu;
+	int rc;
+
+	rc = tcp_read_full(tq, tq->pdu, &tq->pdu_got, tq->pdu_need);
+	if (rc)
+		return rc;
+	if (g_trace)
+		tcp_trace_pdu("<-", h, tq->pdu);
+	if (tq->hdgst && (h->type == NVME_TCP_CMD || h->type == NVME_TCP_H2C_DATA)) {
+		uint32_t want = tcp_crc32c(tq->pdu, h->hlen), got;
+
+		memcpy(&got, tq->pdu + h->hlen, sizeof(got));
+		if (le32toh(got) != want) {
+			LOG_ERR("qid=%u header digest: received 0x%08x, expected 0x%08x",
+				tq->q.qid, le32toh(got), want);
+			return tcp_fatal(tq, NVME_TCP_FES_HDGST_ERR, 0, "header digest error");
+		}
+	}
+	switch (h->type) {
+	case NVME_TCP_ICREQ:
+		return tcp_handle_icreq(tq);
+	case NVME_TCP_CMD:
+		return tcp_handle_cmd(tq);
+	case NVME_TCP_H2C_DATA:
+		return tcp_handle_h2c_data(tq);
+	default:		/* H2CTermReq: the host gives up on us */
+		LOG_WARN("qid=%u %s sent H2CTermReq fes=%u; closing", tq->q.qid,
+			 tq->q.peer, le16toh(((struct nvme_tcp_term *)tq->pdu)->fes));
+		return -ECONNRESET;
+	}
+}
+
+/* Done with one PDU: back to waiting for a common header. */
+static void tcp_pdu_done(struct tcp_queue *tq)
+{
+	tq->pdu_got = 0;
+	tq->rreq = NULL;
+	tcp_set_state(tq, RECV_CH);
+}
+
+/*
+ * ICReq: agree on digests and alignment, answer ICResp [TCP-1.0c
+ * §3.6.2.2-3]. We ask for no padding (CPDA 0: the Linux host refuses
+ * anything else) and honour the host's HPDA in the C2HData we send.
+ */
+static int tcp_handle_icreq(struct tcp_queue *tq)
+{
+	struct nvme_tcp_icreq *req = (struct nvme_tcp_icreq *)tq->pdu;
+	struct nvme_tcp_icresp *rsp = (struct nvme_tcp_icresp *)tq->icresp;
+
+	if (le16toh(req->pfv) != NVME_TCP_PFV_1_0)
+		return tcp_fatal(tq, NVME_TCP_FES_INVALID_HEADER,
+				 offsetof(struct nvme_tcp_icreq, pfv), "unsupported PFV");
+	if (req->hpda > 31)
+		return tcp_fatal(tq, NVME_TCP_FES_INVALID_HEADER,
+				 offsetof(struct nvme_tcp_icreq, hpda), "HPDA above 31");
+	tq->hdgst = req->digest & NVME_TCP_HDGST_ENABLE;
+	tq->ddgst = req->digest & NVME_TCP_DDGST_ENABLE;
+	tq->c2h_align = (req->hpda + 1u) * 4;
+	tq->icreq_done = true;
+
+	memset(rsp, 0, sizeof(*rsp));
+	rsp->hdr.type = NVME_TCP_ICRESP;
+	rsp->hdr.hlen = sizeof(*rsp);
+	rsp->hdr.plen = htole32(sizeof(*rsp));
+	rsp->pfv = htole16(NVME_TCP_PFV_1_0);
+	rsp->cpda = 0;
+	rsp->digest = req->digest & (NVME_TCP_HDGST_ENABLE | NVME_TCP_DDGST_ENABLE);
+	rsp->maxh2cdata = htole32(g_tcp_maxh2cdata);
+	if (g_trace)
+		tcp_trace_pdu("->", &rsp->hdr, rsp);
+	tcp_out_push(tq, rsp, sizeof(*rsp), NULL);
+	LOG_DBG("qid=? %s ICReq: hdgst=%d ddgst=%d hpda=%u maxr2t=%u", tq->q.peer,
+		tq->hdgst, tq->ddgst, req->hpda, le32toh(req->maxr2t));
+	tcp_pdu_done(tq);
+	return 0;
+}
+
+/* Set up the data phase of a PDU: len bytes into t's buffer at off. */
+static void tcp_expect_data(struct tcp_queue *tq, struct tcp_req *t, uint32_t off, uint32_t len)
+{
+	tq->rreq = t;
+	tq->rdata_off = off;
+	tq->rdata_len = len;
+	tq->rdata_got = 0;
+	tq->rddgst_got = 0;
+	tcp_set_state(tq, RECV_DATA);
+}
+
+static uint32_t tcp_pdu_dlen(struct tcp_queue *tq)
+{
+	struct nvme_tcp_hdr *h = (struct nvme_tcp_hdr *)tq->pdu;
+	uint32_t plen = le32toh(h->plen);
+
+	if (plen == tq->pdu_need)
+		return 0;
+	return plen - h->pdo - (tq->ddgst ? NVME_TCP_DIGEST_LEN : 0);
+}
+
+static void tcp_cmd_ready(struct tcp_req *t);
+
+/*
+ * CapsuleCmd: take a slot, copy the SQE, and receive any in-capsule data
+ * into the slot's buffer [TCP-1.0c §3.6.2.5]. More commands than the
+ * queue holds is a flow-control violation by the host.
+ */
+static int tcp_handle_cmd(struct tcp_queue *tq)
+{
+	struct nvme_tcp_cmd *cmd = (struct nvme_tcp_cmd *)tq->pdu;
+	uint32_t limit = tq->q.size ? tq->q.size : TCP_SLOTS;
+	struct tcp_req *t;
+	uint32_t dlen;
+
+	if (tq->q.closing || tq->nr_busy >= limit || !tq->free_reqs)
+		return tcp_fatal(tq, NVME_TCP_FES_PDU_SEQ_ERR, 0,
+				 "more commands outstanding than the queue holds");
+	t = tcp_req_get(tq);
+	t->req.sqe = cmd->sqe;
+	dlen = tcp_pdu_dlen(tq);
+	t->req.icd_len = dlen;
+	if (dlen) {
+		t->state = REQ_RECV_ICD;
+		tcp_expect_data(tq, t, 0, dlen);
+		return 0;
+	}
+	tcp_pdu_done(tq);
+	tcp_cmd_ready(t);
+	return 0;
+}
+
+/*
+ * H2CData: the host answers our R2T. The TTAG names the slot; the data
+ * must continue exactly where the last PDU stopped and stay inside the
+ * command [TCP-1.0c §3.6.2.7].
+ */
+static int tcp_handle_h2c_data(struct tcp_queue *tq)
+{
+	struct nvme_tcp_data *d = (struct nvme_tcp_data *)tq->pdu;
+	uint16_t ttag = le16toh(d->ttag);
+	uint32_t datao = le32toh(d->datao), datal = le32toh(d->datal);
+	struct tcp_req *t;
+
+	if (ttag >= TCP_SLOTS || tq->reqs[ttag].state != REQ_WAIT_H2C)
+		return tcp_fatal(tq, NVME_TCP_FES_INVALID_HEADER,
+				 offsetof(struct nvme_tcp_data, ttag), "H2CData with unknown TTAG");
+	t = &tq->reqs[ttag];
+	if (le16toh(d->cccid) != le16toh(t->req.sqe.cid))
+		return tcp_fatal(tq, NVME_TCP_FES_INVALID_HEADER,
+				 offsetof(struct nvme_tcp_data, cccid), "H2CData CCCID does not match TTAG");
+	if (datal != tcp_pdu_dlen(tq))
+		return tcp_fatal(tq, NVME_TCP_FES_INVALID_HEADER,
+				 offsetof(struct nvme_tcp_data, datal), "H2CData DATAL disagrees with PLEN");
+	if (datao != t->h2c_next || datal == 0 || datao + datal > t->req.data_len)
+		return tcp_fatal(tq, NVME_TCP_FES_DATA_RANGE,
+				 offsetof(struct nvme_tcp_data, datao), "H2CData outside the R2T");
+	if (datao + datal == t->req.data_len && !(d->hdr.flags & NVME_TCP_F_DATA_LAST))
+		LOG_WARN("qid=%u cid=%u last H2CData without LAST_PDU", tq->q.qid,
+			 le16toh(d->cccid));
+	tcp_expect_data(tq, t, datao, datal);
+	return 0;
+}
+
+/* Data of a CapsuleCmd or H2CData PDU, straight into the slot's buffer. */
+static int tcp_recv_data(struct tcp_queue *tq)
+{
+	struct tcp_req *t = tq->rreq;
+	int rc;
+
+	rc = tcp_read_full(tq, t->req.data + tq->rdata_off, &tq->rdata_got, tq->rdata_len);
+	if (rc)
+		return rc;
+	tcp_set_state(tq, tq->ddgst ? RECV_DDGST : RECV_CH);
+	return 0;
+}
+
+/*
+ * The data digest. A mismatch is not fatal: the command fails with
+ * Transient Transport Error once all its data is in, and the host may
+ * retry it [TCP-1.0c §3.3.4; BASE-2.0c Fig. 94].
+ */
+static int tcp_recv_ddgst(struct tcp_queue *tq)
+{
+	struct tcp_req *t = tq->rreq;
+	uint32_t want, got;
+	int rc;
+
+	rc = tcp_read_full(tq, tq->rddgst, &tq->rddgst_got, sizeof(tq->rddgst));
+	if (rc)
+		return rc;
+	want = tcp_crc32c(t->req.data + tq->rdata_off, tq->rdata_len);
+	memcpy(&got, tq->rddgst, sizeof(got));
+	if (le32toh(got) != want) {
+		LOG_ERR("qid=%u cid=%u data digest: received 0x%08x, expected 0x%08x",
+			tq->q.qid, le16toh(t->req.sqe.cid), le32toh(got), want);
+		t->ddgst_bad = true;
+	}
+	tcp_set_state(tq, RECV_CH);
+	return 0;
+}
+
+/* All the data of one PDU is in: hand the command on, or wait for more. */
+static void tcp_data_done(struct tcp_queue *tq)
+{
+	struct tcp_req *t = tq->rreq;
+
+	tcp_pdu_done(tq);
+	if (t->state == REQ_RECV_ICD) {
+		tcp_cmd_ready(t);
+		return;
+	}
+	t->h2c_next += tq->rdata_len;
+	if (t->h2c_next < t->req.data_len)
+		return;
+	t->state = REQ_EXEC;
+	if (t->ddgst_bad)
+		nvmf_req_fail(&t->req, NVME_SC_TRANSIENT_TRANSPORT);
+	else
+		nvmf_req_data_ready(&t->req);
+}
+
+/*
+ * Check the SGL of a capsule against what NVMe/TCP allows and hand the
+ * command to nvmf.c. TCP knows two data descriptors [TCP-1.0c §3.3.3]:
+ * in-capsule data (Data Block, Offset subtype, offset 0 since ICDOFF is 0)
+ * and data the controller will ask for by R2T (Transport Data Block).
+ */
+static void tcp_cmd_ready(struct tcp_req *t)
+{
+	struct nvme_sgl *sgl = &t->req.sqe.dptr;
+	uint32_t len = le32toh(sgl->length);
+	uint8_t icd_type = NVME_SGL_TYPE_DATA_BLOCK << 4 | NVME_SGL_SUBTYPE_OFFSET;
+	uint8_t r2t_type = NVME_SGL_TYPE_TRANSPORT_DATA_BLOCK << 4 | NVME_SGL_SUBTYPE_TRANSPORT;
+	uint16_t status = 0;
+
+	t->state = REQ_EXEC;
+	t->req.data_len = len;
+	if (t->ddgst_bad)
+		status = NVME_SC_TRANSIENT_TRANSPORT;
+	else if (t->req.icd_len && sgl->type != icd_type)
+		status = NVME_SC_SGL_INVALID_TYPE;
+	else if (sgl->type == icd_type && le64toh(sgl->addr) != 0)
+		status = NVME_SC_SGL_INVALID_OFFSET;
+	else if (sgl->type == icd_type && len != t->req.icd_len)
+		status = NVME_SC_SGL_INVALID_DATA;
+	else if (len && sgl->type != icd_type && sgl->type != r2t_type)
+		status = NVME_SC_SGL_INVALID_TYPE;
+	if (status) {
+		t->req.data_len = 0;
+		nvmf_req_fail(&t->req, status);
+		return;
+	}
+	nvmf_req_exec(&t->req);
+}
+
+/*
+ * Drive the receive state machine until the socket is dry, the budget is
+ * spent, or the connection fails. Each state is one named step.
+ */
+static int tcp_recv(struct tcp_queue *tq)
+{
+	int rc = 0;
+
+	tq->recv_budget = TCP_RECV_BUDGET;
+	while (rc == 0 && !tq->q.closing) {
+		switch (tq->rstate) {
+		case RECV_CH:
+			if (tq->rreq) {		/* data just finished */
+				tcp_data_done(tq);
+				continue;
+			}
+			rc = tcp_recv_ch(tq);
+			break;
+		case RECV_PSH:
+			rc = tcp_recv_psh(tq);
+			break;
+		case RECV_DATA:
+			rc = tcp_recv_data(tq);
+			break;
+		case RECV_DDGST:
+			rc = tcp_recv_ddgst(tq);
+			break;
+		case RECV_ERR:
+			return -EPROTO;
+		}
+	}
+	return rc == -EAGAIN ? 0 : rc;
+}
+
+/* ==================================================================== */
+/* Send: what nvmf.c asks of us                                        */
+/* ==================================================================== */
+
+/*
+ * Ask the host for a write's data with one R2T covering the whole command
+ * [TCP-1.0c §3.6.2.9]; it answers with H2CData PDUs of at most MAXH2CDATA
+ * bytes each.
+ */
+static void tcp_fetch_data(struct nvmf_req *r)
+{
+	struct tcp_req *t = container_of(r, struct tcp_req, req);
+	struct tcp_queue *tq = container_of(r->q, struct tcp_queue, q);
+	struct nvme_tcp_r2t *r2t = (struct nvme_tcp_r2t *)t->r2t;
+
+	memset(r2t, 0, sizeof(*r2t));
+	r2t->hdr.type = NVME_TCP_R2T;
+	r2t->hdr.flags = tq->hdgst ? NVME_TCP_F_HDGST : 0;
+	r2t->hdr.hlen = sizeof(*r2t);
+	r2t->hdr.plen = htole32(sizeof(*r2t) + tcp_hd(tq));
+	r2t->cccid = r->sqe.cid;
+	r2t->ttag = htole16(t->ttag);
+	r2t->r2to = 0;
+	r2t->r2tl = htole32(r->data_len);
+	tcp_put_hdgst(tq, t->r2t, sizeof(*r2t));
+	if (g_trace)
+		tcp_trace_pdu("->", &r2t->hdr, r2t);
+	t->h2c_next = 0;
+	t->state = REQ_WAIT_H2C;
+	tcp_out_push(tq, t->r2t, sizeof(*r2t) + tcp_hd(tq), NULL);
+}
+
+/* Queue a C2HData PDU with all of a read's data. With SQ flow control
+ * off, SUCCESS (set only with LAST_PDU) stands in for the CapsuleResp
+ * [TCP-1.0c §3.6.2.8]. Returns true if that happened. */
+static bool tcp_send_c2h(struct tcp_queue *tq, struct tcp_req *t)
+{
+	struct nvme_tcp_data *d = (struct nvme_tcp_data *)t->c2h;
+	uint32_t len = t->req.xfer_len, hd = tcp_hd(tq);
+	uint32_t pdo = (sizeof(*d) + hd + tq->c2h_align - 1) / tq->c2h_align * tq->c2h_align;
+	bool success = tq->q.sqfc_disabled && t->req.cqe.status == 0 &&
+		       t->req.cqe.dw0 == 0 && t->req.cqe.dw1 == 0;
+
+	memset(t->c2h, 0, pdo);
+	d->hdr.type = NVME_TCP_C2H_DATA;
+	d->hdr.flags = NVME_TCP_F_DATA_LAST | (tq->hdgst ? NVME_TCP_F_HDGST : 0) |
+		       (tq->ddgst ? NVME_TCP_F_DDGST : 0) |
+		       (success ? NVME_TCP_F_DATA_SUCCESS : 0);
+	d->hdr.hlen = sizeof(*d);
+	d->hdr.pdo = pdo;
+	d->hdr.plen = htole32(pdo + len + (tq->ddgst ? NVME_TCP_DIGEST_LEN : 0));
+	d->cccid = t->req.sqe.cid;
+	d->datao = 0;
+	d->datal = htole32(len);
+	tcp_put_hdgst(tq, t->c2h, sizeof(*d));
+	if (g_trace)
+		tcp_trace_pdu("->", &d->hdr, d);
+	tcp_out_push(tq, t->c2h, pdo, NULL);
+	tcp_out_push(tq, t->req.data, len, success && !tq->ddgst ? t : NULL);
+	if (tq->ddgst) {
+		t->ddgst = htole32(tcp_crc32c(t->req.data, len));
+		tcp_out_push(tq, &t->ddgst, sizeof(t->ddgst), success ? t : NULL);
+	}
+	return success;
+}
+
+/* Send a finished command back: read data first, then the CapsuleResp
+ * [TCP-1.0c §3.6.2.6]. The slot is freed when the last byte is sent. */
+static void tcp_complete(struct nvmf_req *r)
+{
+	struct tcp_req *t = container_of(r, struct tcp_req, req);
+	struct tcp_queue *tq = container_of(r->q, struct tcp_queue, q);
+	struct nvme_tcp_rsp *rsp = (struct nvme_tcp_rsp *)t->rsp;
+
+	if (tq->q.closing || tq->close_after_flush) {
+		tcp_req_put(tq, t);
+		return;
+	}
+	t->state = REQ_SENDING;
+	if (r->xfer == XFER_C2H && r->xfer_len && tcp_send_c2h(tq, t))
+		return;
+	memset(rsp, 0, sizeof(*rsp));
+	rsp->hdr.type = NVME_TCP_RSP;
+	rsp->hdr.flags = tq->hdgst ? NVME_TCP_F_HDGST : 0;
+	rsp->hdr.hlen = sizeof(*rsp);
+	rsp->hdr.plen = htole32(sizeof(*rsp) + tcp_hd(tq));
+	rsp->cqe = r->cqe;
+	tcp_put_hdgst(tq, t->rsp, sizeof(*rsp));
+	if (g_trace)
+		tcp_trace_pdu("->", &rsp->hdr, rsp);
+	tcp_out_push(tq, t->rsp, sizeof(*rsp) + tcp_hd(tq), t);
+}
+
+/* ==================================================================== */
+/* Setup and accept                                                    */
+/* ==================================================================== */
+
+static void tcp_queue_event(struct nvmf_poller *p, uint32_t events);
+
+/* Allocate a connection's state: staging buffer, slots and their data
+ * buffers, the output ring. Returns NULL when memory is short. */
+static struct tcp_queue *tcp_queue_alloc(int fd)
+{
+	struct tcp_queue *tq = calloc(1, sizeof(*tq));
+
+	if (!tq)
+		return NULL;
+	tq->q.ops = &tcp_ops;
+	tq->q.max_data = NVMF_MAX_DATA;
+	tq->q.max_icd = NVMF_ADMIN_ICD;		/* until Connect says which queue */
+	tq->poller.fd = fd;
+	tq->poller.fn = tcp_queue_event;
+	tq->c2h_align = 4;
+	tq->out_cap = TCP_SLOTS * TCP_OUT_PER_REQ + 4;
+	tq->staging = malloc(TCP_STAGING_SIZE);
+	tq->out = calloc(tq->out_cap, sizeof(*tq->out));
+	tq->reqs = calloc(TCP_SLOTS, sizeof(*tq->reqs));
+	/* calloc of a large block maps zero pages: untouched slots cost nothing. */
+	tq->arena = calloc(TCP_SLOTS, tq->q.max_data);
+	if (!tq->staging || !tq->out || !tq->reqs || !tq->arena) {
+		free(tq->staging);
+		free(tq->out);
+		free(tq->reqs);
+		free(tq->arena);
+		free(tq);
+		return NULL;
+	}
+	for (int i = TCP_SLOTS - 1; i >= 0; i--) {
+		struct tcp_req *t = &tq->reqs[i];
+
+		t->ttag = i;
+		t->req.q = &tq->q;
+		t->req.data = tq->arena + (size_t)i * tq->q.max_data;
+		t->next_free = tq->free_reqs;
+		tq->free_reqs = t;
+	}
+	return tq;
+}
+
+static void tcp_queue_free(struct tcp_queue *tq)
+{
+	free(tq->staging);
+	free(tq->out);
+	free(tq->reqs);
+	free(tq->arena);
+	free(tq);
+}
+
+static void tcp_addr_str(const struct sockaddr_storage *ss, char *buf, size_t len)
+{
+	char host[INET6_ADDRSTRLEN] = "?", port[8] = "?";
+
+	getnameinfo((const struct sockaddr *)ss, sizeof(*ss), host, sizeof(host),
+		    port, sizeof(port), NI_NUMERICHOST | NI_NUMERICSERV);
+	snprintf(buf, len, "%s:%s", host, port);
+}
+
+/* The listener is readable: accept every waiting connection and hand
+ * each to a reactor, round-robin. Runs on reactor 0. */
+static void tcp_accept(struct nvmf_poller *p, uint32_t events)
+{
+	struct nvmf_listener *l = container_of(p, struct nvmf_listener, poller);
+
+	(void)events;
+	for (;;) {
+		struct sockaddr_storage peer;
+		socklen_t plen = sizeof(peer), llen;
+		struct tcp_queue *tq;
+		int one = 1;
+		int fd = accept4(p->fd, (struct sockaddr *)&peer, &plen,
+				 SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+				LOG_WARN("accept on %s:%s: %s", l->traddr, l->trsvcid,
+					 strerror(errno));
+			return;
+		}
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		tq = tcp_queue_alloc(fd);
+		if (!tq) {
+			LOG_ERR("out of memory for a new connection; refusing it");
+			close(fd);
+			continue;
+		}
+		tq->q.listener = l;
+		llen = sizeof(tq->q.local);
+		getsockname(fd, (struct sockaddr *)&tq->q.local, &llen);
+		tcp_addr_str(&peer, tq->q.peer, sizeof(tq->q.peer));
+		LOG_DBG("connection from %s on %s:%s", tq->q.peer, l->traddr, l->trsvcid);
+		tq->q.reactor = nvmf_reactor_next();
+		nvmf_reactor_add_queue(&tq->q);
+	}
+}
+
+/* The reactor adopted the queue: start watching its socket. */
+static void tcp_start(struct nvmf_queue *q)
+{
+	struct tcp_queue *tq = container_of(q, struct tcp_queue, q);
+
+	if (nvmf_reactor_watch(q->reactor, &tq->poller, EPOLLIN) < 0)
+		tcp_queue_close(q);
+}
+
+/*
+ * Bind and listen on l->traddr:l->trsvcid. Returns 0, or -errno with a
+ * sentence in err that says what to do.
+ */
+int tcp_listen(struct nvmf_listener *l, char *err, size_t errlen)
+{
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV };
+	struct addrinfo *ai;
+	int fd, one = 1, rc;
+
+	rc = getaddrinfo(l->traddr, l->trsvcid, &hints, &ai);
+	if (rc) {
+		snprintf(err, errlen, "cannot listen on %s:%s: %s (give a numeric IPv4 or IPv6 address and port)",
+			 l->traddr, l->trsvcid, gai_strerror(rc));
+		return -EINVAL;
+	}
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		rc = -errno;
+		goto out_free;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 128) < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "cannot listen on %s:%s: %s%s", l->traddr, l->trsvcid,
+			 strerror(errno), errno == EADDRINUSE ?
+			 " (another target, perhaps the kernel's nvmet, holds the port: stop it or pick another with -l ADDR:PORT)" : "");
+		close(fd);
+		goto out_free;
+	}
+	memcpy(&l->addr, ai->ai_addr, ai->ai_addrlen);
+	l->adrfam = ai->ai_family == AF_INET6 ? NVMF_ADRFAM_IPV6 : NVMF_ADRFAM_IPV4;
+	l->poller.fd = fd;
+	l->poller.fn = tcp_accept;
+	rc = nvmf_reactor_watch(&g_reactors[0], &l->poller, EPOLLIN);
+	if (rc)
+		close(fd);
+out_free:
+	freeaddrinfo(ai);
+	return rc;
+}
+
+void tcp_unlisten(struct nvmf_listener *l)
+{
+	if (l->poller.fd < 0)
+		return;
+	nvmf_reactor_unwatch(&g_reactors[0], &l->poller);
+	close(l->poller.fd);
+	l->poller.fd = -1;
+}
+
+/* ==================================================================== */
+/* Events and teardown                                                 */
+/* ==================================================================== */
+
+/* Close the connection. Slots still with a backend stay until they come
+ * back; tcp_reactor_poll() frees the queue after that. */
+static void tcp_queue_close(struct nvmf_queue *q)
+{
+	struct tcp_queue *tq = container_of(q, struct tcp_queue, q);
+
+	if (q->closing)
+		return;
+	q->closing = true;
+	LOG_DBG("qid=%u %s closing", q->qid, q->peer);
+	nvmf_reactor_unwatch(q->reactor, &tq->poller);
+	/* Send FIN after anything queued, and drain what the host sent, so
+	 * the close does not turn into a RST that overtakes a TermReq. */
+	shutdown(tq->poller.fd, SHUT_WR);
+	while (recv(tq->poller.fd, tq->staging, TCP_STAGING_SIZE, MSG_DONTWAIT) > 0)
+		;
+	close(tq->poller.fd);
+	tq->poller.fd = -1;
+	/* Slots waiting on the host will never finish: free them now. */
+	for (int i = 0; i < TCP_SLOTS; i++) {
+		struct tcp_req *t = &tq->reqs[i];
+
+		if (t->state == REQ_RECV_ICD || t->state == REQ_WAIT_H2C ||
+		    t->state == REQ_SENDING)
+			tcp_req_put(tq, t);
+	}
+	tq->out_count = 0;
+	nvmf_queue_closed(q);
+}
+
+/* epoll says the socket is readable or writable (or broken). */
+static void tcp_queue_event(struct nvmf_poller *p, uint32_t events)
+{
+	struct tcp_queue *tq = container_of(p, struct tcp_queue, poller);
+	int rc = 0;
+
+	if (events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+		rc = tcp_recv(tq);
+	if (rc == -ECONNRESET) {
+		LOG_DBG("qid=%u %s disconnected", tq->q.qid, tq->q.peer);
+		tcp_queue_close(&tq->q);
+		return;
+	}
+	if (tcp_flush(tq) < 0)
+		tcp_queue_close(&tq->q);
+}
+
+/* Once per reactor pass: send what completions queued, and free queues
+ * whose last slot has come back. */
+void tcp_reactor_poll(struct nvmf_reactor *r)
+{
+	struct nvmf_queue **pp = &r->queues;
+
+	while (*pp) {
+		struct nvmf_queue *q = *pp;
+		struct tcp_queue *tq = container_of(q, struct tcp_queue, q);
+
+		if (q->ops != &tcp_ops) {
+			pp = &q->next;
+			continue;
+		}
+		if (!q->closing && tq->out_count && !tq->want_out && tcp_flush(tq) < 0)
+			tcp_queue_close(q);
+		if (q->closing && tq->nr_busy == 0) {
+			*pp = q->next;
+			tcp_queue_free(tq);
+			continue;
+		}
+		pp = &q->next;
+	}
+}
+
+static const struct nvmf_transport_ops tcp_ops = {
+	.name = "tcp",
+	.trtype = NVMF_TRTYPE_TCP,
+	.start = tcp_start,
+	.fetch_data = tcp_fetch_data,
+	.complete = tcp_complete,
+	.close = tcp_queue_close,
+};
