@@ -328,6 +328,11 @@ static struct nvmf_listener *nvmf_listener_add(const struct nvmf_listener *tmpl)
 	return l;
 }
 
+static bool nvmf_is_wildcard(const char *addr)
+{
+	return !strcmp(addr, "0.0.0.0") || !strcmp(addr, "::");
+}
+
 /* Add the discovery-only listeners: port disc_port on every listen
  * address that does not already serve it. */
 static int nvmf_add_discovery_listeners(const char *disc_port)
@@ -340,8 +345,11 @@ static int nvmf_add_discovery_listeners(const char *disc_port)
 		struct nvmf_listener d = *l, *x;
 		bool dup = false;
 
+		/* A wildcard address already covers the specific ones. */
 		for (x = g_listeners; x; x = x->next)
-			if (!strcmp(x->traddr, l->traddr) && !strcmp(x->trsvcid, disc_port))
+			if ((!strcmp(x->traddr, l->traddr) && !strcmp(x->trsvcid, disc_port)) ||
+			    (nvmf_is_wildcard(x->traddr) && !nvmf_is_wildcard(l->traddr) &&
+			     !strchr(x->traddr, ':') == !strchr(l->traddr, ':')))
 				dup = true;
 		if (!dup) {
 			snprintf(d.trsvcid, sizeof(d.trsvcid), "%s", disc_port);

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# tests/run.sh - run every test of `make check` and add up their closing
+# "NAME: N passed, M failed" lines into one. Output of each test is kept
+# in tests/out/NAME.log; failures are printed in full.
+set -u
+cd "$(dirname "$0")/.."
+mkdir -p tests/out
+total_pass=0 total_fail=0 broken=()
+
+run() {	# run NAME CMD...: one test program or script
+	local name=$1; shift
+	local log=tests/out/$name.log
+	printf '%-14s ' "$name"
+	"$@" >"$log" 2>&1
+	local rc=$? line
+	line=$(grep -E '^[A-Za-z0-9_-]+: [0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+	if [ -z "$line" ]; then
+		echo "no result line (exit $rc)"; broken+=("$name"); total_fail=$((total_fail + 1))
+		tail -n 30 "$log"; return
+	fi
+	local p f
+	p=$(sed -E 's/.*: ([0-9]+) passed.*/\1/' <<<"$line")
+	f=$(sed -E 's/.*passed, ([0-9]+) failed.*/\1/' <<<"$line")
+	total_pass=$((total_pass + p)); total_fail=$((total_fail + f))
+	echo "${line#*: }"
+	if [ "$f" != 0 ] || [ "$rc" != 0 ]; then
+		grep -E '^not ok|^    got' "$log"
+		[ "$f" = 0 ] && { echo "  exit status $rc"; total_fail=$((total_fail + 1)); }
+		broken+=("$name")
+	fi
+}
+
+for t in tests/*_test; do
+	[ -x "$t" ] && run "$(basename "$t")" "$t"
+done
+for t in tests/*_test.sh; do
+	[ -x "$t" ] && run "$(basename "$t" .sh)" "$t"
+done
+
+[ ${#broken[@]} -gt 0 ] && echo "failing: ${broken[*]} (logs in tests/out/)"
+echo "$total_pass passed, $total_fail failed"
+[ "$total_fail" = 0 ]
