@@ -104,9 +104,9 @@ struct tcp_req {
 	uint32_t h2c_next;		/* next DATAO we expect */
 	bool ddgst_bad;			/* a data digest failed for this command */
 	uint32_t ddgst;			/* C2HData digest, sent from here */
-	uint8_t c2h[128];		/* C2HData header + HDGST + pad (HPDA) */
-	uint8_t r2t[sizeof(struct nvme_tcp_r2t) + 4];
-	uint8_t rsp[sizeof(struct nvme_tcp_rsp) + 4];
+	_Alignas(8) uint8_t c2h[128];		/* C2HData header + HDGST + pad (HPDA) */
+	_Alignas(8) uint8_t r2t[sizeof(struct nvme_tcp_r2t) + 4];
+	_Alignas(8) uint8_t rsp[sizeof(struct nvme_tcp_rsp) + 4];
 	struct tcp_req *next_free;
 };
 
@@ -131,7 +131,7 @@ struct tcp_queue {
 	uint8_t *staging;
 	uint32_t spos, slen;		/* unread bytes: staging[spos..slen) */
 	int recv_budget;
-	uint8_t pdu[TCP_PDU_MAX_HDR];	/* the header being received */
+	_Alignas(8) uint8_t pdu[TCP_PDU_MAX_HDR];	/* the header being received */
 	uint32_t pdu_got, pdu_need;
 	struct tcp_req *rreq;		/* whose buffer data goes into */
 	uint32_t rdata_off, rdata_len, rdata_got;
@@ -141,8 +141,8 @@ struct tcp_queue {
 	/* send */
 	struct tcp_out *out;
 	uint32_t out_head, out_count, out_cap;
-	uint8_t icresp[sizeof(struct nvme_tcp_icresp)];
-	uint8_t term[sizeof(struct nvme_tcp_term) + NVME_TCP_TERM_MAX_DATA];
+	_Alignas(8) uint8_t icresp[sizeof(struct nvme_tcp_icresp)];
+	_Alignas(8) uint8_t term[sizeof(struct nvme_tcp_term) + NVME_TCP_TERM_MAX_DATA];
 
 	/* slots */
 	struct tcp_req *reqs;
