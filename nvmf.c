@@ -141,7 +141,7 @@ static void nvmf_req_fail_at(struct nvmf_req *r, uint16_t status, uint16_t loc)
 		e->error_count = htole64(++ctrl->err_count);
 		e->sqid = htole16(r->q->qid);
 		e->cid = r->sqe.cid;
-		e->status = htole16(status << 1);
+		e->status = htole16((status | NVME_STATUS_DNR) << 1);	/* as in the CQE */
 		e->param_error_location = htole16(loc);
 		e->nsid = r->sqe.nsid;
 		e->trtype = r->q->ops->trtype;
@@ -277,8 +277,9 @@ int nvmf_subsys_add_ns(struct nvmf_subsys *s, struct nvmf_bdev *b, char *err, si
 	memcpy(ns->nguid, &h1, 8);
 	memcpy(ns->nguid + 8, &h2, 8);
 	h1 = nvmf_hash(h2, "uuid", 4);
-	memcpy(ns->uuid, &h2, 8);
-	memcpy(ns->uuid + 8, &h1, 8);
+	h2 = nvmf_hash(h1, "uuid", 4);
+	memcpy(ns->uuid, &h1, 8);
+	memcpy(ns->uuid + 8, &h2, 8);
 	ns->uuid[6] = (ns->uuid[6] & 0x0f) | 0x80;	/* version 8: custom [RFC 9562] */
 	ns->uuid[8] = (ns->uuid[8] & 0x3f) | 0x80;	/* variant 10 */
 	pthread_mutex_lock(&s->lock);
@@ -721,6 +722,23 @@ static void nvmf_connect(struct nvmf_req *r)
 	nvmf_connect_io(r, s, c, d);
 }
 
+/* A controller reset ends outstanding admin commands [BASE-2.0c §3.7.2]:
+ * answer the parked AERs so their slots come back, forget events. */
+static void nvmf_ctrl_reset_aers(struct nvmf_ctrl *ctrl)
+{
+	struct nvmf_req *aer[NVMF_AERL + 1];
+	int n;
+
+	pthread_mutex_lock(&ctrl->lock);
+	n = ctrl->nr_aer;
+	memcpy(aer, ctrl->aer, sizeof(aer));
+	ctrl->nr_aer = 0;
+	ctrl->evt_pending = ctrl->evt_masked = 0;
+	pthread_mutex_unlock(&ctrl->lock);
+	for (int i = 0; i < n; i++)
+		nvmf_req_done(aer[i], NVME_SC_ABORT_SQ_DELETED);
+}
+
 /* CAP [BASE-2.0c Fig. 36]: MQES, CQR, TO (500 ms units), CSS: NVM and
  * I/O command sets, MPSMIN = MPSMAX = 4 KiB. */
 static uint64_t nvmf_cap(void)
@@ -755,6 +773,7 @@ static void nvmf_cc_write(struct nvmf_ctrl *ctrl, uint32_t cc)
 	if (!(cc & NVME_CC_EN) && (old & NVME_CC_EN)) {
 		csts &= ~(NVME_CSTS_RDY | NVME_CSTS_CFS | NVME_CSTS_SHST_MASK);
 		atomic_fetch_add(&ctrl->gen, 1);
+		nvmf_ctrl_reset_aers(ctrl);
 	}
 	if ((cc & NVME_CC_SHN_MASK) && !(old & NVME_CC_SHN_MASK))
 		csts = (csts & ~NVME_CSTS_SHST_MASK) | NVME_CSTS_SHST_CMPLT;
@@ -924,6 +943,8 @@ static void nvmf_identify(struct nvmf_req *r)
 		      cns == NVME_CNS_CSI_NS || cns == NVME_CNS_NS_INDEPENDENT;
 	struct nvmf_ns *ns = NULL;
 
+	if (r->data_len < NVME_IDENTIFY_DATA_SIZE)	/* the SGL must hold it all */
+		return nvmf_req_fail_at(r, NVME_SC_SGL_INVALID_DATA, offsetof(struct nvme_sqe, dptr));
 	memset(r->data, 0, NVME_IDENTIFY_DATA_SIZE);
 	if (s->is_disc && cns != NVME_CNS_CTRL)
 		return nvmf_req_fail_at(r, NVME_SC_INVALID_FIELD, offsetof(struct nvme_sqe, cdw10));
@@ -1084,18 +1105,21 @@ static size_t nvmf_log_effects(struct nvme_effects_log *out)
 /* The string form of our address on this connection, for a listener
  * bound to a wildcard: the host must get an address it can connect to
  * (INTEROP: SPDK issue 2294). */
-static void nvmf_local_addr(const struct nvmf_queue *q, const struct nvmf_listener *l,
-			    char *buf, size_t len)
+static uint8_t nvmf_local_addr(const struct nvmf_queue *q, const struct nvmf_listener *l,
+			       char *buf, size_t len)
 {
 	if (strcmp(l->traddr, "0.0.0.0") && strcmp(l->traddr, "::")) {
 		snprintf(buf, len, "%s", l->traddr);
-		return;
+		return l->adrfam;
 	}
 	if (getnameinfo((const struct sockaddr *)&q->local, sizeof(q->local), buf, len,
 			NULL, 0, NI_NUMERICHOST))
 		snprintf(buf, len, "%s", l->traddr);
-	if (!strncmp(buf, "::ffff:", 7))	/* IPv4-mapped: say it as IPv4 */
+	if (!strncmp(buf, "::ffff:", 7)) {	/* IPv4-mapped: say it as IPv4 */
 		memmove(buf, buf + 7, strlen(buf + 7) + 1);
+		return NVMF_ADRFAM_IPV4;
+	}
+	return strchr(buf, ':') ? NVMF_ADRFAM_IPV6 : NVMF_ADRFAM_IPV4;
 }
 
 static void nvmf_disc_entry(struct nvmf_disc_log_entry *e, const struct nvmf_queue *q,
@@ -1105,7 +1129,6 @@ static void nvmf_disc_entry(struct nvmf_disc_log_entry *e, const struct nvmf_que
 
 	memset(e, 0, sizeof(*e));
 	e->trtype = l->trtype;
-	e->adrfam = l->adrfam;
 	e->subtype = s->is_disc ? NVMF_SUBTYPE_DISC_CURRENT : NVMF_SUBTYPE_NVME;
 	e->treq = NVMF_TREQ_NOT_SPECIFIED;
 	e->portid = htole16(l->portid);
@@ -1113,7 +1136,7 @@ static void nvmf_disc_entry(struct nvmf_disc_log_entry *e, const struct nvmf_que
 	e->asqsz = htole16(NVMF_MAXCMD);
 	if (s->is_disc)
 		e->eflags = htole16(NVMF_EFLAGS_DUPRETINFO | NVMF_EFLAGS_EPCSD);
-	nvmf_local_addr(q, l, addr, sizeof(addr));
+	e->adrfam = nvmf_local_addr(q, l, addr, sizeof(addr));	/* ADRFAM names TRADDR's family */
 	nvmf_str_pad(e->trsvcid, sizeof(e->trsvcid), l->trsvcid);
 	nvmf_str_pad(e->traddr, sizeof(e->traddr), addr);
 	snprintf(e->subnqn, sizeof(e->subnqn), "%s", s->nqn);
@@ -1636,12 +1659,16 @@ static void nvmf_trace_cmd(const struct nvmf_req *r)
 /*
  * Finish a command: fill the CQE [BASE-2.0c §4.6] and give it back to the
  * transport. SQHD is our SQ head, or FFFFh when the host turned SQ flow
- * control off at Connect.
+ * control off at Connect [BASE-2.0c Fig. 92; §6.3 CATTR].
  */
 static void nvmf_req_done(struct nvmf_req *r, uint16_t status)
 {
 	struct nvmf_queue *q = r->q;
 
+	/* Our head moves as commands finish, as nvmet's does; a Connect
+	 * has just set the size, so it answers SQHD 1. */
+	if (q->size)
+		q->sqhd = (q->sqhd + 1) % q->size;
 	r->cqe.cid = r->sqe.cid;
 	r->cqe.sqid = htole16(q->qid);
 	r->cqe.sqhd = htole16(q->sqfc_disabled ? 0xffff : q->sqhd);
@@ -1691,8 +1718,6 @@ void nvmf_req_exec(struct nvmf_req *r)
 	r->xfer_len = 0;
 	r->ns = NULL;
 	r->aux = NULL;
-	if (q->size)
-		q->sqhd = (q->sqhd + 1) % q->size;
 	if (g_trace)
 		nvmf_trace_cmd(r);
 	if (r->data_len > q->max_data)		/* MDTS [BASE-2.0c Fig. 275] */

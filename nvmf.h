@@ -40,7 +40,6 @@
 #define NVMF_IO_ICD		8192		/* IOCCSZ = (64 + this) / 16 */
 #define NVMF_AERL		3		/* 0's based: 4 AERs outstanding */
 #define NVMF_MAX_NS		32
-#define NVMF_KATO_DEFAULT_MS	120000		/* when Connect says 0 on I/O ctrl */
 #define NVMF_KAS_100MS		1		/* KAS granularity, 100 ms units */
 #define NVMF_ERRLOG_ENTRIES	16
 

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# tests/host_test.sh - the host side (host.c) against the target, both
+# from this build, over loopback: discover, identify, perf --verify.
+# These are the acceptance commands of the README's quick start.
+set -u
+cd "$(dirname "$0")/.."
+pass=0 fail=0
+check() {	# check DESCRIPTION COMMAND...: passes when COMMAND succeeds
+	local what=$1; shift
+	if "$@" >>tests/out/host_test.detail 2>&1; then
+		echo "ok - $what"; pass=$((pass + 1))
+	else
+		echo "not ok - $what"; fail=$((fail + 1))
+		tail -n 20 tests/out/host_test.detail | sed 's/^/    /'
+	fi
+}
+mkdir -p tests/out
+: >tests/out/host_test.detail
+port=$((20000 + RANDOM % 20000)) dport=$((port + 1))
+nqn=nqn.2026-11.io.nvmf:hosttest
+./nvmf target -l 127.0.0.1:$port -D $dport -s $nqn --ns ram:64M --ns ram:32M:4096 \
+	>tests/out/host_test.target.out 2>&1 &
+tgt=$!
+trap 'kill $tgt 2>/dev/null; wait $tgt 2>/dev/null' EXIT
+for _ in $(seq 50); do
+	grep -q '^try:' tests/out/host_test.target.out && break
+	sleep 0.1
+done
+trid="trtype:TCP adrfam:IPv4 traddr:127.0.0.1 trsvcid:$port subnqn:$nqn"
+
+out=$(./nvmf discover -r "trtype:TCP traddr:127.0.0.1 trsvcid:$dport" 2>&1)
+echo "$out" >>tests/out/host_test.detail
+check "nvmf discover on the discovery port succeeds" test -n "$out"
+check "discover lists the subsystem" grep -q "$nqn" <<<"$out"
+check "discover lists the I/O port" grep -q "$port" <<<"$out"
+check "nvmf discover with digests" ./nvmf discover --hdgst --ddgst -r "trtype:TCP traddr:127.0.0.1 trsvcid:$port"
+
+out=$(./nvmf identify -r "$trid" 2>&1)
+echo "$out" >>tests/out/host_test.detail
+check "nvmf identify succeeds" test -n "$out"
+check "identify shows the subsystem NQN" grep -q "$nqn" <<<"$out"
+check "identify shows two namespaces" grep -q "^Namespace 2:" <<<"$out"
+
+check "perf randrw --verify, 4K, QD16" ./nvmf perf -q 16 -o 4096 -w randrw -M 50 -t 2 --verify -r "$trid"
+check "perf randrw --verify, 64K (several H2CData per write), QD8" \
+	./nvmf perf -q 8 -o 65536 -w randrw -M 50 -t 2 --verify -r "$trid"
+check "perf write --verify with digests" ./nvmf perf -q 8 -o 8192 -w randrw -t 2 --verify --hdgst --ddgst -r "$trid"
+check "perf --verify on the 4096-byte-block namespace" \
+	./nvmf perf -n 2 -q 16 -o 4096 -w randrw -t 2 --verify -r "$trid"
+check "perf against an unknown subsystem fails" \
+	bash -c "! ./nvmf perf -q 1 -o 4096 -w read -t 1 -r 'trtype:TCP traddr:127.0.0.1 trsvcid:$port subnqn:nqn.2026-11.io.nvmf:nope'"
+kill $tgt; wait $tgt; rc=$?
+check "target exits 0 on SIGTERM" test "$rc" = 0
+trap - EXIT
+echo "host_test: $pass passed, $fail failed"
+[ "$fail" = 0 ]
