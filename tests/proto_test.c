@@ -56,7 +56,7 @@ struct cl {
 	bool hd, dd;
 	uint32_t maxh2c;
 	uint16_t cid;
-	uint8_t pdu[256 * 1024];	/* last PDU received */
+	_Alignas(8) uint8_t pdu[256 * 1024];	/* last PDU received */
 };
 
 static int free_port(void)

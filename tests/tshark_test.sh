@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# tests/tshark_test.sh - Wireshark's NVMe/TCP dissector, an independent
+# reader of the protocol, decodes a capture of a whole session (discovery,
+# identify, perf with and without digests, writes big enough for several
+# H2CData PDUs) and finds no malformed PDU. Needs root for the capture.
+set -u
+cd "$(dirname "$0")/.."
+if ! command -v tshark >/dev/null || [ "$(id -u)" != 0 ]; then
+	echo "skip: needs tshark and root (apt-get install tshark)"
+	echo "tshark_test: 0 passed, 0 failed"
+	exit 0
+fi
+pass=0 fail=0
+check() { if eval "$2"; then echo "ok - $1"; pass=$((pass+1)); else echo "not ok - $1"; fail=$((fail+1)); fi; }
+mkdir -p tests/out
+port=$((20000 + RANDOM % 20000)) dport=$((port + 1)) pcap=tests/out/session.pcap
+nqn=nqn.2026-11.io.nvmf:cnode1
+./nvmf target -l 127.0.0.1:$port -D $dport >tests/out/tshark_target.log 2>&1 &
+tgt=$!
+tshark -q -i lo -f "tcp port $port or tcp port $dport" -w $pcap >tests/out/tshark_capture.log 2>&1 &
+cap=$!
+trap 'kill $tgt $cap 2>/dev/null; wait $tgt $cap 2>/dev/null' EXIT
+for _ in $(seq 100); do grep -q "Capturing on" tests/out/tshark_capture.log && break; sleep 0.1; done
+sleep 0.5
+trid="trtype:TCP traddr:127.0.0.1 trsvcid:$port subnqn:$nqn"
+./nvmf discover -r "trtype:TCP traddr:127.0.0.1 trsvcid:$dport" >/dev/null 2>&1
+./nvmf identify -r "$trid" >/dev/null 2>&1
+./nvmf perf -q 8 -o 65536 -w randrw -t 1 --verify -r "$trid" >/dev/null 2>&1
+./nvmf perf -q 8 -o 4096 -w randrw -t 1 --hdgst --ddgst -r "$trid" >/dev/null 2>&1
+sleep 1
+kill $cap; wait $cap 2>/dev/null
+decode=(-r $pcap -d tcp.port==$port,nvme-tcp -d tcp.port==$dport,nvme-tcp)
+n=$(tshark "${decode[@]}" -Y nvme-tcp 2>/dev/null | wc -l)
+bad=$(tshark "${decode[@]}" -Y '_ws.malformed || _ws.expert.severity >= error' 2>/dev/null | wc -l)
+check "the capture holds NVMe/TCP PDUs ($n frames)" '[ "$n" -gt 100 ]'
+check "tshark finds no malformed PDU ($bad)" '[ "$bad" = 0 ]'
+for what in "Initialize Connection Response" "NVMeOF CQE for Connect" "Ready To Transfer" \
+	    "NVMeOF Data for Write" "Get Log Page NVMeOF Discovery"; do
+	check "tshark decodes: $what" 'tshark "${decode[@]}" -Y nvme-tcp 2>/dev/null | grep -q "$what"'
+done
+echo "tshark_test: $pass passed, $fail failed"
+[ "$fail" = 0 ]
