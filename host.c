@@ -2,32 +2,33 @@
  * host.c - the initiator side of NVMe/TCP: `nvmf discover`, `nvmf identify`
  * and `nvmf perf`. It talks to any NVMe/TCP target (ours, the kernel's
  * nvmet, SPDK) the way the Linux host does, and when a target gets
- * something wrong it says what was received and what was expected.
+ * something wrong it says what it received and what it expected.
  *
  *   discover | identify | perf
- *     |  host_ctrl_connect: the admin queue                   spec
- *     |    TCP connect, ICReq -> ICResp              [TCP-1.0c §3.6.2.2-3]
- *     |    Connect qid 0, CNTLID FFFFh               [BASE-2.0c §6.3]
- *     |    Property Get CAP, Set CC.EN, CSTS.RDY     [BASE-2.0c §3.5.1, §6.5-6]
- *     |    Identify Controller, checked              [BASE-2.0c §5.17.2.1]
+ *     |  host_ctrl_connect: the admin queue                  spec
+ *     |    TCP connect, ICReq -> ICResp             [TCP-1.0c §3.6.2.2-3]
+ *     |    Connect QID 0, CNTLID FFFFh              [BASE-2.0c §6.3]
+ *     |    Property Get CAP, Set CC.EN, CSTS.RDY    [BASE-2.0c §3.5.1, §6.5-6]
+ *     |    Identify Controller, checked             [BASE-2.0c §5.17.2.1]
  *     v
- *   host_exec: one command, then wait      perf: DEPTH commands in flight
- *     |                                          on I/O queue 1
- *     v                                            v
- *   send: CapsuleCmd [+ in-capsule data] --------------------------> target
- *         H2CData ... LAST_PDU              <------------ R2T -------
- *   recv: C2HData -> straight into the command's buffer <-----------
- *         CapsuleResp -> the command is done                <-------
+ *   host_exec: one command, then wait     perf: DEPTH commands in flight
+ *     |                                         on I/O queue 1
+ *     v                                           v
+ *   send: CapsuleCmd [+ in-capsule data] ------------------------> target
+ *         H2CData ... LAST_PDU             <----------- R2T ------
+ *   recv: C2HData -> straight into the command's buffer <---------
+ *         CapsuleResp -> the command is done              <-------
  *
  * A struct host_queue is one TCP connection: command slots (CID = slot
  * index), an output ring of iovecs that writev() sends in batches, and a
- * receive buffer that is parsed PDU by PDU after each big recv(). Sockets
- * are non-blocking; a synchronous command is "submit, then poll until its
+ * receive buffer parsed PDU by PDU after each big recv(). Sockets are
+ * non-blocking; a synchronous command is "submit, then poll until its
  * CapsuleResp". CRC32C, header checks and PDU tracing are tcp.c's.
  *
  * Not implemented: TLS [TCP-1.0c §3.6.1.3], because the target has none;
- * RDMA, until rdma.c; more than one I/O queue in perf; HPDA/CPDA other
- * than 0 (the Linux host refuses a CPDA too); SQ flow control disable.
+ * RDMA, until rdma.c; more than one I/O queue in perf; HPDA and CPDA
+ * other than 0 (the Linux host refuses a CPDA too); SQ flow control
+ * disable [BASE-2.0c Fig. 546 CATTR], so every command gets a CapsuleResp.
  *
  * The tutorial's host chapter reads this file top to bottom.
  */
@@ -63,28 +64,20 @@
 #define HOST_IO_NQN		"nqn.2026-11.io.nvmf:cnode1"	/* our target's default */
 #define HOST_ADMIN_SQSIZE	31		/* 32 entries, 0's based, as Linux */
 #define HOST_ADMIN_SLOTS	4
-#define HOST_ADMIN_MAX_DATA	4096		/* Identify, log chunks, Connect data */
-/* The admin queue takes 8 KiB of in-capsule data on NVMe/TCP [TCP-1.0c
- * capsule sizes; Linux NVME_TCP_ADMIN_CCSZ]. I/O queues: IOCCSZ. */
-#define HOST_ADMIN_ICD		8192
+#define HOST_ADMIN_MAX_DATA	4096		/* Identify, log pieces, Connect data */
+#define HOST_ADMIN_ICD		8192		/* see host_ctrl_connect() */
 #define HOST_KATO_MS		30000
-#define HOST_CMD_TIMEOUT_MS	10000
-#define HOST_SHN_TIMEOUT_MS	5000
+#define HOST_TIMEOUT_MS		10000		/* for any one command */
 #define HOST_RBUF_SIZE		(256 * 1024)	/* one recv() worth */
 #define HOST_DIRECT_MIN		4096		/* recv payload straight into place */
 #define HOST_RECV_BUDGET	8		/* recv() calls per pass */
 #define HOST_PDU_MAX		256		/* PDO is one byte */
 #define HOST_MIN_MAXH2CDATA	4096		/* [TCP-1.0c §3.6.2.3] */
-#define HOST_DISC_CHUNK		4096		/* libnvme's log transfer size */
+#define HOST_DISC_CHUNK		4096		/* libnvme's log piece size */
 #define HOST_DISC_MAX_REC	1024
-#define HOST_DISC_RETRIES	3
 #define HOST_VERIFY_REGION	(64ull << 20)
 #define HOST_MAX_PRINT		20
-#define HOST_GEN_UNKNOWN	0xffffffffu	/* verify: a failed write left it so */
-
-enum {	/* long-only options */
-	HOST_OPT_HDGST = 256, HOST_OPT_DDGST, HOST_OPT_TRACE, HOST_OPT_VERIFY,
-};
+#define HOST_GEN_UNKNOWN	0xffffffffu	/* verify: after a failed write */
 
 /* ==================================================================== */
 /* Structs                                                             */
@@ -121,7 +114,7 @@ enum host_rstate {
 
 /* One H2CData PDU's header and digest, kept until writev() sent them. */
 struct host_h2c {
-	uint8_t hdr[sizeof(struct nvme_tcp_data) + NVME_TCP_DIGEST_LEN];
+	_Alignas(8) uint8_t hdr[sizeof(struct nvme_tcp_data) + NVME_TCP_DIGEST_LEN];
 	le32 ddgst;
 };
 
@@ -137,11 +130,10 @@ struct host_cmd {
 	uint32_t len;
 	uint32_t c2h_next;		/* read: data bytes received */
 	uint32_t r2t_next;		/* write: data bytes asked for by R2T */
-	struct nvme_sqe sqe;		/* as sent, for messages */
 	struct nvme_cqe cqe;
-	uint8_t pdu[sizeof(struct nvme_tcp_cmd) + NVME_TCP_DIGEST_LEN];
+	_Alignas(8) uint8_t pdu[sizeof(struct nvme_tcp_cmd) + NVME_TCP_DIGEST_LEN];
 	le32 icd_ddgst;
-	struct host_h2c *h2c;		/* enough for max_data / 4 KiB PDUs */
+	struct host_h2c *h2c;		/* enough for max_data in 4 KiB PDUs */
 };
 
 /* One NVMe/TCP connection: the admin queue or an I/O queue. */
@@ -164,13 +156,13 @@ struct host_queue {
 	struct host_cmd *rcmd;		/* RECV_DATA: whose buffer */
 	uint8_t *rdst;
 	uint32_t rleft, rdatao, rdatal;
-	uint8_t icresp[sizeof(struct nvme_tcp_icresp)];
+	_Alignas(8) uint8_t icresp[sizeof(struct nvme_tcp_icresp)];
 
-	/* send */
-	struct iovec *out;		/* ring of pieces not yet sent */
+	/* send: a ring of pieces not yet sent */
+	struct iovec *out;
 	uint32_t out_head, out_count, out_cap;
-	uint8_t icreq[sizeof(struct nvme_tcp_icreq)];
-	uint8_t term[sizeof(struct nvme_tcp_term) + NVME_TCP_TERM_MAX_DATA];
+	_Alignas(8) uint8_t icreq[sizeof(struct nvme_tcp_icreq)];
+	_Alignas(8) uint8_t term[sizeof(struct nvme_tcp_term) + NVME_TCP_TERM_MAX_DATA];
 
 	/* slots */
 	struct host_cmd *cmds;
@@ -200,16 +192,34 @@ static bool host_verbose;
 /* Helpers: messages, status names, time                               */
 /* ==================================================================== */
 
-/* A message for the user, on stderr. Results go to stdout. */
+/* A message for the user, on stderr; results go to stdout. */
+static void host_vmsg(const char *fmt, va_list ap)
+{
+	fputs("nvmf: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 static void __attribute__((format(printf, 1, 2))) host_err(const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	fputs("nvmf: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	host_vmsg(fmt, ap);
 	va_end(ap);
+}
+
+/* Complain unless ok. Returns 1 if it complained, so checks can count. */
+static int __attribute__((format(printf, 2, 3))) host_must(bool ok, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (ok)
+		return 0;
+	va_start(ap, fmt);
+	host_vmsg(fmt, ap);
+	va_end(ap);
+	return 1;
 }
 
 #define host_info(...) do { if (host_verbose) host_err(__VA_ARGS__); } while (0)
@@ -222,7 +232,7 @@ static uint64_t host_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
-/* xorshift64*: fast, and good enough to pick offsets and fill patterns. */
+/* xorshift64*: fast, and good enough for offsets and fill patterns. */
 static uint64_t host_rand(uint64_t *s)
 {
 	uint64_t x = *s;
@@ -262,21 +272,24 @@ static uint16_t host_status(const struct nvme_cqe *cqe)
 	return le16toh(cqe->status) >> 1;
 }
 
-static const char *host_status_name(uint16_t status)
+/* "status 0x00b (Invalid Namespace or Format), DNR", into buf. */
+static const char *host_status_str(uint16_t st, char *buf, size_t len)
 {
+	const char *name = "unknown status";
+
 	for (size_t i = 0; i < ARRAY_SIZE(host_status_names); i++)
-		if (host_status_names[i].sc == (status & 0x7ff))
-			return host_status_names[i].name;
-	return "unknown status";
+		if (host_status_names[i].sc == (st & 0x7ff))
+			name = host_status_names[i].name;
+	snprintf(buf, len, "status 0x%03x (%s)%s", st & 0x7ff, name,
+		 st & NVME_STATUS_DNR ? ", DNR" : "");
+	return buf;
 }
 
-/* "Identify failed: status 0x00b (Invalid Namespace or Format), DNR". */
 static void host_print_status(const char *what, const struct nvme_cqe *cqe)
 {
-	uint16_t st = host_status(cqe);
+	char s[96];
 
-	host_err("%s failed: status 0x%03x (%s)%s", what, st & 0x7ff,
-		 host_status_name(st), st & NVME_STATUS_DNR ? ", DNR" : "");
+	host_err("%s failed: %s", what, host_status_str(host_status(cqe), s, sizeof(s)));
 }
 
 /* Copy a space- or NUL-padded wire string and trim it. */
@@ -291,19 +304,28 @@ static char *host_str(char *dst, size_t dlen, const char *src, size_t slen)
 	return dst;
 }
 
+static char *host_uuid_str(char *buf, const uint8_t *u)
+{
+	sprintf(buf, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11],
+		u[12], u[13], u[14], u[15]);
+	return buf;
+}
+
 /* ==================================================================== */
 /* Options: transport ID, host identity                                */
 /* ==================================================================== */
 
-static int host_set(char *dst, size_t len, const char *key, const char *v)
-{
-	if (strlen(v) >= len) {
-		host_err("transport ID: %s value '%s' is too long", key, v);
-		return -EINVAL;
-	}
-	strcpy(dst, v);
-	return 0;
-}
+enum { HOST_OPT_HDGST = 256, HOST_OPT_DDGST, HOST_OPT_TRACE, HOST_OPT_VERIFY };
+
+static const struct option host_longopts[] = {
+	{ "hdgst", no_argument, NULL, HOST_OPT_HDGST },
+	{ "ddgst", no_argument, NULL, HOST_OPT_DDGST },
+	{ "trace", no_argument, NULL, HOST_OPT_TRACE },
+	{ "verify", no_argument, NULL, HOST_OPT_VERIFY },	/* perf only */
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
 
 /*
  * Parse an SPDK-style transport ID, "trtype:TCP traddr:10.0.0.1 ...":
@@ -311,59 +333,41 @@ static int host_set(char *dst, size_t len, const char *key, const char *v)
  */
 static int host_trid_parse(struct host_opts *o, const char *s)
 {
-	char buf[1024], *save = NULL, *tok;
+	const struct { const char *key; char *dst; size_t len; } keys[] = {
+		{ "trtype", o->trtype, sizeof(o->trtype) },
+		{ "adrfam", o->adrfam, sizeof(o->adrfam) },
+		{ "traddr", o->traddr, sizeof(o->traddr) },
+		{ "trsvcid", o->trsvcid, sizeof(o->trsvcid) },
+		{ "subnqn", o->subnqn, sizeof(o->subnqn) },
+		{ "hostnqn", o->hostnqn, sizeof(o->hostnqn) },
+	};
+	char buf[1024], *save = NULL, *tok, *v;
+	size_t i;
 
-	if (strlen(s) >= sizeof(buf))
-		return host_err("transport ID too long"), -EINVAL;
-	strcpy(buf, s);
+	snprintf(buf, sizeof(buf), "%s", s);
 	for (tok = strtok_r(buf, " \t\n", &save); tok; tok = strtok_r(NULL, " \t\n", &save)) {
-		char *v = strchr(tok, ':');
-		int rc;
-
+		v = strchr(tok, ':');
 		if (!v)
 			return host_err("transport ID: '%s' is not key:value", tok), -EINVAL;
 		*v++ = 0;
-		if (!strcasecmp(tok, "trtype"))
-			rc = host_set(o->trtype, sizeof(o->trtype), tok, v);
-		else if (!strcasecmp(tok, "adrfam"))
-			rc = host_set(o->adrfam, sizeof(o->adrfam), tok, v);
-		else if (!strcasecmp(tok, "traddr"))
-			rc = host_set(o->traddr, sizeof(o->traddr), tok, v);
-		else if (!strcasecmp(tok, "trsvcid"))
-			rc = host_set(o->trsvcid, sizeof(o->trsvcid), tok, v);
-		else if (!strcasecmp(tok, "subnqn"))
-			rc = host_set(o->subnqn, sizeof(o->subnqn), tok, v);
-		else if (!strcasecmp(tok, "hostnqn"))
-			rc = host_set(o->hostnqn, sizeof(o->hostnqn), tok, v);
-		else if (!strcasecmp(tok, "ns"))
-			rc = (o->nsid = strtoul(v, NULL, 0)) ? 0 : -EINVAL;
-		else
-			rc = -ENOENT;
-		if (rc == -ENOENT)
-			host_err("transport ID: unknown key '%s' (trtype adrfam traddr trsvcid subnqn hostnqn ns)",
-				 tok);
-		if (rc)
-			return -EINVAL;
+		if (!strcasecmp(tok, "ns")) {
+			o->nsid = strtoul(v, NULL, 0);
+			continue;
+		}
+		for (i = 0; i < ARRAY_SIZE(keys) && strcasecmp(tok, keys[i].key); i++)
+			;
+		if (i == ARRAY_SIZE(keys))
+			return host_err("transport ID: unknown key '%s' (trtype adrfam traddr trsvcid subnqn hostnqn ns)",
+					tok), -EINVAL;
+		if (strlen(v) >= keys[i].len)
+			return host_err("transport ID: %s '%s' is too long", tok, v), -EINVAL;
+		strcpy(keys[i].dst, v);
 	}
 	return 0;
 }
 
-/* Parse "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" into 16 bytes. */
-static int host_uuid_parse(const char *s, uint8_t *uuid)
-{
-	for (int i = 0; i < 16; i++) {
-		if (*s == '-')
-			s++;
-		if (!isxdigit((unsigned char)s[0]) || !isxdigit((unsigned char)s[1]))
-			return -EINVAL;
-		sscanf(s, "%2hhx", &uuid[i]);
-		s += 2;
-	}
-	return 0;
-}
-
-/* The first line of a small file, trimmed; 0 or -errno. */
-static int host_read_line(const char *path, char *buf, size_t len)
+/* The first word of a small file such as /etc/nvme/hostnqn; 0 or -errno. */
+static int host_read_word(const char *path, char *buf, size_t len)
 {
 	FILE *f = fopen(path, "r");
 
@@ -376,40 +380,48 @@ static int host_read_line(const char *path, char *buf, size_t len)
 	return buf[0] ? 0 : -ENODATA;
 }
 
+/* Parse "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" into 16 bytes. */
+static int host_uuid_parse(const char *s, uint8_t *uuid)
+{
+	for (int i = 0; i < 16; i++, s += 2) {
+		s += *s == '-';
+		if (!isxdigit((unsigned char)s[0]) || !isxdigit((unsigned char)s[1]))
+			return -EINVAL;
+		sscanf(s, "%2hhx", &uuid[i]);
+	}
+	return 0;
+}
+
 /*
- * Who we are: the host NQN and Host ID from /etc/nvme as nvme-cli does,
- * else a fresh UUID-based NQN [BASE-2.0c §4.5] whose UUID is also the
- * Host ID, so the pair stays consistent as the Linux host keeps it.
+ * Who we are: host NQN and Host ID from /etc/nvme as nvme-cli reads them,
+ * else a fresh UUID that serves as Host ID and names the NQN
+ * ("nqn.2014-08.org.nvmexpress:uuid:..." [BASE-2.0c §4.5]).
  */
 static void host_identity(struct host_opts *o)
 {
-	char line[256];
-	uint8_t u[16];
-	const char *p;
+	uint8_t *u = o->hostid;
+	uint64_t seed;
+	char line[NVMF_NQN_SIZE];
 
-	if (!o->hostnqn[0] && host_read_line("/etc/nvme/hostnqn", line, sizeof(line)) == 0)
+	if (!o->hostnqn[0] && host_read_word("/etc/nvme/hostnqn", line, sizeof(line)) == 0)
 		snprintf(o->hostnqn, sizeof(o->hostnqn), "%s", line);
-	if (host_read_line("/etc/nvme/hostid", line, sizeof(line)) == 0 &&
-	    host_uuid_parse(line, o->hostid) == 0)
+	if (o->hostnqn[0] && host_read_word("/etc/nvme/hostid", line, sizeof(line)) == 0 &&
+	    host_uuid_parse(line, u) == 0)
 		return;
-	p = strstr(o->hostnqn, ":uuid:");
-	if (p && host_uuid_parse(p + 6, o->hostid) == 0)
-		return;
-	if (getrandom(u, sizeof(u), 0) != sizeof(u))
-		for (size_t i = 0; i < sizeof(u); i++)
-			u[i] = (uint8_t)host_now_ns() ^ (uint8_t)(i * 37);
+	if (getrandom(u, 16, 0) != 16) {
+		seed = host_now_ns() | 1;
+		for (int i = 0; i < 16; i++)
+			u[i] = (uint8_t)host_rand(&seed);
+	}
 	u[6] = (u[6] & 0x0f) | 0x40;		/* UUID version 4 */
 	u[8] = (u[8] & 0x3f) | 0x80;		/* RFC 4122 variant */
-	memcpy(o->hostid, u, sizeof(u));
 	if (!o->hostnqn[0])
-		snprintf(o->hostnqn, sizeof(o->hostnqn),
-			 "nqn.2014-08.org.nvmexpress:uuid:%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-			 u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11],
-			 u[12], u[13], u[14], u[15]);
+		snprintf(o->hostnqn, sizeof(o->hostnqn), "nqn.2014-08.org.nvmexpress:uuid:%s",
+			 host_uuid_str(line, u));
 }
 
-/* Options every subcommand takes. Returns 1 if ch was one, 0 if not,
- * -EINVAL on a bad value. */
+/* The options every subcommand takes. Returns 1 if ch was one of them,
+ * 0 if not, -EINVAL for a bad transport ID. */
 static int host_opt_common(int ch, struct host_opts *o)
 {
 	switch (ch) {
@@ -420,16 +432,21 @@ static int host_opt_common(int ch, struct host_opts *o)
 		g_log_level++;
 		return 1;
 	case HOST_OPT_HDGST:
-		o->hdgst = true;
-		return 1;
+		return o->hdgst = true, 1;
 	case HOST_OPT_DDGST:
-		o->ddgst = true;
-		return 1;
+		return o->ddgst = true, 1;
 	case HOST_OPT_TRACE:
-		g_trace = true;
-		return 1;
+		return g_trace = true, 1;
 	}
 	return 0;
+}
+
+/* Print usage; the exit status is 0 for -h, else 2. */
+static int host_usage(int ch, const char *text)
+{
+	fprintf(stderr, "usage: nvmf %s      [--hdgst] [--ddgst] [-v] [--trace]\n"
+		"      -r takes a transport ID: trtype adrfam traddr trsvcid subnqn hostnqn\n", text);
+	return ch == 'h' ? 0 : 2;
 }
 
 /* Fill the defaults that depend on the subcommand, then check the
@@ -441,60 +458,52 @@ static int host_opts_finish(struct host_opts *o, const char *port, const char *s
 	if (!o->subnqn[0])
 		snprintf(o->subnqn, sizeof(o->subnqn), "%s", subnqn);
 	host_identity(o);
-	if (!strcasecmp(o->trtype, "RDMA")) {
-		fprintf(stderr, "nvmf: RDMA host side not built yet\n");
-		return 1;
-	}
-	if (strcasecmp(o->trtype, "TCP")) {
-		host_err("trtype '%s' unknown: TCP (or, later, RDMA)", o->trtype);
-		return 2;
-	}
-	if (strcasecmp(o->adrfam, "IPv4") && strcasecmp(o->adrfam, "IPv6")) {
-		host_err("adrfam '%s' unknown: IPv4 or IPv6", o->adrfam);
-		return 2;
-	}
+	if (!strcasecmp(o->trtype, "RDMA"))
+		return fprintf(stderr, "nvmf: RDMA host side not built yet\n"), 1;
+	if (strcasecmp(o->trtype, "TCP"))
+		return host_err("trtype '%s': we know TCP (and, later, RDMA)", o->trtype), 2;
+	if (strcasecmp(o->adrfam, "IPv4") && strcasecmp(o->adrfam, "IPv6"))
+		return host_err("adrfam '%s': IPv4 or IPv6", o->adrfam), 2;
 	return 0;
 }
 
 /* ==================================================================== */
-/* Queue setup and teardown                                            */
+/* Queue: setup and send                                               */
 /* ==================================================================== */
 
-/* Allocate a queue with slots command slots carrying at most max_data
- * bytes each. Returns NULL when memory is short. */
+/* Allocate a queue of slots command slots carrying at most max_data bytes
+ * each. Returns NULL when memory is short. */
 static struct host_queue *host_queue_alloc(uint16_t qid, unsigned slots, uint32_t max_data)
 {
 	struct host_queue *q = calloc(1, sizeof(*q));
 	uint32_t nh2c = max_data / HOST_MIN_MAXH2CDATA + 1;
-	struct host_h2c *h2c;
+	struct host_h2c *h2c = calloc((size_t)slots * nh2c, sizeof(*h2c));
 
-	if (!q)
-		return NULL;
+	if (!q || !h2c)
+		goto out_free;
 	q->fd = -1;
 	q->qid = qid;
 	q->max_data = max_data;
 	q->nr_cmds = slots;
-	q->out_cap = slots * (3 + 3 * nh2c) + 4;	/* capsule + every H2CData + TermReq */
+	q->out_cap = slots * (3 + 3 * nh2c) + 4;	/* capsules, every H2CData, TermReq */
 	q->rbuf = malloc(HOST_RBUF_SIZE);
 	q->out = calloc(q->out_cap, sizeof(*q->out));
 	q->cmds = calloc(slots, sizeof(*q->cmds));
 	q->free = calloc(slots, sizeof(*q->free));
-	h2c = calloc((size_t)slots * nh2c, sizeof(*h2c));
-	if (!q->rbuf || !q->out || !q->cmds || !q->free || !h2c) {
-		free(h2c);
-		free(q->cmds);	/* the rest is freed below */
-		q->cmds = NULL;
-	}
-	for (unsigned i = 0; q->cmds && i < slots; i++) {
+	if (!q->rbuf || !q->out || !q->cmds || !q->free)
+		goto out_free;
+	for (unsigned i = 0; i < slots; i++) {
 		q->cmds[i].cid = i;
 		q->cmds[i].h2c = h2c + (size_t)i * nh2c;
 		q->free[q->nr_free++] = slots - 1 - i;	/* CID 0 goes first */
 	}
-	if (!q->cmds) {
-		free(q->rbuf), free(q->out), free(q->free), free(q);
-		return NULL;
-	}
 	return q;
+out_free:
+	if (q)
+		free(q->rbuf), free(q->out), free(q->cmds), free(q->free);
+	free(q);
+	free(h2c);
+	return NULL;
 }
 
 static void host_queue_free(struct host_queue *q)
@@ -525,44 +534,34 @@ static void host_cmd_put(struct host_queue *q, struct host_cmd *c)
 	q->free[q->nr_free++] = c->cid;
 }
 
-/*
- * Open the TCP connection: a blocking connect(), then TCP_NODELAY (a
- * capsule must not wait for Nagle) and non-blocking mode for the rest.
- * Returns 0 or -errno, with the reason printed.
- */
+/* Open the TCP connection: a blocking connect(), then TCP_NODELAY (a
+ * capsule must not wait for Nagle) and non-blocking mode. 0 or -errno. */
 static int host_tcp_connect(struct host_queue *q, const struct host_opts *o)
 {
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV };
-	struct addrinfo *ai;
-	int fd, one = 1, rc;
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV }, *ai;
+	int fd = -1, one = 1, rc;
 
 	hints.ai_family = strcasecmp(o->adrfam, "IPv6") ? AF_INET : AF_INET6;
 	snprintf(q->peer, sizeof(q->peer), "%s:%s", o->traddr, o->trsvcid);
 	rc = getaddrinfo(o->traddr, o->trsvcid, &hints, &ai);
-	if (rc) {
-		host_err("cannot resolve %s (adrfam %s): %s", q->peer, o->adrfam, gai_strerror(rc));
-		return -EINVAL;
-	}
+	if (rc)
+		return host_err("cannot resolve %s (adrfam %s): %s", q->peer, o->adrfam,
+				gai_strerror(rc)), -EINVAL;
 	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
-		rc = -errno;
+	rc = fd < 0 || connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 ? -errno : 0;
+	freeaddrinfo(ai);
+	if (rc) {
 		host_err("cannot connect to %s: %s%s", q->peer, strerror(-rc),
 			 rc == -ECONNREFUSED ? " (is the target running? start it with ./nvmf)" : "");
 		if (fd >= 0)
 			close(fd);
-		freeaddrinfo(ai);
 		return rc;
 	}
-	freeaddrinfo(ai);
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	q->fd = fd;
 	return 0;
 }
-
-/* ==================================================================== */
-/* Send                                                                */
-/* ==================================================================== */
 
 /* Queue len bytes at base. The ring is sized for every slot's worst
  * case, so it cannot fill. */
@@ -597,22 +596,16 @@ static int host_flush(struct host_queue *q)
 {
 	while (q->out_count) {
 		struct iovec iov[64];
-		int n = 0;
+		int n;
 		ssize_t sent;
 
-		while (n < (int)ARRAY_SIZE(iov) && n < (int)q->out_count) {
+		for (n = 0; n < (int)ARRAY_SIZE(iov) && n < (int)q->out_count; n++)
 			iov[n] = q->out[(q->out_head + n) % q->out_cap];
-			n++;
-		}
 		sent = writev(q->fd, iov, n);
-		if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		if (sent < 0 && (errno == EAGAIN || errno == EINTR))
 			return 0;
-		if (sent < 0 && errno == EINTR)
-			continue;
-		if (sent < 0) {
-			host_err("send to %s: %s", q->peer, strerror(errno));
-			return -errno;
-		}
+		if (sent < 0)
+			return host_err("send to %s: %s", q->peer, strerror(errno)), -EPIPE;
 		while (sent > 0) {
 			struct iovec *v = &q->out[q->out_head];
 			size_t k = (size_t)sent < v->iov_len ? (size_t)sent : v->iov_len;
@@ -630,22 +623,21 @@ static int host_flush(struct host_queue *q)
 }
 
 /*
- * A fatal transport error found in what the target sent: send an
- * H2CTermReq carrying the offending header [TCP-1.0c §3.6.2.4] and give
- * up on the connection. Returns -EPROTO for the caller to pass up.
+ * A fatal transport error in what the target sent: send an H2CTermReq
+ * carrying the offending header [TCP-1.0c §3.6.2.4] and give up on the
+ * connection. Returns -EPROTO for the caller to pass up.
  */
 static int __attribute__((format(printf, 4, 5)))
 host_fatal(struct host_queue *q, uint16_t fes, uint32_t fei, const char *fmt, ...)
 {
 	struct nvme_tcp_term *t = (struct nvme_tcp_term *)q->term;
 	uint32_t copy = q->pdu_len < NVME_TCP_TERM_MAX_DATA ? q->pdu_len : NVME_TCP_TERM_MAX_DATA;
-	char why[256];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(why, sizeof(why), fmt, ap);
+	host_vmsg(fmt, ap);
 	va_end(ap);
-	host_err("qid %u: %s; sending H2CTermReq FES %u FEI %u", q->qid, why, fes, fei);
+	host_err("qid %u: sending H2CTermReq FES %u FEI %u and closing", q->qid, fes, fei);
 	pdu_hexdump("offending PDU header", q->pdu, q->pdu_len);
 	memset(t, 0, sizeof(*t));
 	t->hdr.type = NVME_TCP_H2C_TERM;
@@ -673,53 +665,45 @@ static enum host_xfer host_xfer_dir(const struct nvme_sqe *sqe)
 }
 
 /*
- * Queue a CapsuleCmd for c [TCP-1.0c §3.6.2.5]. The SGL is one of the two
+ * Queue a CapsuleCmd for c [TCP-1.0c §3.6.2.5]. Its SGL is one of the two
  * NVMe/TCP knows [TCP-1.0c §3.3.3]: a write that fits goes in the capsule
  * (Data Block, Offset subtype, offset 0 since ICDOFF is 0); anything else
- * is a Transport Data Block, and the target pulls write data by R2T or
+ * is a Transport Data Block: the target pulls write data by R2T or
  * pushes read data by C2HData.
  */
 static void host_cmd_submit(struct host_queue *q, struct host_cmd *c,
 			    const struct nvme_sqe *sqe, void *buf, uint32_t len)
 {
 	struct nvme_tcp_cmd *pdu = (struct nvme_tcp_cmd *)c->pdu;
-	uint32_t icd = 0, hd;
+	uint32_t hd = q->hdgst ? NVME_TCP_DIGEST_LEN : 0, dd = q->ddgst ? NVME_TCP_DIGEST_LEN : 0;
 
 	c->buf = buf;
 	c->len = len;
 	c->xfer = host_xfer_dir(sqe);
+	c->icd = c->xfer == HOST_XFER_H2C && len && len <= q->icd_max;
 	c->done = c->ddgst_bad = false;
 	c->c2h_next = c->r2t_next = 0;
 	memset(pdu, 0, sizeof(*pdu));
 	pdu->sqe = *sqe;
 	pdu->sqe.cid = htole16(c->cid);
-	pdu->sqe.dptr.addr = 0;
-	pdu->sqe.dptr.length = htole32(len);
-	if (c->xfer == HOST_XFER_H2C && len && len <= q->icd_max) {
-		icd = len;
-		pdu->sqe.dptr.type = NVME_SGL_TYPE_DATA_BLOCK << 4 | NVME_SGL_SUBTYPE_OFFSET;
-	} else {
-		pdu->sqe.dptr.type = NVME_SGL_TYPE_TRANSPORT_DATA_BLOCK << 4 | NVME_SGL_SUBTYPE_TRANSPORT;
-	}
-	c->icd = icd != 0;
-	c->sqe = pdu->sqe;
-	hd = q->hdgst ? NVME_TCP_DIGEST_LEN : 0;
+	pdu->sqe.dptr = (struct nvme_sgl){ .length = htole32(len), .type = c->icd
+		? NVME_SGL_TYPE_DATA_BLOCK << 4 | NVME_SGL_SUBTYPE_OFFSET
+		: NVME_SGL_TYPE_TRANSPORT_DATA_BLOCK << 4 | NVME_SGL_SUBTYPE_TRANSPORT };
 	pdu->hdr.type = NVME_TCP_CMD;
-	pdu->hdr.flags = (hd ? NVME_TCP_F_HDGST : 0) | (icd && q->ddgst ? NVME_TCP_F_DDGST : 0);
+	pdu->hdr.flags = (hd ? NVME_TCP_F_HDGST : 0) | (c->icd && dd ? NVME_TCP_F_DDGST : 0);
 	pdu->hdr.hlen = sizeof(*pdu);
-	pdu->hdr.pdo = icd ? sizeof(*pdu) + hd : 0;	/* target CPDA 0: no padding */
-	pdu->hdr.plen = htole32(sizeof(*pdu) + hd + icd +
-				(icd && q->ddgst ? NVME_TCP_DIGEST_LEN : 0));
+	pdu->hdr.pdo = c->icd ? sizeof(*pdu) + hd : 0;	/* the target's CPDA is 0 */
+	pdu->hdr.plen = htole32(sizeof(*pdu) + hd + (c->icd ? len + dd : 0));
 	host_put_hdgst(q, c->pdu, sizeof(*pdu));
 	if (g_trace)
 		tcp_trace_pdu("->", &pdu->hdr, pdu);
 	host_out_push(q, c->pdu, sizeof(*pdu) + hd);
-	if (!icd)
+	if (!c->icd)
 		return;
-	host_out_push(q, buf, icd);
-	if (q->ddgst) {
-		c->icd_ddgst = htole32(tcp_crc32c(buf, icd));
-		host_out_push(q, &c->icd_ddgst, sizeof(c->icd_ddgst));
+	host_out_push(q, buf, len);
+	if (dd) {
+		c->icd_ddgst = htole32(tcp_crc32c(buf, len));
+		host_out_push(q, &c->icd_ddgst, dd);
 	}
 }
 
@@ -731,15 +715,14 @@ static void host_cmd_submit(struct host_queue *q, struct host_cmd *c,
 static void host_send_h2c(struct host_queue *q, struct host_cmd *c, uint16_t ttag,
 			  uint32_t off, uint32_t len)
 {
-	uint32_t dd = q->ddgst ? NVME_TCP_DIGEST_LEN : 0;
+	uint32_t hd = q->hdgst ? NVME_TCP_DIGEST_LEN : 0, dd = q->ddgst ? NVME_TCP_DIGEST_LEN : 0;
 
-	for (uint32_t i = 0, sent = 0; sent < len; i++) {
+	for (uint32_t i = 0, sent = 0, n; sent < len; i++, sent += n) {
 		struct host_h2c *p = &c->h2c[i];
 		struct nvme_tcp_data *d = (struct nvme_tcp_data *)p->hdr;
-		uint32_t n = len - sent < q->maxh2cdata ? len - sent : q->maxh2cdata;
-		uint32_t hd = q->hdgst ? NVME_TCP_DIGEST_LEN : 0;
 		uint8_t *data = c->buf + off + sent;
 
+		n = len - sent < q->maxh2cdata ? len - sent : q->maxh2cdata;
 		memset(d, 0, sizeof(*d));
 		d->hdr.type = NVME_TCP_H2C_DATA;
 		d->hdr.flags = (hd ? NVME_TCP_F_HDGST : 0) | (dd ? NVME_TCP_F_DDGST : 0) |
@@ -760,12 +743,11 @@ static void host_send_h2c(struct host_queue *q, struct host_cmd *c, uint16_t tta
 			p->ddgst = htole32(tcp_crc32c(data, n));
 			host_out_push(q, &p->ddgst, dd);
 		}
-		sent += n;
 	}
 }
 
 /* ==================================================================== */
-/* Receive: PDUs                                                       */
+/* Queue: receive                                                      */
 /* ==================================================================== */
 
 static uint32_t host_avail(const struct host_queue *q)
@@ -783,8 +765,8 @@ static struct host_cmd *host_cmd_lookup(struct host_queue *q, le16 cid)
 	return &q->cmds[i];
 }
 
-/* C2HTermReq: the target gave up on us [TCP-1.0c §3.6.2.4]. Print why;
- * a TermReq is never answered. Returns -EPROTO. */
+/* C2HTermReq: the target gave up on us [TCP-1.0c §3.6.2.4]. Say why; a
+ * TermReq is never answered. Returns -EPROTO. */
 static int host_recv_term(struct host_queue *q)
 {
 	static const char *const fes_names[] = {
@@ -816,19 +798,16 @@ static int host_recv_rsp(struct host_queue *q)
 	bool ok = host_status(&r->cqe) == 0;
 
 	if (!c)
-		return host_fatal(q, NVME_TCP_FES_INVALID_HEADER,
-				  offsetof(struct nvme_tcp_rsp, cqe.cid),
+		return host_fatal(q, NVME_TCP_FES_INVALID_HEADER, offsetof(struct nvme_tcp_rsp, cqe.cid),
 				  "CapsuleResp for CID %u, which is not outstanding", le16toh(r->cqe.cid));
 	c->cqe = r->cqe;
-	if (ok && c->xfer == HOST_XFER_C2H && c->c2h_next != c->len) {
-		host_err("qid %u cid %u: success after %u of %u data bytes", q->qid, c->cid,
+	if (ok && c->xfer == HOST_XFER_C2H && c->c2h_next != c->len)
+		host_err("qid %u cid %u: success after only %u of %u data bytes", q->qid, c->cid,
 			 c->c2h_next, c->len);
-		c->cqe.status = htole16(NVME_SC_DATA_XFER_ERROR << 1);
-	}
 	if (ok && c->xfer == HOST_XFER_H2C && !c->icd && c->r2t_next != c->len)
-		host_err("qid %u cid %u: write succeeded after the target asked for %u of %u bytes",
+		host_err("qid %u cid %u: write succeeded after an R2T for only %u of %u bytes",
 			 q->qid, c->cid, c->r2t_next, c->len);
-	if (ok && c->ddgst_bad)
+	if (ok && (c->ddgst_bad || (c->xfer == HOST_XFER_C2H && c->c2h_next != c->len)))
 		c->cqe.status = htole16(NVME_SC_DATA_XFER_ERROR << 1);
 	c->done = true;
 	if (q->done)
@@ -837,33 +816,32 @@ static int host_recv_rsp(struct host_queue *q)
 }
 
 /*
- * C2HData header [TCP-1.0c §3.6.2.8]: set up the payload's way into the
- * read's buffer. We insist the pieces come in order, as the Linux host
- * assumes (it copies into the request without seeking to DATAO), and
- * refuse SUCCESS: it is allowed only with SQ flow control off, and we
- * leave it on.
+ * C2HData header [TCP-1.0c §3.6.2.8]: point the payload at the read's
+ * buffer. We insist on in-order pieces, as the Linux host does (it copies
+ * into the request without seeking to DATAO), and refuse SUCCESS: it is
+ * allowed only with SQ flow control off, and we leave it on.
  */
 static int host_recv_c2h(struct host_queue *q)
 {
 	struct nvme_tcp_data *d = (struct nvme_tcp_data *)q->pdu;
 	struct host_cmd *c = host_cmd_lookup(q, d->cccid);
-	uint32_t datao = le32toh(d->datao), datal = le32toh(d->datal);
-	uint32_t dlen = le32toh(d->hdr.plen) - q->pdu_len - (q->ddgst ? NVME_TCP_DIGEST_LEN : 0);
+	uint32_t datao = le32toh(d->datao), datal = le32toh(d->datal), plen = le32toh(d->hdr.plen);
+	uint32_t dlen = plen - d->hdr.pdo - (q->ddgst ? NVME_TCP_DIGEST_LEN : 0);
 
 	if (!c || c->xfer != HOST_XFER_C2H)
 		return host_fatal(q, NVME_TCP_FES_INVALID_HEADER, offsetof(struct nvme_tcp_data, cccid),
 				  "C2HData for CID %u, which is not an outstanding read", le16toh(d->cccid));
-	if (q->pdu_len != d->hdr.pdo || datal != dlen || datal == 0)
+	if (q->pdu_len != d->hdr.pdo || datal != dlen)
 		return host_fatal(q, NVME_TCP_FES_INVALID_HEADER, offsetof(struct nvme_tcp_data, datal),
-				  "C2HData DATAL %u, but PLEN and PDO leave %u bytes", datal,
-				  q->pdu_len == d->hdr.pdo ? dlen : 0);
+				  "C2HData DATAL %u, but PLEN %u and PDO %u say otherwise", datal, plen,
+				  d->hdr.pdo);
 	if (datao != c->c2h_next || datal > c->len - datao)
 		return host_fatal(q, NVME_TCP_FES_DATA_RANGE, offsetof(struct nvme_tcp_data, datao),
 				  "C2HData DATAO %u DATAL %u for a %u-byte read that has %u bytes so far",
 				  datao, datal, c->len, c->c2h_next);
 	if (d->hdr.flags & NVME_TCP_F_DATA_SUCCESS)
 		return host_fatal(q, NVME_TCP_FES_INVALID_HEADER, offsetof(struct nvme_tcp_hdr, flags),
-				  "C2HData SUCCESS flag, but SQ flow control is on (we did not disable it)");
+				  "C2HData SUCCESS flag, but we did not disable SQ flow control");
 	if (datao + datal == c->len && !(d->hdr.flags & NVME_TCP_F_DATA_LAST))
 		host_info("qid %u cid %u: last C2HData without LAST_PDU", q->qid, c->cid);
 	q->rcmd = c;
@@ -877,7 +855,7 @@ static int host_recv_c2h(struct host_queue *q)
 /*
  * R2T [TCP-1.0c §3.6.2.9]: the target is ready for a write's data. We
  * allow one R2T at a time (MAXR2T 0), so each must start where the last
- * ended and stay inside the command.
+ * one ended and stay inside the command.
  */
 static int host_recv_r2t(struct host_queue *q)
 {
@@ -897,17 +875,8 @@ static int host_recv_r2t(struct host_queue *q)
 	return 0;
 }
 
-/* How much of a PDU is header: all of it, or up to PDO when data follows. */
-static uint32_t host_hdr_len(const struct host_queue *q, const struct nvme_tcp_hdr *h)
-{
-	uint32_t hd = q->hdgst ? NVME_TCP_DIGEST_LEN : 0;
-
-	if (h->type == NVME_TCP_C2H_DATA && le32toh(h->plen) > h->hlen + hd)
-		return h->pdo;
-	return le32toh(h->plen);
-}
-
-/* Act on a complete header in q->pdu, by PDU type. */
+/* Act on a complete header in q->pdu, by PDU type. ICReq, H2CTermReq,
+ * CapsuleCmd and H2CData only go the other way [TCP-1.0c Fig. 21]. */
 static int host_handle_pdu(struct host_queue *q)
 {
 	struct nvme_tcp_hdr *h = (struct nvme_tcp_hdr *)q->pdu;
@@ -922,28 +891,26 @@ static int host_handle_pdu(struct host_queue *q)
 	if (!q->ic_done || h->type == NVME_TCP_ICRESP)
 		return host_fatal(q, NVME_TCP_FES_PDU_SEQ_ERR, 0, "%s %s ICResp", tcp_pdu_name(h->type),
 				  q->ic_done ? "after" : "before");
-	switch (h->type) {
-	case NVME_TCP_RSP:
+	if (h->type == NVME_TCP_RSP)
 		return host_recv_rsp(q);
-	case NVME_TCP_C2H_DATA:
+	if (h->type == NVME_TCP_C2H_DATA)
 		return host_recv_c2h(q);
-	case NVME_TCP_R2T:
+	if (h->type == NVME_TCP_R2T)
 		return host_recv_r2t(q);
-	}
-	/* ICReq, H2CTermReq, CapsuleCmd, H2CData go the other way [TCP-1.0c Fig. 21]. */
 	return host_fatal(q, NVME_TCP_FES_INVALID_HEADER, offsetof(struct nvme_tcp_hdr, type),
 			  "a controller does not send %s", tcp_pdu_name(h->type));
 }
 
 /*
- * RECV_PDU: when a whole header is in the buffer, check it [TCP-1.0c
- * §3.6.1] (tcp.c's checks, with our HPDA of 0 and our largest read as the
- * data limit), verify its header digest, and handle it.
+ * RECV_PDU: once a whole header is buffered, check it [TCP-1.0c §3.6.1]
+ * with tcp.c's checks (our HPDA is 0, our largest command the data
+ * limit), verify its header digest, and handle it. A header is all of a
+ * PDU except C2HData's payload, which starts at PDO.
  */
 static int host_recv_pdu(struct host_queue *q)
 {
 	struct nvme_tcp_hdr *h = (struct nvme_tcp_hdr *)q->pdu;
-	uint32_t need, fei, got;
+	uint32_t need, fei, got, want;
 	uint16_t fes;
 
 	if (host_avail(q) < sizeof(*h))
@@ -952,7 +919,9 @@ static int host_recv_pdu(struct host_queue *q)
 	q->pdu_len = sizeof(*h);
 	if (tcp_hdr_check(h, q->hdgst, q->ddgst, 0, q->max_data, &fes, &fei))
 		return host_fatal(q, fes, fei, "bad %s header from the target", tcp_pdu_name(h->type));
-	need = host_hdr_len(q, h);
+	need = le32toh(h->plen);
+	if (h->type == NVME_TCP_C2H_DATA && need > h->hlen + (q->hdgst ? NVME_TCP_DIGEST_LEN : 0u))
+		need = h->pdo;
 	if (host_avail(q) < need)
 		return -EAGAIN;
 	memcpy(q->pdu, q->rbuf + q->rpos, need);
@@ -961,17 +930,18 @@ static int host_recv_pdu(struct host_queue *q)
 	if (q->hdgst && (h->type == NVME_TCP_RSP || h->type == NVME_TCP_C2H_DATA ||
 			 h->type == NVME_TCP_R2T)) {
 		memcpy(&got, q->pdu + h->hlen, sizeof(got));
-		if (le32toh(got) != tcp_crc32c(q->pdu, h->hlen))
-			return host_fatal(q, NVME_TCP_FES_HDGST_ERR, 0,
-					  "%s header digest 0x%08x, expected 0x%08x", tcp_pdu_name(h->type),
-					  le32toh(got), tcp_crc32c(q->pdu, h->hlen));
+		want = tcp_crc32c(q->pdu, h->hlen);
+		if (le32toh(got) != want)
+			return host_fatal(q, NVME_TCP_FES_HDGST_ERR, 0, "%s header digest 0x%08x, expected 0x%08x",
+					  tcp_pdu_name(h->type), le32toh(got), want);
 	}
 	if (g_trace)
 		tcp_trace_pdu("<-", h, q->pdu);
 	return host_handle_pdu(q);
 }
 
-/* RECV_DATA: payload already buffered goes to the command's buffer. */
+/* RECV_DATA: payload already buffered goes to the command's buffer
+ * (host_fill() puts large payloads there directly). */
 static int host_recv_data(struct host_queue *q)
 {
 	uint32_t n = host_avail(q) < q->rleft ? host_avail(q) : q->rleft;
@@ -991,8 +961,8 @@ static int host_recv_data(struct host_queue *q)
 	return 0;
 }
 
-/* RECV_DDGST: a bad data digest is not fatal; the command fails when its
- * CapsuleResp comes [TCP-1.0c §3.3.4.2? see host_recv_rsp]. */
+/* RECV_DDGST [TCP-1.0c §3.3.4]: a bad data digest is not fatal to the
+ * connection; the command fails when its CapsuleResp comes. */
 static int host_recv_ddgst(struct host_queue *q)
 {
 	struct host_cmd *c = q->rcmd;
@@ -1024,10 +994,8 @@ static int host_fill(struct host_queue *q)
 
 	if (q->rstate == HOST_RECV_DATA && !host_avail(q) && q->rleft >= HOST_DIRECT_MIN) {
 		n = recv(q->fd, q->rdst, q->rleft, 0);
-		if (n > 0) {
-			q->rdst += n;
-			q->rleft -= n;
-		}
+		if (n > 0)
+			q->rdst += n, q->rleft -= n;
 	} else {
 		/* What is left is less than one header: moving it is cheap. */
 		memmove(q->rbuf, q->rbuf + q->rpos, host_avail(q));
@@ -1039,23 +1007,22 @@ static int host_fill(struct host_queue *q)
 	}
 	if (n > 0)
 		return n;
-	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return -EAGAIN;
 	host_err("%s %s", q->peer, n == 0 ? "closed the connection" : strerror(errno));
 	return -ECONNRESET;
 }
 
 /*
- * One pass over a queue: send what is queued, parse everything that has
- * arrived (a budget of recv() calls keeps one queue from starving the
- * rest), then send what parsing queued (H2CData). Returns 0, or a
- * negative errno when the connection is dead.
+ * One pass over a queue: send what is queued, parse all that has arrived
+ * (a budget of recv() calls keeps one queue from starving the rest), then
+ * send what parsing queued (H2CData). Returns 0, or -errno when the
+ * connection is dead.
  */
 static int host_queue_process(struct host_queue *q)
 {
-	int budget = HOST_RECV_BUDGET, rc;
+	int budget = HOST_RECV_BUDGET, rc = host_flush(q);
 
-	rc = host_flush(q);
 	while (rc == 0) {
 		if (q->rstate == HOST_RECV_PDU)
 			rc = host_recv_pdu(q);
@@ -1063,43 +1030,30 @@ static int host_queue_process(struct host_queue *q)
 			rc = host_recv_data(q);
 		else
 			rc = host_recv_ddgst(q);
-		if (rc != -EAGAIN)
-			continue;
-		if (budget-- == 0)
-			break;
-		rc = host_fill(q);
-		if (rc > 0)
-			rc = 0;
+		if (rc == -EAGAIN && budget-- > 0) {
+			rc = host_fill(q);
+			rc = rc > 0 ? 0 : rc;
+		}
 	}
-	if (rc == -EAGAIN)
-		rc = 0;
-	return rc ? rc : host_flush(q);
+	return rc == -EAGAIN ? host_flush(q) : rc;
 }
 
 /* Drive q until *flag turns true, or timeout_ms pass. Returns 0 or -errno. */
 static int host_wait(struct host_queue *q, const bool *flag, uint64_t timeout_ms)
 {
-	uint64_t end = host_now_ns() + timeout_ms * 1000000ull;
+	uint64_t now, end = host_now_ns() + timeout_ms * 1000000ull;
+	int rc;
 
-	for (;;) {
-		struct pollfd p = { .fd = q->fd, .events = POLLIN };
-		uint64_t now;
-		int rc = host_queue_process(q);
+	while ((rc = host_queue_process(q)) == 0 && !*flag) {
+		struct pollfd p = { .fd = q->fd, .events = POLLIN | (q->out_count ? POLLOUT : 0) };
 
-		if (rc)
-			return rc;
-		if (*flag)
-			return 0;
 		now = host_now_ns();
-		if (now >= end) {
-			host_err("qid %u: no answer from %s within %" PRIu64 " ms", q->qid, q->peer,
-				 timeout_ms);
-			return -ETIMEDOUT;
-		}
-		if (q->out_count)
-			p.events |= POLLOUT;
+		if (now >= end)
+			return host_err("qid %u: no answer from %s within %" PRIu64 " ms", q->qid,
+					q->peer, timeout_ms), -ETIMEDOUT;
 		poll(&p, 1, (int)((end - now) / 1000000 + 1));
 	}
+	return rc;
 }
 
 /*
@@ -1116,7 +1070,7 @@ static int host_exec(struct host_queue *q, const struct nvme_sqe *sqe, void *buf
 	if (!c)
 		return host_err("qid %u: no free command slot", q->qid), -EBUSY;
 	host_cmd_submit(q, c, sqe, buf, len);
-	rc = host_wait(q, &c->done, HOST_CMD_TIMEOUT_MS);
+	rc = host_wait(q, &c->done, HOST_TIMEOUT_MS);
 	if (rc)
 		return rc;	/* the slot stays busy: the queue is done for */
 	*cqe = c->cqe;
@@ -1130,7 +1084,7 @@ static int host_exec(struct host_queue *q, const struct nvme_sqe *sqe, void *buf
 
 /*
  * Check the ICResp as the Linux host does [TCP-1.0c §3.6.2.3]: PFV 0,
- * exactly the digests we asked for, CPDA 0 (we do not pad-skip), and a
+ * exactly the digests we asked for, CPDA 0 (we do not skip padding), and
  * MAXH2CDATA of at least 4 KiB in dword multiples.
  */
 static int host_icresp_check(struct host_queue *q, const struct host_opts *o)
@@ -1142,9 +1096,8 @@ static int host_icresp_check(struct host_queue *q, const struct host_opts *o)
 	if (le16toh(r->pfv) != NVME_TCP_PFV_1_0)
 		return host_err("ICResp PFV %u; we speak PFV 0 (NVMe/TCP 1.0)", le16toh(r->pfv)), -EPROTO;
 	if (hd != o->hdgst || dd != o->ddgst)
-		return host_err("ICResp digests header %s data %s; we asked for header %s data %s",
-				hd ? "on" : "off", dd ? "on" : "off", o->hdgst ? "on" : "off",
-				o->ddgst ? "on" : "off"), -EPROTO;
+		return host_err("ICResp digests header %d data %d; we asked for header %d data %d",
+				hd, dd, o->hdgst, o->ddgst), -EPROTO;
 	if (r->cpda != 0)
 		return host_err("ICResp CPDA %u: data padding is not supported (the Linux host refuses it too)",
 				r->cpda), -EPROTO;
@@ -1179,25 +1132,24 @@ static int host_queue_connect(struct host_queue *q, const struct host_opts *o)
 	if (g_trace)
 		tcp_trace_pdu("->", &req->hdr, req);
 	host_out_push(q, req, sizeof(*req));
-	rc = host_wait(q, &q->ic_done, HOST_CMD_TIMEOUT_MS);
+	rc = host_wait(q, &q->ic_done, HOST_TIMEOUT_MS);
 	return rc ? rc : host_icresp_check(q, o);
 }
 
-/* The names of the Connect fields an IPO can point at [BASE-2.0c Fig.
- * 546-547], for a readable error. */
+/* Name the Connect field an IPO points at [BASE-2.0c Fig. 546-547]. */
 static const char *host_connect_field(uint16_t ipo, bool in_data)
 {
 	if (in_data)
 		return ipo == 0 ? "HOSTID" : ipo == 16 ? "CNTLID" : ipo == 256 ? "SUBNQN" :
 		       ipo == 512 ? "HOSTNQN" : "a reserved field";
 	return ipo == 40 ? "RECFMT" : ipo == 42 ? "QID" : ipo == 44 ? "SQSIZE" :
-	       ipo == 46 ? "CATTR" : ipo == 48 ? "KATO" : ipo == 24 ? "SGL" : "a field";
+	       ipo == 46 ? "CATTR" : ipo == 48 ? "KATO" : ipo == 24 ? "the SGL" : "a field";
 }
 
 /*
  * Fabrics Connect [BASE-2.0c §6.3]: bind this queue to a controller. The
  * 1024-byte Connect data rides in the capsule. *cntlid is FFFFh for the
- * admin queue (any controller, dynamic model) or the controller's ID for
+ * admin queue (dynamic model: any controller) or the controller's ID for
  * an I/O queue; on success it holds the answer's CNTLID (DW0 15:0).
  */
 static int host_fabrics_connect(struct host_queue *q, const struct host_opts *o, uint16_t sqsize,
@@ -1211,7 +1163,6 @@ static int host_fabrics_connect(struct host_queue *q, const struct host_opts *o,
 
 	u.c.opcode = NVME_FABRICS_OPCODE;
 	u.c.fctype = NVMF_FCTYPE_CONNECT;
-	u.c.recfmt = 0;
 	u.c.qid = htole16(q->qid);
 	u.c.sqsize = htole16(sqsize);
 	u.c.kato = htole32(kato_ms);
@@ -1221,15 +1172,15 @@ static int host_fabrics_connect(struct host_queue *q, const struct host_opts *o,
 	snprintf(data.hostnqn, sizeof(data.hostnqn), "%s", o->hostnqn);
 	rc = host_exec(q, &u.sqe, &data, sizeof(data), &cqe);
 	dw0 = le32toh(cqe.dw0);
-	if (rc == -EIO) {
+	if (rc == -EIO)
 		host_print_status("Connect", &cqe);
-		if ((host_status(&cqe) & 0x7ff) == (NVME_SC_CONNECT_INVALID_PARAM & 0x7ff))
-			host_err("  the target objects to %s: IPO %u in the %s (IATTR %u) [BASE-2.0c Fig. 549]",
-				 host_connect_field(dw0 & 0xffff, dw0 >> 16 & 1), dw0 & 0xffff,
-				 dw0 >> 16 & 1 ? "Connect data" : "SQE", dw0 >> 16 & 0xff);
-		if ((host_status(&cqe) & 0x7ff) == (NVME_SC_CONNECT_INVALID_HOST & 0x7ff))
-			host_err("  host %s is not allowed on %s", o->hostnqn, o->subnqn);
-	}
+	/* IPO in DW0 15:0, IATTR bit 0 in 23:16: 1 = in the data [BASE-2.0c Fig. 549]. */
+	if (rc == -EIO && (host_status(&cqe) & 0x7ff) == (NVME_SC_CONNECT_INVALID_PARAM & 0x7ff))
+		host_err("  the target refuses %s: IPO %u in the %s (IATTR %u)",
+			 host_connect_field(dw0 & 0xffff, dw0 >> 16 & 1), dw0 & 0xffff,
+			 dw0 >> 16 & 1 ? "Connect data" : "SQE", dw0 >> 16 & 0xff);
+	if (rc == -EIO && (host_status(&cqe) & 0x7ff) == (NVME_SC_CONNECT_INVALID_HOST & 0x7ff))
+		host_err("  host %s may not use %s", o->hostnqn, o->subnqn);
 	if (rc)
 		return rc;
 	*cntlid = dw0 & 0xffff;
@@ -1238,40 +1189,26 @@ static int host_fabrics_connect(struct host_queue *q, const struct host_opts *o,
 	return 0;
 }
 
-/* Property Get [BASE-2.0c §6.5]: 4 or 8 bytes at ofst, in DW0 (and DW1). */
-static int host_prop_get(struct host_ctrl *c, uint32_t ofst, bool wide, uint64_t *v)
+/*
+ * Property Get or Set [BASE-2.0c §6.5-6.6] on the admin queue: get reads
+ * 4 or 8 (wide) bytes at ofst into *v from DW0/DW1; set writes 4 bytes.
+ */
+static int host_prop(struct host_ctrl *c, bool set, uint32_t ofst, bool wide, uint64_t *v)
 {
 	union { struct nvme_sqe sqe; struct nvmf_prop_cmd p; } u = { 0 };
 	struct nvme_cqe cqe;
 	int rc;
 
 	u.p.opcode = NVME_FABRICS_OPCODE;
-	u.p.fctype = NVMF_FCTYPE_PROP_GET;
+	u.p.fctype = set ? NVMF_FCTYPE_PROP_SET : NVMF_FCTYPE_PROP_GET;
 	u.p.attrib = wide ? 1 : 0;
 	u.p.ofst = htole32(ofst);
+	u.p.value = set ? htole64(*v) : 0;
 	rc = host_exec(c->aq, &u.sqe, NULL, 0, &cqe);
 	if (rc == -EIO)
-		host_print_status("Property Get", &cqe);
-	if (rc)
-		return rc;
-	*v = (uint64_t)le32toh(cqe.dw1) << 32 | le32toh(cqe.dw0);
-	return 0;
-}
-
-/* Property Set [BASE-2.0c §6.6]: 4 bytes at ofst (CC is all we write). */
-static int host_prop_set(struct host_ctrl *c, uint32_t ofst, uint32_t v)
-{
-	union { struct nvme_sqe sqe; struct nvmf_prop_cmd p; } u = { 0 };
-	struct nvme_cqe cqe;
-	int rc;
-
-	u.p.opcode = NVME_FABRICS_OPCODE;
-	u.p.fctype = NVMF_FCTYPE_PROP_SET;
-	u.p.ofst = htole32(ofst);
-	u.p.value = htole64(v);
-	rc = host_exec(c->aq, &u.sqe, NULL, 0, &cqe);
-	if (rc == -EIO)
-		host_print_status("Property Set", &cqe);
+		host_print_status(set ? "Property Set" : "Property Get", &cqe);
+	if (!rc && !set)
+		*v = (uint64_t)le32toh(cqe.dw1) << 32 | le32toh(cqe.dw0);
 	return rc;
 }
 
@@ -1279,21 +1216,20 @@ static int host_prop_set(struct host_ctrl *c, uint32_t ofst, uint32_t v)
 /* The controller: enable, identify, shut down                         */
 /* ==================================================================== */
 
-/* An admin command of the usual shape: opcode, NSID, CDW10..13. */
+/* An admin command of the usual shape: opcode, NSID, CDW10-13. */
 static int host_admin(struct host_ctrl *c, uint8_t opc, uint32_t nsid, uint32_t cdw10,
-		      uint32_t cdw11, uint64_t lpo, void *buf, uint32_t len, const char *what)
+		      uint32_t cdw11, uint64_t cdw12_13, void *buf, uint32_t len, const char *what)
 {
-	struct nvme_sqe sqe = { 0 };
+	struct nvme_sqe sqe = { .opcode = opc };
 	struct nvme_cqe cqe;
 	int rc;
 
-	sqe.opcode = opc;
 	sqe.flags = NVME_PSDT_SGL_MPTR_CONTIG << NVME_SQE_PSDT_SHIFT;	/* fabrics: SGLs */
 	sqe.nsid = htole32(nsid);
 	sqe.cdw10 = htole32(cdw10);
 	sqe.cdw11 = htole32(cdw11);
-	sqe.cdw12 = htole32((uint32_t)lpo);
-	sqe.cdw13 = htole32((uint32_t)(lpo >> 32));
+	sqe.cdw12 = htole32((uint32_t)cdw12_13);
+	sqe.cdw13 = htole32((uint32_t)(cdw12_13 >> 32));
 	rc = host_exec(c->aq, &sqe, buf, len, &cqe);
 	if (rc == -EIO)
 		host_print_status(what, &cqe);
@@ -1307,12 +1243,9 @@ static int host_wait_csts(struct host_ctrl *c, uint32_t mask, uint32_t want, uin
 	uint64_t end = host_now_ns() + timeout_ms * 1000000ull, csts;
 	int rc;
 
-	for (;;) {
-		rc = host_prop_get(c, NVME_REG_CSTS, false, &csts);
-		if (rc)
-			return rc;
+	while ((rc = host_prop(c, false, NVME_REG_CSTS, false, &csts)) == 0) {
 		if (csts & NVME_CSTS_CFS)
-			return host_err("controller fatal status (CSTS.CFS) while waiting for %s", what), -EIO;
+			return host_err("controller fatal status (CSTS.CFS) waiting for %s", what), -EIO;
 		if ((csts & mask) == want)
 			return 0;
 		if (host_now_ns() >= end)
@@ -1320,58 +1253,45 @@ static int host_wait_csts(struct host_ctrl *c, uint32_t mask, uint32_t want, uin
 					timeout_ms), -ETIMEDOUT;
 		usleep(10000);
 	}
+	return rc;
 }
 
 /*
  * Enable the controller [BASE-2.0c §3.5.1]: read CAP, write CC with
- * 64-byte SQEs, 16-byte CQEs, 4 KiB pages and the command set CAP offers
- * (CSS 6, "all I/O command sets", when CAP.CSS bit 6 says so, else NVM),
- * then set EN and wait up to CAP.TO (500 ms units) for CSTS.RDY.
+ * 64-byte SQEs, 16-byte CQEs, 4 KiB pages and a command set CAP offers
+ * (CSS 6, "all I/O command sets", if CAP.CSS bit 6 is set, else NVM),
+ * then set EN as its own write and wait up to CAP.TO (500 ms units) for
+ * CSTS.RDY. Last, VS.
  */
 static int host_ctrl_enable(struct host_ctrl *c)
 {
-	uint32_t cc, to_ms;
-	uint64_t vs = 0;
-	int rc;
+	uint64_t cc, vs = 0;
+	uint32_t to_ms;
+	int rc = host_prop(c, false, NVME_REG_CAP, true, &c->cap);
 
-	rc = host_prop_get(c, NVME_REG_CAP, true, &c->cap);
 	if (rc)
 		return rc;
 	to_ms = (uint32_t)((c->cap >> 24) & 0xff) * 500;
 	cc = (c->cap & (1ull << 43) ? 6u : 0u) << NVME_CC_CSS_SHIFT | 0u << NVME_CC_MPS_SHIFT |
 	     6u << NVME_CC_IOSQES_SHIFT | 4u << NVME_CC_IOCQES_SHIFT;
-	host_info("CAP 0x%016" PRIx64 ": MQES %u, TO %u ms; writing CC 0x%08x then EN", c->cap,
-		  (unsigned)(c->cap & 0xffff), to_ms, cc);
-	rc = host_prop_set(c, NVME_REG_CC, cc);
+	host_info("CAP 0x%016" PRIx64 ": MQES %u, TO %u ms; CC 0x%08x, then EN", c->cap,
+		  (unsigned)(c->cap & 0xffff), to_ms, (unsigned)cc);
+	rc = host_prop(c, true, NVME_REG_CC, false, &cc);
+	cc |= NVME_CC_EN;
 	if (!rc)
-		rc = host_prop_set(c, NVME_REG_CC, cc | NVME_CC_EN);
+		rc = host_prop(c, true, NVME_REG_CC, false, &cc);
 	if (!rc)
 		rc = host_wait_csts(c, NVME_CSTS_RDY, NVME_CSTS_RDY, to_ms ? to_ms : 500, "CSTS.RDY");
 	if (!rc)
-		rc = host_prop_get(c, NVME_REG_VS, false, &vs);
+		rc = host_prop(c, false, NVME_REG_VS, false, &vs);
 	c->vs = (uint32_t)vs;
 	return rc;
 }
 
-/* Print the complaint unless ok; returns 1 when it printed. */
-static int __attribute__((format(printf, 2, 3))) host_must(bool ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (ok)
-		return 0;
-	va_start(ap, fmt);
-	fputs("nvmf: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-	return 1;
-}
-
 /*
- * Identify Controller and the checks the Linux host makes before it uses
- * a fabrics controller [BASE-2.0c Fig. 275]. Violations of MUSTs fail;
- * oddities are warnings. Returns 0 or -errno.
+ * Check Identify Controller as the Linux host does before it uses a
+ * fabrics controller [BASE-2.0c Fig. 275]: mandatory fabrics fields fail
+ * the connection, oddities are warnings. Returns 0 or -EPROTO.
  */
 static int host_ctrl_check(struct host_ctrl *c, bool discovery)
 {
@@ -1380,37 +1300,33 @@ static int host_ctrl_check(struct host_ctrl *c, bool discovery)
 	int bad = 0;
 
 	host_str(nqn, sizeof(nqn), id->subnqn, sizeof(id->subnqn));
-	if (le16toh(id->cntlid) != c->cntlid)
-		host_err("warning: Identify CNTLID %u, but Connect answered %u", le16toh(id->cntlid),
-			 c->cntlid);
-	if (strcmp(nqn, c->o->subnqn))
-		host_err("warning: Identify SUBNQN '%s', but we connected to '%s'", nqn, c->o->subnqn);
-	if (discovery) {
-		if (id->cntrltype != NVME_CNTRLTYPE_DISC)
-			host_err("warning: CNTRLTYPE %u, a discovery controller is 2", id->cntrltype);
-		return 0;
-	}
-	if (id->cntrltype != NVME_CNTRLTYPE_IO)
-		host_err("warning: CNTRLTYPE %u, an I/O controller is 1", id->cntrltype);
-	bad += host_must(!c->kato_ms || le16toh(id->kas),
-			 "KAS is 0: keep alive is mandatory for fabrics");
-	bad += host_must(le32toh(id->ioccsz) >= 4,
-			 "IOCCSZ %u < 4: a command capsule must hold at least the SQE",
+	host_must(le16toh(id->cntlid) == c->cntlid, "warning: Identify CNTLID %u, but Connect said %u",
+		  le16toh(id->cntlid), c->cntlid);
+	host_must(!strcmp(nqn, c->o->subnqn), "warning: Identify SUBNQN '%s', but we connected to '%s'",
+		  nqn, c->o->subnqn);
+	if (discovery)
+		return host_must(id->cntrltype == NVME_CNTRLTYPE_DISC,
+				 "warning: CNTRLTYPE %u, a discovery controller is 2", id->cntrltype), 0;
+	host_must(id->cntrltype == NVME_CNTRLTYPE_IO, "warning: CNTRLTYPE %u, an I/O controller is 1",
+		  id->cntrltype);
+	bad += host_must(!c->kato_ms || le16toh(id->kas), "KAS is 0: keep alive is mandatory for fabrics");
+	bad += host_must(le32toh(id->ioccsz) >= 4, "IOCCSZ %u < 4: a capsule must hold the SQE",
 			 le32toh(id->ioccsz));
-	bad += host_must(le32toh(id->iorcsz) >= 1,
-			 "IORCSZ %u < 1: a response capsule must hold the CQE", le32toh(id->iorcsz));
-	bad += host_must(le16toh(id->maxcmd) != 0, "MAXCMD is 0 (it is mandatory for fabrics)");
-	bad += host_must(le16toh(id->icdoff) == 0,
-			 "ICDOFF %u: in-capsule data offsets are not supported", le16toh(id->icdoff));
-	bad += host_must(le32toh(id->sgls) & 3,
-			 "SGLS 0x%x: SGL support is mandatory for fabrics", le32toh(id->sgls));
+	bad += host_must(le32toh(id->iorcsz) >= 1, "IORCSZ %u < 1: a response capsule must hold the CQE",
+			 le32toh(id->iorcsz));
+	bad += host_must(le16toh(id->maxcmd) != 0, "MAXCMD is 0 (mandatory for fabrics)");
+	bad += host_must(le16toh(id->icdoff) == 0, "ICDOFF %u: in-capsule data offsets are not supported",
+			 le16toh(id->icdoff));
+	bad += host_must(le32toh(id->sgls) & 3, "SGLS 0x%x: SGL support is mandatory for fabrics",
+			 le32toh(id->sgls));
 	return bad ? -EPROTO : 0;
 }
 
 /*
  * Bring up a controller on the admin queue: connect, enable, identify.
- * kato_ms is the Keep Alive Timeout we ask for (0: none, for discovery).
- * Returns 0 or -errno, with the reason printed.
+ * NVMe/TCP admin queues take 8 KiB of in-capsule data (Linux
+ * NVME_TCP_ADMIN_CCSZ), I/O queues IOCCSZ. kato_ms is the Keep Alive
+ * Timeout we ask for (0: none, as for discovery). Returns 0 or -errno.
  */
 static int host_ctrl_connect(struct host_ctrl *c, const struct host_opts *o, uint32_t kato_ms,
 			     bool discovery)
@@ -1431,8 +1347,8 @@ static int host_ctrl_connect(struct host_ctrl *c, const struct host_opts *o, uin
 	if (!rc)
 		rc = host_ctrl_enable(c);
 	if (!rc)
-		rc = host_admin(c, NVME_ADM_IDENTIFY, 0, NVME_CNS_CTRL, 0, 0, &c->id,
-				sizeof(c->id), "Identify Controller");
+		rc = host_admin(c, NVME_ADM_IDENTIFY, 0, NVME_CNS_CTRL, 0, 0, &c->id, sizeof(c->id),
+				"Identify Controller");
 	if (!rc)
 		rc = host_ctrl_check(c, discovery);
 	c->next_ka_ns = host_now_ns() + kato_ms * 500000ull;	/* KATO / 2 */
@@ -1441,18 +1357,18 @@ static int host_ctrl_connect(struct host_ctrl *c, const struct host_opts *o, uin
 
 /*
  * Leave politely, as the Linux host does: CC.SHN = 01b (normal shutdown),
- * wait for CSTS.SHST = 10b [BASE-2.0c §3.6.1], then close. NVMe-oF 1.x
- * has no Disconnect command; closing the admin queue ends the controller.
+ * wait for CSTS.SHST = 10b [BASE-2.0c §3.6.1], close. NVMe-oF 1.x has no
+ * Disconnect command: closing the admin queue ends the association.
  */
 static void host_ctrl_shutdown(struct host_ctrl *c, bool polite)
 {
 	uint64_t cc;
 
-	if (polite && c->aq && host_prop_get(c, NVME_REG_CC, false, &cc) == 0 &&
-	    host_prop_set(c, NVME_REG_CC, ((uint32_t)cc & ~NVME_CC_SHN_MASK) |
-			  1u << NVME_CC_SHN_SHIFT) == 0)
-		host_wait_csts(c, NVME_CSTS_SHST_MASK, NVME_CSTS_SHST_CMPLT, HOST_SHN_TIMEOUT_MS,
-			       "shutdown (CSTS.SHST)");
+	if (polite && c->aq && host_prop(c, false, NVME_REG_CC, false, &cc) == 0) {
+		cc = (cc & ~(uint64_t)NVME_CC_SHN_MASK) | 1u << NVME_CC_SHN_SHIFT;
+		if (host_prop(c, true, NVME_REG_CC, false, &cc) == 0)
+			host_wait_csts(c, NVME_CSTS_SHST_MASK, NVME_CSTS_SHST_CMPLT, 5000, "CSTS.SHST");
+	}
 	host_queue_free(c->aq);
 	c->aq = NULL;
 }
@@ -1461,140 +1377,119 @@ static void host_ctrl_shutdown(struct host_ctrl *c, bool polite)
 /* nvmf discover                                                       */
 /* ==================================================================== */
 
-/* Get Log Page [BASE-2.0c §5.16, Fig. 197-201]: NUMD is a 0's based dword
- * count split over CDW10 31:16 (NUMDL) and CDW11 15:0 (NUMDU); the byte
- * offset is CDW12 (LPOL) and CDW13 (LPOU). RAE is CDW10 bit 15. */
+/* Get Log Page [BASE-2.0c §5.16, Fig. 197-201]: NUMD, a 0's based dword
+ * count, is split over CDW10 31:16 (NUMDL) and CDW11 15:0 (NUMDU); the byte
+ * offset over CDW12 (LPOL) and CDW13 (LPOU). RAE is CDW10 bit 15. */
 static int host_get_log(struct host_ctrl *c, uint8_t lid, uint32_t nsid, bool rae, uint64_t off,
 			void *buf, uint32_t len)
 {
 	uint32_t numd = len / 4 - 1;
-	uint32_t cdw10 = lid | (rae ? 1u << 15 : 0) | (numd & 0xffff) << 16;
 
-	return host_admin(c, NVME_ADM_GET_LOG_PAGE, nsid, cdw10, numd >> 16, off, buf, len,
-			  "Get Log Page");
+	return host_admin(c, NVME_ADM_GET_LOG_PAGE, nsid,
+			  lid | (rae ? 1u << 15 : 0) | (numd & 0xffff) << 16, numd >> 16, off, buf,
+			  len, "Get Log Page");
+}
+
+/* One read of the discovery log: header, entries, header again. On
+ * success *log is a malloc'd header plus *nrec entries, *h2 the last header. */
+static int host_disc_pass(struct host_ctrl *c, uint8_t **log, uint64_t *nrec,
+			  struct nvmf_disc_log_hdr *h2)
+{
+	struct nvmf_disc_log_hdr h;
+	uint64_t end;
+	int rc = host_get_log(c, NVME_LOG_DISC, 0, true, 0, &h, sizeof(h));
+
+	if (rc)
+		return rc;
+	*nrec = le64toh(h.numrec);
+	if (host_must(*nrec <= HOST_DISC_MAX_REC, "warning: NUMREC %" PRIu64 ", reading the first %u",
+		      *nrec, HOST_DISC_MAX_REC))
+		*nrec = HOST_DISC_MAX_REC;
+	end = sizeof(h) + *nrec * sizeof(struct nvmf_disc_log_entry);
+	*log = calloc(1, end);
+	if (!*log)
+		return -ENOMEM;
+	memcpy(*log, &h, sizeof(h));
+	for (uint64_t off = sizeof(h); !rc && off < end; off += HOST_DISC_CHUNK)
+		rc = host_get_log(c, NVME_LOG_DISC, 0, true, off, *log + off,
+				  end - off < HOST_DISC_CHUNK ? end - off : HOST_DISC_CHUNK);
+	return rc ? rc : host_get_log(c, NVME_LOG_DISC, 0, false, 0, h2, sizeof(*h2));
 }
 
 /*
- * Read the discovery log exactly as libnvme does [BASE-2.0c §5.16.1.23]:
- * the header (RAE set), the entries in 4 KiB pieces by offset, then the
- * header again (RAE clear, which re-arms the discovery change event); if
- * GENCTR moved meanwhile the log changed under us: read it all again.
- * On success *out is a malloc'd header followed by *nrec entries.
+ * Read the discovery log as libnvme does [BASE-2.0c §5.16.1.23]: the
+ * header (RAE set), the entries in 4 KiB pieces by offset, then the header
+ * again (RAE clear, which re-arms the discovery change event). If GENCTR
+ * moved meanwhile, the log changed under us: read it all again, up to 3
+ * times. On success *out is a malloc'd header followed by *nrec entries.
  */
 static int host_disc_log(struct host_ctrl *c, struct nvmf_disc_log_hdr **out, uint64_t *nrec)
 {
-	struct nvmf_disc_log_hdr h, h2;
+	struct nvmf_disc_log_hdr h2;
 	uint8_t *log = NULL;
 	int rc, tries = 0;
 
 	do {
-		rc = host_get_log(c, NVME_LOG_DISC, 0, true, 0, &h, sizeof(h));
-		*nrec = le64toh(h.numrec);
-		if (!rc && *nrec > HOST_DISC_MAX_REC) {
-			host_err("warning: NUMREC %" PRIu64 "; reading the first %u", *nrec, HOST_DISC_MAX_REC);
-			*nrec = HOST_DISC_MAX_REC;
-		}
 		free(log);
-		log = rc ? NULL : calloc(1, sizeof(h) + *nrec * sizeof(struct nvmf_disc_log_entry));
-		if (!rc && !log)
-			rc = -ENOMEM;
-		for (uint64_t off = sizeof(h); !rc && off < sizeof(h) + *nrec * 1024; off += HOST_DISC_CHUNK) {
-			uint64_t end = sizeof(h) + *nrec * 1024;
-			uint32_t n = end - off < HOST_DISC_CHUNK ? end - off : HOST_DISC_CHUNK;
-
-			rc = host_get_log(c, NVME_LOG_DISC, 0, true, off, log + off, n);
-		}
-		if (!rc)
-			rc = host_get_log(c, NVME_LOG_DISC, 0, false, 0, &h2, sizeof(h2));
-		if (rc)
-			break;
-		memcpy(log, &h, sizeof(h));
-		host_info("discovery log: GENCTR %" PRIu64 " then %" PRIu64 ", %" PRIu64 " records",
-			  le64toh(h.genctr), le64toh(h2.genctr), *nrec);
-	} while (h.genctr != h2.genctr && ++tries < HOST_DISC_RETRIES);
-	if (!rc && h.genctr != h2.genctr) {
+		log = NULL;
+		rc = host_disc_pass(c, &log, nrec, &h2);
+		*out = (struct nvmf_disc_log_hdr *)log;
+	} while (!rc && (*out)->genctr != h2.genctr && ++tries < 3);
+	if (!rc && (*out)->genctr != h2.genctr) {
 		host_err("the discovery log kept changing (GENCTR); giving up after %d tries", tries);
 		rc = -EAGAIN;
 	}
-	if (rc)
-		free(log), log = NULL;
-	*out = (struct nvmf_disc_log_hdr *)log;
+	if (rc) {
+		free(log);
+		*out = NULL;
+	}
 	return rc;
 }
 
-/* The names nvme-cli prints [BASE-2.0c Fig. 263]. */
-static const char *host_trtype_str(uint8_t t)
-{
-	return t == 1 ? "rdma" : t == 2 ? "fc" : t == 3 ? "tcp" : t == 254 ? "loop" : "unrecognized";
-}
-
-static const char *host_adrfam_str(uint8_t a)
-{
-	return a == 1 ? "ipv4" : a == 2 ? "ipv6" : a == 3 ? "infiniband" : a == 4 ? "fibre-channel" :
-	       a == 254 ? "loop" : "unrecognized";
-}
-
-static const char *host_subtype_str(uint8_t s)
-{
-	return s == NVMF_SUBTYPE_REFERRAL ? "discovery subsystem referral" :
-	       s == NVMF_SUBTYPE_NVME ? "nvme subsystem" :
-	       s == NVMF_SUBTYPE_DISC_CURRENT ? "current discovery subsystem" : "unrecognized";
-}
-
-/* One entry, in nvme-cli's `nvme discover` layout. */
+/* One entry, in nvme-cli's `nvme discover` layout and words [BASE-2.0c
+ * Fig. 263]. TSAS byte 0 is SECTYPE for TCP. */
 static void host_print_disc_entry(int i, const struct nvmf_disc_log_entry *e)
 {
 	static const char *const treq[] = { "not specified", "required", "not required", "reserved" };
+	static const char *const subtype[] = { "unrecognized", "discovery subsystem referral",
+					       "nvme subsystem", "current discovery subsystem" };
 	uint16_t ef = le16toh(e->eflags);
-	char svc[33], addr[257], nqn[257], flags[128] = "";
+	uint8_t t = e->trtype, a = e->adrfam;
+	char s[257];
 
-	if (ef & NVMF_EFLAGS_EPCSD)
-		strcat(flags, "explicit discovery connections, ");
-	if (ef & NVMF_EFLAGS_DUPRETINFO)
-		strcat(flags, "duplicate discovery information, ");
-	if (ef & 4)
-		strcat(flags, "no cdc connectivity, ");
-	if (flags[0])
-		flags[strlen(flags) - 2] = 0;
 	printf("=====Discovery Log Entry %d======\n", i);
-	printf("trtype:  %s\n", host_trtype_str(e->trtype));
-	printf("adrfam:  %s\n", host_adrfam_str(e->adrfam));
-	printf("subtype: %s\n", host_subtype_str(e->subtype));
+	printf("trtype:  %s\n", t == 1 ? "rdma" : t == 2 ? "fc" : t == 3 ? "tcp" : t == 254 ? "loop" :
+	       "unrecognized");
+	printf("adrfam:  %s\n", a == 1 ? "ipv4" : a == 2 ? "ipv6" : a == 3 ? "infiniband" :
+	       a == 4 ? "fibre-channel" : a == 254 ? "loop" : "unrecognized");
+	printf("subtype: %s\n", subtype[e->subtype < 4 ? e->subtype : 0]);
 	printf("treq:    %s%s\n", treq[e->treq & 3],
 	       e->treq & 4 ? ", sq flow control disable supported" : "");
 	printf("portid:  %u\n", le16toh(e->portid));
-	printf("trsvcid: %s\n", host_str(svc, sizeof(svc), e->trsvcid, sizeof(e->trsvcid)));
-	printf("subnqn:  %s\n", host_str(nqn, sizeof(nqn), e->subnqn, sizeof(e->subnqn)));
-	printf("traddr:  %s\n", host_str(addr, sizeof(addr), e->traddr, sizeof(e->traddr)));
-	printf("eflags:  %s\n", flags[0] ? flags : "none");
-	if (e->trtype == NVMF_TRTYPE_TCP)	/* TSAS byte 0: SECTYPE */
+	printf("trsvcid: %s\n", host_str(s, sizeof(s), e->trsvcid, sizeof(e->trsvcid)));
+	printf("subnqn:  %s\n", host_str(s, sizeof(s), e->subnqn, sizeof(e->subnqn)));
+	printf("traddr:  %s\n", host_str(s, sizeof(s), e->traddr, sizeof(e->traddr)));
+	snprintf(s, sizeof(s), "%s%s%s", ef & NVMF_EFLAGS_EPCSD ? ", explicit discovery connections" : "",
+		 ef & NVMF_EFLAGS_DUPRETINFO ? ", duplicate discovery information" : "",
+		 ef & 4 ? ", no cdc connectivity" : "");
+	printf("eflags:  %s\n", s[0] ? s + 2 : "none");
+	if (t == NVMF_TRTYPE_TCP)
 		printf("sectype: %s\n", e->tsas[0] == 0 ? "none" : e->tsas[0] == 1 ? "tls" :
 		       e->tsas[0] == 2 ? "tls13" : "unrecognized");
 }
 
 int host_discover_main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "hdgst", no_argument, NULL, HOST_OPT_HDGST },
-		{ "ddgst", no_argument, NULL, HOST_OPT_DDGST },
-		{ "trace", no_argument, NULL, HOST_OPT_TRACE },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
 	struct host_opts o = { .trtype = "TCP", .adrfam = "IPv4", .traddr = "127.0.0.1" };
-	struct nvmf_disc_log_hdr *log;
+	struct nvmf_disc_log_hdr *log = NULL;
 	struct host_ctrl c;
-	uint64_t nrec;
+	uint64_t nrec = 0;
 	int ch, rc;
 
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "r:vh", longopts, NULL)) != -1) {
-		rc = host_opt_common(ch, &o);
-		if (rc < 0 || (rc == 0 && ch != 'h') || ch == 'h') {
-			fprintf(stderr, "usage: nvmf discover [-r 'trtype:TCP adrfam:IPv4 traddr:127.0.0.1 trsvcid:8009'] [--hdgst] [--ddgst] [-v] [--trace]\n");
-			return ch == 'h' ? 0 : 2;
-		}
-	}
+	while ((ch = getopt_long(argc, argv, "r:vh", host_longopts, NULL)) != -1)
+		if (host_opt_common(ch, &o) <= 0)
+			return host_usage(ch, "discover [-r 'traddr:127.0.0.1 trsvcid:8009']\n");
 	rc = host_opts_finish(&o, "8009", NVMF_DISC_NQN);
 	if (rc)
 		return rc;
@@ -1608,8 +1503,8 @@ int host_discover_main(int argc, char **argv)
 		       nrec, le64toh(log->genctr));
 		for (uint64_t i = 0; i < nrec; i++)
 			host_print_disc_entry((int)i, &e[i]);
-		free(log);
 	}
+	free(log);
 	host_ctrl_shutdown(&c, rc == 0);
 	return rc ? 1 : 0;
 }
@@ -1622,32 +1517,31 @@ int host_discover_main(int argc, char **argv)
 static void host_print_id_ctrl(const struct host_ctrl *c)
 {
 	const struct nvme_id_ctrl *id = &c->id;
-	uint32_t ver = le32toh(id->ver), mps = 4096u << ((c->cap >> 48) & 0xf);
-	char sn[21], mn[41], fr[9], nqn[257];
+	uint32_t ver = le32toh(id->ver), ioccsz = le32toh(id->ioccsz);
+	uint64_t mps = 4096ull << ((c->cap >> 48) & 0xf);	/* CAP.MPSMIN */
+	char s[257];
 
 	printf("NVMe controller %u at %s:%s (NVMe/TCP)\n", c->cntlid, c->o->traddr, c->o->trsvcid);
 	printf("vid       : 0x%04x\n", le16toh(id->vid));
-	printf("sn        : %s\n", host_str(sn, sizeof(sn), id->sn, sizeof(id->sn)));
-	printf("mn        : %s\n", host_str(mn, sizeof(mn), id->mn, sizeof(id->mn)));
-	printf("fr        : %s\n", host_str(fr, sizeof(fr), id->fr, sizeof(id->fr)));
+	printf("sn        : %s\n", host_str(s, sizeof(s), id->sn, sizeof(id->sn)));
+	printf("mn        : %s\n", host_str(s, sizeof(s), id->mn, sizeof(id->mn)));
+	printf("fr        : %s\n", host_str(s, sizeof(s), id->fr, sizeof(id->fr)));
 	printf("cntlid    : %u\n", le16toh(id->cntlid));
-	printf("ver       : 0x%08x (%u.%u.%u), VS property 0x%08x\n", ver, ver >> 16, ver >> 8 & 0xff,
+	printf("ver       : 0x%08x (%u.%u.%u; VS property 0x%08x)\n", ver, ver >> 16, ver >> 8 & 0xff,
 	       ver & 0xff, c->vs);
-	if (id->mdts)
-		printf("mdts      : %u (%u KiB)\n", id->mdts, (mps << id->mdts) / 1024);
-	else
-		printf("mdts      : 0 (no limit)\n");
+	printf("mdts      : %u (%" PRIu64 " KiB; 0 is no limit)\n", id->mdts,
+	       id->mdts ? (mps << id->mdts) / 1024 : 0);
 	printf("cntrltype : %u (%s)\n", id->cntrltype, id->cntrltype == 1 ? "I/O controller" :
-	       id->cntrltype == 2 ? "discovery controller" : id->cntrltype == 3 ? "administrative" : "not reported");
+	       id->cntrltype == 2 ? "discovery controller" : id->cntrltype == 3 ? "administrative" :
+	       "not reported");
 	printf("maxcmd    : %u\n", le16toh(id->maxcmd));
 	printf("nn        : %u\n", le32toh(id->nn));
 	printf("oncs      : 0x%04x\n", le16toh(id->oncs));
 	printf("sgls      : 0x%08x\n", le32toh(id->sgls));
-	printf("ioccsz    : %u (%u bytes of in-capsule data)\n", le32toh(id->ioccsz),
-	       le32toh(id->ioccsz) >= 4 ? le32toh(id->ioccsz) * 16 - 64 : 0);
+	printf("ioccsz    : %u (%u bytes of in-capsule data)\n", ioccsz, ioccsz >= 4 ? ioccsz * 16 - 64 : 0);
 	printf("iorcsz    : %u\n", le32toh(id->iorcsz));
-	printf("subnqn    : %s\n", host_str(nqn, sizeof(nqn), id->subnqn, sizeof(id->subnqn)));
-	printf("kas       : %u (%u ms)\n", le16toh(id->kas), le16toh(id->kas) * 100);
+	printf("subnqn    : %s\n", host_str(s, sizeof(s), id->subnqn, sizeof(id->subnqn)));
+	printf("kas       : %u (x 100 ms)\n", le16toh(id->kas));
 	printf("aerl      : %u\n", id->aerl);
 	printf("lpa       : 0x%02x\n", id->lpa);
 	printf("oaes      : 0x%08x\n", le32toh(id->oaes));
@@ -1656,7 +1550,6 @@ static void host_print_id_ctrl(const struct host_ctrl *c)
 	       (unsigned)(c->cap & 0xffff), (unsigned)((c->cap >> 24) & 0xff) * 500);
 }
 
-/* Print one identifier as hex. */
 static void host_print_hex(const char *label, const uint8_t *b, size_t n)
 {
 	printf("%s", label);
@@ -1669,9 +1562,16 @@ static void host_print_hex(const char *label, const uint8_t *b, size_t n)
  * run of NIDT/NIDL headers with their identifiers, ended by NIDT 0. */
 static void host_print_ns_descs(const uint8_t *buf)
 {
-	for (size_t off = 0; off + sizeof(struct nvme_ns_id_desc) <= NVME_IDENTIFY_DATA_SIZE;) {
-		const struct nvme_ns_id_desc *d = (const void *)(buf + off);
+	size_t off = 0;
+	char u[40];
+
+	while (off + 4 <= NVME_IDENTIFY_DATA_SIZE) {
+		/* Descriptors follow each other unaligned (a CSI one is 5 bytes
+		 * long), so copy the header out rather than point into buf. */
+		struct nvme_ns_id_desc hdr, *d = &hdr;
 		const uint8_t *v = buf + off + sizeof(*d);
+
+		memcpy(&hdr, buf + off, sizeof(hdr));
 
 		if (d->nidt == 0 || off + sizeof(*d) + d->nidl > NVME_IDENTIFY_DATA_SIZE)
 			break;
@@ -1680,34 +1580,33 @@ static void host_print_ns_descs(const uint8_t *buf)
 		else if (d->nidt == NVME_NIDT_NGUID && d->nidl == 16)
 			host_print_hex("  nguid   : ", v, 16);
 		else if (d->nidt == NVME_NIDT_UUID && d->nidl == 16)
-			printf("  uuid    : %02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x\n",
-			       v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10],
-			       v[11], v[12], v[13], v[14], v[15]);
+			printf("  uuid    : %s\n", host_uuid_str(u, v));
 		else if (d->nidt == NVME_NIDT_CSI && d->nidl == 1)
 			printf("  csi     : %u (%s)\n", v[0], v[0] == NVME_CSI_NVM ? "NVM" : "other");
 		else
-			printf("  nidt %u with NIDL %u: unexpected\n", d->nidt, d->nidl);
+			printf("  NIDT %u with NIDL %u: unexpected\n", d->nidt, d->nidl);
 		off += sizeof(*d) + d->nidl;
 	}
 }
 
-/* Identify Namespace (CNS 00h) [NVM-1.0c Fig. 114] and its descriptors
- * (CNS 03h). buf is a 4 KiB scratch buffer. */
+/* Identify Namespace (CNS 00h) [NVM-1.0c Fig. 114] and its descriptor
+ * list (CNS 03h). buf is a 4 KiB scratch buffer. */
 static int host_identify_ns(struct host_ctrl *c, uint32_t nsid, uint8_t *buf)
 {
 	const struct nvme_id_ns *ns = (const void *)buf;
-	const struct nvme_lbaf *f;
+	const struct nvme_lbaf *f = &ns->lbaf[ns->flbas & 0xf];
 	uint64_t nsze;
 	int rc;
 
 	rc = host_admin(c, NVME_ADM_IDENTIFY, nsid, NVME_CNS_NS, 0, 0, buf, 4096, "Identify Namespace");
 	if (rc)
 		return rc;
-	f = &ns->lbaf[ns->flbas & 0xf];
 	nsze = le64toh(ns->nsze);
 	printf("\nNamespace %u:\n", nsid);
+	if (nsze == 0)		/* an inactive NSID reads as zeroes [BASE-2.0c §5.17.2.1] */
+		return printf("  not active\n"), -ENODEV;
 	printf("  nsze    : %" PRIu64 " blocks (%" PRIu64 " MiB)\n", nsze,
-	       f->lbads < 64 ? (nsze << f->lbads) >> 20 : 0);
+	       f->lbads < 40 ? (nsze << f->lbads) >> 20 : 0);
 	printf("  ncap    : %" PRIu64 "\n", le64toh(ns->ncap));
 	printf("  nuse    : %" PRIu64 "\n", le64toh(ns->nuse));
 	printf("  flbas   : 0x%02x (format %u)\n", ns->flbas, ns->flbas & 0xf);
@@ -1725,51 +1624,45 @@ static int host_identify_ns(struct host_ctrl *c, uint32_t nsid, uint8_t *buf)
 	return rc;
 }
 
-/* A 128-bit little-endian SMART counter; we print the low 64 bits. */
-static uint64_t host_u128(const uint8_t *b)
-{
-	uint64_t v;
-
-	memcpy(&v, b, sizeof(v));
-	return le64toh(v);
-}
-
-/* SMART / Health log for all namespaces [BASE-2.0c §5.16.1.3, Fig. 207]. */
+/* SMART / Health for all namespaces [BASE-2.0c §5.16.1.3, Fig. 207]. Its
+ * counters are 128-bit; we print the low 64 bits. Data units are
+ * thousands of 512-byte units. */
 static int host_print_smart(struct host_ctrl *c)
 {
 	struct nvme_smart_log s;
+	uint64_t v[4];
 	int rc = host_get_log(c, NVME_LOG_SMART, 0xffffffff, false, 0, &s, sizeof(s));
 
 	if (rc)
 		return rc;
-	/* Data units are thousands of 512-byte units [BASE-2.0c Fig. 207]. */
+	memcpy(&v[0], s.data_units_read, 8);
+	memcpy(&v[1], s.data_units_written, 8);
+	memcpy(&v[2], s.host_reads, 8);
+	memcpy(&v[3], s.host_writes, 8);
 	printf("\nSMART / Health log (all namespaces):\n");
-	printf("  data units read    : %" PRIu64 " (%" PRIu64 " MB)\n", host_u128(s.data_units_read),
-	       host_u128(s.data_units_read) * 512000 / 1000000);
-	printf("  data units written : %" PRIu64 " (%" PRIu64 " MB)\n", host_u128(s.data_units_written),
-	       host_u128(s.data_units_written) * 512000 / 1000000);
-	printf("  host read commands : %" PRIu64 "\n", host_u128(s.host_reads));
-	printf("  host write commands: %" PRIu64 "\n", host_u128(s.host_writes));
+	printf("  data units read    : %" PRIu64 " (%" PRIu64 " MB)\n", le64toh(v[0]),
+	       le64toh(v[0]) * 512 / 1000);
+	printf("  data units written : %" PRIu64 " (%" PRIu64 " MB)\n", le64toh(v[1]),
+	       le64toh(v[1]) * 512 / 1000);
+	printf("  host read commands : %" PRIu64 "\n", le64toh(v[2]));
+	printf("  host write commands: %" PRIu64 "\n", le64toh(v[3]));
 	return 0;
 }
 
-/* Identify each active namespace (CNS 02h lists them) or just nsid. */
+/* Identify nsid, or every active namespace (CNS 02h lists them). */
 static int host_identify_all(struct host_ctrl *c, uint32_t nsid)
 {
 	le32 *list = calloc(1, 4096);
 	uint8_t *buf = calloc(1, 4096);
 	int rc = !list || !buf ? -ENOMEM : 0;
 
-	if (!rc && nsid) {
+	if (!rc && nsid)
 		rc = host_identify_ns(c, nsid, buf);
-	} else if (!rc) {
+	else if (!rc)
 		rc = host_admin(c, NVME_ADM_IDENTIFY, 0, NVME_CNS_NS_ACTIVE_LIST, 0, 0, list, 4096,
 				"Identify Active Namespace List");
-		if (!rc && !list[0])
-			printf("\nno active namespaces\n");
-		for (int i = 0; !rc && i < 1024 && list[i]; i++)
-			rc = host_identify_ns(c, le32toh(list[i]), buf);
-	}
+	for (int i = 0; !rc && !nsid && i < 1024 && list[i]; i++)
+		rc = host_identify_ns(c, le32toh(list[i]), buf);
 	if (!rc)
 		rc = host_print_smart(c);
 	free(list);
@@ -1779,27 +1672,17 @@ static int host_identify_all(struct host_ctrl *c, uint32_t nsid)
 
 int host_identify_main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "hdgst", no_argument, NULL, HOST_OPT_HDGST },
-		{ "ddgst", no_argument, NULL, HOST_OPT_DDGST },
-		{ "trace", no_argument, NULL, HOST_OPT_TRACE },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
 	struct host_opts o = { .trtype = "TCP", .adrfam = "IPv4", .traddr = "127.0.0.1" };
 	struct host_ctrl c;
 	int ch, rc;
 
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "r:n:vh", longopts, NULL)) != -1) {
-		rc = host_opt_common(ch, &o);
+	while ((ch = getopt_long(argc, argv, "r:n:vh", host_longopts, NULL)) != -1) {
 		if (ch == 'n' && (o.nsid = strtoul(optarg, NULL, 0)) != 0)
 			continue;
-		if (rc < 0 || rc == 0) {
-			fprintf(stderr, "usage: nvmf identify [-r 'trtype:TCP traddr:127.0.0.1 trsvcid:4420 subnqn:%s'] [-n NSID] [--hdgst] [--ddgst] [-v] [--trace]\n",
-				HOST_IO_NQN);
-			return ch == 'h' ? 0 : 2;
-		}
+		if (host_opt_common(ch, &o) <= 0)
+			return host_usage(ch, "identify [-r 'traddr:127.0.0.1 trsvcid:4420 subnqn:"
+					  HOST_IO_NQN "'] [-n NSID]\n");
 	}
 	rc = host_opts_finish(&o, "4420", HOST_IO_NQN);
 	if (rc)
@@ -1821,34 +1704,29 @@ int host_identify_main(int argc, char **argv)
 struct host_perf_io {
 	uint64_t unit;			/* offset, in io_size units */
 	uint64_t start_ns;
-	uint32_t gen;			/* verify: the write generation it writes */
+	uint32_t gen;			/* verify: the generation it writes */
 	bool write;
 };
 
 struct host_perf {
-	/* what to do */
-	unsigned depth, seconds;
+	unsigned depth, seconds;	/* what to do */
 	uint32_t io_size, nsid;
 	int read_pct;			/* 100 read, 0 write, else a mix */
 	bool rand, verify;
-	/* the namespace, in io_size units */
-	uint32_t bs, lbas_per_io;
+	uint32_t bs, lbas_per_io;	/* the namespace, in io_size units */
 	uint64_t nunits, next_unit;
-	/* running */
-	struct host_queue *q;
+	struct host_queue *q;		/* running */
 	uint8_t *bufs;			/* depth * io_size */
 	struct host_perf_io *ios;	/* by CID */
 	unsigned inflight;
 	bool prefill;			/* verify: the initial pattern pass */
 	uint64_t rng;
-	/* verify */
-	uint8_t *busy;			/* by unit: an I/O is in flight */
-	uint32_t *gen;			/* by block: what it should hold */
+	uint8_t *busy;			/* verify: by unit, an I/O is in flight */
+	uint32_t *gen;			/* verify: by block, what it holds */
 	uint32_t wgen;
-	uint64_t key;			/* this run's pattern key */
-	uint8_t *scratch;		/* one block of expected data */
-	/* results */
-	uint64_t ios_done, lat_sum_ns, lat_min_ns, lat_max_ns;
+	uint64_t key;			/* verify: this run's pattern key */
+	uint8_t *scratch;		/* verify: one block of expected data */
+	uint64_t ios_done, lat_sum_ns, lat_min_ns, lat_max_ns;	/* results */
 	uint64_t errors, mismatches;
 };
 
@@ -1861,9 +1739,9 @@ static void host_on_sigint(int sig)
 }
 
 /*
- * The content of a block after write generation gen: a header of its LBA
- * and generation (with this run's key), then a xorshift stream seeded by
- * all three. A stale, misplaced or torn block cannot match.
+ * What a block holds after write generation gen: a header of its LBA, the
+ * run's key and gen, then a xorshift stream seeded by all three. A stale,
+ * misplaced or torn block cannot match.
  *
  *   0        8         12        16                           bs
  *   +--------+---------+---------+----------------------------+
@@ -1873,9 +1751,8 @@ static void host_on_sigint(int sig)
 static void host_pattern(uint8_t *blk, uint32_t bs, uint64_t lba, uint32_t gen, uint64_t key)
 {
 	uint64_t s = key ^ (lba * 0x9e3779b97f4a7c15ull) ^ ((uint64_t)gen << 20) ^ 1;
-	uint64_t w;
+	uint64_t w = htole64(lba);
 
-	w = htole64(lba);
 	memcpy(blk, &w, 8);
 	w = htole64((uint64_t)gen << 32 | (uint32_t)key);
 	memcpy(blk + 8, &w, 8);
@@ -1885,8 +1762,8 @@ static void host_pattern(uint8_t *blk, uint32_t bs, uint64_t lba, uint32_t gen, 
 	}
 }
 
-/* Check a read's blocks against what we last wrote there; report every
- * mismatching block (the first HOST_MAX_PRINT of them in full). */
+/* Check a read's blocks against what we last wrote there; count every
+ * mismatching block and print the first HOST_MAX_PRINT. */
 static void host_perf_check(struct host_perf *p, const uint8_t *buf, uint64_t lba0)
 {
 	for (uint32_t i = 0; i < p->lbas_per_io; i++) {
@@ -1910,33 +1787,28 @@ static void host_perf_check(struct host_perf *p, const uint8_t *buf, uint64_t lb
 }
 
 /* Pick the next unit: sequential or uniformly random; with --verify skip
- * units already in flight. Returns false if none is free. */
+ * units in flight. Returns false if none can be used now. */
 static bool host_perf_pick(struct host_perf *p, uint64_t *unit)
 {
-	uint64_t u;
+	uint64_t u = p->rand && !p->prefill ? (host_rand(&p->rng) >> 11) % p->nunits : p->next_unit;
 
-	if (p->prefill) {
-		if (p->next_unit >= p->nunits)
-			return false;
-		*unit = p->next_unit++;
-		return true;
-	}
-	u = p->rand ? (host_rand(&p->rng) >> 11) % p->nunits : p->next_unit;
+	if (p->prefill && u >= p->nunits)
+		return false;
 	for (uint64_t tries = 0; p->verify && p->busy[u] && tries < p->nunits; tries++)
 		u = (u + 1) % p->nunits;
 	if (p->verify && p->busy[u])
 		return false;
-	if (!p->rand)
-		p->next_unit = (u + 1) % p->nunits;
+	if (!p->rand || p->prefill)
+		p->next_unit = p->prefill ? u + 1 : (u + 1) % p->nunits;
 	*unit = u;
 	return true;
 }
 
-/* Start one Read or Write [NVM-1.0c §3.2.4, §3.2.6] on a free slot.
- * Returns false when nothing can start now. */
+/* Start one Read or Write [NVM-1.0c §3.2.4, §3.2.6] on a free slot; with
+ * --verify a write carries each block's pattern. False if none can start. */
 static bool host_perf_submit(struct host_perf *p)
 {
-	struct nvme_sqe sqe = { 0 };
+	struct nvme_sqe sqe = { .flags = NVME_PSDT_SGL_MPTR_CONTIG << NVME_SQE_PSDT_SHIFT };
 	struct host_perf_io *io;
 	struct host_cmd *c;
 	uint64_t unit, slba;
@@ -1951,16 +1823,13 @@ static bool host_perf_submit(struct host_perf *p)
 	io->unit = unit;
 	io->write = p->prefill || (int)(host_rand(&p->rng) % 100) >= p->read_pct;
 	if (p->verify && io->write) {
-		io->gen = p->prefill ? 0 : ++p->wgen;
-		if (io->gen == HOST_GEN_UNKNOWN)
-			io->gen = p->wgen = 1;
+		io->gen = p->prefill ? 0 : ++p->wgen % HOST_GEN_UNKNOWN;
 		for (uint32_t i = 0; i < p->lbas_per_io; i++)
 			host_pattern(buf + (size_t)i * p->bs, p->bs, slba + i, io->gen, p->key);
 	}
 	if (p->verify)
 		p->busy[unit] = 1;
 	sqe.opcode = io->write ? NVME_CMD_WRITE : NVME_CMD_READ;
-	sqe.flags = NVME_PSDT_SGL_MPTR_CONTIG << NVME_SQE_PSDT_SHIFT;
 	sqe.nsid = htole32(p->nsid);
 	sqe.cdw10 = htole32((uint32_t)slba);
 	sqe.cdw11 = htole32((uint32_t)(slba >> 32));
@@ -1971,13 +1840,14 @@ static bool host_perf_submit(struct host_perf *p)
 	return true;
 }
 
-/* A completion: account its latency, note failures, and with --verify
- * record what a write left or check what a read found. */
+/* A completion: its latency, a failure, and with --verify what a write
+ * left or what a read found. */
 static void host_perf_complete(struct host_perf *p, struct host_cmd *c)
 {
 	struct host_perf_io *io = &p->ios[c->cid];
 	uint64_t lat = host_now_ns() - io->start_ns, slba = io->unit * p->lbas_per_io;
 	uint16_t st = host_status(&c->cqe);
+	char s[96];
 
 	if (!p->prefill) {
 		p->ios_done++;
@@ -1986,9 +1856,8 @@ static void host_perf_complete(struct host_perf *p, struct host_cmd *c)
 		p->lat_max_ns = lat > p->lat_max_ns ? lat : p->lat_max_ns;
 	}
 	if (st && ++p->errors <= 5)
-		printf("I/O failed: %s lba %" PRIu64 " (%u blocks) cid %u: status 0x%03x (%s)%s\n",
-		       io->write ? "write" : "read", slba, p->lbas_per_io, c->cid, st & 0x7ff,
-		       host_status_name(st), st & NVME_STATUS_DNR ? ", DNR" : "");
+		printf("I/O failed: %s lba %" PRIu64 " (%u blocks) cid %u: %s\n", io->write ? "write" :
+		       "read", slba, p->lbas_per_io, c->cid, host_status_str(st, s, sizeof(s)));
 	if (p->verify && io->write)
 		for (uint32_t i = 0; i < p->lbas_per_io; i++)
 			p->gen[slba + i] = st ? HOST_GEN_UNKNOWN : io->gen;
@@ -2003,13 +1872,17 @@ static void host_perf_complete(struct host_perf *p, struct host_cmd *c)
 /*
  * Keep the controller alive during a long run [BASE-2.0c §5.25]: a Keep
  * Alive every KATO/2 on the admin queue, its answer reaped as it comes.
- * Returns 0 or -errno when the admin queue is dead.
+ * The admin socket is touched only then, not on every pass. Returns 0 or
+ * -errno when the admin queue is dead.
  */
-static int host_keep_alive(struct host_ctrl *c)
+static int host_keep_alive(struct host_ctrl *c, uint64_t now)
 {
 	struct nvme_sqe sqe = { .opcode = NVME_ADM_KEEP_ALIVE };
-	int rc = host_queue_process(c->aq);
+	int rc;
 
+	if (!c->kato_ms || (!c->ka && now < c->next_ka_ns))
+		return 0;
+	rc = host_queue_process(c->aq);
 	if (rc)
 		return rc;
 	if (c->ka && c->ka->done) {
@@ -2018,28 +1891,29 @@ static int host_keep_alive(struct host_ctrl *c)
 		host_cmd_put(c->aq, c->ka);
 		c->ka = NULL;
 	}
-	if (!c->kato_ms || c->ka || host_now_ns() < c->next_ka_ns)
+	if (c->ka || now < c->next_ka_ns || !(c->ka = host_cmd_get(c->aq)))
 		return 0;
-	c->ka = host_cmd_get(c->aq);
 	host_cmd_submit(c->aq, c->ka, &sqe, NULL, 0);
-	c->next_ka_ns = host_now_ns() + c->kato_ms * 500000ull;
+	c->next_ka_ns = now + c->kato_ms * 500000ull;
 	return host_flush(c->aq);
 }
 
 /*
- * The event loop: keep DEPTH I/Os in flight until end_ns (or, while
- * prefilling, until every unit is written), then wait for the rest. Each
- * pass submits, sends in one writev batch, parses all that arrived and
- * reaps completions; it sleeps in poll() only when a pass found nothing.
+ * The event loop: keep DEPTH I/Os in flight until end_ns (when
+ * prefilling: until every unit is written), then wait for the rest. Each
+ * pass submits, sends in one writev() batch, parses all that arrived and
+ * reaps completions. Like the target's reactor it spins while work came
+ * in the last millisecond (a wakeup from poll() costs more than a QD1
+ * round trip), and sleeps in poll() only after that.
  */
 static int host_perf_loop(struct host_perf *p, struct host_ctrl *c, uint64_t end_ns)
 {
-	uint64_t drain_end = 0;
+	uint64_t drain_end = 0, last_work = host_now_ns();
 	int rc = 0;
 
 	while (rc == 0) {
-		bool stop = p->prefill ? p->next_unit >= p->nunits :
-			    host_now_ns() >= end_ns || host_interrupted;
+		uint64_t now = host_now_ns();
+		bool stop = p->prefill ? p->next_unit >= p->nunits : now >= end_ns || host_interrupted;
 		struct pollfd pfd[2] = { { .fd = p->q->fd, .events = POLLIN },
 					 { .fd = c->aq->fd, .events = POLLIN } };
 
@@ -2048,21 +1922,21 @@ static int host_perf_loop(struct host_perf *p, struct host_ctrl *c, uint64_t end
 		if (stop && !p->inflight)
 			break;
 		if (stop && !drain_end)
-			drain_end = host_now_ns() + HOST_CMD_TIMEOUT_MS * 1000000ull;
-		if (drain_end && host_now_ns() > drain_end) {
-			host_err("%u I/Os still outstanding %u ms after the end", p->inflight,
-				 HOST_CMD_TIMEOUT_MS);
-			return -ETIMEDOUT;
-		}
+			drain_end = now + HOST_TIMEOUT_MS * 1000000ull;
+		if (drain_end && now > drain_end)
+			return host_err("%u I/Os still outstanding %u ms after the end", p->inflight,
+					HOST_TIMEOUT_MS), -ETIMEDOUT;
 		p->q->nr_done = 0;
 		rc = host_queue_process(p->q);
 		for (unsigned i = 0; rc == 0 && i < p->q->nr_done; i++)
 			host_perf_complete(p, &p->q->cmds[p->q->done[i]]);
 		if (rc == 0)
-			rc = host_keep_alive(c);
-		if (rc == 0 && p->q->nr_done == 0) {
+			rc = host_keep_alive(c, now);
+		if (p->q->nr_done)
+			last_work = now;
+		if (rc == 0 && p->q->nr_done == 0 && now - last_work > 1000000) {
 			pfd[0].events |= p->q->out_count ? POLLOUT : 0;
-			poll(pfd, 2, 10);
+			poll(pfd, c->ka ? 2 : 1, 10);
 		}
 	}
 	return rc;
@@ -2076,45 +1950,43 @@ static int host_perf_loop(struct host_perf *p, struct host_ctrl *c, uint64_t end
 static int host_pin(const char *mask)
 {
 	unsigned long long m = strtoull(mask, NULL, 16);
-	cpu_set_t set;
 	int core = m ? __builtin_ctzll(m) : -1;
+	cpu_set_t set;
 
 	if (core < 0)
 		return host_err("core mask '%s' names no core", mask), -EINVAL;
 	CPU_ZERO(&set);
 	CPU_SET(core, &set);
 	if (sched_setaffinity(0, sizeof(set), &set))
-		return host_err("cannot run on core %d: %s", core, strerror(errno)), -errno;
-	host_info("perf thread on core %d", core);
+		return host_err("cannot run on core %d: %s", core, strerror(errno)), -EINVAL;
 	return 0;
 }
 
 /*
- * Learn the namespace's geometry (Identify Namespace [NVM-1.0c Fig. 114])
- * and check the I/O size against it and against MDTS [BASE-2.0c Fig. 275,
- * in units of CAP.MPSMIN]. With --verify, the region is capped so the
- * expected-content table stays small.
+ * The namespace's geometry (Identify Namespace [NVM-1.0c Fig. 114]), and
+ * the I/O size checked against it and against MDTS (in units of
+ * CAP.MPSMIN [BASE-2.0c Fig. 275]). With --verify the region is capped so
+ * the expected-content table stays small.
  */
 static int host_perf_geometry(struct host_perf *p, struct host_ctrl *c)
 {
 	struct nvme_id_ns *ns = calloc(1, sizeof(*ns));
 	uint64_t mdts = c->id.mdts ? (4096ull << ((c->cap >> 48) & 0xf)) << c->id.mdts : 0;
 	uint64_t nsze, region;
-	int rc;
+	int rc = ns ? 0 : -ENOMEM;
 
-	if (!ns)
-		return -ENOMEM;
-	rc = host_admin(c, NVME_ADM_IDENTIFY, p->nsid, NVME_CNS_NS, 0, 0, ns, sizeof(*ns),
-			"Identify Namespace");
-	nsze = le64toh(ns->nsze);
-	p->bs = 1u << (ns->lbaf[ns->flbas & 0xf].lbads & 31);
+	if (!rc)
+		rc = host_admin(c, NVME_ADM_IDENTIFY, p->nsid, NVME_CNS_NS, 0, 0, ns, sizeof(*ns),
+				"Identify Namespace");
+	nsze = rc ? 0 : le64toh(ns->nsze);
+	p->bs = rc ? 0 : 1u << (ns->lbaf[ns->flbas & 0xf].lbads & 31);
 	free(ns);
 	if (rc)
 		return rc;
 	if (nsze == 0)
 		return host_err("namespace %u is not active (NSZE 0)", p->nsid), -ENODEV;
 	if (p->bs < 512 || p->io_size % p->bs || p->io_size / p->bs > 65536)
-		return host_err("I/O size %u is not a multiple of the %u-byte block (or is above 65536 blocks)",
+		return host_err("I/O size %u is not a multiple of the %u-byte block (or above 65536 blocks)",
 				p->io_size, p->bs), -EINVAL;
 	if (mdts && p->io_size > mdts)
 		return host_err("I/O size %u is above MDTS (%" PRIu64 " bytes)", p->io_size, mdts), -EINVAL;
@@ -2123,8 +1995,8 @@ static int host_perf_geometry(struct host_perf *p, struct host_ctrl *c)
 	p->nunits = region / p->lbas_per_io;
 	if (p->nunits == 0)
 		return host_err("I/O size %u is larger than the namespace", p->io_size), -EINVAL;
-	host_info("namespace %u: %" PRIu64 " blocks of %u bytes; %" PRIu64 " I/O units in use",
-		  p->nsid, nsze, p->bs, p->nunits);
+	host_info("namespace %u: %" PRIu64 " blocks of %u bytes; using %" PRIu64 " units of %u bytes",
+		  p->nsid, nsze, p->bs, p->nunits, p->io_size);
 	return 0;
 }
 
@@ -2137,22 +2009,22 @@ static int host_perf_geometry(struct host_perf *p, struct host_ctrl *c)
 static int host_perf_queue(struct host_perf *p, struct host_ctrl *c)
 {
 	uint32_t maxcmd = le16toh(c->id.maxcmd), mqes = c->cap & 0xffff;
-	uint16_t sqsize = p->depth, cntlid = c->cntlid;
+	uint32_t sqsize = p->depth < 0xffff ? p->depth : 0xffff;
+	uint16_t cntlid = c->cntlid;
 	int rc;
 
 	rc = host_admin(c, NVME_ADM_SET_FEATURES, 0, NVME_FEAT_NUM_QUEUES, 0, 0, NULL, 0,
 			"Set Features (Number of Queues)");
 	if (rc)
 		return rc;
-	if (maxcmd && sqsize > maxcmd - 1)
-		sqsize = maxcmd - 1;
-	if (sqsize > mqes)
-		sqsize = mqes;
-	if (sqsize < p->depth) {
+	sqsize = sqsize < maxcmd - 1 ? sqsize : maxcmd - 1;
+	sqsize = sqsize < mqes ? sqsize : mqes;
+	if (sqsize == 0)
+		return host_err("MAXCMD %u and MQES %u leave no room for a queue", maxcmd, mqes), -EINVAL;
+	if (sqsize < p->depth)
 		host_err("queue depth %u capped to %u (MAXCMD %u, CAP.MQES %u)", p->depth, sqsize,
 			 maxcmd, mqes);
-		p->depth = sqsize;
-	}
+	p->depth = sqsize;
 	p->q = host_queue_alloc(1, p->depth, p->io_size);
 	p->ios = calloc(p->depth, sizeof(*p->ios));
 	if (!p->q || !p->ios || !(p->q->done = calloc(p->depth, sizeof(*p->q->done))))
@@ -2161,17 +2033,14 @@ static int host_perf_queue(struct host_perf *p, struct host_ctrl *c)
 	rc = host_queue_connect(p->q, c->o);
 	if (!rc)
 		rc = host_fabrics_connect(p->q, c->o, sqsize, 0, &cntlid);
-	if (!rc && cntlid != c->cntlid)
-		host_err("warning: I/O queue Connect answered CNTLID %u, the admin queue %u", cntlid,
-			 c->cntlid);
+	host_must(rc || cntlid == c->cntlid, "warning: I/O queue Connect answered CNTLID %u, not %u",
+		  cntlid, c->cntlid);
 	return rc;
 }
 
-/* Buffers, the PRNG, and with --verify the state tables. */
+/* Buffers, the PRNG, and with --verify the state tables. 0 or -ENOMEM. */
 static int host_perf_alloc(struct host_perf *p)
 {
-	uint64_t blocks = p->nunits * p->lbas_per_io;
-
 	if (getrandom(&p->rng, sizeof(p->rng), 0) != sizeof(p->rng) || !p->rng)
 		p->rng = host_now_ns() | 1;
 	p->key = host_rand(&p->rng);
@@ -2182,7 +2051,7 @@ static int host_perf_alloc(struct host_perf *p)
 	if (!p->verify)
 		return 0;
 	p->busy = calloc(p->nunits, 1);
-	p->gen = calloc(blocks, sizeof(*p->gen));
+	p->gen = calloc(p->nunits * p->lbas_per_io, sizeof(*p->gen));
 	p->scratch = malloc(p->bs);
 	return p->busy && p->gen && p->scratch ? 0 : -ENOMEM;
 }
@@ -2190,42 +2059,28 @@ static int host_perf_alloc(struct host_perf *p)
 /* The SPDK perf table; latencies in microseconds. */
 static void host_perf_report(const struct host_perf *p, const struct host_opts *o, double secs)
 {
-	double iops = p->ios_done / secs, mib = iops * p->io_size / (1024.0 * 1024.0);
+	double iops = p->ios_done / secs, avg = p->ios_done ? p->lat_sum_ns / 1e3 / p->ios_done : 0;
 	char dev[600];
+	int w;
 
 	snprintf(dev, sizeof(dev), "TCP (addr:%s subnqn:%s) NSID %u", o->traddr, o->subnqn, p->nsid);
+	w = strlen(dev) > 40 ? (int)strlen(dev) : 40;
 	printf("========================================================\n");
-	printf("%*s\n", 96, "Latency(us)");
-	printf("%-40s: %10s %10s %10s %10s %10s\n", "Device Information", "IOPS", "MiB/s",
+	printf("%*s\n", w + 57, "Latency(us)");
+	printf("%-*s: %10s %10s %10s %10s %10s\n", w, "Device Information", "IOPS", "MiB/s",
 	       "Average", "min", "max");
-	printf("%-40s: %10.2f %10.2f %10.2f %10.2f %10.2f\n", dev, iops, mib,
-	       p->ios_done ? p->lat_sum_ns / 1000.0 / p->ios_done : 0.0,
-	       p->ios_done ? p->lat_min_ns / 1000.0 : 0.0, p->lat_max_ns / 1000.0);
+	printf("%-*s: %10.2f %10.2f %10.2f %10.2f %10.2f\n", w, dev, iops,
+	       iops * p->io_size / (1024.0 * 1024.0), avg,
+	       p->ios_done ? p->lat_min_ns / 1e3 : 0.0, p->lat_max_ns / 1e3);
 	printf("========================================================\n");
 	printf("errors: %" PRIu64 " failed I/Os", p->errors);
 	if (p->verify)
 		printf(", %" PRIu64 " verify mismatches%s", p->mismatches,
-		       p->mismatches > HOST_MAX_PRINT ? " (first 20 printed)" : "");
+		       p->mismatches > HOST_MAX_PRINT ? " (the first 20 printed)" : "");
 	printf("\n");
 }
 
-/* -w: the SPDK workload names. Returns 0 or -EINVAL. */
-static int host_perf_workload(struct host_perf *p, const char *w, int mix)
-{
-	p->rand = !strncmp(w, "rand", 4);
-	w += p->rand ? 4 : 0;
-	if (!strcmp(w, "read"))
-		p->read_pct = 100;
-	else if (!strcmp(w, "write"))
-		p->read_pct = 0;
-	else if (!strcmp(w, "rw"))
-		p->read_pct = mix >= 0 ? mix : 50;
-	else
-		return host_err("-w %s: read, write, randread, randwrite, rw or randrw", w), -EINVAL;
-	return 0;
-}
-
-/* Bring everything up, run (prefill first with --verify), report. */
+/* Bring everything up, run (with --verify, the prefill first), report. */
 static int host_perf_run(struct host_perf *p, struct host_ctrl *c, const struct host_opts *o)
 {
 	struct sigaction sa = { .sa_handler = host_on_sigint }, old;
@@ -2237,10 +2092,8 @@ static int host_perf_run(struct host_perf *p, struct host_ctrl *c, const struct 
 		rc = host_perf_geometry(p, c);
 	if (!rc)
 		rc = host_perf_queue(p, c);
-	if (!rc && host_perf_alloc(p)) {
-		host_err("out of memory");
-		rc = -ENOMEM;
-	}
+	if (!rc && host_perf_alloc(p))
+		return host_err("out of memory"), -ENOMEM;
 	if (rc)
 		return rc;
 	sigaction(SIGINT, &sa, &old);
@@ -2261,26 +2114,24 @@ static int host_perf_run(struct host_perf *p, struct host_ctrl *c, const struct 
 	return rc;
 }
 
-static void host_perf_usage(void)
+/* -w takes SPDK's workload names; -M applies to the mixes. */
+static int host_perf_workload(struct host_perf *p, const char *w, int mix)
 {
-	fprintf(stderr,
-		"usage: nvmf perf [-q DEPTH] [-o IO_SIZE] [-w read|write|randread|randwrite|rw|randrw]\n"
-		"                 [-M READ_PERCENT] [-t SECONDS] [-c CORE_MASK] [-n NSID] [--verify]\n"
-		"                 [-r 'trtype:TCP traddr:127.0.0.1 trsvcid:4420 subnqn:%s']\n"
-		"                 [--hdgst] [--ddgst] [-v] [--trace]\n"
-		"defaults: -q 32 -o 4096 -w randread -t 5 -n 1\n", HOST_IO_NQN);
+	p->rand = !strncmp(w, "rand", 4);
+	w += p->rand ? 4 : 0;
+	p->read_pct = !strcmp(w, "read") ? 100 : !strcmp(w, "write") ? 0 :
+		      !strcmp(w, "rw") ? (mix >= 0 ? mix : 50) : -1;
+	return p->read_pct < 0 || mix > 100 ? -EINVAL : 0;
 }
+
+#define HOST_PERF_USAGE \
+	"perf [-q DEPTH] [-o IO_SIZE] [-w read|write|randread|randwrite|rw|randrw]\n" \
+	"      [-M READ_PERCENT] [-t SECONDS] [-c CORE_MASK] [-n NSID] [--verify]\n" \
+	"      [-r 'traddr:127.0.0.1 trsvcid:4420 subnqn:" HOST_IO_NQN "']\n" \
+	"      (defaults: -q 32 -o 4096 -w randread -t 5 -n 1)\n"
 
 int host_perf_main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "hdgst", no_argument, NULL, HOST_OPT_HDGST },
-		{ "ddgst", no_argument, NULL, HOST_OPT_DDGST },
-		{ "trace", no_argument, NULL, HOST_OPT_TRACE },
-		{ "verify", no_argument, NULL, HOST_OPT_VERIFY },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
 	struct host_opts o = { .trtype = "TCP", .adrfam = "IPv4", .traddr = "127.0.0.1" };
 	struct host_perf p = { .depth = 32, .seconds = 5, .io_size = 4096 };
 	const char *workload = "randread", *mask = NULL;
@@ -2288,7 +2139,7 @@ int host_perf_main(int argc, char **argv)
 	int ch, rc, mix = -1;
 
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "q:o:w:M:t:c:r:n:vh", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "q:o:w:M:t:c:r:n:vh", host_longopts, NULL)) != -1) {
 		rc = host_opt_common(ch, &o);
 		if (rc > 0)
 			continue;
@@ -2301,14 +2152,11 @@ int host_perf_main(int argc, char **argv)
 		case 'c': mask = optarg; break;
 		case 'n': o.nsid = strtoul(optarg, NULL, 0); break;
 		case HOST_OPT_VERIFY: p.verify = true; break;
-		default:
-			host_perf_usage();
-			return ch == 'h' ? 0 : 2;
+		default: return host_usage(ch, HOST_PERF_USAGE);
 		}
 	}
-	if (host_perf_workload(&p, workload, mix) || p.depth == 0 || p.io_size == 0 ||
-	    mix > 100 || p.seconds == 0)
-		return host_perf_usage(), 2;
+	if (host_perf_workload(&p, workload, mix) || !p.depth || !p.io_size || !p.seconds)
+		return host_usage('?', HOST_PERF_USAGE);
 	p.nsid = o.nsid ? o.nsid : 1;
 	rc = host_opts_finish(&o, "4420", HOST_IO_NQN);
 	if (rc)
@@ -2316,8 +2164,7 @@ int host_perf_main(int argc, char **argv)
 	if (mask && host_pin(mask))
 		return 1;
 	rc = host_perf_run(&p, &c, &o);
-	if (p.q)
-		host_queue_free(p.q);
+	host_queue_free(p.q);
 	host_ctrl_shutdown(&c, rc == 0);
 	free(p.bufs), free(p.ios), free(p.busy), free(p.gen), free(p.scratch);
 	return rc || p.errors || p.mismatches ? 1 : 0;
