@@ -186,7 +186,8 @@ static int cl_send_pdu(struct cl *c, void *hdr, uint32_t hlen, const void *data,
 		memcpy(buf + off, &crc, 4);
 		off += 4;
 	}
-	memcpy(buf + off, data, dlen);
+	if (dlen)
+		memcpy(buf + off, data, dlen);
 	off += dlen;
 	if (c->dd && dlen) {
 		crc = htole32(tcp_crc32c(data, dlen));
