@@ -1,0 +1,44 @@
+#!/bin/bash
+# tests/vm/check.sh [TEST...]: the kernel interop suite (make check-vm).
+#
+#   for KERNEL in $NVMF_LAB_KERNELS (default "6.1 6.12"):
+#       run.sh KERNEL suite.sh TEST...      one guest per kernel, all tests
+#       results: $LAB_OUT/KERNEL/results    (ok / not ok / skip lines)
+#   totals over both kernels, last line:  "N passed, N failed, N skipped"
+#
+# TEST is tcp, rdma or vfio (default: all). Inside each guest every test runs
+# against nvmet (the control) and against ./nvmf; see suite.sh. A guest that
+# times out or dies counts as one failure. Artifacts (console.log, per-check
+# logs, dmesg per run) stay in $LAB_OUT/KERNEL. Exit status 0 when nothing
+# failed.
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+
+# 15 minutes for the whole suite on two host cores: a guest gets 7.
+export NVMF_LAB_TIMEOUT=${NVMF_LAB_TIMEOUT:-420}
+passed=0 failed=0 skipped=0
+t0=$SECONDS
+for k in $LAB_KERNELS; do
+	bash "$LAB_DIR/kernel.sh" "$k" >/dev/null || { failed=$((failed + 1)); continue; }
+	tk=$SECONDS
+	bash "$LAB_DIR/run.sh" "$k" "$LAB_DIR/suite.sh" "$@"
+	rc=$?
+	res=$LAB_OUT/$k/results
+	p=$(grep -c '^ok ' "$res" 2>/dev/null)
+	f=$(grep -c '^not ok ' "$res" 2>/dev/null)
+	s=$(grep -c '^skip ' "$res" 2>/dev/null)
+	p=${p:-0} f=${f:-0} s=${s:-0}
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		echo "not ok $k/guest: run.sh status $rc (see $LAB_OUT/$k/console.log)"
+		f=1
+	fi
+	echo "# kernel $k: $p ok, $f not ok, $s skipped in $((SECONDS - tk))s"
+	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+done
+echo "# check-vm took $((SECONDS - t0))s"
+if [ "$failed" -ne 0 ]; then
+	echo "# failures:"
+	cat "$LAB_OUT"/*/results 2>/dev/null | grep '^not ok' | sed 's/^/#   /'
+fi
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
