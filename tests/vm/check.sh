@@ -17,12 +17,19 @@ set -uo pipefail
 # 15 minutes for the whole suite on two host cores: a guest gets 7.
 export NVMF_LAB_TIMEOUT=${NVMF_LAB_TIMEOUT:-420}
 passed=0 failed=0 skipped=0
+rpid=
+trap '[ -n "$rpid" ] && kill "$rpid" 2>/dev/null && wait "$rpid"; exit 130' INT TERM HUP
 t0=$SECONDS
 for k in $LAB_KERNELS; do
 	bash "$LAB_DIR/kernel.sh" "$k" >/dev/null || { failed=$((failed + 1)); continue; }
 	tk=$SECONDS
-	bash "$LAB_DIR/run.sh" "$k" "$LAB_DIR/suite.sh" "$@"
+	# In the background so that a signal to us reaches run.sh, whose
+	# trap stops the guest.
+	bash "$LAB_DIR/run.sh" "$k" "$LAB_DIR/suite.sh" "$@" &
+	rpid=$!
+	wait "$rpid"
 	rc=$?
+	rpid=
 	res=$LAB_OUT/$k/results
 	p=$(grep -c '^ok ' "$res" 2>/dev/null)
 	f=$(grep -c '^not ok ' "$res" 2>/dev/null)

@@ -14,9 +14,10 @@ export HOME=/root LANG=C.UTF-8
 export TERM=${TERM:-vt100}
 [ "$TERM" = linux ] && export TERM=vt100
 
-mode=run repo=/
+mode=run repo=/ ttysize=
 for arg in $(cat /proc/cmdline); do
 	case $arg in
+	nvmf.tty=*) ttysize=${arg#nvmf.tty=} ;;
 	nvmf.mode=*) mode=${arg#nvmf.mode=} ;;
 	nvmf.repo=*) repo=${arg#nvmf.repo=} ;;
 	esac
@@ -37,8 +38,8 @@ banner() {
 	cat <<EOF
 
   nvmf lab: Linux $(uname -r), guest 10.0.2.15, work tree $repo (read-only;
-  writes land in RAM and vanish at power-off; /run/lab is the host's
-  ${NVMF_LAB_SHARE:-tests/vm/out/lab}).
+  writes land in RAM and vanish at power-off; /run/lab is shared with the
+  host as tests/vm/out/lab-$(uname -r | cut -d. -f1-2)).
 $1
   try this:
     nvme discover -t tcp -a 127.0.0.1             # discovery on port 8009
@@ -71,6 +72,7 @@ lab)
 		./nvmf >/run/lab/nvmf.log 2>&1 &
 		note="  ./nvmf is running (pid $!, log /run/lab/nvmf.log): tcp 127.0.0.1:4420, discovery 8009."
 	fi
+	[ -n "$ttysize" ] && stty -F /dev/ttyS0 rows "${ttysize%x*}" cols "${ttysize#*x}"
 	banner "$note"
 	setsid -c bash -i </dev/ttyS0 >/dev/ttyS0 2>&1
 	;;

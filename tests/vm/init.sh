@@ -9,6 +9,7 @@
 #   /newroot/{proc,sys,dev,dev/pts,dev/shm,tmp,run,sys/kernel/config}
 #   /newroot/run/lab  = 9p tag "labout" (writable: job, results, rc)
 #   /newroot/lib/modules/<kver> = bind of our modules (modprobe works in chroot)
+#   /newroot$repo = bind of /host$repo if the tmpfs mounts above hid it
 #   chroot /newroot bash $repo/tests/vm/guest.sh  -> stage 2, the host's tools
 #   poweroff (sysrq o) when stage 2 returns
 #
@@ -61,6 +62,14 @@ mount -t tmpfs -o mode=0755 run $n/run
 mkdir -p $n/run/lab
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 labout $n/run/lab ||
 	echo "lab init: no writable share (9p tag labout)" >&2
+
+# A work tree under a path the guest mounts afresh (a CI clone in /tmp) is
+# bound back from the host, read-only.
+case $repo in
+/tmp/* | /run/* | /dev/shm/*)
+	mkdir -p "$n$repo"
+	mount --bind "/host$repo" "$n$repo" ;;
+esac
 
 kver=$(uname -r)
 mkdir -p $n/lib/modules/$kver

@@ -33,15 +33,19 @@ trap cleanup EXIT
 trap 'exit 130' TERM HUP
 
 # TERM=... on the kernel command line becomes /init's environment: the
-# guest shell then edits lines for the host's terminal.
-lab_qemu_cmd "$label" lab "$share" "$img" "TERM=${TERM:-vt100}" ||
+# guest shell then edits lines for the host's terminal;
+# nvmf.tty=ROWSxCOLS: the serial line has no size of its own.
+size=$(stty size 2>/dev/null | tr ' ' x)
+lab_qemu_cmd "$label" lab "$share" "$img" "TERM=${TERM:-vt100} nvmf.tty=${size:-24x80}" ||
 	lab_die "cannot prepare kernel $label"
 # mux=on shares the console with qemu's monitor: Ctrl-A x quits, Ctrl-A c
 # toggles the monitor, and Ctrl-C goes to the guest.
 LAB_QEMU+=(-chardev "stdio,id=con0,mux=on,signal=off,logfile=$share/console.log"
 	-serial chardev:con0 -mon chardev=con0,mode=readline)
 lab_log "booting $label (about 10 s under TCG); exit the guest shell to power off"
-"${LAB_QEMU[@]}" &
+# In the background so a signal reaches our trap at once; <&0 because a
+# script's background job otherwise reads /dev/null, not the terminal.
+"${LAB_QEMU[@]}" <&0 &
 qpid=$!
 wait "$qpid"
 qpid=

@@ -12,8 +12,8 @@
 #   never hangs CI; on exit or signal we kill qemu by its PID.
 #
 # SCRIPT is a host path; the guest sees the host's / at the same paths (but
-# its own /tmp and /run: a script there is copied into SHARE), and the
-# current directory is kept. Exit status: the
+# its own /tmp and /run: a script there, outside the work tree, is copied
+# into SHARE), and the current directory is kept. Exit status: the
 # script's, or 124 on timeout, or 125 if the guest died without an answer.
 # SHARE (console.log, anything the script left in /run/lab) is kept; the
 # path is printed when the run fails.
@@ -35,7 +35,9 @@ mkdir -p "$share"
 img=$(mktemp /tmp/nvmf-lab-nvme.XXXXXX)
 truncate -s 64M "$img"
 # The guest mounts its own /tmp and /run over the host's: ship such a script.
+# (init.sh binds the work tree back, wherever it is).
 case $script in
+"$LAB_REPO"/*) ;;
 /tmp/* | /run/* | /dev/shm/*)
 	cp "$script" "$share/script.sh"
 	script=/run/lab/script.sh ;;

@@ -48,6 +48,10 @@ check() {
 	else
 		record "not ok" "$name"
 		tail -n 40 "$log" | sed 's/^/    /'
+		if [ "$TARGET" = nvmf ] && [ -s "${NVMF_LOG:-}" ]; then
+			echo "    --- last lines of $NVMF_LOG:"
+			tail -n 10 "$NVMF_LOG" | sed 's/^/    /'
+		fi
 	fi
 }
 

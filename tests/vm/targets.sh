@@ -20,7 +20,7 @@
 NQN=nqn.2026-11.io.nvmf:cnode1
 NVMET=/sys/kernel/config/nvmet
 NVMET_IMG=/tmp/nvmet-ns1.img
-NVMF_PID=
+NVMF_PID= NVMF_LOG=
 
 # Wait up to 10 s for a TCP listener on PORT (RDMA listens in the CM, not in
 # a socket: callers pass no port for it).
@@ -90,6 +90,8 @@ nvmf_built() {
 nvmf_start() {
 	local log=$1 port
 	shift
+	NVMF_LOG=$log
+	echo "+ ./nvmf target $*"
 	./nvmf target "$@" >"$log" 2>&1 &
 	NVMF_PID=$!
 	for port in ${NVMF_WAIT_PORTS-4420 8009}; do
@@ -104,10 +106,16 @@ nvmf_start() {
 }
 
 # SIGTERM, wait up to 10 s, then SIGKILL: the target must not outlive a test.
+# Fails when the target had died already (a crash mid-test), did not exit
+# on SIGTERM, or exited with a non-zero status: a clean shutdown is part of
+# the contract.
 nvmf_stop() {
-	local i
+	local i rc=0 st
 	[ -n "$NVMF_PID" ] || return 0
-	kill -TERM "$NVMF_PID" 2>/dev/null
+	if ! kill -TERM "$NVMF_PID" 2>/dev/null; then
+		echo "./nvmf (pid $NVMF_PID) had died before the end of the test" >&2
+		rc=1
+	fi
 	for i in $(seq 100); do
 		kill -0 "$NVMF_PID" 2>/dev/null || break
 		sleep 0.1
@@ -115,7 +123,13 @@ nvmf_stop() {
 	if kill -0 "$NVMF_PID" 2>/dev/null; then
 		echo "./nvmf ignored SIGTERM for 10 s: SIGKILL" >&2
 		kill -KILL "$NVMF_PID"
+		rc=1
 	fi
 	wait "$NVMF_PID" 2>/dev/null
+	st=$?
+	echo "./nvmf exited with status $st"
+	[ "$st" -eq 0 ] || rc=1
+	[ "$rc" -eq 0 ] || tail -n 20 "$NVMF_LOG" >&2
 	NVMF_PID=
+	return $rc
 }
