@@ -12,7 +12,7 @@
 # The expected values are what the spec and the Linux host require (see
 # shared/INTEROP.md), checked on nvmet first: a check nvmet fails is wrong.
 
-CTRL= DEV=
+CTRL='' DEV=''
 
 # Checks after a failed connect fail at once rather than on "/dev/".
 need_ctrl() {
@@ -139,7 +139,7 @@ c_fio() {
 
 c_disconnect() {
 	local out
-	CTRL= DEV=
+	CTRL='' DEV=''
 	out=$(run nvme disconnect -n "$NQN") || { echo "$out"; return 1; }
 	echo "$out"
 	echo "$out" | grep -q 'disconnected 1 controller' || return 1

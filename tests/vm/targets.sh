@@ -20,7 +20,7 @@
 NQN=nqn.2026-11.io.nvmf:cnode1
 NVMET=/sys/kernel/config/nvmet
 NVMET_IMG=/tmp/nvmet-ns1.img
-NVMF_PID= NVMF_LOG=
+NVMF_PID='' NVMF_LOG=''
 
 # Wait up to 10 s for a TCP listener on PORT (RDMA listens in the CM, not in
 # a socket: callers pass no port for it).
