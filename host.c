@@ -578,18 +578,6 @@ static void host_out_push(struct host_queue *q, void *base, size_t len)
 	v->iov_len = len;
 }
 
-/* Append a header digest after hlen bytes of finished header, if
- * negotiated [TCP-1.0c §3.6.1.2]. */
-static void host_put_hdgst(struct host_queue *q, uint8_t *hdr, uint32_t hlen)
-{
-	uint32_t crc;
-
-	if (!q->hdgst)
-		return;
-	crc = htole32(tcp_crc32c(hdr, hlen));
-	memcpy(hdr + hlen, &crc, sizeof(crc));
-}
-
 /* Send what is queued, in as few writev() calls as the socket allows.
  * Returns 0 (perhaps with some left: wait for POLLOUT) or -errno. */
 static int host_flush(struct host_queue *q)
@@ -694,7 +682,7 @@ static void host_cmd_submit(struct host_queue *q, struct host_cmd *c,
 	pdu->hdr.hlen = sizeof(*pdu);
 	pdu->hdr.pdo = c->icd ? sizeof(*pdu) + hd : 0;	/* the target's CPDA is 0 */
 	pdu->hdr.plen = htole32(sizeof(*pdu) + hd + (c->icd ? len + dd : 0));
-	host_put_hdgst(q, c->pdu, sizeof(*pdu));
+	tcp_put_hdgst(c->pdu, sizeof(*pdu), q->hdgst);
 	if (g_trace)
 		tcp_trace_pdu("->", &pdu->hdr, pdu);
 	host_out_push(q, c->pdu, sizeof(*pdu) + hd);
@@ -734,7 +722,7 @@ static void host_send_h2c(struct host_queue *q, struct host_cmd *c, uint16_t tta
 		d->ttag = htole16(ttag);
 		d->datao = htole32(off + sent);
 		d->datal = htole32(n);
-		host_put_hdgst(q, p->hdr, sizeof(*d));
+		tcp_put_hdgst(p->hdr, sizeof(*d), q->hdgst);
 		if (g_trace)
 			tcp_trace_pdu("->", &d->hdr, d);
 		host_out_push(q, p->hdr, sizeof(*d) + hd);

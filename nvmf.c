@@ -431,6 +431,24 @@ static void nvmf_ctrl_kill(struct nvmf_ctrl *ctrl)
 	atomic_store(&ctrl->dead, true);
 }
 
+/* A controller reset ends outstanding admin commands [BASE-2.0c §3.7.2]:
+ * answer the parked AERs so their slots come back, forget events. The
+ * admin queue closing does the same. Runs on the admin queue's reactor. */
+static void nvmf_ctrl_reset_aers(struct nvmf_ctrl *ctrl)
+{
+	struct nvmf_req *aer[NVMF_AERL + 1];
+	int n;
+
+	pthread_mutex_lock(&ctrl->lock);
+	n = ctrl->nr_aer;
+	memcpy(aer, ctrl->aer, sizeof(aer));
+	ctrl->nr_aer = 0;
+	ctrl->evt_pending = ctrl->evt_masked = 0;
+	pthread_mutex_unlock(&ctrl->lock);
+	for (int i = 0; i < n; i++)
+		nvmf_req_done(aer[i], NVME_SC_ABORT_SQ_DELETED);
+}
+
 /*
  * The transport has closed q. Detach it from its controller; losing the
  * admin queue loses the controller [BASE-2.0c §3.3.2.3]. AERs the admin
@@ -439,26 +457,18 @@ static void nvmf_ctrl_kill(struct nvmf_ctrl *ctrl)
 void nvmf_queue_closed(struct nvmf_queue *q)
 {
 	struct nvmf_ctrl *ctrl = q->ctrl;
-	struct nvmf_req *aer[NVMF_AERL + 1];
-	int nr_aer = 0;
 
 	if (!ctrl)
 		return;
 	pthread_mutex_lock(&ctrl->lock);
 	if (ctrl->queues[q->qid] == q)
 		ctrl->queues[q->qid] = NULL;
-	if (q->qid == 0) {
-		nr_aer = ctrl->nr_aer;
-		memcpy(aer, ctrl->aer, sizeof(aer));
-		ctrl->nr_aer = 0;
-	}
 	pthread_mutex_unlock(&ctrl->lock);
 	if (q->qid == 0) {
 		LOG_INFO("controller %u: admin queue from %s closed", ctrl->cntlid, q->peer);
 		nvmf_ctrl_kill(ctrl);
+		nvmf_ctrl_reset_aers(ctrl);
 	}
-	for (int i = 0; i < nr_aer; i++)
-		nvmf_req_done(aer[i], NVME_SC_ABORT_SQ_DELETED);
 	q->ctrl = NULL;
 	nvmf_ctrl_put(ctrl);
 }
@@ -722,23 +732,6 @@ static void nvmf_connect(struct nvmf_req *r)
 	nvmf_connect_io(r, s, c, d);
 }
 
-/* A controller reset ends outstanding admin commands [BASE-2.0c §3.7.2]:
- * answer the parked AERs so their slots come back, forget events. */
-static void nvmf_ctrl_reset_aers(struct nvmf_ctrl *ctrl)
-{
-	struct nvmf_req *aer[NVMF_AERL + 1];
-	int n;
-
-	pthread_mutex_lock(&ctrl->lock);
-	n = ctrl->nr_aer;
-	memcpy(aer, ctrl->aer, sizeof(aer));
-	ctrl->nr_aer = 0;
-	ctrl->evt_pending = ctrl->evt_masked = 0;
-	pthread_mutex_unlock(&ctrl->lock);
-	for (int i = 0; i < n; i++)
-		nvmf_req_done(aer[i], NVME_SC_ABORT_SQ_DELETED);
-}
-
 /* CAP [BASE-2.0c Fig. 36]: MQES, CQR, TO (500 ms units), CSS: NVM and
  * I/O command sets, MPSMIN = MPSMAX = 4 KiB. */
 static uint64_t nvmf_cap(void)
@@ -832,6 +825,15 @@ static void nvmf_fabrics(struct nvmf_req *r)
 /* Identify [BASE-2.0c §5.17; NVM-1.0c §4.1.5]                         */
 /* ==================================================================== */
 
+/* Does any namespace have a volatile write cache (Identify VWC)? */
+static bool nvmf_ctrl_has_vwc(struct nvmf_ctrl *ctrl)
+{
+	for (int i = 0; i < NVMF_MAX_NS; i++)
+		if (ctrl->subsys->ns[i] && ctrl->subsys->ns[i]->bdev->vwc)
+			return true;
+	return false;
+}
+
 /*
  * Identify Controller. A flat fill of Fig. 275, field by field in offset
  * order, so it is longer than our usual function: splitting it would only
@@ -841,11 +843,8 @@ static void nvmf_identify_ctrl(struct nvmf_req *r, struct nvme_id_ctrl *id)
 {
 	struct nvmf_ctrl *ctrl = r->q->ctrl;
 	struct nvmf_subsys *s = ctrl->subsys;
-	bool vwc = false;
+	bool vwc = nvmf_ctrl_has_vwc(ctrl);
 
-	for (int i = 0; i < NVMF_MAX_NS; i++)
-		if (s->ns[i] && s->ns[i]->bdev->vwc)
-			vwc = true;
 	nvmf_str_pad(id->sn, sizeof(id->sn), s->is_disc ? "discovery" : s->sn);
 	nvmf_str_pad(id->mn, sizeof(id->mn), s->is_disc ? "nvmf discovery" : s->mn);
 	nvmf_str_pad(id->fr, sizeof(id->fr), NVMF_VERSION);
@@ -1255,14 +1254,6 @@ static bool nvmf_feat_known(struct nvmf_ctrl *ctrl, uint8_t fid)
 	return false;
 }
 
-static bool nvmf_ctrl_has_vwc(struct nvmf_ctrl *ctrl)
-{
-	for (int i = 0; i < NVMF_MAX_NS; i++)
-		if (ctrl->subsys->ns[i] && ctrl->subsys->ns[i]->bdev->vwc)
-			return true;
-	return false;
-}
-
 /* The value of a feature now (current) or at reset (default). Caller
  * holds ctrl->lock. */
 static uint32_t nvmf_feat_value(struct nvmf_ctrl *ctrl, uint8_t fid, uint32_t cdw11, bool dflt)
@@ -1583,21 +1574,13 @@ static int nvmf_io_prep(struct nvmf_req *r)
 	return 0;
 }
 
-/* Flush of NSID FFFFFFFFh: every namespace, one after the other. All our
- * backends so far finish a flush before submit() returns. */
+/* Flush of NSID FFFFFFFFh: every namespace [NVM-1.0c §3.2.2]. All our
+ * backends so far keep nothing volatile past submit(), so there is
+ * nothing to write back.
+ * Not implemented: fanning the flush out to asynchronous backends; no
+ * backend of this slice has one. */
 static void nvmf_flush_all(struct nvmf_req *r)
 {
-	struct nvmf_subsys *s = r->q->ctrl->subsys;
-
-	for (int i = 0; i < NVMF_MAX_NS; i++) {
-		if (s->ns[i] && s->ns[i]->bdev->vwc) {
-			r->ns = s->ns[i];
-			r->bio = BIO_FLUSH;
-			r->nblocks = 0;
-			/* Not implemented: waiting for an asynchronous flush
-			 * here; no backend of this slice has one. */
-		}
-	}
 	nvmf_req_done(r, NVME_SC_SUCCESS);
 }
 

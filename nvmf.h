@@ -272,6 +272,7 @@ void tcp_unlisten(struct nvmf_listener *l);
 void tcp_reactor_poll(struct nvmf_reactor *r);
 uint32_t tcp_crc32c(const void *buf, size_t len);
 uint32_t tcp_crc32c_update(uint32_t crc, const void *buf, size_t len);
+void tcp_put_hdgst(uint8_t *hdr, uint32_t hlen, bool on);
 const char *tcp_pdu_name(uint8_t type);
 void tcp_trace_pdu(const char *dir, const struct nvme_tcp_hdr *h, const void *psh);
 int tcp_hdr_check(const struct nvme_tcp_hdr *h, bool hdgst, bool ddgst,

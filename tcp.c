@@ -246,6 +246,18 @@ int tcp_hdr_check(const struct nvme_tcp_hdr *h, bool hdgst, bool ddgst,
 	return 0;
 }
 
+/* Append a header digest after hlen bytes of header when on (negotiated)
+ * [TCP-1.0c §3.3.4]; hdr must have 4 bytes of room after the header. */
+void tcp_put_hdgst(uint8_t *hdr, uint32_t hlen, bool on)
+{
+	uint32_t crc;
+
+	if (!on)
+		return;
+	crc = htole32(tcp_crc32c(hdr, hlen));
+	memcpy(hdr + hlen, &crc, sizeof(crc));
+}
+
 /* One readable line per PDU, for --trace. psh is the PDU header. */
 void tcp_trace_pdu(const char *dir, const struct nvme_tcp_hdr *h, const void *psh)
 {
@@ -342,16 +354,6 @@ static void tcp_out_push(struct tcp_queue *tq, void *base, size_t len, struct tc
 	o->req = t;
 }
 
-/* Append a header digest after hlen bytes of header, if negotiated. */
-static void tcp_put_hdgst(struct tcp_queue *tq, uint8_t *hdr, uint32_t hlen)
-{
-	uint32_t crc;
-
-	if (!tq->hdgst)
-		return;
-	crc = htole32(tcp_crc32c(hdr, hlen));
-	memcpy(hdr + hlen, &crc, sizeof(crc));
-}
 
 static void tcp_queue_close(struct nvmf_queue *q);
 
@@ -842,7 +844,7 @@ static void tcp_fetch_data(struct nvmf_req *r)
 	r2t->ttag = htole16(t->ttag);
 	r2t->r2to = 0;
 	r2t->r2tl = htole32(r->data_len);
-	tcp_put_hdgst(tq, t->r2t, sizeof(*r2t));
+	tcp_put_hdgst(t->r2t, sizeof(*r2t), tq->hdgst);
 	if (g_trace)
 		tcp_trace_pdu("->", &r2t->hdr, r2t);
 	t->h2c_next = 0;
@@ -872,7 +874,7 @@ static bool tcp_send_c2h(struct tcp_queue *tq, struct tcp_req *t)
 	d->cccid = t->req.sqe.cid;
 	d->datao = 0;
 	d->datal = htole32(len);
-	tcp_put_hdgst(tq, t->c2h, sizeof(*d));
+	tcp_put_hdgst(t->c2h, sizeof(*d), tq->hdgst);
 	if (g_trace)
 		tcp_trace_pdu("->", &d->hdr, d);
 	tcp_out_push(tq, t->c2h, pdo, NULL);
@@ -905,7 +907,7 @@ static void tcp_complete(struct nvmf_req *r)
 	rsp->hdr.hlen = sizeof(*rsp);
 	rsp->hdr.plen = htole32(sizeof(*rsp) + tcp_hd(tq));
 	rsp->cqe = r->cqe;
-	tcp_put_hdgst(tq, t->rsp, sizeof(*rsp));
+	tcp_put_hdgst(t->rsp, sizeof(*rsp), tq->hdgst);
 	if (g_trace)
 		tcp_trace_pdu("->", &rsp->hdr, rsp);
 	tcp_out_push(tq, t->rsp, sizeof(*rsp) + tcp_hd(tq), t);
