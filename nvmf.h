@@ -10,9 +10,10 @@
  *                            |            one)
  *                            1---* nvmf_req  (one per queue slot, preallocated)
  *
- * And the two seams of ../shared/DESIGN.md that this slice uses:
- *   struct nvmf_transport_ops  what nvmf.c asks of tcp.c (and later rdma.c)
+ * And the three seams of ../shared/DESIGN.md:
+ *   struct nvmf_transport_ops  what nvmf.c asks of tcp.c and rdma.c
  *   struct nvmf_bdev_ops       what nvmf.c asks of a storage backend
+ *   struct nvme_bus_ops        what pcie_nvme.c asks of a device (VFIO, sim/)
  */
 #ifndef NVMF_H
 #define NVMF_H
@@ -135,6 +136,45 @@ enum nvmf_bio_op { BIO_READ, BIO_WRITE, BIO_FLUSH, BIO_WRITE_ZEROES, BIO_DEALLOC
 int bdev_create(const char *spec, struct nvmf_bdev **out, char *err, size_t errlen);
 void bdev_free(struct nvmf_bdev *b);
 void nvmf_bdev_done(struct nvmf_req *r, uint16_t status);	/* in nvmf.c */
+
+/* ==================================================================== */
+/* The bus seam: what pcie_nvme.c asks of a device                     */
+/* ==================================================================== */
+
+/*
+ * The driver in pcie_nvme.c sees a controller only through this table, so
+ * the same driver code runs on VFIO (a real or QEMU-emulated SSD, in
+ * pcie_nvme.c) and on the software controller in sim/.
+ *   read32/64, write32/64: BAR0 registers by offset [BASE-2.0c §3.1.4].
+ *       A doorbell is a register too: a write32 at 0x1000 + (2*qid + is_cq)
+ *       * (4 << CAP.DSTRD) rings it.
+ *   dma_alloc: zeroed, page-aligned memory the device can reach; *iova is
+ *       the address the device uses (what goes into ASQ, PRPs, ...).
+ *   dma_map/dma_unmap: make memory the caller already has visible to the
+ *       device (zero copy); -ENOTSUP if the bus cannot.
+ *   poll: give the device time to run. sim/ executes commands here, on the
+ *       caller's thread; VFIO hardware runs by itself and leaves it NULL.
+ *   close: release the device and every DMA mapping.
+ */
+struct nvme_bus;
+struct nvme_bus_ops {
+	const char *name;
+	uint32_t (*read32)(struct nvme_bus *b, uint32_t off);
+	uint64_t (*read64)(struct nvme_bus *b, uint32_t off);
+	void (*write32)(struct nvme_bus *b, uint32_t off, uint32_t val);
+	void (*write64)(struct nvme_bus *b, uint32_t off, uint64_t val);
+	void *(*dma_alloc)(struct nvme_bus *b, size_t len, uint64_t *iova);
+	void (*dma_free)(struct nvme_bus *b, void *va, size_t len);
+	int (*dma_map)(struct nvme_bus *b, void *va, size_t len, uint64_t *iova);
+	void (*dma_unmap)(struct nvme_bus *b, void *va, size_t len);
+	void (*poll)(struct nvme_bus *b);
+	void (*close)(struct nvme_bus *b);
+};
+
+/* Embedded first in each bus implementation's own struct. */
+struct nvme_bus {
+	const struct nvme_bus_ops *ops;
+};
 
 /* ==================================================================== */
 /* The transport seam, and the request                                 */
