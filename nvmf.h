@@ -127,6 +127,7 @@ struct nvmf_bdev {
 	uint8_t lbads;			/* log2(blksz) */
 	bool vwc;			/* has a volatile write cache */
 	bool deallocate_zeroes;		/* deallocated blocks read zeroes */
+	bool read_only;			/* writes fail: namespace write protected */
 	void *priv;
 };
 
@@ -134,6 +135,8 @@ struct nvmf_bdev {
 enum nvmf_bio_op { BIO_READ, BIO_WRITE, BIO_FLUSH, BIO_WRITE_ZEROES, BIO_DEALLOC };
 
 int bdev_create(const char *spec, struct nvmf_bdev **out, char *err, size_t errlen);
+int bdev_file_create(const char *path, uint32_t bs, bool ro, struct nvmf_bdev **out,
+		     char *err, size_t errlen);	/* file: and bdev_aio/uring_create */
 void bdev_free(struct nvmf_bdev *b);
 void nvmf_bdev_done(struct nvmf_req *r, uint16_t status);	/* in nvmf.c */
 
