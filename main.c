@@ -608,6 +608,10 @@ int main(int argc, char **argv)
 		return host_identify_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "perf"))
 		return host_perf_main(argc - 1, argv + 1);
+	if (!strcmp(cmd, "rpc"))			/* config.c */
+		return config_rpc_main(argc - 1, argv + 1);
+	if (!strcmp(cmd, "config"))
+		return config_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
 		nvmf_target_usage(stdout);
 		return 0;
