@@ -1244,8 +1244,7 @@ static void ini_end_aio_null(struct ini_state *st, bool aio)
 				json_object_object_add(p, "block_size", json_object_new_int64(atol(a2)));
 			config_call(st->o->bdev, "bdev_aio_create", p);
 		} else {
-			const char *a3 = n > 3 ? json_object_get_string(json_object_array_get_idx(w, 3)) : "512";
-			long bs = atol(a3) > 0 ? atol(a3) : 512;
+			long bs = atol(a2) > 0 ? atol(a2) : 512;
 
 			config_set_str(p, "name", a0);
 			json_object_object_add(p, "num_blocks", json_object_new_int64(atoll(a1) * 1048576 / bs));
@@ -1395,9 +1394,8 @@ static void ini_end_section(struct ini_state *st)
 		ini_end_nvme(st);
 	else if (!strncasecmp(s, "Subsystem", 9))
 		ini_end_subsystem(st);
-	else if (json_object_object_length(st->sect))
-		config_warn(st->o, "[%s]: section not supported, ignored (%d keys)", s,
-			    json_object_object_length(st->sect));
+	else		/* [Global], [Rpc], ...: name every key */
+		ini_check_keys(st, (const char *const[]){ NULL });
 	json_object_put(st->sect);
 	st->sect = NULL;
 }
