@@ -408,6 +408,142 @@ static void test_print(void)
 	json_object_put(o);
 }
 
+/* ==================================================================== */
+/* 7. the exchange: nvmf rpc against a scripted server                 */
+/* ==================================================================== */
+
+/*
+ * A thread plays the server on a temporary Unix socket: for each
+ * connection it reads one whole request, keeps it, and answers with the
+ * next canned reply, sent in two pieces so the client must reassemble
+ * it; a NULL reply closes the connection without a word.
+ */
+struct fake_server {
+	int lfd;
+	const char *const *replies;
+	int n;
+	struct json_object *last_req;
+};
+
+static void *fake_server_main(void *arg)
+{
+	struct fake_server *fs = arg;
+
+	for (int i = 0; i < fs->n; i++) {
+		int fd = accept(fs->lfd, NULL, NULL);
+		struct json_tokener *tok = json_tokener_new();
+		struct json_object *req = NULL;
+		char buf[4096];
+		ssize_t n;
+
+		while (!req && (n = read(fd, buf, sizeof(buf))) > 0)
+			req = json_tokener_parse_ex(tok, buf, n);
+		json_tokener_free(tok);
+		json_object_put(fs->last_req);
+		fs->last_req = req;
+		if (fs->replies[i]) {
+			size_t len = strlen(fs->replies[i]);
+
+			if (write(fd, fs->replies[i], len / 2) < 0 ||
+			    write(fd, fs->replies[i] + len / 2, len - len / 2) < 0)
+				perror("fake server write");
+		}
+		close(fd);
+	}
+	return NULL;
+}
+
+/* Run `nvmf rpc -s sock ARGS` with stdout and stderr caught in out.
+ * Returns its exit status. */
+static int run_rpc(const char *sock, const char *args, char *out, size_t outlen)
+{
+	char buf[512], *argv[32];
+	int argc = 3, rc, saved_out = dup(1), saved_err = dup(2);
+	FILE *tmp = tmpfile();
+	size_t n;
+
+	argv[0] = "rpc";
+	argv[1] = "-s";
+	argv[2] = (char *)sock;
+	snprintf(buf, sizeof(buf), "%s", args);
+	argc += split(buf, argv + 3, 28);
+	fflush(stdout);
+	dup2(fileno(tmp), 1);
+	dup2(fileno(tmp), 2);
+	rc = config_rpc_main(argc, argv);
+	fflush(stdout);
+	fflush(stderr);
+	dup2(saved_out, 1);
+	dup2(saved_err, 2);
+	close(saved_out);
+	close(saved_err);
+	rewind(tmp);
+	n = fread(out, 1, outlen - 1, tmp);
+	out[n] = 0;
+	fclose(tmp);
+	return rc;
+}
+
+static void test_rpc_exchange(void)
+{
+	static const char *const replies[] = {
+		"{\"jsonrpc\": \"2.0\", \"id\": 1, \"result\": [{\"nqn\": \"nqn.a\", \"namespaces\": []}]}",
+		"{\"jsonrpc\": \"2.0\", \"id\": 1, \"result\": true}",
+		"{\"jsonrpc\": \"2.0\", \"id\": 1, \"result\": \"Malloc0\"}",
+		"{\"jsonrpc\": \"2.0\", \"id\": 1, \"error\": {\"code\": -32602, \"message\": \"Unable to find bdev\"}}",
+		NULL,
+	};
+	char dir[] = "/tmp/nvmf-config-test.XXXXXX", sock[64], out[4096];
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct fake_server fs = { .replies = replies, .n = 5 };
+	struct json_object *v;
+	pthread_t th;
+
+	if (!mkdtemp(dir)) {
+		CHECK(0, "mkdtemp: %s", strerror(errno));
+		return;
+	}
+	snprintf(sock, sizeof(sock), "%s/spdk.sock", dir);
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", sock);
+	fs.lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	CHECK(bind(fs.lfd, (struct sockaddr *)&sun, sizeof(sun)) == 0 && listen(fs.lfd, 4) == 0,
+	      "the scripted server listens on %s", sock);
+	pthread_create(&th, NULL, fake_server_main, &fs);
+
+	CHECK_EQ_U(run_rpc(sock, "nvmf_get_subsystems", out, sizeof(out)), 0, "a result: exit status 0");
+	CHECK(!strcmp(out, "[\n  {\n    \"nqn\": \"nqn.a\",\n    \"namespaces\": []\n  }\n]\n"),
+	      "the result is printed as rpc.py prints it");
+	CHECK(json_object_object_get_ex(fs.last_req, "method", &v) &&
+	      !strcmp(json_object_get_string(v), "nvmf_get_subsystems") &&
+	      json_object_object_get_ex(fs.last_req, "jsonrpc", &v) &&
+	      !strcmp(json_object_get_string(v), "2.0") &&
+	      json_object_object_get_ex(fs.last_req, "id", NULL) &&
+	      !json_object_object_get_ex(fs.last_req, "params", NULL),
+	      "the request is JSON-RPC 2.0 with method and id, and no params when there are none");
+	CHECK_EQ_U(run_rpc(sock, "nvmf_create_subsystem nqn.2016-06.io.spdk:cnode1 -a", out, sizeof(out)),
+		   0, "result true: exit status 0");
+	CHECK(out[0] == 0, "result true prints nothing, as rpc.py");
+	CHECK(json_object_object_get_ex(fs.last_req, "params", &v) &&
+	      json_object_object_get_ex(v, "allow_any_host", NULL), "the params went to the server");
+	CHECK_EQ_U(run_rpc(sock, "bdev_malloc_create -b Malloc0 64 512", out, sizeof(out)), 0,
+		   "a string result: exit status 0");
+	CHECK(!strcmp(out, "Malloc0\n"), "a string result prints bare, without quotes");
+	CHECK_EQ_U(run_rpc(sock, "bdev_malloc_delete Nope", out, sizeof(out)), 1, "an error: exit status 1");
+	CHECK(strstr(out, "Got JSON-RPC error response") && strstr(out, "Unable to find bdev"),
+	      "the error object is printed, with its message");
+	CHECK_EQ_U(run_rpc(sock, "nvmf_get_stats", out, sizeof(out)), 1,
+		   "the server hangs up without answering: exit status 1");
+	CHECK(strstr(out, "closed the connection") != NULL, "and says so: %s", out);
+	pthread_join(th, NULL);
+	close(fs.lfd);
+	unlink(sock);
+	CHECK_EQ_U(run_rpc(sock, "nvmf_get_stats", out, sizeof(out)), 1, "no server: exit status 1");
+	CHECK(strstr(out, "is the target running") != NULL, "and a hint: %s", out);
+	CHECK_EQ_U(run_rpc(sock, "nvmf_get_statz", out, sizeof(out)), 1, "unknown method: exit status 1");
+	json_object_put(fs.last_req);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -415,5 +551,6 @@ int main(void)
 	test_rpc_client_opts();
 	test_config_files();
 	test_print();
+	test_rpc_exchange();
 	return test_done("config_test");
 }
