@@ -94,8 +94,12 @@ extract_blocks() {
 # The lines of EXPECT must appear in LOG, in order, as substrings.
 match_expect() {
 	local expect=$1 log=$2
+	# Several expected lines may match one output line, left to right.
 	awk 'NR == FNR { if (NF) want[++n] = $0; next }
-	     i < n && index($0, want[i + 1]) { i++ }
+	     { rest = $0
+	       while (i < n && (k = index(rest, want[i + 1]))) {
+		       rest = substr(rest, k + length(want[i + 1])); i++
+	       } }
 	     END { if (i < n) { print "missing: " want[i + 1]; exit 1 } }' \
 		"$expect" "$log"
 }
