@@ -30,7 +30,8 @@ for a in "$@"; do
 	*) echo "usage: $0 [--no-vm] [NN ...]" >&2; exit 2 ;;
 	esac
 done
-[ ${#chapters[@]} -gt 0 ] || chapters=(tutorial/[0-9][0-9]-*.md)
+all=0
+[ ${#chapters[@]} -gt 0 ] || { all=1; chapters=(tutorial/[0-9][0-9]-*.md); }
 pass=0 fail=0 skip=0
 ok() { echo "ok - $*"; pass=$((pass + 1)); }
 bad() { echo "not ok - $*"; fail=$((fail + 1)); }
@@ -148,6 +149,19 @@ for md in "${chapters[@]}"; do
 		fi
 	done
 done
+
+# A chapter for every file of the product card that exists: some chapter
+# must anchor into it (a directory: into a file under it).
+if [ "$all" = 1 ]; then
+	for f in GNUmakefile README.md nvmf.c tcp.c rdma.c pcie_nvme.c sim/ tests/; do
+		[ -e "$f" ] || continue
+		if grep -qE "\`$f[A-Za-z0-9_./-]*:/" tutorial/[0-9][0-9]-*.md; then
+			pass=$((pass + 1))
+		else
+			bad "no chapter anchors into $f (every file of the card gets one)"
+		fi
+	done
+fi
 
 # All test-vm blocks of this run share one guest: boot once, run each in
 # order, keep each log in the share, judge them here.
