@@ -425,8 +425,10 @@ static void file_submit(struct nvmf_bdev *b, struct nvmf_req *r)
 
 /*
  * Free the rings, the descriptors and the zero buffer. The caller makes
- * sure no request is in flight (the namespace is gone or the reactors
- * have stopped).
+ * sure no request is in flight and that every reactor has finished one
+ * pass of its loop since (or has stopped): a reactor may hold an epoll
+ * event for a ring's eventfd from its last epoll_wait, and that event
+ * points at the struct freed here.
  */
 static void file_free(struct nvmf_bdev *b)
 {

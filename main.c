@@ -278,14 +278,15 @@ static void nvmf_target_usage(FILE *f)
 		"                              listen address (default 8009; 0 = no)\n"
 		"  -s, --subsys NQN            add a subsystem; the --ns and --host options\n"
 		"                              after it belong to it (default %s)\n"
-		"  -n, --ns SPEC               namespace: ram:SIZE[:BS] or null:SIZE[:BS],\n"
+		"  -n, --ns SPEC               namespace: ram:SIZE[:BS], null:SIZE[:BS] or\n"
+		"                              file:PATH[:BS][:ro] (a file or block device),\n"
 		"                              SIZE like 64M or 1G, BS 512 or 4096 (default %s)\n"
 		"      --host NQN              allow only this host NQN (repeatable)\n"
 		"  -m, --cpumask MASK          one reactor per core in MASK, pinned (e.g. 0x3)\n"
 		"  -v, --verbose               more logging (-vv: debug)\n"
 		"      --trace                 print every PDU and command, one line each\n"
 		"      --version               say what was built\n"
-		"other subcommands: nvmf discover|identify|perf --help\n",
+		"other subcommands: nvmf discover|identify|perf|rpc|config --help\n",
 		NVMF_DEFAULT_NQN, NVMF_DEFAULT_NS);
 }
 
