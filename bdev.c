@@ -156,7 +156,10 @@ static const struct nvmf_bdev_ops null_ops = {
  * page cache. A buffer O_DIRECT cannot take (not aligned in memory, e.g.
  * Compare's scratch copy) goes through a second, buffered descriptor.
  */
-#define FILE_RING_ENTRIES	256
+#define FILE_RING_ENTRIES	256	/* SQ: we submit as we go, 256 is plenty */
+#define FILE_RING_CQ_ENTRIES	8192	/* CQ: every command a reactor's queues can
+					 * have in flight (64 x 128), so the
+					 * kernel never holds CQEs back */
 #define FILE_MAX_REACTORS	64	/* -m takes a 64-bit core mask */
 #define FILE_ZERO_CHUNK		(1u << 20)
 
@@ -326,6 +329,7 @@ static struct file_ring *file_ring_get(struct nvmf_bdev *b, struct nvmf_reactor 
 	struct file_bdev *fb = b->priv;
 	int id = re ? re->id : 0;
 	struct file_ring *fr = fb->rings[id];
+	int rc;
 
 	if (fr)
 		return fr;
@@ -337,8 +341,11 @@ static struct file_ring *file_ring_get(struct nvmf_bdev *b, struct nvmf_reactor 
 	fr->owner = pthread_self();
 	fr->poller.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	fr->poller.fn = file_ring_event;
-	if (fr->poller.fd < 0 || io_uring_queue_init(FILE_RING_ENTRIES, &fr->ring, 0)) {
-		LOG_ERR("%s: cannot set up io_uring: %s", b->name, strerror(errno));
+	rc = fr->poller.fd < 0 ? -errno :
+	     io_uring_queue_init_params(FILE_RING_ENTRIES, &fr->ring, &(struct io_uring_params){
+		     .flags = IORING_SETUP_CQSIZE, .cq_entries = FILE_RING_CQ_ENTRIES });
+	if (rc) {
+		LOG_ERR("%s: cannot set up io_uring: %s", b->name, strerror(-rc));
 		goto out_close;
 	}
 	/* epoll_ctl as nvmf_reactor_watch() does it, called directly so
@@ -526,6 +533,23 @@ static int file_geometry(int fd, uint64_t *size, uint32_t *lbs, uint32_t *dio_of
 	return 0;
 }
 
+/* Can this process set up an io_uring? Containers often forbid it
+ * (seccomp) and kernel.io_uring_disabled can too. Returns 0 or -errno. */
+static int file_uring_usable(char *err, size_t errlen)
+{
+	struct io_uring ring;
+	int rc = io_uring_queue_init(1, &ring, 0);
+
+	if (rc) {
+		snprintf(err, errlen, "io_uring is not available here (%s): see "
+			 "/proc/sys/kernel/io_uring_disabled, or the container's seccomp policy",
+			 strerror(-rc));
+		return rc;
+	}
+	io_uring_queue_exit(&ring);
+	return 0;
+}
+
 /*
  * A namespace on a file or block device: PATH, block size bs (0: 512, or
  * the device's logical block size), read-only if ro or if the file only
@@ -547,6 +571,11 @@ int bdev_file_create(const char *path, uint32_t bs, bool ro, struct nvmf_bdev **
 		rc = -ENOMEM;
 		goto out_free;
 	}
+	/* Rings are made on first use, on each reactor; find out now, while
+	 * we can still say so, whether this system lets us make one. */
+	rc = file_uring_usable(err, errlen);
+	if (rc)
+		goto out_free;
 	snprintf(fb->path, sizeof(fb->path), "%s", path);
 	fb->fd = file_open(fb, ro, false);
 	if (fb->fd < 0) {

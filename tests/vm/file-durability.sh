@@ -53,6 +53,10 @@ dev() {		# /dev/nvmeXn1 of our subsystem, waiting up to 15 s; with native
 	done
 	return 1
 }
+same() {	# same FILE-OR-DEV [dd options]: 4 MiB at 8 MiB equal the pattern
+	local src=$1; shift
+	dd if="$src" of="$d/read" bs=1M skip=8 count=4 status=none "$@" && cmp "$d/read" "$d/pattern"
+}
 cleanup() {
 	nvme disconnect -n $NQN >/dev/null 2>&1
 	[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
@@ -80,16 +84,16 @@ check "restart on the same file" start "file:$IMG"
 check "reconnect" nvme connect -t tcp -a 127.0.0.1 -s 4420 -n $NQN
 DEV=$(dev)
 check "after kill -9 and restart the flushed pattern is there" \
-	cmp <(dd if="$DEV" bs=1M skip=8 count=4 iflag=direct status=none) "$d/pattern"
+	same "$DEV" iflag=direct
 nvme disconnect -n $NQN >>"$d/detail" 2>&1
 kill "$pid"; wait "$pid" 2>/dev/null
 check "restart read-only (file:IMG:ro)" start "file:$IMG:ro"
 check "connect to the read-only namespace" nvme connect -t tcp -a 127.0.0.1 -s 4420 -n $NQN
 DEV=$(dev)
-check "reads work" cmp <(dd if="$DEV" bs=1M skip=8 count=4 iflag=direct status=none) "$d/pattern"
+check "reads work" same "$DEV" iflag=direct
 check "a write fails (Namespace is Write Protected)" \
 	bash -c "! dd if=/dev/zero of=$DEV bs=4k count=1 oflag=direct status=none"
-check "the file is unchanged" cmp <(dd if="$IMG" bs=1M skip=8 count=4 status=none) "$d/pattern"
+check "the file is unchanged" same "$IMG"
 check "the target is still up" kill -0 "$pid"
 echo "file-durability: $pass passed, $fail failed"
 [ "$fail" = 0 ]
