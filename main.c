@@ -196,6 +196,7 @@ static void *nvmf_reactor_main(void *arg)
 		int timeout = now - last_work < NVMF_SPIN_US ? 0 : NVMF_TICK_MS;
 		int n = epoll_wait(r->epfd, ev, ARRAY_SIZE(ev), timeout);
 
+		atomic_fetch_add(&r->passes, 1);	/* a new pass: nvmf_quiesce() */
 		for (int i = 0; i < n; i++) {
 			struct nvmf_poller *p = ev[i].data.ptr;
 
