@@ -1128,6 +1128,7 @@ int nvmf_subsys_qpairs(struct nvmf_subsys *s, struct nvmf_qpair_info *out, int m
 				continue;
 			out[n].cntlid = c->cntlid;
 			out[n].qid = q->qid;
+			out[n].reactor = q->reactor ? q->reactor->id : -1;
 			memcpy(out[n].peer, q->peer, sizeof(out[n].peer));
 			out[n].listener = q->listener;
 			n++;

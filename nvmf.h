@@ -335,6 +335,7 @@ struct nvmf_ctrl_info {
 
 struct nvmf_qpair_info {
 	uint16_t cntlid, qid;
+	int reactor;			/* its reactor's id */
 	char peer[64];
 	struct nvmf_listener *listener;
 };
@@ -393,6 +394,16 @@ void tcp_trace_pdu(const char *dir, const struct nvme_tcp_hdr *h, const void *ps
 int tcp_hdr_check(const struct nvme_tcp_hdr *h, bool hdgst, bool ddgst,
 		  uint32_t cpda, uint32_t max_data, uint16_t *fes, uint32_t *fei);
 extern uint32_t g_tcp_maxh2cdata;
+
+/* ==================================================================== */
+/* rpc.c: JSON-RPC server (SPDK's methods), save/load of SPDK configs  */
+/* ==================================================================== */
+
+struct json_object;
+int rpc_start(const char *path, char *err, size_t errlen);	/* NULL: default */
+void rpc_stop(void);
+int rpc_load_config(struct json_object *cfg, char *err, size_t errlen);
+int rpc_load_config_file(const char *path, char *err, size_t errlen);
 
 /* ==================================================================== */
 /* host.c: the initiator side: discover, identify, perf                */
