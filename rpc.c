@@ -1792,7 +1792,7 @@ int rpc_start(const char *path, char *err, size_t errlen)
 	}
 	unlink(p);			/* stale, or not there at all */
 	rpc_bdev_adopt();
-	if (g_listeners)
+	if (g_listeners && !g_tcp.created)	/* the command line's listeners */
 		g_tcp = (struct rpc_transport){ true, g_limits.max_queue_depth, g_limits.max_io_qpairs,
 						g_limits.io_icd, NVMF_MAX_DATA, NVMF_MAX_DATA };
 	g_rpc_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
