@@ -24,8 +24,8 @@ rpc_start_nvmet() {
 	TR=tcp ADDR=127.0.0.1
 	nvmet_start tcp 127.0.0.1 || return 1
 	mkdir -p "$NVMET/hosts/$HOST_NQN" || return 1
-	ln -s "$NVMET/hosts/$HOST_NQN" "$s/allowed_hosts/$HOST_NQN" || return 1
-	echo 0 >"$s/attr_allow_any_host"
+	echo 0 >"$s/attr_allow_any_host"	# before the list: nvmet refuses both
+	ln -s "$NVMET/hosts/$HOST_NQN" "$s/allowed_hosts/$HOST_NQN"
 }
 
 rpc_stop_nvmet() {
