@@ -12,15 +12,27 @@
  *         they read as zeroes and cost nothing.
  *   null  no blocks at all: writes vanish, reads return zeroes. For
  *         measuring the transport without a medium.
+ *   file  a regular file or a block device, through io_uring; completions
+ *         come back later, on the reactor's epoll (see its section).
  *
- * Specs: "ram:64M", "ram:1G:4096", "null:1T", with K/M/G/T suffixes.
+ * Specs: "ram:64M", "ram:1G:4096", "null:1T", with K/M/G/T suffixes;
+ * "file:PATH[:BS][:ro]".
  * Tutorial chapter 04 reads this file after nvmf.c.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <liburing.h>
+#include <linux/fs.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
 
 #include "nvmf.h"
 
@@ -110,6 +122,528 @@ static const struct nvmf_bdev_ops null_ops = {
 };
 
 /* ==================================================================== */
+/* file: a regular file or a block device, through io_uring            */
+/* ==================================================================== */
+
+/*
+ * The file backend turns each backend operation into one io_uring SQE and
+ * finds the CQE later, on the reactor that submitted:
+ *
+ *   submit(r) --> ring of (this bdev, this reactor) --> io_uring_submit
+ *                                                          |  kernel does the I/O
+ *   reactor epoll <-- eventfd (io_uring_register_eventfd) <-+  CQE posted
+ *        |
+ *        +--> file_ring_event --> file_ring_reap --> nvmf_bdev_done(r, status)
+ *
+ *   backend op        io_uring op                      why
+ *   ---------------------------------------------------------------------
+ *   READ              read                             -
+ *   WRITE             write (+RWF_DSYNC when FUA)      FUA: durable on return
+ *   FLUSH             fsync(IORING_FSYNC_DATASYNC)     the volatile cache out
+ *   WRITE_ZEROES      fallocate(ZERO_RANGE|KEEP_SIZE)  no data moves
+ *   DEALLOC           fallocate(PUNCH_HOLE|KEEP_SIZE)  space goes back
+ *
+ * One ring per bdev per reactor. An io_uring is one submitter's: its SQ
+ * tail and CQ head are plain memory, so two threads must not share one
+ * without a lock. Per reactor (not per queue) keeps the number of rings
+ * small; per bdev (not one ring for all bdevs of a reactor) keeps the
+ * ring private to this file, so the reactor loop in main.c needs no hook:
+ * the ring's eventfd sits in the reactor's epoll set like a socket does,
+ * which also lets an idle reactor sleep while the disk works.
+ *
+ * O_DIRECT is used when the file system takes it and the block size is a
+ * multiple of its offset alignment (statx STATX_DIOALIGN); otherwise the
+ * page cache. A buffer O_DIRECT cannot take (not aligned in memory, e.g.
+ * Compare's scratch copy) goes through a second, buffered descriptor.
+ */
+#define FILE_RING_ENTRIES	256
+#define FILE_MAX_REACTORS	64	/* -m takes a 64-bit core mask */
+#define FILE_ZERO_CHUNK		(1u << 20)
+
+struct file_ring {
+	struct io_uring ring;
+	struct nvmf_poller poller;	/* eventfd the ring signals */
+	struct nvmf_reactor *reactor;
+	struct nvmf_bdev *b;
+	pthread_t owner;		/* the reactor thread: sole submitter */
+};
+
+struct file_bdev {
+	int fd;				/* O_DIRECT when direct, else buffered */
+	int fd_buffered;		/* same file through the page cache */
+	bool direct;
+	bool read_only;			/* opened O_RDONLY: namespace write protected */
+	uint32_t mem_align;		/* buffer alignment O_DIRECT needs */
+	atomic_bool no_zero_range;	/* fallocate said EOPNOTSUPP once */
+	atomic_bool no_punch_hole;
+	uint8_t *zeroes;		/* FILE_ZERO_CHUNK of zeroes, aligned */
+	struct file_ring *rings[FILE_MAX_REACTORS];	/* slot i: reactor i's */
+	char path[256];
+};
+
+/*
+ * An errno from the kernel -> the NVMe status the host sees. ENOSPC is
+ * Capacity Exceeded [BASE-2.0c Fig. 94]; EIO is a media error: Unrecovered
+ * Read Error for reads, Write Fault for anything that writes [BASE-2.0c
+ * Fig. 101]; a read-only file is a write-protected namespace [BASE-2.0c
+ * Fig. 94, §8.1.18]. Anything else is an internal error, and logged.
+ */
+static uint16_t file_errno_status(int err, enum nvmf_bio_op op)
+{
+	switch (err) {
+	case ENOSPC:
+	case EDQUOT:
+		return NVME_SC_CAP_EXCEEDED | NVME_STATUS_DNR;
+	case EIO:
+	case ENODATA:
+		return op == BIO_READ ? NVME_SC_UNRECOVERED_READ : NVME_SC_WRITE_FAULT;
+	case EROFS:
+	case EPERM:
+	case EACCES:
+	case EBADF:
+		return NVME_SC_NS_WRITE_PROTECTED | NVME_STATUS_DNR;
+	default:
+		LOG_ERR("file backend: unexpected %s on op %d", strerror(err), op);
+		return NVME_SC_INTERNAL;
+	}
+}
+
+/* Zero [off, off+len) by writing zeroes, for file systems without
+ * fallocate modes. Synchronous: it is the rare fallback, and each chunk
+ * is one large write. Returns 0 or -errno. */
+static int file_write_zeroes_sync(struct file_bdev *fb, uint64_t off, uint64_t len)
+{
+	while (len) {
+		size_t n = len < FILE_ZERO_CHUNK ? len : FILE_ZERO_CHUNK;
+		ssize_t w = pwrite(fb->fd, fb->zeroes, n, off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return w < 0 ? -errno : -EIO;
+		off += w;
+		len -= w;
+	}
+	return 0;
+}
+
+/* Finish a transfer that came back short (the file shrank under us, or
+ * the disk filled): the rest is done synchronously, which is rare enough
+ * not to need a state machine. Returns 0 or -errno. */
+static int file_finish_short(struct file_bdev *fb, struct nvmf_req *r, size_t done)
+{
+	size_t len = r->nblocks << r->ns->bdev->lbads;
+	off_t off = (off_t)(r->slba << r->ns->bdev->lbads);
+	int fd = fb->fd_buffered;
+
+	while (done < len) {
+		ssize_t n = r->bio == BIO_READ
+			? pread(fd, r->bio_buf + done, len - done, off + done)
+			: pwrite(fd, r->bio_buf + done, len - done, off + done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0 && r->bio == BIO_READ) {	/* past EOF: a hole */
+			memset(r->bio_buf + done, 0, len - done);
+			break;
+		}
+		if (n == 0)
+			return -ENOSPC;
+		done += n;
+	}
+	if (r->bio == BIO_WRITE && r->fua && fdatasync(fd))
+		return -errno;
+	return 0;
+}
+
+/* One CQE: turn its result into a status and hand the request back. */
+static void file_complete(struct file_bdev *fb, struct nvmf_req *r, int res)
+{
+	uint64_t off = r->slba << r->ns->bdev->lbads, len = r->nblocks << r->ns->bdev->lbads;
+	atomic_bool *gone = r->bio == BIO_DEALLOC ? &fb->no_punch_hole : &fb->no_zero_range;
+
+	if ((r->bio == BIO_WRITE_ZEROES || r->bio == BIO_DEALLOC) &&
+	    (res == -EOPNOTSUPP || res == -EINVAL)) {
+		/* This file system lacks the fallocate mode: remember, and
+		 * zero by writing, so deallocated blocks still read zeroes. */
+		if (!atomic_exchange(gone, true))
+			LOG_INFO("%s: fallocate mode not supported, writing zeroes instead", fb->path);
+		res = file_write_zeroes_sync(fb, off, len);
+	} else if ((r->bio == BIO_READ || r->bio == BIO_WRITE) && res >= 0 && (uint64_t)res < len) {
+		res = file_finish_short(fb, r, res);
+	}
+	nvmf_bdev_done(r, res < 0 ? file_errno_status(-res, r->bio) : NVME_SC_SUCCESS);
+}
+
+/* Reap every CQE of one ring. Returns how many requests finished. */
+static int file_ring_reap(struct file_ring *fr)
+{
+	struct file_bdev *fb = fr->b->priv;
+	struct io_uring_cqe *cqe;
+	int n = 0;
+
+	while (io_uring_peek_cqe(&fr->ring, &cqe) == 0) {
+		struct nvmf_req *r = io_uring_cqe_get_data(cqe);
+		int res = cqe->res;
+
+		io_uring_cqe_seen(&fr->ring, cqe);
+		file_complete(fb, r, res);
+		n++;
+	}
+	return n;
+}
+
+/* The ring's eventfd fired in the reactor's epoll: drain it, then reap. */
+static void file_ring_event(struct nvmf_poller *p, uint32_t events)
+{
+	struct file_ring *fr = container_of(p, struct file_ring, poller);
+	uint64_t v;
+
+	(void)events;
+	if (read(p->fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		LOG_ERR("%s: ring eventfd: %s", fr->b->name, strerror(errno));
+	file_ring_reap(fr);
+}
+
+/* The backend seam's poll(): reap the rings the calling thread owns. */
+static int file_poll(struct nvmf_bdev *b)
+{
+	struct file_bdev *fb = b->priv;
+	int n = 0;
+
+	for (int i = 0; i < FILE_MAX_REACTORS; i++)
+		if (fb->rings[i] && pthread_equal(fb->rings[i]->owner, pthread_self()))
+			n += file_ring_reap(fb->rings[i]);
+	return n;
+}
+
+/* The ring of (b, reactor), made on the reactor's first submit: only that
+ * thread ever writes its slot, so no lock is needed. NULL on failure. */
+static struct file_ring *file_ring_get(struct nvmf_bdev *b, struct nvmf_reactor *re)
+{
+	struct file_bdev *fb = b->priv;
+	int id = re ? re->id : 0;
+	struct file_ring *fr = fb->rings[id];
+
+	if (fr)
+		return fr;
+	fr = calloc(1, sizeof(*fr));
+	if (!fr)
+		return NULL;
+	fr->b = b;
+	fr->reactor = re;
+	fr->owner = pthread_self();
+	fr->poller.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	fr->poller.fn = file_ring_event;
+	if (fr->poller.fd < 0 || io_uring_queue_init(FILE_RING_ENTRIES, &fr->ring, 0)) {
+		LOG_ERR("%s: cannot set up io_uring: %s", b->name, strerror(errno));
+		goto out_close;
+	}
+	/* epoll_ctl as nvmf_reactor_watch() does it, called directly so
+	 * that bdev.c links into unit tests without main.c. */
+	if (io_uring_register_eventfd(&fr->ring, fr->poller.fd) ||
+	    (re && epoll_ctl(re->epfd, EPOLL_CTL_ADD, fr->poller.fd,
+			     &(struct epoll_event){ .events = EPOLLIN, .data.ptr = &fr->poller }))) {
+		LOG_ERR("%s: cannot watch the io_uring eventfd", b->name);
+		goto out_ring;
+	}
+	fb->rings[id] = fr;
+	return fr;
+out_ring:
+	io_uring_queue_exit(&fr->ring);
+out_close:
+	if (fr->poller.fd >= 0)
+		close(fr->poller.fd);
+	free(fr);
+	return NULL;
+}
+
+/* Fill one SQE for r. */
+static void file_prep(struct file_bdev *fb, struct io_uring_sqe *sqe, struct nvmf_req *r,
+		      uint8_t lbads)
+{
+	uint64_t off = r->slba << lbads, len = r->nblocks << lbads;
+	bool aligned = ((uintptr_t)r->bio_buf & (fb->mem_align - 1)) == 0;
+	int fd = aligned ? fb->fd : fb->fd_buffered;
+
+	switch (r->bio) {
+	case BIO_READ:
+		io_uring_prep_read(sqe, fd, r->bio_buf, len, off);
+		break;
+	case BIO_WRITE:
+		io_uring_prep_write(sqe, fd, r->bio_buf, len, off);
+		if (r->fua || !aligned)	/* the buffered path must not add a cache */
+			sqe->rw_flags = RWF_DSYNC;
+		break;
+	case BIO_FLUSH:
+		io_uring_prep_fsync(sqe, fb->fd, IORING_FSYNC_DATASYNC);
+		break;
+	case BIO_WRITE_ZEROES:
+		io_uring_prep_fallocate(sqe, fb->fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, off, len);
+		break;
+	case BIO_DEALLOC:
+		io_uring_prep_fallocate(sqe, fb->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, len);
+		break;
+	}
+	io_uring_sqe_set_data(sqe, r);
+}
+
+/* Submit r on the calling reactor's ring. Completion comes through
+ * file_ring_reap; only errors before the kernel sees r finish here. */
+static void file_submit(struct nvmf_bdev *b, struct nvmf_req *r)
+{
+	struct file_bdev *fb = b->priv;
+	struct file_ring *fr = file_ring_get(b, r->q ? r->q->reactor : NULL);
+	struct io_uring_sqe *sqe;
+	int rc;
+
+	if (!fr)
+		return nvmf_bdev_done(r, NVME_SC_INTERNAL);
+	/* A read-only file is a write-protected namespace [BASE-2.0c §8.1.18]. */
+	if (fb->read_only && r->bio != BIO_READ && r->bio != BIO_FLUSH)
+		return nvmf_bdev_done(r, NVME_SC_NS_WRITE_PROTECTED | NVME_STATUS_DNR);
+	/* A fallocate mode known to be missing: zero by hand right away. */
+	if ((r->bio == BIO_WRITE_ZEROES && atomic_load(&fb->no_zero_range)) ||
+	    (r->bio == BIO_DEALLOC && atomic_load(&fb->no_punch_hole))) {
+		rc = file_write_zeroes_sync(fb, r->slba << b->lbads, r->nblocks << b->lbads);
+		return nvmf_bdev_done(r, rc ? file_errno_status(-rc, r->bio) : NVME_SC_SUCCESS);
+	}
+	sqe = io_uring_get_sqe(&fr->ring);
+	if (!sqe) {			/* SQ full: push what is queued, retry */
+		io_uring_submit(&fr->ring);
+		sqe = io_uring_get_sqe(&fr->ring);
+	}
+	if (!sqe)
+		return nvmf_bdev_done(r, NVME_SC_INTERNAL);
+	file_prep(fb, sqe, r, b->lbads);
+	rc = io_uring_submit(&fr->ring);
+	if (rc < 0)
+		LOG_ERR("%s: io_uring_submit: %s", b->name, strerror(-rc));
+}
+
+/*
+ * Free the rings, the descriptors and the zero buffer. The caller makes
+ * sure no request is in flight and that every reactor has finished one
+ * pass of its loop since (or has stopped): a reactor may hold an epoll
+ * event for a ring's eventfd from its last epoll_wait, and that event
+ * points at the struct freed here.
+ */
+static void file_free(struct nvmf_bdev *b)
+{
+	struct file_bdev *fb = b->priv;
+
+	for (int i = 0; i < FILE_MAX_REACTORS; i++) {
+		struct file_ring *fr = fb->rings[i];
+
+		if (!fr)
+			continue;
+		if (fr->reactor)
+			epoll_ctl(fr->reactor->epfd, EPOLL_CTL_DEL, fr->poller.fd, NULL);
+		io_uring_queue_exit(&fr->ring);
+		close(fr->poller.fd);
+		free(fr);
+	}
+	if (fb->fd_buffered != fb->fd)
+		close(fb->fd_buffered);
+	close(fb->fd);
+	free(fb->zeroes);
+	free(fb);
+}
+
+static const struct nvmf_bdev_ops file_ops = {
+	.kind = "file",
+	.submit = file_submit,
+	.poll = file_poll,
+	.free = file_free,
+};
+
+/*
+ * Does the device under a file (or the block device itself) have a
+ * volatile write cache? Linux says so in /sys/dev/block/M:m/queue/
+ * write_cache ("write back" or "write through"); a partition has no
+ * queue directory of its own, its disk's is one level up.
+ */
+static bool file_dev_has_wcache(dev_t dev)
+{
+	char path[128], buf[32] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/queue/write_cache", major(dev), minor(dev));
+	f = fopen(path, "r");
+	if (!f) {
+		snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/../queue/write_cache",
+			 major(dev), minor(dev));
+		f = fopen(path, "r");
+	}
+	if (!f)
+		return true;		/* unknown: claim a cache, so hosts flush */
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = 0;
+	fclose(f);
+	return strncmp(buf, "write through", 13) != 0;
+}
+
+/* Open path read-write, or read-only if that is all we may; O_DIRECT if
+ * want_direct. Sets fb->read_only. Returns the fd or -errno. */
+static int file_open(struct file_bdev *fb, bool ro, bool want_direct)
+{
+	int flags = O_CLOEXEC | (want_direct ? O_DIRECT : 0);
+	int fd = ro ? -1 : open(fb->path, flags | O_RDWR);
+
+	if (fd < 0 && (ro || errno == EACCES || errno == EROFS || errno == EPERM)) {
+		fd = open(fb->path, flags | O_RDONLY);
+		if (fd >= 0)
+			fb->read_only = true;
+	}
+	return fd < 0 ? -errno : fd;
+}
+
+/* How big the file or device is, its logical block size and the O_DIRECT
+ * alignments. Returns 0 or -errno. */
+static int file_geometry(int fd, uint64_t *size, uint32_t *lbs, uint32_t *dio_off,
+			 uint32_t *dio_mem, dev_t *dev, bool *blkdev)
+{
+	struct statx sx;
+	int ssz;
+
+	if (statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS | STATX_DIOALIGN, &sx))
+		return -errno;
+	*blkdev = S_ISBLK(sx.stx_mode);
+	if (!*blkdev && !S_ISREG(sx.stx_mode))
+		return -EINVAL;
+	*size = sx.stx_size;
+	*lbs = 512;
+	*dev = *blkdev ? makedev(sx.stx_rdev_major, sx.stx_rdev_minor)
+		       : makedev(sx.stx_dev_major, sx.stx_dev_minor);
+	if (*blkdev && (ioctl(fd, BLKGETSIZE64, size) || ioctl(fd, BLKSSZGET, &ssz)))
+		return -errno;
+	if (*blkdev)
+		*lbs = ssz;
+	*dio_off = (sx.stx_mask & STATX_DIOALIGN) ? sx.stx_dio_offset_align : 0;
+	*dio_mem = (sx.stx_mask & STATX_DIOALIGN) ? sx.stx_dio_mem_align : 0;
+	return 0;
+}
+
+/*
+ * A namespace on a file or block device: PATH, block size bs (0: 512, or
+ * the device's logical block size), read-only if ro or if the file only
+ * opens for reading. Returns 0 and the bdev in *out, or -errno with a
+ * sentence in err.
+ */
+int bdev_file_create(const char *path, uint32_t bs, bool ro, struct nvmf_bdev **out,
+		     char *err, size_t errlen)
+{
+	struct file_bdev *fb = calloc(1, sizeof(*fb));
+	struct nvmf_bdev *b = calloc(1, sizeof(*b));
+	uint32_t lbs = 512, dio_off = 0, dio_mem = 0;
+	uint64_t size;
+	bool blkdev;
+	dev_t dev;
+	int rc;
+
+	if (!fb || !b) {
+		rc = -ENOMEM;
+		goto out_free;
+	}
+	snprintf(fb->path, sizeof(fb->path), "%s", path);
+	fb->fd = file_open(fb, ro, false);
+	if (fb->fd < 0) {
+		rc = fb->fd;
+		snprintf(err, errlen, "cannot open '%s': %s", path, strerror(-rc));
+		goto out_free;
+	}
+	rc = file_geometry(fb->fd, &size, &lbs, &dio_off, &dio_mem, &dev, &blkdev);
+	if (rc) {
+		snprintf(err, errlen, "'%s' is not a regular file or block device (%s)",
+			 path, strerror(-rc));
+		goto out_close;
+	}
+	bs = bs ? bs : lbs;
+	if ((bs != 512 && bs != 4096) || bs < lbs || size / bs == 0) {
+		snprintf(err, errlen, "'%s': block size %u does not fit (want 512 or 4096, at least "
+			 "the device's %u, and a file of at least one block)", path, bs, lbs);
+		rc = -EINVAL;
+		goto out_close;
+	}
+	/* O_DIRECT when the file system tells us its alignments and our
+	 * blocks honour them; a second descriptor stays buffered. */
+	fb->fd_buffered = fb->fd;
+	fb->mem_align = 1;
+	if (dio_off && bs % dio_off == 0 && dio_mem <= NVMF_PAGE_SIZE) {
+		int dfd = file_open(fb, fb->read_only, true);
+
+		if (dfd >= 0) {
+			fb->fd = dfd;
+			fb->direct = true;
+			fb->mem_align = dio_mem ? dio_mem : 512;
+		}
+	}
+	if (posix_memalign((void **)&fb->zeroes, NVMF_PAGE_SIZE, FILE_ZERO_CHUNK)) {
+		rc = -ENOMEM;
+		goto out_close;
+	}
+	memset(fb->zeroes, 0, FILE_ZERO_CHUNK);
+	b->blksz = bs;
+	b->lbads = bs == 512 ? 9 : 12;
+	b->nblocks = size / bs;
+	b->ops = &file_ops;
+	b->priv = fb;
+	b->read_only = fb->read_only;
+	/* Through the page cache, writes sit in memory until a flush; a
+	 * regular file also has metadata (extents of holes) in the cache;
+	 * O_DIRECT on a device is as volatile as the device's own cache. */
+	b->vwc = !fb->direct || !blkdev || file_dev_has_wcache(dev);
+	b->deallocate_zeroes = true;	/* holes and the fallback both read zeroes */
+	snprintf(b->name, sizeof(b->name), "%s", path);
+	if (size % bs)
+		LOG_WARN("%s: the last %llu bytes are not a whole block and stay unused",
+			 path, (unsigned long long)(size % bs));
+	*out = b;
+	return 0;
+out_close:
+	if (fb->fd_buffered != fb->fd && fb->fd_buffered > 0)
+		close(fb->fd_buffered);
+	close(fb->fd);
+out_free:
+	free(fb);
+	free(b);
+	return rc;
+}
+
+/* "file:PATH[:BS][:ro]" -> bdev_file_create. */
+static int bdev_create_file(const char *spec, struct nvmf_bdev **out, char *err, size_t errlen)
+{
+	char path[256], *c;
+	unsigned long bs = 0;
+	bool ro = false;
+
+	snprintf(path, sizeof(path), "%s", spec + 5);
+	c = strrchr(path, ':');
+	if (c && !strcmp(c, ":ro")) {
+		ro = true;
+		*c = 0;
+		c = strrchr(path, ':');
+	}
+	if (c && c[1] >= '0' && c[1] <= '9') {
+		char *end;
+
+		bs = strtoul(c + 1, &end, 10);
+		if (*end) {
+			snprintf(err, errlen, "bad namespace '%s' (want file:PATH[:BS][:ro])", spec);
+			return -EINVAL;
+		}
+		*c = 0;
+	}
+	if (!path[0]) {
+		snprintf(err, errlen, "bad namespace '%s' (want file:PATH[:BS][:ro])", spec);
+		return -EINVAL;
+	}
+	return bdev_file_create(path, bs, ro, out, err, errlen);
+}
+
+/* ==================================================================== */
 /* Parsing a spec                                                      */
 /* ==================================================================== */
 
@@ -166,8 +700,10 @@ int bdev_create(const char *spec, struct nvmf_bdev **out, char *err, size_t errl
 	uint64_t size, bs = 512;
 	int rc;
 
+	if (!strncmp(spec, "file:", 5))
+		return bdev_create_file(spec, out, err, errlen);
 	if (!colon || (!ram && strncmp(spec, "null:", 5))) {
-		snprintf(err, errlen, "unknown namespace '%s' (want ram:SIZE[:BS] or null:SIZE[:BS])", spec);
+		snprintf(err, errlen, "unknown namespace '%s' (want ram:SIZE[:BS], null:SIZE[:BS] or file:PATH[:BS][:ro])", spec);
 		return -EINVAL;
 	}
 	bs_str = strchr(colon + 1, ':');

@@ -279,20 +279,22 @@ static void nvmf_target_usage(FILE *f)
 		"                              listen address (default 8009; 0 = no)\n"
 		"  -s, --subsys NQN            add a subsystem; the --ns and --host options\n"
 		"                              after it belong to it (default %s)\n"
-		"  -n, --ns SPEC               namespace: ram:SIZE[:BS] or null:SIZE[:BS],\n"
+		"  -n, --ns SPEC               namespace: ram:SIZE[:BS], null:SIZE[:BS] or\n"
+		"                              file:PATH[:BS][:ro] (a file or block device),\n"
 		"                              SIZE like 64M or 1G, BS 512 or 4096 (default %s)\n"
 		"      --host NQN              allow only this host NQN (repeatable)\n"
 		"  -m, --cpumask MASK          one reactor per core in MASK, pinned (e.g. 0x3)\n"
 		"  -r, --rpc-socket PATH       JSON-RPC (SPDK's methods) on PATH\n"
 		"                              (default /var/tmp/spdk.sock)\n"
-		"  -c, --config FILE           load an SPDK JSON config (save_config's);\n"
-		"                              no default subsystem then\n"
+		"  -c, --config FILE           load a config: SPDK JSON (save_config's),\n"
+		"                              nvmetcli JSON or legacy INI; no default\n"
+		"                              subsystem then\n"
 		"      --empty                 no default subsystem or listener: configure\n"
 		"                              everything over RPC, as with SPDK's nvmf_tgt\n"
 		"  -v, --verbose               more logging (-vv: debug)\n"
 		"      --trace                 print every PDU and command, one line each\n"
 		"      --version               say what was built\n"
-		"other subcommands: nvmf discover|identify|perf --help\n",
+		"other subcommands: nvmf discover|identify|perf|rpc|config --help\n",
 		NVMF_DEFAULT_NQN, NVMF_DEFAULT_NS);
 }
 
@@ -648,6 +650,10 @@ int main(int argc, char **argv)
 		return host_identify_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "perf"))
 		return host_perf_main(argc - 1, argv + 1);
+	if (!strcmp(cmd, "rpc"))			/* config.c */
+		return config_rpc_main(argc - 1, argv + 1);
+	if (!strcmp(cmd, "config"))
+		return config_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
 		nvmf_target_usage(stdout);
 		return 0;

@@ -178,7 +178,9 @@ NVME_ASSERT_OFF(struct nvme_cqe, status, 14);
 #define NVME_SC_CONNECT_RESTART_DISC	NVME_STATUS(1, 0x83)
 #define NVME_SC_CONNECT_INVALID_HOST	NVME_STATUS(1, 0x84)
 
-/* Media and data integrity errors [NVM-1.0c Fig. 60]. */
+/* Media and data integrity errors [BASE-2.0c Fig. 101; NVM-1.0c Fig. 60]. */
+#define NVME_SC_WRITE_FAULT		NVME_STATUS(2, 0x80)
+#define NVME_SC_UNRECOVERED_READ	NVME_STATUS(2, 0x81)
 #define NVME_SC_COMPARE_FAILED		NVME_STATUS(2, 0x85)
 
 /* ==================================================================== */

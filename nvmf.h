@@ -22,6 +22,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <pthread.h>
 #include <sys/socket.h>
 
@@ -129,6 +130,7 @@ struct nvmf_bdev {
 	uint8_t lbads;			/* log2(blksz) */
 	bool vwc;			/* has a volatile write cache */
 	bool deallocate_zeroes;		/* deallocated blocks read zeroes */
+	bool read_only;			/* writes fail: namespace write protected */
 	void *priv;
 };
 
@@ -136,6 +138,8 @@ struct nvmf_bdev {
 enum nvmf_bio_op { BIO_READ, BIO_WRITE, BIO_FLUSH, BIO_WRITE_ZEROES, BIO_DEALLOC };
 
 int bdev_create(const char *spec, struct nvmf_bdev **out, char *err, size_t errlen);
+int bdev_file_create(const char *path, uint32_t bs, bool ro, struct nvmf_bdev **out,
+		     char *err, size_t errlen);	/* file: and bdev_aio/uring_create */
 void bdev_free(struct nvmf_bdev *b);
 void nvmf_bdev_done(struct nvmf_req *r, uint16_t status);	/* in nvmf.c */
 
@@ -412,5 +416,22 @@ int rpc_load_config_file(const char *path, char *err, size_t errlen);
 int host_discover_main(int argc, char **argv);
 int host_identify_main(int argc, char **argv);
 int host_perf_main(int argc, char **argv);
+
+/* ==================================================================== */
+/* config.c: `nvmf rpc` (rpc.py's syntax) and config file loaders      */
+/* ==================================================================== */
+
+struct json_object;
+struct rpc_method;
+int config_rpc_main(int argc, char **argv);		/* nvmf rpc */
+int config_main(int argc, char **argv);			/* nvmf config FILE */
+const struct rpc_method *rpc_method_find(const char *name);
+int rpc_build_params(const struct rpc_method *m, int argc, char **argv,
+		     struct json_object **params, struct json_object **client,
+		     char *err, size_t errlen);
+int config_translate(const char *name, const char *text, struct json_object **out,
+		     struct json_object **warnings, char *err, size_t errlen);
+int config_load_file(const char *path, struct json_object **out, char *err, size_t errlen);
+void config_print_json(FILE *f, struct json_object *obj, int indent, int depth);
 
 #endif /* NVMF_H */

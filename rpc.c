@@ -260,34 +260,49 @@ static struct rpc_bdev *rpc_bdev_find(const char *name)
 	return NULL;
 }
 
-/* Make a backend from spec and register it under name. Returns 0 or -1
- * with e set (name taken, bad spec, backend not in this build). */
-static int rpc_bdev_make(const char *name, const char *spec, const char *method,
-			 struct rpc_bdev **out, struct rpc_err *e)
+/* Can name be a new bdev's? Returns 0 or -1 with e set. */
+static int rpc_bdev_name_ok(const char *name, struct rpc_err *e)
 {
-	char err[256];
-	struct rpc_bdev *rb;
-	struct nvmf_bdev *b;
-
-	if (!*name || strlen(name) >= sizeof(b->name))
+	if (!*name || strlen(name) >= sizeof(((struct nvmf_bdev *)0)->name))
 		return rpc_fail(e, RPC_INVALID_PARAMS, "bdev name must be 1-%zu characters",
-				sizeof(b->name) - 1);
+				sizeof(((struct nvmf_bdev *)0)->name) - 1);
 	if (rpc_bdev_find(name))
 		return rpc_fail(e, RPC_INVALID_PARAMS, "bdev %s already exists", name);
-	if (bdev_create(spec, &b, err, sizeof(err)))
-		return rpc_fail(e, RPC_INTERNAL_ERROR, "%s: %s", method, err);
-	rb = calloc(1, sizeof(*rb));
+	return 0;
+}
+
+/* Register the new backend b under name (checked by rpc_bdev_name_ok). */
+static int rpc_bdev_register(const char *name, struct nvmf_bdev *b, const char *method,
+			     struct rpc_bdev **out, struct rpc_err *e)
+{
+	struct rpc_bdev *rb = calloc(1, sizeof(*rb));
+
 	if (!rb) {
 		bdev_free(b);
 		return rpc_fail(e, RPC_INTERNAL_ERROR, "out of memory");
 	}
-	snprintf(b->name, sizeof(b->name), "%s", name);
+	snprintf(b->name, sizeof(b->name), "%s", name);	/* NGUID/UUID derive from it */
 	rb->b = b;
 	rb->method = method;
 	rb->next = g_bdevs;
 	g_bdevs = rb;
 	*out = rb;
 	return 0;
+}
+
+/* Make a backend from a bdev.c spec and register it under name. Returns
+ * 0 or -1 with e set (name taken, bad spec, backend not in this build). */
+static int rpc_bdev_make(const char *name, const char *spec, const char *method,
+			 struct rpc_bdev **out, struct rpc_err *e)
+{
+	struct nvmf_bdev *b;
+	char err[256];
+
+	if (rpc_bdev_name_ok(name, e))
+		return -1;
+	if (bdev_create(spec, &b, err, sizeof(err)))
+		return rpc_fail(e, RPC_INTERNAL_ERROR, "%s: %s", method, err);
+	return rpc_bdev_register(name, b, method, out, e);
 }
 
 /* Delete an unclaimed bdev. */
@@ -376,29 +391,32 @@ static int rpc_bdev_null_create(struct json_object *p, struct json_object **res,
 }
 
 /*
- * bdev_aio_create / bdev_uring_create: filename, name, block_size. Both
- * become bdev.c's file backend (io_uring): bdev_create("file:PATH[:BS]").
- * In a build without it, bdev_create says so and so do we.
+ * bdev_aio_create / bdev_uring_create: filename (a file or a block
+ * device), name, block_size (0: the device's, or 512), readonly. Both
+ * become bdev.c's file backend, which uses io_uring either way.
  */
 static int rpc_bdev_file_create(struct json_object *p, struct json_object **res,
 				struct rpc_err *e, const char *method)
 {
 	const char *name = NULL, *filename = NULL;
-	struct rpc_bdev *rb;
+	struct nvmf_bdev *b;
+	struct rpc_bdev *rb = NULL;
+	bool ro = false;
 	uint64_t bs = 0;
-	char spec[320];
+	char err[512];
 
-	if (rpc_check_keys(p, method, " name filename block_size ", " readonly fallocate uuid ", e) ||
+	if (rpc_check_keys(p, method, " name filename block_size readonly ", " fallocate uuid ", e) ||
 	    rpc_str(p, "name", true, &name, e) || rpc_str(p, "filename", true, &filename, e) ||
-	    rpc_u64(p, "block_size", false, 4096, &bs, e))
+	    rpc_u64(p, "block_size", false, 4096, &bs, e) || rpc_bool(p, "readonly", &ro, e))
 		return -1;
-	if (strlen(filename) >= sizeof(rb->filename) || strchr(filename, ':'))
-		return rpc_fail(e, RPC_INVALID_PARAMS, "filename must be a path under 256 bytes without ':'");
-	if (bs)
-		snprintf(spec, sizeof(spec), "file:%s:%llu", filename, (unsigned long long)bs);
-	else
-		snprintf(spec, sizeof(spec), "file:%s", filename);
-	if (rpc_bdev_make(name, spec, method, &rb, e))
+	if (strlen(filename) >= sizeof(rb->filename))
+		return rpc_fail(e, RPC_INVALID_PARAMS, "filename must be a path under %zu bytes",
+				sizeof(rb->filename));
+	if (rpc_bdev_name_ok(name, e))
+		return -1;
+	if (bdev_file_create(filename, bs, ro, &b, err, sizeof(err)))
+		return rpc_fail(e, RPC_INTERNAL_ERROR, "%s: %s", method, err);
+	if (rpc_bdev_register(name, b, method, &rb, e))
 		return -1;
 	snprintf(rb->filename, sizeof(rb->filename), "%s", filename);
 	*res = json_object_new_string(name);
@@ -1299,9 +1317,11 @@ static void rpc_save_bdevs(struct json_object *cfg, struct rpc_bdev *rb)
 		}
 	} else {
 		json_object_object_add(p, "name", json_object_new_string(rb->b->name));
-		if (rb->filename[0])
+		if (rb->filename[0]) {
 			json_object_object_add(p, "filename", json_object_new_string(rb->filename));
-		else
+			if (rb->b->read_only)
+				json_object_object_add(p, "readonly", json_object_new_boolean(1));
+		} else
 			json_object_object_add(p, "num_blocks", json_object_new_int64(rb->b->nblocks));
 		json_object_object_add(p, "block_size", json_object_new_int64(rb->b->blksz));
 	}
@@ -1481,16 +1501,16 @@ static int rpc_load_config_method(struct json_object *p, struct json_object **re
 	return 0;
 }
 
-/* Read FILE (SPDK JSON) and apply it. For `nvmf -c`. */
+/* Read FILE and apply it, for `nvmf -c`. config.c reads it, whatever its
+ * format (SPDK JSON, nvmetcli JSON, legacy INI), as SPDK JSON. */
 int rpc_load_config_file(const char *path, char *err, size_t errlen)
 {
-	struct json_object *cfg = json_object_from_file(path);
+	struct json_object *cfg;
 	int rc;
 
-	if (!cfg) {
-		snprintf(err, errlen, "%s: %s", path, json_util_get_last_err());
-		return -EINVAL;
-	}
+	rc = config_load_file(path, &cfg, err, errlen);
+	if (rc)
+		return rc;
 	rc = rpc_load_config(cfg, err, errlen);
 	json_object_put(cfg);
 	return rc;

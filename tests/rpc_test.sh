@@ -294,5 +294,37 @@ check "a stale socket file is replaced" start_target "$T/stale.sock" --empty
 sock=$T/stale.sock
 ok "... and that target answers" rpc_get_methods '' 'rpc_get_methods'
 
+# ---- 5. the seed tutorial through `nvmf rpc`, in rpc.py's own syntax ------
+sock=$T/seed.sock
+check "a fresh empty target" start_target "$sock" --empty
+port=$(free_port)
+n() { ./nvmf rpc -s "$sock" "$@"; }
+seed_ok() {	# seed_ok DESCRIPTION GREP-E ARGS...: nvmf rpc ARGS succeeds, prints GREP-E
+	local what=$1 pat=$2 out rc
+	shift 2
+	out=$(n "$@" 2>&1); rc=$?
+	echo "nvmf rpc $* -> $out" >>$detail
+	check "$what" bash -c '[ "$1" = 0 ] && { [ -z "$2" ] || grep -qE -- "$2" <<<"$3"; }' _ "$rc" "$pat" "$out"
+}
+seed_ok "nvmf rpc nvmf_create_transport -t TCP -u 16384 -m 8 -c 8192" '' \
+	nvmf_create_transport -t TCP -u 16384 -m 8 -c 8192
+seed_ok "nvmf rpc bdev_malloc_create -b Malloc0 64 512" 'Malloc0' bdev_malloc_create -b Malloc0 64 512
+seed_ok "nvmf rpc nvmf_create_subsystem $nqn -a -s SPDK00000000000001 -d SPDK_Controller1" '' \
+	nvmf_create_subsystem $nqn -a -s SPDK00000000000001 -d SPDK_Controller1
+seed_ok "nvmf rpc nvmf_subsystem_add_ns $nqn Malloc0" '1' nvmf_subsystem_add_ns $nqn Malloc0
+seed_ok "nvmf rpc nvmf_subsystem_add_listener $nqn -t tcp -a 127.0.0.1 -s PORT" '' \
+	nvmf_subsystem_add_listener $nqn -t tcp -a 127.0.0.1 -s $port
+seed_ok "nvmf rpc nvmf_get_subsystems" 'SPDK_Controller1' nvmf_get_subsystems
+seed_ok "nvmf rpc get_nvmf_subsystems (the old name)" 'Malloc0' get_nvmf_subsystems
+check "perf --verify through the seed tutorial's subsystem" \
+	./nvmf perf -q 8 -o 4096 -w randrw -t 1 --verify -r "trtype:TCP traddr:127.0.0.1 trsvcid:$port subnqn:$nqn"
+seed_ok "nvmf rpc nvmf_subsystem_remove_listener" '' \
+	nvmf_subsystem_remove_listener $nqn -t tcp -a 127.0.0.1 -s $port
+seed_ok "nvmf rpc nvmf_subsystem_remove_ns $nqn 1" '' nvmf_subsystem_remove_ns $nqn 1
+seed_ok "nvmf rpc delete_nvmf_subsystem $nqn (the old name)" '' delete_nvmf_subsystem $nqn
+seed_ok "nvmf rpc bdev_malloc_delete Malloc0" '' bdev_malloc_delete Malloc0
+out=$(n nvmf_get_subsystems 2>&1); echo "$out" >>$detail
+check "only the discovery subsystem is left" bash -c 'grep -q discovery <<<"$1" && ! grep -q cnode1 <<<"$1"' _ "$out"
+
 echo "rpc_test: $pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -5,8 +5,9 @@
 #     nvmet: configfs (allowed_hosts)      nvmf: ./nvmf --empty, then the
 #                                          seed tutorial's RPCs (tests/rpc.py)
 #   connect as $HOST_NQN | add namespace 2 live -> the host sees nvmeXn2
-#   (namespace-attribute AEN, rescan) | fio on it | remove the host from the
-#   allow list | disconnect | reconnect is refused
+#   (namespace-attribute AEN, rescan) | fio on it | nvmf only: durability
+#   (file namespace, write, flush, kill -9, restart from save_config, read)
+#   | remove the host from the allow list | disconnect | reconnect refused
 #
 # The refused reconnect makes the kernel log a connect error; the check
 # that expects it moves the dmesg mark past it, so dmesg-clean still
@@ -118,9 +119,43 @@ c_reconnect_refused() {
 	echo "refused, as it should be"
 }
 
+# nvmf only: a file namespace added over RPC, written through the kernel
+# host and flushed; the target is killed with SIGKILL (no shutdown path
+# runs) and restarted from its save_config; the data reads back. The
+# host's reconnect attempts while the target is down log errors: the
+# dmesg mark moves past them.
+DUR_IMG=/tmp/nvmf-durable.img DUR_PAT=/tmp/nvmf-durable.pat
+c_durability() {
+	need_ctrl || return 1
+	local dev3=${DEV%n*}n3 i
+	rm -f "$DUR_IMG" && truncate -s 16M "$DUR_IMG" || return 1
+	head -c 4M /dev/urandom >"$DUR_PAT"
+	rpc bdev_aio_create "{\"name\":\"Aio0\",\"filename\":\"$DUR_IMG\",\"block_size\":512}" &&
+	rpc nvmf_subsystem_add_ns "{\"nqn\":\"$NQN\",\"namespace\":{\"bdev_name\":\"Aio0\",\"nsid\":3}}" || return 1
+	for i in $(seq 150); do [ -b "/dev/$dev3" ] && break; sleep 0.1; done
+	[ -b "/dev/$dev3" ] || { echo "/dev/$dev3 did not appear"; return 1; }
+	run dd if="$DUR_PAT" of="/dev/$dev3" bs=1M oflag=direct status=none || return 1
+	run nvme flush "/dev/$dev3" || return 1
+	rpc save_config >/tmp/nvmf-saved.json || return 1
+	echo "+ kill -9 $NVMF_PID"
+	kill -9 "$NVMF_PID"; wait "$NVMF_PID" 2>/dev/null
+	run nvme disconnect -n "$NQN"
+	wait_gone || return 1
+	nvmf_start "$LOGS/nvmf-rpc-restart.log" -D 0 -c /tmp/nvmf-saved.json -r "$RPC_SOCK" || return 1
+	c_connect_host || return 1
+	dev3=${DEV%n*}n3
+	for i in $(seq 150); do [ -b "/dev/$dev3" ] && break; sleep 0.1; done
+	run dd if="/dev/$dev3" of=/tmp/nvmf-durable.back bs=1M count=4 iflag=direct status=none || return 1
+	cmp "$DUR_PAT" /tmp/nvmf-durable.back || { echo "the data did not survive"; return 1; }
+	sleep 1
+	DMESG_MARK=$(dmesg | wc -l)	# the host's reconnect errors while it was down
+	echo "4 MiB written, flushed, kill -9, restarted from save_config: identical"
+}
+
 rpc_checks() {
 	check connect c_connect_host
 	check ns-appears c_ns_appears
 	check fio-ns2 c_fio_ns2
+	[ "$TARGET" = nvmf ] && check durability c_durability
 	check reconnect-refused c_reconnect_refused
 }
