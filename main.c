@@ -196,6 +196,7 @@ static void *nvmf_reactor_main(void *arg)
 		int timeout = now - last_work < NVMF_SPIN_US ? 0 : NVMF_TICK_MS;
 		int n = epoll_wait(r->epfd, ev, ARRAY_SIZE(ev), timeout);
 
+		atomic_fetch_add(&r->passes, 1);	/* a new pass: nvmf_quiesce() */
 		for (int i = 0; i < n; i++) {
 			struct nvmf_poller *p = ev[i].data.ptr;
 
@@ -283,6 +284,13 @@ static void nvmf_target_usage(FILE *f)
 		"                              SIZE like 64M or 1G, BS 512 or 4096 (default %s)\n"
 		"      --host NQN              allow only this host NQN (repeatable)\n"
 		"  -m, --cpumask MASK          one reactor per core in MASK, pinned (e.g. 0x3)\n"
+		"  -r, --rpc-socket PATH       JSON-RPC (SPDK's methods) on PATH\n"
+		"                              (default /var/tmp/spdk.sock)\n"
+		"  -c, --config FILE           load a config: SPDK JSON (save_config's),\n"
+		"                              nvmetcli JSON or legacy INI; no default\n"
+		"                              subsystem then\n"
+		"      --empty                 no default subsystem or listener: configure\n"
+		"                              everything over RPC, as with SPDK's nvmf_tgt\n"
 		"  -v, --verbose               more logging (-vv: debug)\n"
 		"      --trace                 print every PDU and command, one line each\n"
 		"      --version               say what was built\n"
@@ -369,6 +377,9 @@ struct nvmf_opts {
 	uint64_t cpumask;
 	const char *disc_port;
 	bool any_ns;
+	const char *rpc_path;		/* -r; NULL: rpc.c's default */
+	const char *config;		/* -c */
+	bool empty;			/* --empty */
 };
 
 /* Parse the target's options into subsystems and listeners. Returns 0,
@@ -384,6 +395,9 @@ static int nvmf_target_parse(int argc, char **argv, struct nvmf_opts *o)
 		{ "cpumask", required_argument, NULL, 'm' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "trace", no_argument, NULL, 'T' },
+		{ "rpc-socket", required_argument, NULL, 'r' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "empty", no_argument, NULL, 'E' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -392,7 +406,7 @@ static int nvmf_target_parse(int argc, char **argv, struct nvmf_opts *o)
 	int c;
 
 	o->disc_port = "8009";
-	while ((c = getopt_long(argc, argv, "l:D:s:n:m:vh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "l:D:s:n:m:vhr:c:", longopts, NULL)) != -1) {
 		struct nvmf_listener l = { 0 };
 		struct nvmf_bdev *b;
 		char *end;
@@ -444,6 +458,15 @@ static int nvmf_target_parse(int argc, char **argv, struct nvmf_opts *o)
 		case 'T':
 			g_trace = true;
 			break;
+		case 'r':
+			o->rpc_path = optarg;
+			break;
+		case 'c':
+			o->config = optarg;
+			break;
+		case 'E':
+			o->empty = true;
+			break;
 		case 'h':
 			nvmf_target_usage(stdout);
 			exit(0);
@@ -469,6 +492,8 @@ static int nvmf_target_defaults(struct nvmf_opts *o)
 	char err[256];
 	struct nvmf_bdev *b;
 
+	if (o->config || o->empty)	/* the config file or RPC says it all */
+		return 0;
 	if (!g_subsystems && !nvmf_subsys_add(NVMF_DEFAULT_NQN, err, sizeof(err)))
 		return -EINVAL;
 	if (!o->any_ns && !g_subsystems->next && !g_subsystems->ns[0]) {
@@ -519,7 +544,11 @@ static void nvmf_banner(void)
 			disc = l;
 	}
 	printf("  MDTS %u KiB, MAXCMD %u, in-capsule data %u bytes, %d reactor(s)\n",
-	       NVMF_MAX_DATA >> 10, NVMF_MAXCMD, NVMF_IO_ICD, g_nr_reactors);
+	       NVMF_MAX_DATA >> 10, g_limits.max_queue_depth, g_limits.io_icd, g_nr_reactors);
+	if (!io || !g_subsystems) {
+		printf("no subsystem or I/O listener yet: configure with ./nvmf rpc or scripts/rpc.py\n");
+		return;
+	}
 	printf("try:\n  nvme discover -t tcp -a %s -s %s\n", io->traddr,
 	       disc ? disc->trsvcid : io->trsvcid);
 	printf("  nvme connect -t tcp -a %s -s %s -n %s\n", io->traddr, io->trsvcid,
@@ -582,9 +611,21 @@ static int nvmf_target_main(int argc, char **argv)
 		fprintf(stderr, "nvmf: cannot start reactor threads\n");
 		return 1;
 	}
+	/* Control plane (rpc.c): the config file, then the RPC socket. */
+	if ((o.config && rpc_load_config_file(o.config, err, sizeof(err))) ||
+	    rpc_start(o.rpc_path, err, sizeof(err)) < 0) {
+		fprintf(stderr, "nvmf: %s\n", err);
+		rpc_stop();
+		nvmf_reactors_stop();
+		nvmf_target_cleanup();
+		return 1;
+	}
+	pthread_rwlock_rdlock(&g_config_lock);	/* the RPC thread may be changing it */
 	nvmf_banner();
+	pthread_rwlock_unlock(&g_config_lock);
 	sigwait(&sigs, &sig);
 	LOG_INFO("%s: shutting down", strsignal(sig));
+	rpc_stop();
 	nvmf_reactors_stop();
 	nvmf_target_cleanup();
 	return 0;

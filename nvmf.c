@@ -28,7 +28,11 @@
  * guards its queue table, features, events and error log; dead, gen, cc
  * and csts are atomics so the I/O path reads them without the lock. A
  * subsystem's lock guards its controller list. Configuration (subsystems,
- * namespaces, listeners) is built before the reactors start.
+ * namespaces, hosts, listeners, referrals) changes while the reactors
+ * run, driven by rpc.c: g_config_lock (a reader-writer lock) guards the
+ * lists; the I/O path reads s->ns[] without it, and nvmf_quiesce() plus
+ * ns->inflight make a removed namespace safe to free (see "Live
+ * configuration" below).
  *
  * Tutorial chapters 04 (core) and 05 (discovery) read this file.
  */
@@ -37,6 +41,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <endian.h>
 
 #include "nvmf.h"
@@ -90,6 +95,14 @@ static atomic_uint_fast64_t g_disc_genctr = 1;
 static pthread_mutex_t g_cntlid_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint16_t g_next_cntlid = 1;
 static uint64_t g_start_ms;
+pthread_rwlock_t g_config_lock = PTHREAD_RWLOCK_INITIALIZER;
+struct nvmf_referral *g_referrals;
+struct nvmf_limits g_limits = {
+	.max_queue_depth = NVMF_MAXCMD,
+	.max_io_qpairs = NVMF_MAX_IO_QUEUES,
+	.io_icd = NVMF_IO_ICD,
+};
+static atomic_uint_fast64_t g_ns_seq;
 
 static void nvmf_req_done(struct nvmf_req *r, uint16_t status);
 
@@ -213,8 +226,16 @@ int nvmf_nqn_valid(const char *nqn)
 	return strchr(nqn + 12, ':') || !strcmp(nqn, NVMF_DISC_NQN) ? 0 : -EINVAL;
 }
 
-/* Add a subsystem. Returns it, or NULL with the reason in err. */
-struct nvmf_subsys *nvmf_subsys_add(const char *nqn, char *err, size_t errlen)
+/*
+ * Add a subsystem: serial and model number (NULL: derived from the NQN),
+ * at most max_ns namespaces (0: NVMF_MAX_NS); any_listener serves it on
+ * every I/O port (the command line's way), otherwise only on the ports
+ * nvmf_subsys_listen() gives it (SPDK's way). It starts with any host
+ * allowed; the caller narrows that. Returns it, or NULL with the reason
+ * in err. Takes g_config_lock.
+ */
+struct nvmf_subsys *nvmf_subsys_create(const char *nqn, const char *sn, const char *mn,
+				       uint32_t max_ns, bool any_listener, char *err, size_t errlen)
 {
 	struct nvmf_subsys *s, **pp;
 	uint64_t h;
@@ -223,11 +244,12 @@ struct nvmf_subsys *nvmf_subsys_add(const char *nqn, char *err, size_t errlen)
 		snprintf(err, errlen, "'%s' is not a subsystem NQN (want nqn.yyyy-mm.reverse.domain:name, at most 223 bytes)", nqn);
 		return NULL;
 	}
-	for (s = g_subsystems; s; s = s->next) {
-		if (!strcmp(s->nqn, nqn)) {
-			snprintf(err, errlen, "subsystem %s already exists", nqn);
-			return NULL;
-		}
+	/* SN is 20 ASCII bytes, MN 40 [BASE-2.0c Fig. 275]. */
+	if ((sn && (!*sn || strlen(sn) > 20)) || (mn && (!*mn || strlen(mn) > 40)) ||
+	    max_ns > NVMF_MAX_NS) {
+		snprintf(err, errlen, "bad subsystem parameters: serial number 1-20 characters, "
+			 "model number 1-40, max_namespaces at most %d", NVMF_MAX_NS);
+		return NULL;
 	}
 	s = calloc(1, sizeof(*s));
 	if (!s) {
@@ -237,33 +259,102 @@ struct nvmf_subsys *nvmf_subsys_add(const char *nqn, char *err, size_t errlen)
 	snprintf(s->nqn, sizeof(s->nqn), "%s", nqn);
 	h = nvmf_hash(0xcbf29ce484222325ull, nqn, strlen(nqn));
 	snprintf(s->sn, sizeof(s->sn), "%016llx", (unsigned long long)h);
-	snprintf(s->mn, sizeof(s->mn), "nvmf");
+	if (sn)
+		snprintf(s->sn, sizeof(s->sn), "%s", sn);
+	snprintf(s->mn, sizeof(s->mn), "%s", mn ? mn : "nvmf");
 	s->allow_any_host = true;
+	s->max_ns = max_ns ? max_ns : NVMF_MAX_NS;
+	s->any_listener = any_listener;
 	pthread_mutex_init(&s->lock, NULL);
-	for (pp = &g_subsystems; *pp; pp = &(*pp)->next)
-		;
+	pthread_rwlock_wrlock(&g_config_lock);
+	for (pp = &g_subsystems; *pp; pp = &(*pp)->next) {
+		if (!strcmp((*pp)->nqn, nqn)) {
+			pthread_rwlock_unlock(&g_config_lock);
+			snprintf(err, errlen, "subsystem %s already exists", nqn);
+			free(s);
+			return NULL;
+		}
+	}
 	*pp = s;
+	pthread_rwlock_unlock(&g_config_lock);
 	nvmf_disc_changed();
 	return s;
 }
 
-/*
- * Attach a backend as the next free NSID. Its NGUID and UUID are derived
- * from the subsystem NQN, the NSID and the backend name: stable across
- * restarts, different for every namespace [BASE-2.0c §4.7.1].
- */
-int nvmf_subsys_add_ns(struct nvmf_subsys *s, struct nvmf_bdev *b, char *err, size_t errlen)
+/* The command line's subsystem: served on every port, derived SN. */
+struct nvmf_subsys *nvmf_subsys_add(const char *nqn, char *err, size_t errlen)
 {
+	return nvmf_subsys_create(nqn, NULL, NULL, 0, true, err, errlen);
+}
+
+/* The namespace that holds b, and its subsystem; NULL if none does.
+ * Caller holds g_config_lock or is its only writer. */
+struct nvmf_ns *nvmf_bdev_owner(const struct nvmf_bdev *b, struct nvmf_subsys **owner)
+{
+	for (struct nvmf_subsys *s = g_subsystems; s; s = s->next) {
+		for (int i = 0; i < NVMF_MAX_NS; i++) {
+			if (s->ns[i] && s->ns[i]->bdev == b) {
+				if (owner)
+					*owner = s;
+				return s->ns[i];
+			}
+		}
+	}
+	return NULL;
+}
+
+/* Which NSID to use: the one asked for, or the lowest free one below
+ * the subsystem's limit. Returns the index, or -errno with err set. */
+static int nvmf_ns_slot(struct nvmf_subsys *s, uint32_t nsid, char *err, size_t errlen)
+{
+	int i;
+
+	if (nsid) {
+		if (nsid > s->max_ns) {
+			snprintf(err, errlen, "NSID %u is above %s's max_namespaces (%u)",
+				 nsid, s->nqn, s->max_ns);
+			return -EINVAL;
+		}
+		if (s->ns[nsid - 1]) {
+			snprintf(err, errlen, "NSID %u of %s is already in use", nsid, s->nqn);
+			return -EEXIST;
+		}
+		return nsid - 1;
+	}
+	for (i = 0; i < (int)s->max_ns && s->ns[i]; i++)
+		;
+	if (i == (int)s->max_ns) {
+		snprintf(err, errlen, "subsystem %s already has %u namespaces (max_namespaces)",
+			 s->nqn, s->max_ns);
+		return -ENOSPC;
+	}
+	return i;
+}
+
+/*
+ * Attach backend b as namespace nsid (0: the lowest free one). Unless
+ * given, its NGUID and UUID are derived from the subsystem NQN, the NSID
+ * and the backend name: stable across restarts, different for every
+ * namespace [BASE-2.0c §4.7.1]. A backend serves one namespace only
+ * (SPDK's "claim"). Connected controllers get a namespace-attribute
+ * notice. Returns 0 or -errno with err set.
+ */
+int nvmf_subsys_attach_ns(struct nvmf_subsys *s, struct nvmf_bdev *b, uint32_t nsid,
+			  const uint8_t *uuid, const uint8_t *nguid, char *err, size_t errlen)
+{
+	struct nvmf_subsys *owner;
 	struct nvmf_ns *ns;
 	uint64_t h1, h2;
 	int i;
 
-	for (i = 0; i < NVMF_MAX_NS && s->ns[i]; i++)
-		;
-	if (i == NVMF_MAX_NS) {
-		snprintf(err, errlen, "subsystem %s already has %d namespaces", s->nqn, NVMF_MAX_NS);
-		return -ENOSPC;
+	if (nvmf_bdev_owner(b, &owner)) {
+		snprintf(err, errlen, "bdev %s is already claimed by a namespace of %s",
+			 b->name, owner->nqn);
+		return -EBUSY;
 	}
+	i = nvmf_ns_slot(s, nsid, err, errlen);
+	if (i < 0)
+		return i;
 	ns = calloc(1, sizeof(*ns));
 	if (!ns) {
 		snprintf(err, errlen, "out of memory");
@@ -282,11 +373,23 @@ int nvmf_subsys_add_ns(struct nvmf_subsys *s, struct nvmf_bdev *b, char *err, si
 	memcpy(ns->uuid + 8, &h2, 8);
 	ns->uuid[6] = (ns->uuid[6] & 0x0f) | 0x80;	/* version 8: custom [RFC 9562] */
 	ns->uuid[8] = (ns->uuid[8] & 0x3f) | 0x80;	/* variant 10 */
+	if (uuid)
+		memcpy(ns->uuid, uuid, 16);
+	if (nguid)
+		memcpy(ns->nguid, nguid, 16);
+	ns->seq = atomic_fetch_add(&g_ns_seq, 1) + 1;
+	pthread_rwlock_wrlock(&g_config_lock);
 	pthread_mutex_lock(&s->lock);
 	s->ns[i] = ns;
 	pthread_mutex_unlock(&s->lock);
+	pthread_rwlock_unlock(&g_config_lock);
 	nvmf_ns_changed(s, ns->nsid);
 	return 0;
+}
+
+int nvmf_subsys_add_ns(struct nvmf_subsys *s, struct nvmf_bdev *b, char *err, size_t errlen)
+{
+	return nvmf_subsys_attach_ns(s, b, 0, NULL, NULL, err, errlen);
 }
 
 /* Allow a host NQN; the subsystem stops allowing any host. */
@@ -296,12 +399,22 @@ int nvmf_subsys_add_host(struct nvmf_subsys *s, const char *hostnqn)
 
 	if (nvmf_nqn_valid(hostnqn))
 		return -EINVAL;
+	pthread_rwlock_wrlock(&g_config_lock);
+	for (int i = 0; i < s->nr_hosts; i++) {
+		if (!strcmp(s->hosts[i], hostnqn)) {
+			pthread_rwlock_unlock(&g_config_lock);
+			return -EEXIST;
+		}
+	}
 	h = realloc(s->hosts, (s->nr_hosts + 1) * sizeof(*h));
-	if (!h)
+	if (!h) {
+		pthread_rwlock_unlock(&g_config_lock);
 		return -ENOMEM;
+	}
 	s->hosts = h;
 	snprintf(s->hosts[s->nr_hosts++], NVMF_NQN_SIZE, "%s", hostnqn);
 	s->allow_any_host = false;
+	pthread_rwlock_unlock(&g_config_lock);
 	return 0;
 }
 
@@ -315,6 +428,7 @@ static bool nvmf_host_allowed(const struct nvmf_subsys *s, const char *hostnqn)
 	return false;
 }
 
+/* Caller holds g_config_lock (reading), or is its only writer. */
 static struct nvmf_subsys *nvmf_subsys_find(const char *nqn)
 {
 	if (!strcmp(nqn, NVMF_DISC_NQN))
@@ -353,6 +467,12 @@ void nvmf_fini(void)
 		free(s);
 	}
 	g_subsystems = NULL;
+	while (g_referrals) {
+		struct nvmf_referral *f = g_referrals;
+
+		g_referrals = f->next;
+		free(f);
+	}
 }
 
 /* ==================================================================== */
@@ -581,6 +701,445 @@ void nvmf_queue_tick(struct nvmf_queue *q)
 }
 
 /* ==================================================================== */
+/* Live configuration (rpc.c drives it)                                */
+/* ==================================================================== */
+
+/*
+ * Every function here runs on the one configuring thread (the RPC
+ * server, or main before the reactors start); reactors only read. The
+ * rule for taking something away while reactors run:
+ *
+ *   1. unpublish it under g_config_lock (write) and s->lock;
+ *   2. nvmf_quiesce(): every reactor finishes the pass that may have
+ *      read the old pointer;
+ *   3. wait for what outlives a pass (ns->inflight: commands at the
+ *      backend; s->ctrls: controllers whose queues are closing);
+ *   4. free.
+ */
+
+/* Wait until every running reactor has started a new pass, so none is
+ * still inside a handler that read a pointer we just unpublished. The
+ * wake eventfd cuts a sleeping reactor's 100 ms epoll wait short. */
+void nvmf_quiesce(void)
+{
+	unsigned seen[64];
+	int n = g_nr_reactors < 64 ? g_nr_reactors : 64;
+	uint64_t one = 1;
+
+	for (int i = 0; i < n; i++) {
+		seen[i] = atomic_load(&g_reactors[i].passes);
+		if (write(g_reactors[i].wake.fd, &one, sizeof(one)) < 0)
+			LOG_WARN("waking reactor %d: %s", i, strerror(errno));
+	}
+	for (int i = 0; i < n; i++) {
+		struct nvmf_reactor *r = &g_reactors[i];
+
+		/* passes stays 0 until the thread runs: nothing to wait for. */
+		while (atomic_load(&r->passes) && atomic_load(&r->passes) == seen[i] &&
+		       !atomic_load(&r->stop))
+			usleep(200);
+	}
+}
+
+/* Is s offered on port l? The discovery subsystem is on every port; a
+ * discovery-only port (8009) offers nothing else. Caller holds
+ * g_config_lock. */
+bool nvmf_subsys_on_listener(const struct nvmf_subsys *s, const struct nvmf_listener *l)
+{
+	if (s->is_disc)
+		return true;
+	if (s->any_listener)
+		return !l->discovery_only;
+	for (int i = 0; i < s->nr_listeners; i++)
+		if (s->listeners[i] == l)
+			return true;
+	return false;
+}
+
+struct nvmf_subsys *nvmf_subsys_lookup(const char *nqn)
+{
+	return nvmf_subsys_find(nqn);
+}
+
+/* Take hostnqn off the allow list. Its controllers stay; its next
+ * Connect is refused (SPDK keeps them too until they reconnect). */
+int nvmf_subsys_remove_host(struct nvmf_subsys *s, const char *hostnqn)
+{
+	int rc = -ENOENT;
+
+	pthread_rwlock_wrlock(&g_config_lock);
+	for (int i = 0; i < s->nr_hosts; i++) {
+		if (!strcmp(s->hosts[i], hostnqn)) {
+			memmove(s->hosts[i], s->hosts[i + 1],
+				(s->nr_hosts - i - 1) * sizeof(*s->hosts));
+			s->nr_hosts--;
+			rc = 0;
+			break;
+		}
+	}
+	pthread_rwlock_unlock(&g_config_lock);
+	if (!rc)
+		nvmf_disc_changed();	/* its discovery log just shrank */
+	return rc;
+}
+
+void nvmf_subsys_allow_any(struct nvmf_subsys *s, bool on)
+{
+	pthread_rwlock_wrlock(&g_config_lock);
+	s->allow_any_host = on;
+	pthread_rwlock_unlock(&g_config_lock);
+	nvmf_disc_changed();
+}
+
+/* The listener record for tmpl's address, or NULL. Records are never
+ * freed while the target runs: queues accepted on one point at it. */
+static struct nvmf_listener *nvmf_listener_find(const struct nvmf_listener *tmpl)
+{
+	for (struct nvmf_listener *l = g_listeners; l; l = l->next)
+		if (l->trtype == tmpl->trtype && !strcmp(l->traddr, tmpl->traddr) &&
+		    !strcmp(l->trsvcid, tmpl->trsvcid))
+			return l;
+	return NULL;
+}
+
+/* Open (or reopen) the socket of the record for tmpl; a new record goes
+ * at the end of g_listeners with the next port ID. Caller holds
+ * g_config_lock (write). */
+static struct nvmf_listener *nvmf_listener_open(const struct nvmf_listener *tmpl, bool disc_only,
+						char *err, size_t errlen)
+{
+	struct nvmf_listener *l = nvmf_listener_find(tmpl), **pp;
+	uint16_t portid = 0;
+
+	if (l && l->poller.fd >= 0)
+		return l;
+	if (tmpl->trtype != NVMF_TRTYPE_TCP) {
+		snprintf(err, errlen, "transport %s is not built into this nvmf (only TCP listeners)",
+			 tmpl->trtype == NVMF_TRTYPE_RDMA ? "RDMA" : "?");
+		return NULL;
+	}
+	if (!l) {
+		for (pp = &g_listeners; *pp; pp = &(*pp)->next)
+			if ((*pp)->portid > portid)
+				portid = (*pp)->portid;
+		l = calloc(1, sizeof(*l));
+		if (!l) {
+			snprintf(err, errlen, "out of memory");
+			return NULL;
+		}
+		*l = *tmpl;
+		l->next = NULL;
+		l->portid = portid + 1;
+		l->discovery_only = disc_only;
+		l->dynamic = true;
+		l->poller.fd = -1;
+		if (tcp_listen(l, err, errlen)) {
+			free(l);
+			return NULL;
+		}
+		*pp = l;
+		return l;
+	}
+	l->discovery_only = disc_only;
+	return tcp_listen(l, err, errlen) ? NULL : l;
+}
+
+/* If an RPC opened l and nothing is offered on it any more, stop
+ * watching its socket and return the fd for nvmf_listener_close().
+ * Caller holds g_config_lock (write). Returns -1 to keep it. */
+static int nvmf_listener_release(struct nvmf_listener *l)
+{
+	int fd = l->poller.fd;
+
+	if (!l->dynamic || fd < 0)
+		return -1;
+	for (struct nvmf_subsys *s = g_subsystems; s; s = s->next)
+		if (!s->any_listener && nvmf_subsys_on_listener(s, l))
+			return -1;
+	for (int i = 0; i < g_discovery.nr_listeners; i++)
+		if (g_discovery.listeners[i] == l)
+			return -1;
+	nvmf_reactor_unwatch(&g_reactors[0], &l->poller);
+	l->poller.fd = -1;		/* the discovery log drops it now */
+	return fd;
+}
+
+/* Close a released listen socket once reactor 0 has finished the pass
+ * that may have fetched an event for it (else accept() could run on a
+ * closed, even reused, fd). Caller holds no lock. */
+static void nvmf_listener_close(int fd)
+{
+	if (fd < 0)
+		return;
+	nvmf_quiesce();
+	close(fd);
+}
+
+/*
+ * nvmf_subsystem_add_listener: offer s on tmpl's address, listening there
+ * first if nobody does yet. For the discovery NQN, a discovery port.
+ * Returns 0, or -errno with err set (address in use, already there).
+ */
+int nvmf_subsys_listen(struct nvmf_subsys *s, const struct nvmf_listener *tmpl,
+		       char *err, size_t errlen)
+{
+	struct nvmf_listener *l;
+	int rc = 0;
+
+	pthread_rwlock_wrlock(&g_config_lock);
+	l = nvmf_listener_find(tmpl);
+	for (int i = 0; l && i < s->nr_listeners; i++)
+		if (s->listeners[i] == l && l->poller.fd >= 0)
+			rc = -EEXIST;
+	if (rc)
+		snprintf(err, errlen, "%s already listens on %s:%s", s->nqn, tmpl->traddr, tmpl->trsvcid);
+	else if (s->nr_listeners == NVMF_MAX_SUBSYS_LISTENERS) {
+		snprintf(err, errlen, "%s already has %d listeners", s->nqn, NVMF_MAX_SUBSYS_LISTENERS);
+		rc = -ENOSPC;
+	} else if (!(l = nvmf_listener_open(tmpl, s->is_disc && (!l || l->discovery_only), err, errlen)))
+		rc = -EADDRINUSE;
+	else if (l->discovery_only && !s->is_disc)
+		l->discovery_only = false;	/* now an I/O port too */
+	if (!rc)
+		s->listeners[s->nr_listeners++] = l;
+	pthread_rwlock_unlock(&g_config_lock);
+	if (!rc)
+		nvmf_disc_changed();
+	return rc;
+}
+
+/* nvmf_subsystem_remove_listener: s is no longer offered there; new
+ * Connects to s on it are refused, and the socket closes when no one
+ * else is offered on it. Connections already made stay. */
+int nvmf_subsys_unlisten(struct nvmf_subsys *s, const struct nvmf_listener *tmpl,
+			 char *err, size_t errlen)
+{
+	struct nvmf_listener *l;
+	int i, fd;
+
+	pthread_rwlock_wrlock(&g_config_lock);
+	l = nvmf_listener_find(tmpl);
+	for (i = 0; l && i < s->nr_listeners && s->listeners[i] != l; i++)
+		;
+	if (!l || i == s->nr_listeners) {
+		pthread_rwlock_unlock(&g_config_lock);
+		snprintf(err, errlen, "%s does not listen on %s:%s", s->nqn, tmpl->traddr, tmpl->trsvcid);
+		return -ENOENT;
+	}
+	s->listeners[i] = s->listeners[--s->nr_listeners];
+	fd = nvmf_listener_release(l);
+	pthread_rwlock_unlock(&g_config_lock);
+	nvmf_listener_close(fd);
+	nvmf_disc_changed();
+	return 0;
+}
+
+static bool nvmf_referral_same(const struct nvmf_referral *a, const struct nvmf_referral *b)
+{
+	return a->trtype == b->trtype && !strcmp(a->traddr, b->traddr) &&
+	       !strcmp(a->trsvcid, b->trsvcid) && !strcmp(a->subnqn, b->subnqn);
+}
+
+/* A referral to another discovery service; GENCTR moves. */
+int nvmf_referral_add(const struct nvmf_referral *tmpl, char *err, size_t errlen)
+{
+	struct nvmf_referral *f, **pp;
+
+	pthread_rwlock_wrlock(&g_config_lock);
+	for (pp = &g_referrals; *pp; pp = &(*pp)->next) {
+		if (nvmf_referral_same(*pp, tmpl)) {
+			pthread_rwlock_unlock(&g_config_lock);
+			snprintf(err, errlen, "referral to %s:%s already exists", tmpl->traddr, tmpl->trsvcid);
+			return -EEXIST;
+		}
+	}
+	f = malloc(sizeof(*f));
+	if (f) {
+		*f = *tmpl;
+		f->next = NULL;
+		*pp = f;
+	}
+	pthread_rwlock_unlock(&g_config_lock);
+	if (!f) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	nvmf_disc_changed();
+	return 0;
+}
+
+int nvmf_referral_remove(const struct nvmf_referral *tmpl, char *err, size_t errlen)
+{
+	struct nvmf_referral *f = NULL, **pp;
+
+	pthread_rwlock_wrlock(&g_config_lock);
+	for (pp = &g_referrals; *pp; pp = &(*pp)->next) {
+		if (nvmf_referral_same(*pp, tmpl)) {
+			f = *pp;
+			*pp = f->next;
+			break;
+		}
+	}
+	pthread_rwlock_unlock(&g_config_lock);
+	if (!f) {
+		snprintf(err, errlen, "no referral to %s:%s", tmpl->traddr, tmpl->trsvcid);
+		return -ENOENT;
+	}
+	free(f);	/* readers held the lock: none can still see it */
+	nvmf_disc_changed();
+	return 0;
+}
+
+/* Wait, at most timeout_ms, until the backend has answered every command
+ * of ns. Returns 0 or -ETIMEDOUT. */
+static int nvmf_ns_drain(struct nvmf_ns *ns, unsigned timeout_ms)
+{
+	for (unsigned waited = 0; atomic_load(&ns->inflight); waited++) {
+		if (waited >= timeout_ms * 5)
+			return -ETIMEDOUT;
+		usleep(200);
+	}
+	return 0;
+}
+
+/*
+ * nvmf_subsystem_remove_ns: unpublish nsid (I/O to it now fails with
+ * Invalid Namespace), tell the controllers (namespace-attribute notice),
+ * wait out commands in flight, and hand the backend back in *out (it
+ * was claimed; now it is free for another namespace or for deletion).
+ */
+int nvmf_subsys_detach_ns(struct nvmf_subsys *s, uint32_t nsid, struct nvmf_bdev **out,
+			  char *err, size_t errlen)
+{
+	struct nvmf_ns *ns = nvmf_ns_get(s, nsid);
+
+	if (!ns) {
+		snprintf(err, errlen, "%s has no namespace %u", s->nqn, nsid);
+		return -ENOENT;
+	}
+	pthread_rwlock_wrlock(&g_config_lock);
+	pthread_mutex_lock(&s->lock);
+	s->ns[nsid - 1] = NULL;
+	pthread_mutex_unlock(&s->lock);
+	pthread_rwlock_unlock(&g_config_lock);
+	nvmf_ns_changed(s, nsid);
+	nvmf_quiesce();
+	if (nvmf_ns_drain(ns, 30000)) {
+		/* A backend that never answers: keep ns (and its bdev) alive
+		 * rather than free memory a completion will touch. */
+		snprintf(err, errlen, "namespace %u of %s removed, but its backend still holds "
+			 "commands after 30 s; bdev %s stays busy", nsid, s->nqn, ns->bdev->name);
+		*out = NULL;
+		return -EBUSY;
+	}
+	*out = ns->bdev;
+	free(ns);
+	return 0;
+}
+
+/*
+ * nvmf_delete_subsystem: unlink s (new Connects fail), kill its
+ * controllers and wait until their queues let go, then free it. Its
+ * backends are freed too unless the caller took them first. Returns 0,
+ * or -EBUSY with err set if a controller would not go within 30 s.
+ */
+int nvmf_subsys_remove(struct nvmf_subsys *s, char *err, size_t errlen)
+{
+	int fds[NVMF_MAX_SUBSYS_LISTENERS], nr_fds = s->nr_listeners;
+	struct nvmf_subsys **pp;
+	unsigned waited = 0;
+
+	pthread_rwlock_wrlock(&g_config_lock);
+	for (pp = &g_subsystems; *pp && *pp != s; pp = &(*pp)->next)
+		;
+	if (*pp)
+		*pp = s->next;
+	for (int i = 0; i < nr_fds; i++)
+		fds[i] = nvmf_listener_release(s->listeners[i]);
+	pthread_rwlock_unlock(&g_config_lock);
+	for (int i = 0; i < nr_fds; i++)
+		nvmf_listener_close(fds[i]);
+	nvmf_disc_changed();
+	for (;;) {
+		bool any;
+
+		pthread_mutex_lock(&s->lock);
+		for (struct nvmf_ctrl *c = s->ctrls; c; c = c->next)
+			nvmf_ctrl_kill(c);
+		any = s->ctrls != NULL;
+		pthread_mutex_unlock(&s->lock);
+		if (!any)
+			break;
+		if (++waited > 30000) {
+			snprintf(err, errlen, "%s removed, but its controllers did not close within 30 s",
+				 s->nqn);
+			return -EBUSY;
+		}
+		usleep(1000);
+	}
+	nvmf_quiesce();
+	for (int i = 0; i < NVMF_MAX_NS; i++) {
+		if (s->ns[i] && nvmf_ns_drain(s->ns[i], 30000) == 0) {
+			bdev_free(s->ns[i]->bdev);
+			free(s->ns[i]);
+		}
+	}
+	free(s->hosts);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+	return 0;
+}
+
+/* Snapshots of s's controllers and their queues, for the get_
+ * controllers and get_qpairs methods. Return how many were written. */
+int nvmf_subsys_ctrls(struct nvmf_subsys *s, struct nvmf_ctrl_info *out, int max)
+{
+	int n = 0;
+
+	pthread_mutex_lock(&s->lock);
+	for (struct nvmf_ctrl *c = s->ctrls; c && n < max; c = c->next) {
+		if (atomic_load(&c->dead))
+			continue;
+		out[n].cntlid = c->cntlid;
+		memcpy(out[n].hostnqn, c->hostnqn, NVMF_NQN_SIZE);
+		memcpy(out[n].hostid, c->hostid, 16);
+		out[n].nr_io_queues = 0;
+		pthread_mutex_lock(&c->lock);
+		for (int i = 1; i <= NVMF_MAX_IO_QUEUES; i++)
+			out[n].nr_io_queues += c->queues[i] != NULL;
+		pthread_mutex_unlock(&c->lock);
+		n++;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return n;
+}
+
+int nvmf_subsys_qpairs(struct nvmf_subsys *s, struct nvmf_qpair_info *out, int max)
+{
+	int n = 0;
+
+	pthread_mutex_lock(&s->lock);
+	for (struct nvmf_ctrl *c = s->ctrls; c; c = c->next) {
+		pthread_mutex_lock(&c->lock);
+		for (int i = 0; i <= NVMF_MAX_IO_QUEUES && n < max; i++) {
+			struct nvmf_queue *q = c->queues[i];
+
+			if (!q)
+				continue;
+			out[n].cntlid = c->cntlid;
+			out[n].qid = q->qid;
+			out[n].reactor = q->reactor ? q->reactor->id : -1;
+			memcpy(out[n].peer, q->peer, sizeof(out[n].peer));
+			out[n].listener = q->listener;
+			n++;
+		}
+		pthread_mutex_unlock(&c->lock);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return n;
+}
+
+/* ==================================================================== */
 /* Fabrics commands: Connect, Property Get/Set [BASE-2.0c §6]          */
 /* ==================================================================== */
 
@@ -647,7 +1206,7 @@ static void nvmf_connect_io(struct nvmf_req *r, struct nvmf_subsys *s,
 					"I/O queue Connect from another host than the admin queue's");
 	}
 	pthread_mutex_lock(&ctrl->lock);
-	if (qid > (ctrl->nr_io_queues_set ? ctrl->nr_io_queues : NVMF_MAX_IO_QUEUES))
+	if (qid > (ctrl->nr_io_queues_set ? ctrl->nr_io_queues : g_limits.max_io_qpairs))
 		status = NVME_SC_CONNECT_INVALID_PARAM;
 	else if (!(atomic_load(&ctrl->csts) & NVME_CSTS_RDY))
 		status = NVME_SC_CMD_SEQ_ERROR;
@@ -668,7 +1227,7 @@ static void nvmf_connect_io(struct nvmf_req *r, struct nvmf_subsys *s,
 	}
 	q->ctrl = ctrl;
 	q->gen = atomic_load(&ctrl->gen);
-	q->max_icd = NVMF_IO_ICD;
+	q->max_icd = g_limits.io_icd;
 	LOG_DBG("controller %u: I/O queue %u (%u entries) from %s", ctrl->cntlid, qid,
 		le16toh(c->sqsize) + 1, q->peer);
 	r->cqe.dw0 = htole32(ctrl->cntlid);
@@ -680,7 +1239,7 @@ static void nvmf_connect_io(struct nvmf_req *r, struct nvmf_subsys *s,
  * over to the admin or I/O form. The checks go in the order a reader of
  * Fig. 546-547 would make them.
  */
-static void nvmf_connect(struct nvmf_req *r)
+static void nvmf_connect_locked(struct nvmf_req *r)
 {
 	const struct nvmf_connect_cmd *c = (const void *)&r->sqe;
 	struct nvmf_connect_data *d = (void *)r->data;
@@ -701,7 +1260,7 @@ static void nvmf_connect(struct nvmf_req *r)
 	if (sqsize == 0)
 		return nvmf_connect_bad(r, offsetof(struct nvmf_connect_cmd, sqsize), false,
 					"SQSIZE 0 (a queue needs at least 2 entries)");
-	if (sqsize + 1u > NVMF_MAXCMD)
+	if (sqsize + 1u > (qid ? g_limits.max_queue_depth : NVMF_MAXCMD))
 		return nvmf_connect_bad(r, offsetof(struct nvmf_connect_cmd, sqsize), false,
 					"SQSIZE above MAXCMD");
 	if (!memchr(d->subnqn, 0, sizeof(d->subnqn)))
@@ -711,7 +1270,7 @@ static void nvmf_connect(struct nvmf_req *r)
 		return nvmf_connect_bad(r, offsetof(struct nvmf_connect_data, hostnqn), true,
 					"HOSTNQN is not a valid NQN");
 	s = nvmf_subsys_find(d->subnqn);
-	if (!s || (q->listener && q->listener->discovery_only && !s->is_disc)) {
+	if (!s || (q->listener && !nvmf_subsys_on_listener(s, q->listener))) {
 		LOG_WARN("Connect from %s names subsystem '%s', which is not served here", q->peer, d->subnqn);
 		return nvmf_connect_bad(r, offsetof(struct nvmf_connect_data, subnqn), true,
 					"unknown subsystem NQN");
@@ -732,11 +1291,22 @@ static void nvmf_connect(struct nvmf_req *r)
 	nvmf_connect_io(r, s, c, d);
 }
 
+/* Connect reads the subsystem list, its hosts and its ports, which the
+ * RPC thread may change: hold g_config_lock for reading throughout, so
+ * a subsystem cannot go away between finding it and adding a controller
+ * (nvmf_subsys_remove() kills what it finds after taking the lock). */
+static void nvmf_connect(struct nvmf_req *r)
+{
+	pthread_rwlock_rdlock(&g_config_lock);
+	nvmf_connect_locked(r);
+	pthread_rwlock_unlock(&g_config_lock);
+}
+
 /* CAP [BASE-2.0c Fig. 36]: MQES, CQR, TO (500 ms units), CSS: NVM and
  * I/O command sets, MPSMIN = MPSMAX = 4 KiB. */
 static uint64_t nvmf_cap(void)
 {
-	return (uint64_t)(NVMF_MAXCMD - 1) | 1ull << 16 | 15ull << 24 |
+	return (uint64_t)(g_limits.max_queue_depth - 1) | 1ull << 16 | 15ull << 24 |
 	       1ull << 37 | 1ull << 43;
 }
 
@@ -868,7 +1438,7 @@ static void nvmf_identify_ctrl(struct nvmf_req *r, struct nvme_id_ctrl *id)
 	id->kas = htole16(NVMF_KAS_100MS);
 	id->sqes = 0x66;			/* 64-byte SQEs, max and min */
 	id->cqes = 0x44;			/* 16-byte CQEs */
-	id->maxcmd = htole16(NVMF_MAXCMD);
+	id->maxcmd = htole16(g_limits.max_queue_depth);
 	id->nn = htole32(s->is_disc ? 0 : NVMF_MAX_NS);
 	if (!s->is_disc)
 		id->oncs = htole16(NVME_CTRL_ONCS_COMPARE | NVME_CTRL_ONCS_DSM |
@@ -878,7 +1448,7 @@ static void nvmf_identify_ctrl(struct nvmf_req *r, struct nvme_id_ctrl *id)
 			   (r->q->ops->trtype == NVMF_TRTYPE_RDMA ? NVME_CTRL_SGLS_KEYED : 0));
 	snprintf(id->subnqn, sizeof(id->subnqn), "%s", s->nqn);
 	/* Fabrics: capsule sizes in 16-byte units, no in-capsule offset. */
-	id->ioccsz = htole32((sizeof(struct nvme_sqe) + NVMF_IO_ICD) / 16);
+	id->ioccsz = htole32((sizeof(struct nvme_sqe) + g_limits.io_icd) / 16);
 	id->iorcsz = htole32(sizeof(struct nvme_cqe) / 16);
 	id->icdoff = 0;
 	id->msdbd = 1;
@@ -1132,7 +1702,7 @@ static void nvmf_disc_entry(struct nvmf_disc_log_entry *e, const struct nvmf_que
 	e->treq = NVMF_TREQ_NOT_SPECIFIED;
 	e->portid = htole16(l->portid);
 	e->cntlid = htole16(NVMF_CNTLID_DYNAMIC);
-	e->asqsz = htole16(NVMF_MAXCMD);
+	e->asqsz = htole16(NVMF_MAXCMD);	/* admin queue: fixed */
 	if (s->is_disc)
 		e->eflags = htole16(NVMF_EFLAGS_DUPRETINFO | NVMF_EFLAGS_EPCSD);
 	e->adrfam = nvmf_local_addr(q, l, addr, sizeof(addr));	/* ADRFAM names TRADDR's family */
@@ -1148,10 +1718,28 @@ static void nvmf_disc_entry(struct nvmf_disc_log_entry *e, const struct nvmf_que
 	}
 }
 
+/* A referral: another discovery service, SUBTYPE 1 [BASE-2.0c Fig. 262];
+ * the host follows it with its own Connect there. */
+static void nvmf_disc_referral(struct nvmf_disc_log_entry *e, const struct nvmf_referral *f)
+{
+	memset(e, 0, sizeof(*e));
+	e->trtype = f->trtype;
+	e->adrfam = f->adrfam;
+	e->subtype = NVMF_SUBTYPE_REFERRAL;
+	e->treq = f->secure_channel ? 1 : NVMF_TREQ_NOT_SPECIFIED;	/* secure channel required */
+	e->portid = htole16(0);
+	e->cntlid = htole16(NVMF_CNTLID_DYNAMIC);
+	e->asqsz = htole16(NVMF_MAXCMD);
+	nvmf_str_pad(e->trsvcid, sizeof(e->trsvcid), f->trsvcid);
+	nvmf_str_pad(e->traddr, sizeof(e->traddr), f->traddr);
+	snprintf(e->subnqn, sizeof(e->subnqn), "%s", f->subnqn);
+}
+
 /*
  * Discovery log [BASE-2.0c §5.16.1.23]: one entry per (listener, subsystem
- * this host may use), plus entries for this discovery subsystem itself.
- * I/O subsystems are not offered on discovery-only listeners.
+ * this host may use on it), entries for this discovery subsystem itself,
+ * then the referrals. Command-line subsystems are on every I/O port; RPC
+ * ones only on the ports given to them.
  */
 static size_t nvmf_log_disc(struct nvmf_req *r, uint8_t *buf, size_t cap)
 {
@@ -1160,14 +1748,21 @@ static size_t nvmf_log_disc(struct nvmf_req *r, uint8_t *buf, size_t cap)
 	size_t n = 0, max = cap / sizeof(struct nvmf_disc_log_entry) - 1;
 	struct nvmf_disc_log_entry *e = (void *)(buf + sizeof(*h));
 
+	pthread_rwlock_rdlock(&g_config_lock);
 	for (struct nvmf_listener *l = g_listeners; l; l = l->next) {
+		if (l->poller.fd < 0)		/* removed: not listening */
+			continue;
 		for (struct nvmf_subsys *s = g_subsystems; s && n < max; s = s->next)
-			if (!l->discovery_only && nvmf_host_allowed(s, ctrl->hostnqn))
+			if (nvmf_subsys_on_listener(s, l) && nvmf_host_allowed(s, ctrl->hostnqn))
 				nvmf_disc_entry(&e[n++], r->q, l, s);
 	}
 	for (struct nvmf_listener *l = g_listeners; l && n < max; l = l->next)
-		nvmf_disc_entry(&e[n++], r->q, l, &g_discovery);
+		if (l->poller.fd >= 0)
+			nvmf_disc_entry(&e[n++], r->q, l, &g_discovery);
+	for (struct nvmf_referral *f = g_referrals; f && n < max; f = f->next)
+		nvmf_disc_referral(&e[n++], f);
 	h->genctr = htole64(atomic_load(&g_disc_genctr));
+	pthread_rwlock_unlock(&g_config_lock);
 	h->numrec = htole64(n);
 	h->recfmt = 0;
 	if (!(le32toh(r->sqe.cdw10) & (1u << 15))) {	/* RAE = 0 */
@@ -1258,7 +1853,7 @@ static bool nvmf_feat_known(struct nvmf_ctrl *ctrl, uint8_t fid)
  * holds ctrl->lock. */
 static uint32_t nvmf_feat_value(struct nvmf_ctrl *ctrl, uint8_t fid, uint32_t cdw11, bool dflt)
 {
-	uint16_t nq = NVMF_MAX_IO_QUEUES - 1;
+	uint16_t nq = g_limits.max_io_qpairs - 1;
 
 	switch (fid) {
 	case NVME_FEAT_ARBITRATION:
@@ -1363,7 +1958,7 @@ static uint16_t nvmf_feat_set(struct nvmf_ctrl *ctrl, uint8_t fid, uint32_t v, u
 			if (ctrl->queues[i])
 				return NVME_SC_CMD_SEQ_ERROR;
 		nsq = (nsq > ncq ? nsq : ncq) + 1;
-		ctrl->nr_io_queues = nsq < NVMF_MAX_IO_QUEUES ? nsq : NVMF_MAX_IO_QUEUES;
+		ctrl->nr_io_queues = nsq < g_limits.max_io_qpairs ? nsq : g_limits.max_io_qpairs;
 		ctrl->nr_io_queues_set = true;
 		*dw0 = (uint32_t)(ctrl->nr_io_queues - 1) << 16 | (ctrl->nr_io_queues - 1);
 		return 0;
@@ -1539,6 +2134,7 @@ static int nvmf_io_prep(struct nvmf_req *r)
 	r->ns = nvmf_ns_get(s, nsid);
 	if (!r->ns)
 		return nvmf_req_fail_at(r, NVME_SC_INVALID_NS, offsetof(struct nvme_sqe, nsid)), -EINVAL;
+	r->ns_seq = r->ns->seq;		/* nvmf_io() checks it is still there */
 	r->slba = (uint64_t)le32toh(r->sqe.cdw11) << 32 | le32toh(r->sqe.cdw10);
 	r->nblocks = (cdw12 & NVME_RW_NLB_MASK) + 1;
 	r->fua = cdw12 & NVME_RW_FUA;
@@ -1591,6 +2187,17 @@ static void nvmf_io(struct nvmf_req *r)
 
 	if (r->sqe.opcode == NVME_CMD_FLUSH && le32toh(r->sqe.nsid) == 0xffffffff)
 		return nvmf_flush_all(r);
+	/* A write's data may have taken several reactor passes to arrive; the
+	 * namespace may have been removed (and freed) meanwhile. Look it up
+	 * again: same slot, same attach, or it is gone. From here until the
+	 * completion, ns->inflight keeps it alive (nvmf_subsys_detach_ns). */
+	if (nvmf_ns_get(r->q->ctrl->subsys, le32toh(r->sqe.nsid)) != r->ns ||
+	    r->ns->seq != r->ns_seq) {
+		r->ns = NULL;
+		return nvmf_req_fail_at(r, NVME_SC_INVALID_NS, offsetof(struct nvme_sqe, nsid));
+	}
+	atomic_fetch_add(&r->ns->inflight, 1);
+	r->ns_ref = true;
 	b = r->ns->bdev;
 	if (r->sqe.opcode == NVME_CMD_DSM) {
 		if (!(le32toh(r->sqe.cdw11) & NVME_DSM_AD))
@@ -1663,6 +2270,10 @@ static void nvmf_req_done(struct nvmf_req *r, uint16_t status)
 			   le16toh(r->sqe.cid), nvmf_opcode_name(&r->sqe, q->qid),
 			   status & 0x7ff, status & NVME_STATUS_DNR ? " DNR" : "",
 			   le32toh(r->cqe.dw0));
+	if (r->ns_ref) {		/* the last touch of r->ns */
+		r->ns_ref = false;
+		atomic_fetch_sub(&r->ns->inflight, 1);
+	}
 	q->ops->complete(r);
 }
 
@@ -1700,6 +2311,7 @@ void nvmf_req_exec(struct nvmf_req *r)
 	r->xfer = nvmf_xfer_dir(&r->sqe);
 	r->xfer_len = 0;
 	r->ns = NULL;
+	r->ns_ref = false;
 	r->aux = NULL;
 	if (g_trace)
 		nvmf_trace_cmd(r);

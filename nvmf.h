@@ -44,6 +44,7 @@
 #define NVMF_MAX_NS		32
 #define NVMF_KAS_100MS		1		/* KAS granularity, 100 ms units */
 #define NVMF_ERRLOG_ENTRIES	16
+#define NVMF_MAX_SUBSYS_LISTENERS 16
 
 #define container_of(p, type, member) \
 	((type *)(void *)((char *)(p) - offsetof(type, member)))
@@ -89,6 +90,7 @@ struct nvmf_reactor {
 	struct nvmf_queue *inbox;	/* queues handed over, not yet added */
 	struct nvmf_queue *queues;	/* every queue this reactor owns */
 	unsigned busy;			/* work found in the last pass */
+	atomic_uint passes;		/* bumped at each pass: nvmf_quiesce() */
 	atomic_bool stop;
 };
 
@@ -223,6 +225,8 @@ struct nvmf_req {
 	uint64_t slba;
 	uint64_t nblocks;
 	bool fua;
+	bool ns_ref;			/* holds ns->inflight (live removal) */
+	uint64_t ns_seq;		/* which ns nvmf_io_prep checked */
 	uint8_t *bio_buf;		/* where the backend reads or writes */
 	uint8_t *aux;			/* Compare: the medium's copy */
 	uint32_t dsm_next;		/* Dataset Management: next range */
@@ -253,6 +257,8 @@ struct nvmf_queue {
 
 struct nvmf_ns {
 	uint32_t nsid;
+	uint64_t seq;			/* unique per attach: tells reuse apart */
+	atomic_uint inflight;		/* commands at the backend */
 	struct nvmf_bdev *bdev;
 	uint8_t uuid[16];
 	uint8_t nguid[16];
@@ -272,6 +278,11 @@ struct nvmf_subsys {
 	pthread_mutex_t lock;		/* guards ctrls and ns[] changes */
 	struct nvmf_ctrl *ctrls;
 	bool is_disc;
+	/* Live configuration (rpc.c), under g_config_lock: */
+	uint32_t max_ns;		/* SPDK max_namespaces; 0 = NVMF_MAX_NS */
+	bool any_listener;		/* command-line subsystems: every I/O port */
+	struct nvmf_listener *listeners[NVMF_MAX_SUBSYS_LISTENERS];
+	int nr_listeners;
 };
 
 /* A listen address: the transport that serves it fills fd and poller. */
@@ -283,6 +294,7 @@ struct nvmf_listener {
 	char trsvcid[16];
 	uint16_t portid;
 	bool discovery_only;		/* 8009: discovery subsystem only */
+	bool dynamic;			/* added over RPC: closes when unused */
 	struct sockaddr_storage addr;
 	struct nvmf_poller poller;
 };
@@ -299,6 +311,70 @@ void nvmf_ns_changed(struct nvmf_subsys *s, uint32_t nsid);	/* any thread */
 void nvmf_disc_changed(void);				/* any thread */
 void nvmf_init(void);
 void nvmf_fini(void);
+
+/*
+ * Live configuration, driven by rpc.c while the reactors run. One writer
+ * at a time (the RPC thread, or main before start) takes g_config_lock
+ * for writing around every change of the lists below; reactors take it
+ * for reading where they walk them (Connect, the discovery log). The I/O
+ * path never takes it: a namespace or listener is unpublished first,
+ * then nvmf_quiesce() waits until every reactor has finished the pass
+ * that might still hold the old pointer [DESIGN: Threads and polling].
+ */
+struct nvmf_referral {
+	struct nvmf_referral *next;
+	uint8_t trtype, adrfam;
+	char traddr[64];
+	char trsvcid[16];
+	char subnqn[NVMF_NQN_SIZE];
+	bool secure_channel;
+};
+
+struct nvmf_ctrl_info {
+	uint16_t cntlid;
+	char hostnqn[NVMF_NQN_SIZE];
+	uint8_t hostid[16];
+	int nr_io_queues;
+};
+
+struct nvmf_qpair_info {
+	uint16_t cntlid, qid;
+	int reactor;			/* its reactor's id */
+	char peer[64];
+	struct nvmf_listener *listener;
+};
+
+/* Transport limits nvmf_create_transport may lower (nvmf.c owns them). */
+struct nvmf_limits {
+	uint32_t max_queue_depth;	/* MAXCMD, CAP.MQES + 1 */
+	uint32_t max_io_qpairs;		/* I/O queues per controller */
+	uint32_t io_icd;		/* in-capsule data, I/O queues */
+};
+
+extern pthread_rwlock_t g_config_lock;
+extern struct nvmf_referral *g_referrals;
+extern struct nvmf_limits g_limits;
+struct nvmf_subsys *nvmf_subsys_create(const char *nqn, const char *sn, const char *mn,
+				       uint32_t max_ns, bool any_listener, char *err, size_t errlen);
+struct nvmf_subsys *nvmf_subsys_lookup(const char *nqn);
+int nvmf_subsys_remove(struct nvmf_subsys *s, char *err, size_t errlen);
+int nvmf_subsys_attach_ns(struct nvmf_subsys *s, struct nvmf_bdev *b, uint32_t nsid,
+			  const uint8_t *uuid, const uint8_t *nguid, char *err, size_t errlen);
+int nvmf_subsys_detach_ns(struct nvmf_subsys *s, uint32_t nsid, struct nvmf_bdev **out,
+			  char *err, size_t errlen);
+struct nvmf_ns *nvmf_bdev_owner(const struct nvmf_bdev *b, struct nvmf_subsys **s);
+int nvmf_subsys_remove_host(struct nvmf_subsys *s, const char *hostnqn);
+void nvmf_subsys_allow_any(struct nvmf_subsys *s, bool on);
+int nvmf_subsys_listen(struct nvmf_subsys *s, const struct nvmf_listener *tmpl,
+		       char *err, size_t errlen);
+int nvmf_subsys_unlisten(struct nvmf_subsys *s, const struct nvmf_listener *tmpl,
+			 char *err, size_t errlen);
+bool nvmf_subsys_on_listener(const struct nvmf_subsys *s, const struct nvmf_listener *l);
+int nvmf_referral_add(const struct nvmf_referral *tmpl, char *err, size_t errlen);
+int nvmf_referral_remove(const struct nvmf_referral *tmpl, char *err, size_t errlen);
+int nvmf_subsys_ctrls(struct nvmf_subsys *s, struct nvmf_ctrl_info *out, int max);
+int nvmf_subsys_qpairs(struct nvmf_subsys *s, struct nvmf_qpair_info *out, int max);
+void nvmf_quiesce(void);
 
 void nvmf_req_exec(struct nvmf_req *r);		/* a capsule arrived */
 void nvmf_req_data_ready(struct nvmf_req *r);	/* fetch_data finished */
@@ -322,6 +398,16 @@ void tcp_trace_pdu(const char *dir, const struct nvme_tcp_hdr *h, const void *ps
 int tcp_hdr_check(const struct nvme_tcp_hdr *h, bool hdgst, bool ddgst,
 		  uint32_t cpda, uint32_t max_data, uint16_t *fes, uint32_t *fei);
 extern uint32_t g_tcp_maxh2cdata;
+
+/* ==================================================================== */
+/* rpc.c: JSON-RPC server (SPDK's methods), save/load of SPDK configs  */
+/* ==================================================================== */
+
+struct json_object;
+int rpc_start(const char *path, char *err, size_t errlen);	/* NULL: default */
+void rpc_stop(void);
+int rpc_load_config(struct json_object *cfg, char *err, size_t errlen);
+int rpc_load_config_file(const char *path, char *err, size_t errlen);
 
 /* ==================================================================== */
 /* host.c: the initiator side: discover, identify, perf                */

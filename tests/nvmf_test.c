@@ -27,6 +27,7 @@
  *   8. Asynchronous events                    [BASE-2.0c §5.2]
  *   9. Abort                                  [BASE-2.0c §5.1]
  *  10. I/O commands, SQHD                     [NVM-1.0c §3; BASE-2.0c §4.6]
+ *  11. Live configuration: ports, namespaces, hosts, referrals (rpc.c's)
  *
  * Build: make tests/nvmf_test. V=1 in the environment shows the target's
  * log lines as "# ..." comments.
@@ -79,6 +80,23 @@ void pdu_hexdump(const char *what, const void *buf, size_t len)
 uint64_t nvmf_now_ms(void)
 {
 	return g_now_ms;
+}
+
+/* Live configuration (nvmf_subsys_listen) reaches for the reactors and
+ * the TCP listener: no reactors run here, and listening is pretended. */
+struct nvmf_reactor *g_reactors;
+int g_nr_reactors;
+
+void nvmf_reactor_unwatch(struct nvmf_reactor *r, struct nvmf_poller *p)
+{
+	(void)r, (void)p;
+}
+
+int tcp_listen(struct nvmf_listener *l, char *err, size_t errlen)
+{
+	(void)err, (void)errlen;
+	l->poller.fd = 1000;	/* any fd >= 0 means "listening" */
+	return 0;
 }
 
 /* ==================================================================== */
@@ -1814,6 +1832,135 @@ static void test_io(void)
 	q_free(a);
 }
 
+/* ==================================================================== */
+/* 11. Live configuration (what rpc.c drives)                          */
+/* ==================================================================== */
+
+#define NQN_S6		"nqn.2026-01.io.nvmf.test:rpc"		/* made as an RPC would */
+
+static void test_live(void)
+{
+	struct nvmf_listener tmpl = { .trtype = NVMF_TRTYPE_TCP };
+	struct nvmf_referral ref = { .trtype = NVMF_TRTYPE_TCP, .adrfam = NVMF_ADRFAM_IPV4 };
+	struct nvmf_queue *a, *io, *d, *q;
+	struct nvmf_subsys *s;
+	struct nvmf_bdev *b = bdev_new("ram:1M"), *back = NULL;
+	struct nvmf_req *r;
+	uint64_t g1, g2, g3;
+	char err[256];
+	struct cpl *c;
+	int n;
+
+	s = nvmf_subsys_create(NQN_S6, "SN6", "MN6", 4, false, err, sizeof(err));
+	CHECK(s != NULL, "live: a subsystem is created with SN, MN and max_namespaces");
+	CHECK(nvmf_subsys_create(NQN_S6, NULL, NULL, 0, false, err, sizeof(err)) == NULL &&
+	      strstr(err, "already exists"), "live: a duplicate NQN is refused, saying so");
+	CHECK(nvmf_subsys_create("nqn.bad", NULL, NULL, 0, false, err, sizeof(err)) == NULL,
+	      "live: an NQN not in the spec's format is refused [BASE-2.0c §4.5]");
+	CHECK(nvmf_subsys_attach_ns(s, g_s1->ns[0]->bdev, 0, NULL, NULL, err, sizeof(err)) == -EBUSY,
+		   "live: a bdev already serving a namespace cannot be claimed again");
+	CHECK(nvmf_subsys_attach_ns(s, b, 5, NULL, NULL, err, sizeof(err)) == -EINVAL,
+		   "live: an NSID above max_namespaces is refused");
+	CHECK_EQ_U(nvmf_subsys_attach_ns(s, b, 2, NULL, NULL, err, sizeof(err)), 0,
+		   "live: a namespace is attached at the NSID asked for");
+
+	/* Ports: an RPC subsystem is served only where it was told to listen. */
+	q = q_new();
+	q->listener = g_l_io;
+	c = connect_admin(q, NQN_S6, HOSTA, 0);
+	CHECK_EQ_U(st(c), NVME_SC_CONNECT_INVALID_PARAM | DNR,
+		   "live: Connect on a port the subsystem is not offered on -> Invalid Parameters [BASE-2.0c Fig. 549]");
+	q_free(q);
+	snprintf(tmpl.traddr, sizeof(tmpl.traddr), "192.0.2.1");
+	snprintf(tmpl.trsvcid, sizeof(tmpl.trsvcid), "4420");
+	CHECK_EQ_U(nvmf_subsys_listen(s, &tmpl, err, sizeof(err)), 0, "live: add a listener (an existing port)");
+	CHECK(nvmf_subsys_listen(s, &tmpl, err, sizeof(err)) == -EEXIST,
+		   "live: the same listener twice is refused");
+	a = q_new();
+	a->listener = g_l_fixed;
+	if (st(connect_admin(a, NQN_S6, HOSTA, 0)) || st(prop_set(a, NVME_REG_CC, CC_ENABLE, false)))
+		printf("# bring-up on the new port failed\n");
+	CHECK(a->ctrl != NULL, "live: Connect on the port it listens on succeeds");
+	io = ioq_up(a, 1, 31, 0, NULL);
+	io->listener = g_l_fixed;
+
+	/* Discovery: it appears on its port only; referrals are SUBTYPE 1. */
+	d = ctrl_up(NVMF_DISC_NQN, HOSTA, 0);
+	n = disc_read_paged(d, &g1, &g2);
+	CHECK(disc_count(g_disc, n, g_l_fixed, NVMF_SUBTYPE_NVME, NQN_S6) == 1 &&
+	      disc_count(g_disc, n, g_l_io, NVMF_SUBTYPE_NVME, NQN_S6) == 0,
+	      "live: the discovery log offers the subsystem on its listener only [BASE-2.0c §5.16.1.23]");
+	snprintf(ref.traddr, sizeof(ref.traddr), "192.0.2.9");
+	snprintf(ref.trsvcid, sizeof(ref.trsvcid), "8009");
+	snprintf(ref.subnqn, sizeof(ref.subnqn), "%s", NVMF_DISC_NQN);
+	CHECK_EQ_U(nvmf_referral_add(&ref, err, sizeof(err)), 0, "live: add a referral");
+	n = disc_read_paged(d, &g3, &g2);
+	CHECK(disc_count(g_disc, n, NULL, NVMF_SUBTYPE_REFERRAL, NVMF_DISC_NQN) == 1 && g3 > g1,
+	      "live: a referral is a SUBTYPE 1 entry and GENCTR moves [BASE-2.0c Fig. 262]");
+	CHECK(nvmf_referral_add(&ref, err, sizeof(err)) == -EEXIST, "live: the same referral twice is refused");
+	CHECK_EQ_U(nvmf_referral_remove(&ref, err, sizeof(err)), 0, "live: remove the referral");
+	n = disc_read_paged(d, &g1, &g2);
+	CHECK_EQ_U(disc_count(g_disc, n, NULL, NVMF_SUBTYPE_REFERRAL, NULL), 0, "live: the referral left the log");
+	q_free(d);
+
+	/* A write waits for its data (R2T) while its namespace is removed:
+	 * when the data comes, the command fails cleanly, never touching
+	 * the freed namespace. */
+	{
+		struct nvme_sqe sq = sqe_rw(NVME_CMD_WRITE, 2, 0, 1);
+		unsigned since = g_nr_cpl;
+
+		c = submit(io, &sq, NULL, 512);
+		r = g_last_req;
+		CHECK(c->none && g_fetched == r, "live: a write to the new namespace waits for its data (R2T)");
+		CHECK_EQ_U(nvmf_subsys_detach_ns(s, 2, &back, err, sizeof(err)), 0, "live: remove the namespace meanwhile");
+		CHECK(back == b, "live: the removed namespace's bdev is handed back, not freed");
+		memset(r->data, 0x5a, 512);
+		nvmf_req_data_ready(r);
+		CHECK_EQ_U(st(cpl_of(r, since)), NVME_SC_INVALID_NS | DNR,
+			   "live: its data arrives after the removal -> Invalid Namespace [NVM-1.0c §3.3.6]");
+	}
+	c = io_read(io, 2, 0, 1, 512);
+	CHECK_EQ_U(st(c), NVME_SC_INVALID_NS | DNR, "live: I/O to a removed NSID -> Invalid Namespace");
+	CHECK(nvmf_subsys_detach_ns(s, 2, &back, err, sizeof(err)) == -ENOENT,
+		   "live: removing it twice is refused");
+	CHECK_EQ_U(nvmf_subsys_attach_ns(s, b, 0, NULL, NULL, err, sizeof(err)), 0,
+		   "live: the bdev can be attached again (lowest free NSID)");
+	c = io_read(io, 1, 0, 1, 512);
+	CHECK_EQ_U(st(c), 0, "live: ... and read through the controller already connected");
+
+	/* Hosts: a removed host loses new connections. */
+	nvmf_subsys_allow_any(s, false);
+	CHECK_EQ_U(nvmf_subsys_add_host(s, HOSTB), 0, "live: add a host");
+	CHECK(nvmf_subsys_add_host(s, HOSTB) == -EEXIST, "live: the same host twice is refused");
+	CHECK_EQ_U(nvmf_subsys_remove_host(s, HOSTB), 0, "live: remove the host");
+	q = q_new();
+	q->listener = g_l_fixed;
+	c = connect_admin(q, NQN_S6, HOSTB, 0);
+	CHECK_EQ_U(st(c), NVME_SC_CONNECT_INVALID_HOST | DNR,
+		   "live: the removed host's new Connect -> Connect Invalid Host [BASE-2.0c Fig. 549]");
+	q_free(q);
+	CHECK(!a->closing, "live: controllers already connected stay");
+
+	/* Removing the listener: no new Connects there. */
+	CHECK_EQ_U(nvmf_subsys_unlisten(s, &tmpl, err, sizeof(err)), 0, "live: remove the listener");
+	CHECK(nvmf_subsys_unlisten(s, &tmpl, err, sizeof(err)) == -ENOENT,
+		   "live: removing it twice is refused");
+	q = q_new();
+	q->listener = g_l_fixed;
+	nvmf_subsys_allow_any(s, true);
+	c = connect_admin(q, NQN_S6, HOSTB, 0);
+	CHECK_EQ_U(st(c), NVME_SC_CONNECT_INVALID_PARAM | DNR, "live: Connect on the removed listener is refused");
+	q_free(q);
+
+	/* Deleting the subsystem: its controllers go first. */
+	q_free(io);
+	q_free(a);
+	CHECK_EQ_U(nvmf_subsys_remove(s, err, sizeof(err)), 0, "live: delete the subsystem");
+	CHECK(nvmf_subsys_lookup(NQN_S6) == NULL, "live: it is gone");
+	CHECK(nvmf_bdev_owner(g_s1->ns[0]->bdev, NULL) == g_s1->ns[0], "live: other subsystems keep their namespaces");
+}
+
 int main(void)
 {
 	if (getenv("V"))
@@ -1831,6 +1978,7 @@ int main(void)
 	test_aer();
 	test_abort();
 	test_io();
+	test_live();
 	CHECK_EQ_U(slots_busy(), 0, "every command slot came back to the transport [nvmf.h transport seam]");
 	teardown();
 	return test_done("nvmf_test");

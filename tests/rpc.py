@@ -1,0 +1,49 @@
+#!/usr/bin/env python3
+# tests/rpc.py - a minimal JSON-RPC 2.0 client for the tests (stdlib only),
+# until they can use `nvmf rpc`. Usage:
+# rpc.py SOCK METHOD [PARAMS]   one JSON-RPC call; exit 0 on "result", 2 on "error"
+# rpc.py SOCK --raw TEXT        send TEXT as is, print the answer or <closed>
+# rpc.py SOCK --big N           a request of N bytes, never finished
+# rpc.py SOCK --cut             half a request, then hang up
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(60)
+s.connect(sys.argv[1])
+def answer():
+    buf = b""
+    while True:
+        try:
+            d = s.recv(65536)
+        except (ConnectionResetError, BrokenPipeError):
+            d = b""
+        if not d:
+            return buf
+        buf += d
+        try:
+            json.loads(buf)
+            return buf
+        except ValueError:
+            pass
+mode = sys.argv[2]
+if mode == "--raw":
+    s.sendall(sys.argv[3].encode())
+    print(answer().decode() or "<closed>")
+elif mode == "--big":
+    try:
+        s.sendall(b'{"jsonrpc":"2.0","id":1,"method":"x","params":{"a":"' + b"A" * int(sys.argv[3]))
+    except (ConnectionResetError, BrokenPipeError):
+        pass
+    print(answer().decode() or "<closed>")
+elif mode == "--cut":
+    s.sendall(b'{"jsonrpc":"2.0","id":1,"method":"rpc_get')
+    s.close()
+else:
+    req = {"jsonrpc": "2.0", "method": mode, "id": 1}
+    if len(sys.argv) > 3:
+        req["params"] = json.loads(sys.argv[3])
+    s.sendall(json.dumps(req).encode())
+    r = json.loads(answer())
+    if "error" in r:
+        print(json.dumps(r["error"]))
+        sys.exit(2)
+    print(json.dumps(r["result"], indent=2))

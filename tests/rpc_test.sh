@@ -1,0 +1,330 @@
+#!/usr/bin/env bash
+# tests/rpc_test.sh - the JSON-RPC server (rpc.c) and live configuration
+# (nvmf.c) against a running ./nvmf, over a Unix socket in a temp dir:
+#
+#   1. the seed tutorial's sequence (transport, malloc bdev, subsystem,
+#      namespace, listener; list; the host side does I/O; then remove
+#      listener, namespace, subsystem), and what each step changes live
+#   2. every method, its parameters and its errors
+#   3. bad clients: malformed JSON, unknown method, wrong types, an
+#      oversized request, a client gone mid-request; the target serves on
+#   4. save_config -> restart with -c -> save_config: identical
+#
+# The client is tests/rpc.py (Python, stdlib only) until `nvmf rpc`
+# lands: it sends one request and prints the response.
+set -u
+cd "$(dirname "$0")/.."
+pass=0 fail=0
+T=$(mktemp -d)
+detail=tests/out/rpc_test.detail
+mkdir -p tests/out
+: >$detail
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+check() {	# check DESCRIPTION COMMAND...: passes when COMMAND succeeds
+	local what=$1; shift
+	if "$@" >>$detail 2>&1; then
+		echo "ok - $what"; pass=$((pass + 1))
+	else
+		echo "not ok - $what"; fail=$((fail + 1))
+		tail -n 20 $detail | sed 's/^/    /'
+	fi
+}
+
+
+free_port() {	# a TCP port nobody listens on now
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+start_target() {	# start_target SOCK ARGS...: start ./nvmf, wait for its socket
+	local sock=$1; shift
+	./nvmf -r "$sock" -D 0 "$@" >>"$T/target.out" 2>&1 &
+	pids+=($!)
+	tgt=$!
+	for _ in $(seq 100); do
+		[ -S "$sock" ] && grep -q 'JSON-RPC on' "$T/target.out" && return 0
+		kill -0 $tgt 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
+sock=$T/spdk.sock
+r() { python3 tests/rpc.py "$sock" "$@"; }
+ok() {		# ok DESCRIPTION METHOD [PARAMS] [GREP-E]: succeeds (and prints that)
+	local what=$1 m=$2 p=${3-} pat=${4-}
+	local out rc
+	out=$(r "$m" ${p:+"$p"} 2>&1); rc=$?
+	echo "$m $p -> $out" >>$detail
+	check "$what" bash -c '[ "$1" = 0 ] && { [ -z "$2" ] || grep -qE -- "$2" <<<"$3"; }' _ "$rc" "$pat" "$out"
+}
+err() {		# err DESCRIPTION METHOD PARAMS GREP-E: fails with a matching message
+	local what=$1 m=$2 p=$3 pat=$4
+	local out rc
+	out=$(r "$m" ${p:+"$p"} 2>&1); rc=$?
+	echo "$m $p -> $out" >>$detail
+	check "$what" bash -c '[ "$1" = 2 ] && grep -qE -- "$2" <<<"$3"' _ "$rc" "$pat" "$out"
+}
+
+port=$(free_port)
+nqn=nqn.2016-06.io.spdk:cnode1
+trid="trtype:TCP traddr:127.0.0.1 trsvcid:$port subnqn:$nqn"
+la="{\"trtype\":\"tcp\",\"adrfam\":\"ipv4\",\"traddr\":\"127.0.0.1\",\"trsvcid\":\"$port\"}"
+check "an empty target starts with -r and --empty" start_target "$sock" --empty
+
+# ---- 1. the seed tutorial -------------------------------------------------
+ok "nvmf_create_transport -t TCP -u 16384 -m 8 -c 8192" nvmf_create_transport \
+	'{"trtype":"TCP","io_unit_size":16384,"max_io_qpairs_per_ctrlr":8,"in_capsule_data_size":8192}'
+ok "bdev_malloc_create -b Malloc0 64 512" bdev_malloc_create \
+	'{"name":"Malloc0","num_blocks":131072,"block_size":512}' '"Malloc0"'
+ok "nvmf_create_subsystem -a -s SPDK00000000000001 -d SPDK_Controller1" nvmf_create_subsystem \
+	"{\"nqn\":\"$nqn\",\"allow_any_host\":true,\"serial_number\":\"SPDK00000000000001\",\"model_number\":\"SPDK_Controller1\"}"
+ok "nvmf_subsystem_add_ns returns NSID 1" nvmf_subsystem_add_ns \
+	"{\"nqn\":\"$nqn\",\"namespace\":{\"bdev_name\":\"Malloc0\"}}" '^1$'
+ok "nvmf_subsystem_add_listener -t tcp -a 127.0.0.1 -s PORT" nvmf_subsystem_add_listener \
+	"{\"nqn\":\"$nqn\",\"listen_address\":$la}"
+ok "nvmf_get_subsystems shows the subsystem, its listener and Malloc0" nvmf_get_subsystems '' \
+	"\"trsvcid\": \"$port\""
+out=$(r nvmf_get_subsystems); echo "$out" >>$detail
+check "... with serial, model and the namespace" bash -c 'grep -q SPDK00000000000001 <<<"$1" &&
+	grep -q SPDK_Controller1 <<<"$1" && grep -q "\"bdev_name\": \"Malloc0\"" <<<"$1"' _ "$out"
+out=$(./nvmf identify -r "$trid" 2>&1); echo "$out" >>$detail
+check "the host identifies it: SN and MN as given" bash -c 'grep -q "sn  *: SPDK00000000000001" <<<"$1" &&
+	grep -q "mn  *: SPDK_Controller1" <<<"$1"' _ "$out"
+check "IOCCSZ follows -c 8192" grep -q "8192 bytes of in-capsule data" <<<"$out"
+check "perf --verify through the new subsystem" ./nvmf perf -q 8 -o 4096 -w randrw -t 1 --verify -r "$trid"
+ok "bdev_get_iostat counts what perf did" bdev_get_iostat '{"name":"Malloc0"}' '"num_write_ops": [1-9]'
+
+# Live: a second namespace while a host is connected (perf keeps one open).
+./nvmf perf -q 1 -o 4096 -w read -t 30 -r "$trid" >>$detail 2>&1 &
+perf=$!; pids+=($perf)
+for _ in $(seq 100); do
+	r nvmf_subsystem_get_controllers "{\"nqn\":\"$nqn\"}" | grep -q cntlid && break
+	sleep 0.1
+done
+ok "nvmf_subsystem_get_controllers lists the connected host" nvmf_subsystem_get_controllers \
+	"{\"nqn\":\"$nqn\"}" '"num_io_qpairs": 1'
+ok "nvmf_subsystem_get_qpairs lists admin and I/O queue" nvmf_subsystem_get_qpairs \
+	"{\"nqn\":\"$nqn\"}" '"qid": 1'
+ok "nvmf_get_stats counts them on poll group 0" nvmf_get_stats '' '"io_qpairs": 1'
+ok "bdev_null_create while connected" bdev_null_create '{"name":"Null0","num_blocks":2048,"block_size":4096}'
+ok "nvmf_subsystem_add_ns -n 5 while connected" nvmf_subsystem_add_ns \
+	"{\"nqn\":\"$nqn\",\"namespace\":{\"bdev_name\":\"Null0\",\"nsid\":5}}" '^5$'
+# (nvmf perf posts no AERs; the AEN itself is checked in nvmf_test and,
+# with the kernel host, in tests/vm/test-rpc.sh.)
+out=$(./nvmf identify -n 5 -r "$trid" 2>&1); echo "$out" >>$detail
+check "a new host sees namespace 5" grep -q "^Namespace 5:" <<<"$out"
+ok "nvmf_subsystem_remove_ns 5 while connected" nvmf_subsystem_remove_ns "{\"nqn\":\"$nqn\",\"nsid\":5}"
+check "the connected reader is unaffected" kill -0 $perf
+kill $perf; wait $perf 2>/dev/null
+
+ok "nvmf_subsystem_remove_listener" nvmf_subsystem_remove_listener "{\"nqn\":\"$nqn\",\"listen_address\":$la}"
+check "the removed listener no longer accepts" bash -c "! ./nvmf identify -r '$trid'"
+ok "nvmf_subsystem_remove_ns 1" nvmf_subsystem_remove_ns "{\"nqn\":\"$nqn\",\"nsid\":1}"
+ok "Malloc0 is unclaimed again" bdev_get_bdevs '{"name":"Malloc0"}' '"claimed": false'
+ok "nvmf_delete_subsystem" nvmf_delete_subsystem "{\"nqn\":\"$nqn\"}"
+ok "it is gone from nvmf_get_subsystems" nvmf_get_subsystems '' '^\[$'
+out=$(r nvmf_get_subsystems); check "... only discovery is left" bash -c '! grep -q cnode1 <<<"$1"' _ "$out"
+
+# ---- 2. every method: parameters and errors -------------------------------
+ok "rpc_get_methods lists the nvmf methods" rpc_get_methods '' '"nvmf_subsystem_add_ns"'
+out=$(r rpc_get_methods); echo "$out" >>$detail
+check "rpc_get_methods has no aliases by default" bash -c '! grep -q get_nvmf_subsystems <<<"$1"' _ "$out"
+ok "rpc_get_methods include_aliases" rpc_get_methods '{"include_aliases":true}' 'delete_nvmf_subsystem'
+err "bdev_malloc_create: duplicate name" bdev_malloc_create '{"name":"Malloc0","num_blocks":8,"block_size":512}' 'already exists'
+err "bdev_malloc_create: block size 520" bdev_malloc_create '{"name":"M1","num_blocks":8,"block_size":520}' '512 and 4096'
+err "bdev_malloc_create: missing num_blocks" bdev_malloc_create '{"name":"M1"}' "missing parameter 'num_blocks'"
+err "bdev_malloc_create: num_blocks a string" bdev_malloc_create '{"name":"M1","num_blocks":"8"}' 'must be an integer'
+err "bdev_malloc_create: unknown parameter" bdev_malloc_create '{"name":"M1","num_blocks":8,"colour":1}' "unknown parameter 'colour'"
+ok "bdev_get_bdevs lists Malloc0 and Null0" bdev_get_bdevs '' '"Null0"'
+err "bdev_get_bdevs: unknown bdev" bdev_get_bdevs '{"name":"nope"}' 'does not exist'
+err "bdev_null_delete on a malloc bdev" bdev_null_delete '{"name":"Malloc0"}' 'was made by bdev_malloc_create'
+ok "bdev_null_delete" bdev_null_delete '{"name":"Null0"}'
+dd if=/dev/zero of="$T/disk.img" bs=1M count=4 status=none
+if ./nvmf --help | grep -q 'file:'; then
+	ok "bdev_aio_create on a file" bdev_aio_create "{\"name\":\"Aio0\",\"filename\":\"$T/disk.img\",\"block_size\":512}" '"Aio0"'
+	ok "bdev_aio_delete" bdev_aio_delete '{"name":"Aio0"}'
+	ok "bdev_uring_create on a file" bdev_uring_create "{\"name\":\"Uring0\",\"filename\":\"$T/disk.img\"}" '"Uring0"'
+	ok "bdev_uring_delete" bdev_uring_delete '{"name":"Uring0"}'
+else
+	err "bdev_aio_create says the file backend is not built" bdev_aio_create \
+		"{\"name\":\"Aio0\",\"filename\":\"$T/disk.img\"}" 'bdev_aio_create: unknown namespace'
+	err "bdev_uring_create says so too" bdev_uring_create \
+		"{\"name\":\"U0\",\"filename\":\"$T/disk.img\"}" 'bdev_uring_create: unknown namespace'
+fi
+err "bdev_aio_delete: unknown bdev" bdev_aio_delete '{"name":"Aio9"}' 'does not exist'
+err "bdev_uring_delete: unknown bdev" bdev_uring_delete '{"name":"U9"}' 'does not exist'
+if ./nvmf --help | grep -q 'sim:'; then
+	ok "bdev_nvme_attach_controller -t sim" bdev_nvme_attach_controller '{"name":"Nvme0","trtype":"sim","traddr":"64M"}' 'Nvme0n1'
+	ok "bdev_nvme_get_controllers" bdev_nvme_get_controllers '' '"Nvme0"'
+	ok "bdev_nvme_detach_controller" bdev_nvme_detach_controller '{"name":"Nvme0"}'
+else
+	err "bdev_nvme_attach_controller -t sim: not built yet, says so" bdev_nvme_attach_controller \
+		'{"name":"Nvme0","trtype":"sim","traddr":"64M"}' 'unknown namespace'
+	ok "bdev_nvme_get_controllers: none" bdev_nvme_get_controllers '' '^\[\]$'
+fi
+err "bdev_nvme_attach_controller -t tcp is refused" bdev_nvme_attach_controller \
+	'{"name":"N1","trtype":"tcp","traddr":"127.0.0.1"}' 'not NVMe-oF'
+err "bdev_nvme_detach_controller: unknown" bdev_nvme_detach_controller '{"name":"N1"}' 'does not exist'
+
+ok "nvmf_get_transports" nvmf_get_transports '' '"io_unit_size": 16384'
+err "nvmf_create_transport: TCP twice" nvmf_create_transport '{"trtype":"TCP"}' 'already exists'
+err "nvmf_get_transports: RDMA does not exist" nvmf_get_transports '{"trtype":"RDMA"}' 'does not exist'
+
+ok "nvmf_create_subsystem (SPDK defaults)" nvmf_create_subsystem "{\"nqn\":\"$nqn\",\"max_namespaces\":2}"
+ok "... default serial and model, allow_any_host false" nvmf_get_subsystems "{\"nqn\":\"$nqn\"}" '"allow_any_host": false'
+err "nvmf_create_subsystem: duplicate NQN" nvmf_create_subsystem "{\"nqn\":\"$nqn\"}" 'already exists'
+err "nvmf_create_subsystem: bad NQN" nvmf_create_subsystem '{"nqn":"iqn.2016-06.io.spdk:x"}' 'not a subsystem NQN'
+err "nvmf_create_subsystem: serial over 20 characters" nvmf_create_subsystem \
+	'{"nqn":"nqn.2016-06.io.spdk:x","serial_number":"123456789012345678901"}' 'serial number 1-20'
+err "nvmf_create_subsystem: allow_any_host a string" nvmf_create_subsystem \
+	'{"nqn":"nqn.2016-06.io.spdk:x","allow_any_host":"yes"}' 'true or false'
+err "nvmf_delete_subsystem: unknown NQN" nvmf_delete_subsystem '{"nqn":"nqn.2016-06.io.spdk:x"}' 'does not exist'
+err "nvmf_subsystem_add_ns: unknown bdev" nvmf_subsystem_add_ns \
+	"{\"nqn\":\"$nqn\",\"namespace\":{\"bdev_name\":\"nope\"}}" 'bdev nope does not exist'
+ok "nvmf_subsystem_add_ns with uuid" nvmf_subsystem_add_ns \
+	"{\"nqn\":\"$nqn\",\"namespace\":{\"bdev_name\":\"Malloc0\",\"uuid\":\"12345678-1234-1234-1234-123456789abc\"}}"
+ok "... the uuid is kept" nvmf_get_subsystems "{\"nqn\":\"$nqn\"}" '12345678-1234-1234-1234-123456789abc'
+ok "a second subsystem" nvmf_create_subsystem '{"nqn":"nqn.2016-06.io.spdk:cnode2"}'
+err "nvmf_subsystem_add_ns: bdev already claimed" nvmf_subsystem_add_ns \
+	'{"nqn":"nqn.2016-06.io.spdk:cnode2","namespace":{"bdev_name":"Malloc0"}}' 'already claimed'
+err "bdev_malloc_delete: claimed bdev" bdev_malloc_delete '{"name":"Malloc0"}' 'claimed by a namespace'
+ok "bdev_malloc_create M2" bdev_malloc_create '{"name":"M2","num_blocks":64,"block_size":512}'
+err "nvmf_subsystem_add_ns: NSID above max_namespaces" nvmf_subsystem_add_ns \
+	"{\"nqn\":\"$nqn\",\"namespace\":{\"bdev_name\":\"M2\",\"nsid\":3}}" 'above'
+err "nvmf_subsystem_add_ns: NSID in use" nvmf_subsystem_add_ns \
+	"{\"nqn\":\"$nqn\",\"namespace\":{\"bdev_name\":\"M2\",\"nsid\":1}}" 'already in use'
+err "nvmf_subsystem_remove_ns: no such NSID" nvmf_subsystem_remove_ns "{\"nqn\":\"$nqn\",\"nsid\":9}" 'has no namespace 9'
+
+ok "nvmf_subsystem_add_listener again" nvmf_subsystem_add_listener "{\"nqn\":\"$nqn\",\"listen_address\":$la}"
+ok "nvmf_subsystem_get_listeners" nvmf_subsystem_get_listeners "{\"nqn\":\"$nqn\"}" "\"trsvcid\": \"$port\""
+err "nvmf_subsystem_add_listener: the same twice" nvmf_subsystem_add_listener \
+	"{\"nqn\":\"$nqn\",\"listen_address\":$la}" 'already listens'
+busy=$(free_port)
+python3 -c "import socket,time,sys; s=socket.socket(); s.bind(('127.0.0.1',$busy)); s.listen(); print('held', flush=True); time.sleep(60)" \
+	>"$T/busy.out" 2>&1 &
+pids+=($!)
+for _ in $(seq 50); do grep -q held "$T/busy.out" && break; sleep 0.1; done
+err "nvmf_subsystem_add_listener: address in use" nvmf_subsystem_add_listener \
+	"{\"nqn\":\"$nqn\",\"listen_address\":{\"trtype\":\"TCP\",\"traddr\":\"127.0.0.1\",\"trsvcid\":\"$busy\"}}" 'Address already in use'
+err "nvmf_subsystem_add_listener: RDMA not built" nvmf_subsystem_add_listener \
+	"{\"nqn\":\"$nqn\",\"listen_address\":{\"trtype\":\"RDMA\",\"traddr\":\"127.0.0.1\",\"trsvcid\":\"4420\"}}" 'RDMA'
+err "nvmf_subsystem_add_listener: listen_address missing" nvmf_subsystem_add_listener \
+	"{\"nqn\":\"$nqn\"}" "missing parameter 'listen_address'"
+err "nvmf_subsystem_remove_listener: not listening there" nvmf_subsystem_remove_listener \
+	"{\"nqn\":\"$nqn\",\"listen_address\":{\"trtype\":\"TCP\",\"traddr\":\"127.0.0.1\",\"trsvcid\":\"1\"}}" 'does not listen'
+
+host1=nqn.2014-08.org.nvmexpress:uuid:11111111-2222-3333-4444-555555555555
+host2=nqn.2014-08.org.nvmexpress:uuid:66666666-2222-3333-4444-555555555555
+check "allow_any_host false: an unlisted host is refused" bash -c "! ./nvmf identify -r '$trid hostnqn:$host1'"
+ok "nvmf_subsystem_add_host" nvmf_subsystem_add_host "{\"nqn\":\"$nqn\",\"host\":\"$host1\"}"
+check "the added host connects" ./nvmf identify -r "$trid hostnqn:$host1"
+check "another host is still refused" bash -c "! ./nvmf identify -r '$trid hostnqn:$host2'"
+err "nvmf_subsystem_add_host: twice" nvmf_subsystem_add_host "{\"nqn\":\"$nqn\",\"host\":\"$host1\"}" 'already allowed'
+err "nvmf_subsystem_add_host: not an NQN" nvmf_subsystem_add_host "{\"nqn\":\"$nqn\",\"host\":\"bob\"}" 'not an NQN'
+ok "nvmf_subsystem_remove_host" nvmf_subsystem_remove_host "{\"nqn\":\"$nqn\",\"host\":\"$host1\"}"
+check "the removed host's reconnect is refused" bash -c "! ./nvmf identify -r '$trid hostnqn:$host1'"
+err "nvmf_subsystem_remove_host: not on the list" nvmf_subsystem_remove_host \
+	"{\"nqn\":\"$nqn\",\"host\":\"$host1\"}" 'not on'
+ok "nvmf_subsystem_allow_any_host true" nvmf_subsystem_allow_any_host "{\"nqn\":\"$nqn\",\"allow_any_host\":true}"
+check "now any host connects" ./nvmf identify -r "$trid hostnqn:$host2"
+err "nvmf_subsystem_allow_any_host: missing flag" nvmf_subsystem_allow_any_host "{\"nqn\":\"$nqn\"}" 'missing'
+
+ok "nvmf_subsystem_add_listener on the discovery NQN" nvmf_subsystem_add_listener \
+	"{\"nqn\":\"nqn.2014-08.org.nvmexpress.discovery\",\"listen_address\":{\"trtype\":\"TCP\",\"traddr\":\"127.0.0.1\",\"trsvcid\":\"$((port + 0))\"}}"
+dref='{"address":{"trtype":"TCP","adrfam":"IPv4","traddr":"127.0.0.2","trsvcid":"8009"}}'
+ok "nvmf_discovery_add_referral" nvmf_discovery_add_referral "$dref"
+ok "nvmf_discovery_get_referrals" nvmf_discovery_get_referrals '' '"traddr": "127.0.0.2"'
+err "nvmf_discovery_add_referral: twice" nvmf_discovery_add_referral "$dref" 'already exists'
+out=$(./nvmf discover -r "trtype:TCP traddr:127.0.0.1 trsvcid:$port" 2>&1); echo "$out" >>$detail
+check "the discovery log has the referral (SUBTYPE 1)" grep -q "discovery subsystem referral" <<<"$out"
+check "... and the subsystem on its port" grep -q "$nqn" <<<"$out"
+ok "nvmf_discovery_remove_referral" nvmf_discovery_remove_referral "$dref"
+err "nvmf_discovery_remove_referral: gone" nvmf_discovery_remove_referral "$dref" 'no referral'
+out=$(./nvmf discover -r "trtype:TCP traddr:127.0.0.1 trsvcid:$port" 2>&1); echo "$out" >>$detail
+check "the referral left the discovery log" bash -c '! grep -q "referral" <<<"$1"' _ "$out"
+ok "get_nvmf_subsystems (deprecated alias)" get_nvmf_subsystems '' 'cnode2'
+ok "delete_nvmf_subsystem (deprecated alias)" delete_nvmf_subsystem '{"nqn":"nqn.2016-06.io.spdk:cnode2"}'
+
+# ---- 3. bad clients -------------------------------------------------------
+out=$(r --raw '{"jsonrpc":"2.0","id":1,"method":'); echo "$out" >>$detail
+check "malformed JSON: parse error -32700 or closed" grep -qE -- '-32700|<closed>' <<<"$out"
+out=$(r --raw '{"jsonrpc":"2.0","id":1,]'); echo "$out" >>$detail
+check "garbage JSON: parse error -32700" grep -q -- '-32700' <<<"$out"
+err "unknown method: -32601" no_such_method '' '-32601'
+out=$(r --raw '{"jsonrpc":"1.0","id":7,"method":"rpc_get_methods"}'); echo "$out" >>$detail
+check "not JSON-RPC 2.0: invalid request -32600" grep -q -- '-32600' <<<"$out"
+out=$(r --raw '[1,2]'); echo "$out" >>$detail
+check "a batch (array): invalid request -32600" grep -q -- '-32600' <<<"$out"
+out=$(r --raw '{"jsonrpc":"2.0","id":2,"method":"nvmf_get_subsystems","params":[1]}'); echo "$out" >>$detail
+check "params not an object: -32602" grep -q -- '-32602' <<<"$out"
+out=$(r --big 2000000); echo "$out" >>$detail
+check "oversized request: answered 'too large' or closed" grep -qE 'too large|<closed>' <<<"$out"
+r --cut
+check "a client that hangs up mid-request" true
+ok "the server still answers" rpc_get_methods '' 'save_config'
+check "the target still serves hosts" ./nvmf identify -r "$trid"
+
+# ---- 4. save_config -> restart -> load -> save_config ---------------------
+r save_config >"$T/saved1.json"; echo "save rc=$?" >>$detail
+check "save_config" grep -q '"nvmf_subsystem_add_ns"' "$T/saved1.json"
+kill $tgt; wait $tgt; rc=$?
+check "target exits 0 on SIGTERM" test "$rc" = 0
+check "the RPC socket file is removed at exit" test ! -e "$sock"
+check "the target restarts from the saved config (-c)" start_target "$sock" -c "$T/saved1.json"
+r save_config >"$T/saved2.json"
+check "save_config after the restart is identical" diff "$T/saved1.json" "$T/saved2.json"
+check "the reloaded subsystem serves hosts" ./nvmf identify -r "$trid"
+ok "load_config over RPC applies a config" load_config \
+	'{"subsystems":[{"subsystem":"accel","config":[]},{"subsystem":"bdev","config":[{"method":"bdev_malloc_create","params":{"name":"L0","num_blocks":64,"block_size":512}},{"method":"bdev_wait_for_examine"}]}]}'
+ok "... L0 exists" bdev_get_bdevs '{"name":"L0"}' '"L0"'
+check "... the unsupported method is named in a warning" grep -q "method 'bdev_wait_for_examine' is not supported" "$T/target.out"
+err "load_config stops at a failing entry and names it" load_config \
+	'{"subsystems":[{"subsystem":"bdev","config":[{"method":"bdev_malloc_create","params":{"name":"L0","num_blocks":64}}]}]}' 'bdev_malloc_create: bdev L0 already exists'
+
+# Socket path rules: a busy explicit path is an error; a stale file is replaced.
+check "a second target on the same -r path refuses to start" bash -c "! ./nvmf --empty -D 0 -r '$sock'"
+python3 -c "import socket; s=socket.socket(socket.AF_UNIX); s.bind('$T/stale.sock')"
+check "a stale socket file is replaced" start_target "$T/stale.sock" --empty
+sock=$T/stale.sock
+ok "... and that target answers" rpc_get_methods '' 'rpc_get_methods'
+
+# ---- 5. the seed tutorial through `nvmf rpc`, in rpc.py's own syntax ------
+sock=$T/seed.sock
+check "a fresh empty target" start_target "$sock" --empty
+port=$(free_port)
+n() { ./nvmf rpc -s "$sock" "$@"; }
+seed_ok() {	# seed_ok DESCRIPTION GREP-E ARGS...: nvmf rpc ARGS succeeds, prints GREP-E
+	local what=$1 pat=$2 out rc
+	shift 2
+	out=$(n "$@" 2>&1); rc=$?
+	echo "nvmf rpc $* -> $out" >>$detail
+	check "$what" bash -c '[ "$1" = 0 ] && { [ -z "$2" ] || grep -qE -- "$2" <<<"$3"; }' _ "$rc" "$pat" "$out"
+}
+seed_ok "nvmf rpc nvmf_create_transport -t TCP -u 16384 -m 8 -c 8192" '' \
+	nvmf_create_transport -t TCP -u 16384 -m 8 -c 8192
+seed_ok "nvmf rpc bdev_malloc_create -b Malloc0 64 512" 'Malloc0' bdev_malloc_create -b Malloc0 64 512
+seed_ok "nvmf rpc nvmf_create_subsystem $nqn -a -s SPDK00000000000001 -d SPDK_Controller1" '' \
+	nvmf_create_subsystem $nqn -a -s SPDK00000000000001 -d SPDK_Controller1
+seed_ok "nvmf rpc nvmf_subsystem_add_ns $nqn Malloc0" '1' nvmf_subsystem_add_ns $nqn Malloc0
+seed_ok "nvmf rpc nvmf_subsystem_add_listener $nqn -t tcp -a 127.0.0.1 -s PORT" '' \
+	nvmf_subsystem_add_listener $nqn -t tcp -a 127.0.0.1 -s $port
+seed_ok "nvmf rpc nvmf_get_subsystems" 'SPDK_Controller1' nvmf_get_subsystems
+seed_ok "nvmf rpc get_nvmf_subsystems (the old name)" 'Malloc0' get_nvmf_subsystems
+check "perf --verify through the seed tutorial's subsystem" \
+	./nvmf perf -q 8 -o 4096 -w randrw -t 1 --verify -r "trtype:TCP traddr:127.0.0.1 trsvcid:$port subnqn:$nqn"
+seed_ok "nvmf rpc nvmf_subsystem_remove_listener" '' \
+	nvmf_subsystem_remove_listener $nqn -t tcp -a 127.0.0.1 -s $port
+seed_ok "nvmf rpc nvmf_subsystem_remove_ns $nqn 1" '' nvmf_subsystem_remove_ns $nqn 1
+seed_ok "nvmf rpc delete_nvmf_subsystem $nqn (the old name)" '' delete_nvmf_subsystem $nqn
+seed_ok "nvmf rpc bdev_malloc_delete Malloc0" '' bdev_malloc_delete Malloc0
+out=$(n nvmf_get_subsystems 2>&1); echo "$out" >>$detail
+check "only the discovery subsystem is left" bash -c 'grep -q discovery <<<"$1" && ! grep -q cnode1 <<<"$1"' _ "$out"
+
+echo "rpc_test: $pass passed, $fail failed"
+[ "$fail" = 0 ]
