@@ -135,6 +135,7 @@ enum nvmf_bio_op { BIO_READ, BIO_WRITE, BIO_FLUSH, BIO_WRITE_ZEROES, BIO_DEALLOC
 
 int bdev_create(const char *spec, struct nvmf_bdev **out, char *err, size_t errlen);
 void bdev_free(struct nvmf_bdev *b);
+int bdev_poll_all(void);		/* a reactor reaps polled backends */
 void nvmf_bdev_done(struct nvmf_req *r, uint16_t status);	/* in nvmf.c */
 
 /* ==================================================================== */
@@ -326,6 +327,18 @@ extern uint32_t g_tcp_maxh2cdata;
 int host_discover_main(int argc, char **argv);
 int host_identify_main(int argc, char **argv);
 int host_perf_main(int argc, char **argv);
+
+/* ==================================================================== */
+/* pcie_nvme.c: the user-space NVMe driver (VFIO bus, nvme: and sim:)  */
+/* ==================================================================== */
+
+/* bdev_create hands "nvme:BDF[/NSID]" and "sim:SIZE[...]" specs here. */
+int pci_bdev_create(const char *spec, struct nvmf_bdev **out, char *err, size_t errlen);
+/* Register page-aligned memory request buffers live in: commands on it
+ * then go to the device without a bounce copy. 0 or -errno. */
+int pci_bdev_dma_register(struct nvmf_bdev *b, void *va, size_t len);
+/* The VFIO implementation of the bus seam, for a PCI address. */
+int pci_vfio_bus_open(const char *bdf, struct nvme_bus **out, char *err, size_t errlen);
 
 /* ==================================================================== */
 /* sim/sim.c: a software NVMe controller behind the bus seam          */
