@@ -4,6 +4,7 @@
  *
  *   nvmf [target] [options]     the NVMe-oF target (the default job)
  *   nvmf discover|identify|perf the host side (host.c)
+ *   nvmf sim                    a scripted session on the simulator (sim/)
  *
  * The target's threads:
  *
@@ -285,7 +286,7 @@ static void nvmf_target_usage(FILE *f)
 		"  -v, --verbose               more logging (-vv: debug)\n"
 		"      --trace                 print every PDU and command, one line each\n"
 		"      --version               say what was built\n"
-		"other subcommands: nvmf discover|identify|perf --help\n",
+		"other subcommands: nvmf discover|identify|perf|sim --help\n",
 		NVMF_DEFAULT_NQN, NVMF_DEFAULT_NS);
 }
 
@@ -608,6 +609,8 @@ int main(int argc, char **argv)
 		return host_identify_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "perf"))
 		return host_perf_main(argc - 1, argv + 1);
+	if (!strcmp(cmd, "sim"))		/* the simulated NVMe device, sim/ */
+		return sim_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
 		nvmf_target_usage(stdout);
 		return 0;
