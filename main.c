@@ -203,6 +203,10 @@ static void *nvmf_reactor_main(void *arg)
 			p->fn(p, ev[i].events);
 		}
 		tcp_reactor_poll(r);
+		/* Polled backends (nvme:, sim:) have no fd to wake us: spin
+		 * while they have commands in flight. */
+		if (bdev_poll_all() > 0)
+			n++;
 		if (n > 0)
 			last_work = nvmf_now_us();
 		if (nvmf_now_ms() - last_tick >= NVMF_TICK_MS) {
@@ -280,7 +284,10 @@ static void nvmf_target_usage(FILE *f)
 		"  -s, --subsys NQN            add a subsystem; the --ns and --host options\n"
 		"                              after it belong to it (default %s)\n"
 		"  -n, --ns SPEC               namespace: ram:SIZE[:BS] or null:SIZE[:BS],\n"
-		"                              SIZE like 64M or 1G, BS 512 or 4096 (default %s)\n"
+		"                              SIZE like 64M or 1G, BS 512 or 4096 (default %s);\n"
+		"                              nvme:BDF[/NSID] a PCI NVMe SSD bound to vfio-pci\n"
+		"                              (e.g. nvme:0000:00:04.0), driven by pcie_nvme.c;\n"
+		"                              sim:SIZE[:BS] the same driver on a simulated SSD\n"
 		"      --host NQN              allow only this host NQN (repeatable)\n"
 		"  -m, --cpumask MASK          one reactor per core in MASK, pinned (e.g. 0x3)\n"
 		"  -v, --verbose               more logging (-vv: debug)\n"
