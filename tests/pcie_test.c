@@ -185,7 +185,7 @@ static bool roundtrip(struct pci_ctrl *c, struct pci_qpair *qp, uint8_t *wbuf, u
 	       !memcmp(wbuf, rbuf, len);
 }
 
-/* Every transfer size from one block to MDTS, at page offset 0 and at a
+/* Transfer sizes from one block to MDTS, at page offset 0 and at a
  * block-sized offset inside the page, so PRP1 alone, PRP1+PRP2 and PRP
  * lists of every length all run [BASE-2.0c §4.3.1]. */
 static void test_prps(struct pci_ctrl *c, struct pci_qpair *qp, uint32_t bs)
@@ -196,7 +196,8 @@ static void test_prps(struct pci_ctrl *c, struct pci_qpair *qp, uint32_t bs)
 	uint8_t *r = c->bus->ops->dma_alloc(c->bus, buflen, &riova);
 	unsigned bad[2] = { 0, 0 }, sizes = 0;
 
-	for (uint32_t len = bs; len <= c->max_xfer; len += bs, sizes++) {
+	/* Every block count up to 128 KiB, then every page count up to MDTS. */
+	for (uint32_t len = bs; len <= c->max_xfer; len += len < (128u << 10) ? bs : PCI_PAGE, sizes++) {
 		for (int o = 0; o < 2; o++) {
 			uint32_t off = o ? bs % PCI_PAGE : 0;	/* 4K blocks: offset 0 twice */
 

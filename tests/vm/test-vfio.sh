@@ -10,6 +10,9 @@
 #               device goes back to the nvme driver
 #   checks:     connect | list | id-ctrl | id-ns (64 MiB) | ns-descs | fio
 #               16 MiB | disconnect
+#   nvmf only:  driver-tests: nvmf stopped, tests/pcie_test nvme:BDF runs
+#               the driver's test list (the one tests/pcie_test runs on sim/)
+#               against QEMU's NVMe through VFIO
 #
 # The nvmf half is skipped until ./nvmf --help mentions an nvme: namespace.
 . tests/vm/fabrics.sh
@@ -93,6 +96,17 @@ vfio_stop_nvmf() {
 	bdf=$(nvme_bdf) && pci_bind "$bdf" nvme
 }
 
+# One driver, two devices: the test list of tests/pcie_test on this one.
+c_driver_tests() {
+	local bdf out
+	nvmf_stop || return 1		# the VFIO group is nvmf's until it exits
+	bdf=$(nvme_bdf) || return 1
+	[ -x tests/pcie_test ] || { echo "tests/pcie_test not built (make tests/pcie_test)"; return 1; }
+	out=$(run tests/pcie_test "nvme:$bdf")
+	echo "$out"
+	echo "$out" | grep -qE '^pcie: [0-9]+ passed, 0 failed'
+}
+
 vfio_checks() {
 	check connect c_connect
 	check list c_list
@@ -101,4 +115,5 @@ vfio_checks() {
 	check ns-descs c_ns_descs
 	check fio c_fio 16M
 	check disconnect c_disconnect
+	[ "$TARGET" != nvmf ] || check driver-tests c_driver_tests
 }
