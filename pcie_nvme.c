@@ -27,7 +27,9 @@
  * Threads: each I/O queue pair belongs to the reactor that first submitted
  * on it; only that thread touches it. The admin queue has its own mutex.
  * A controller reset takes c->lock for writing; the I/O path holds it for
- * reading, so a reset never runs under a reactor's feet.
+ * reading, so a reset never runs under a reactor's feet. sim/ runs inside
+ * poll() with no lock of its own, so its bus is used by one reactor at a
+ * time (c->bus_lock); VFIO hardware needs no such lock.
  *
  * Tutorial chapter 07 reads this file top to bottom.
  */
@@ -499,6 +501,7 @@ struct pci_ctrl {
 	pthread_mutex_t admin_lock;
 	struct pci_qpair *ioq[PCI_MAX_IOQ];	/* index qid - 1 */
 	pthread_rwlock_t lock;		/* write: reset; read: the I/O path */
+	pthread_mutex_t bus_lock;	/* serializes a bus that runs in poll() */
 	atomic_bool need_reset;
 	bool dead;			/* reset failed: every command fails */
 	uint64_t resets;
@@ -1118,6 +1121,7 @@ static void pci_ctrl_close(struct pci_ctrl *c)
 	c->bus->ops->close(c->bus);
 	pthread_rwlock_destroy(&c->lock);
 	pthread_mutex_destroy(&c->admin_lock);
+	pthread_mutex_destroy(&c->bus_lock);
 	free(c);
 }
 
@@ -1130,6 +1134,7 @@ static void pci_ctrl_close(struct pci_ctrl *c)
 static int pci_ctrl_open(struct nvme_bus *bus, struct pci_ctrl **out, char *err, size_t errlen)
 {
 	struct pci_ctrl *c = calloc(1, sizeof(*c));
+	pthread_mutexattr_t attr;
 	int rc;
 
 	if (!c) {
@@ -1140,6 +1145,11 @@ static int pci_ctrl_open(struct nvme_bus *bus, struct pci_ctrl **out, char *err,
 	c->timeout_ms = PCI_TIMEOUT_MS;
 	pthread_rwlock_init(&c->lock, NULL);
 	pthread_mutex_init(&c->admin_lock, NULL);
+	/* Recursive: a completion may submit again (DSM walks its ranges). */
+	pthread_mutexattr_init(&attr);
+	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(&c->bus_lock, &attr);
+	pthread_mutexattr_destroy(&attr);
 	rc = pci_read_cap(c, err, errlen);
 	if (rc)
 		goto out_close;
@@ -1348,6 +1358,20 @@ static struct pci_qpair *pci_bdev_qpair(struct pci_ctrl *c, struct nvmf_req *r)
 	return qp;
 }
 
+/* A bus with a poll() op is a device that runs on its caller's thread
+ * (sim/): one reactor at a time may drive it. */
+static void pci_bus_enter(struct pci_ctrl *c)
+{
+	if (c->bus->ops->poll)
+		pthread_mutex_lock(&c->bus_lock);
+}
+
+static void pci_bus_leave(struct pci_ctrl *c)
+{
+	if (c->bus->ops->poll)
+		pthread_mutex_unlock(&c->bus_lock);
+}
+
 /* nvmf_bdev_ops.submit: start r on the device, or fail it at once. */
 static void pci_bdev_submit(struct nvmf_bdev *b, struct nvmf_req *r)
 {
@@ -1359,6 +1383,7 @@ static void pci_bdev_submit(struct nvmf_bdev *b, struct nvmf_req *r)
 	if ((r->bio == BIO_WRITE_ZEROES && !pb->has_wz) || (r->bio == BIO_DEALLOC && !pb->has_dsm))
 		return nvmf_bdev_done(r, NVME_SC_INVALID_OPCODE | NVME_STATUS_DNR);
 	pthread_rwlock_rdlock(&c->lock);
+	pci_bus_enter(c);
 	qp = c->dead ? NULL : pci_bdev_qpair(c, r);
 	if (qp && qp->abort_pending)
 		pci_qpair_abort_all(qp);
@@ -1370,6 +1395,7 @@ static void pci_bdev_submit(struct nvmf_bdev *b, struct nvmf_req *r)
 			status = NVME_SC_TRANSIENT_TRANSPORT;
 		}
 	}
+	pci_bus_leave(c);
 	pthread_rwlock_unlock(&c->lock);
 	if (!qp)
 		nvmf_bdev_done(r, status);
@@ -1387,6 +1413,7 @@ static int pci_bdev_poll(struct nvmf_bdev *b)
 	int busy = 0;
 
 	pthread_rwlock_rdlock(&c->lock);
+	pci_bus_enter(c);
 	for (int i = 0; i < c->nr_ioq && i < PCI_MAX_IOQ; i++) {
 		struct pci_qpair *qp = c->ioq[i];
 
@@ -1398,6 +1425,7 @@ static int pci_bdev_poll(struct nvmf_bdev *b)
 		pci_bdev_drain(b, qp);
 		busy += (qp->size - 1 - qp->nr_free) + (qp->ov_tail - qp->ov_head);
 	}
+	pci_bus_leave(c);
 	pthread_rwlock_unlock(&c->lock);
 	if (atomic_load(&c->need_reset))
 		pci_ctrl_reset(c);
