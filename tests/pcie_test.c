@@ -459,7 +459,7 @@ static int bench(const char *spec, unsigned secs)
 	if (!c->bus->ops->dma_alloc(c->bus, 32 * 4096, &iova))
 		return 1;
 	start = nvmf_now_ms();
-	while (nvmf_now_ms() - start < secs * 1000) {
+	for (unsigned iter = 0; (++iter & 1023) || nvmf_now_ms() - start < secs * 1000;) {
 		while (inflight < 32) {
 			struct nvme_sqe sqe = { .opcode = NVME_CMD_READ, .nsid = htole32(1) };
 			uint64_t lba;
