@@ -879,8 +879,9 @@ static int pci_delete_io_queues(struct pci_ctrl *c, uint16_t qid)
 }
 
 /*
- * Allocate and create I/O queue pair qid (1..nr_ioq) with bounce buffers.
- * Returns 0 or -errno; on failure nothing is left behind.
+ * Allocate and create I/O queue pair qid (1..nr_ioq) with bounce buffers,
+ * owned by the calling thread. Returns 0 or -errno; on failure nothing is
+ * left behind.
  */
 static int pci_ioq_create(struct pci_ctrl *c, uint16_t qid, struct pci_qpair **out)
 {
@@ -900,6 +901,7 @@ static int pci_ioq_create(struct pci_ctrl *c, uint16_t qid, struct pci_qpair **o
 		free(qp);
 		return rc;
 	}
+	qp->owner = pthread_self();	/* before other reactors can see it */
 	c->ioq[qid - 1] = qp;
 	*out = qp;
 	return 0;
@@ -1360,7 +1362,6 @@ static struct pci_qpair *pci_bdev_qpair(struct pci_ctrl *c, struct nvmf_req *r)
 		LOG_ERR("cannot create I/O queue %d for reactor %d", id + 1, id);
 		return NULL;
 	}
-	qp->owner = pthread_self();
 	return qp;
 }
 

@@ -453,7 +453,6 @@ static int bench(const char *spec, unsigned secs)
 
 	if (!c || pci_ioq_create(c, 1, &qp))
 		return 1;
-	qp->owner = pthread_self();
 	pci_identify(c, NVME_CNS_NS, 1, c->scratch_iova);
 	nblocks = le64toh(((struct nvme_id_ns *)c->scratch)->nsze) / 8;	/* 4K units of 512 */
 	if (!c->bus->ops->dma_alloc(c->bus, 32 * 4096, &iova))
@@ -515,7 +514,6 @@ int main(int argc, char **argv)
 	CHECK(pci_ioq_create(c, 1, &qp) == 0, "Create I/O CQ and SQ 1 (%u entries, polled)", c->io_qsize);
 	if (!qp)
 		return test_done("pcie");
-	qp->owner = pthread_self();
 	buf = c->bus->ops->dma_alloc(c->bus, 2 * PCI_PAGE, &iova);
 	CHECK(roundtrip(c, qp, buf, iova, buf + PCI_PAGE, iova + PCI_PAGE, 7, bs, bs),
 	      "write a block, read it back");

@@ -12,7 +12,8 @@
 #               16 MiB | disconnect
 #   nvmf only:  driver-tests: nvmf stopped, tests/pcie_test nvme:BDF runs
 #               the driver's test list (the one tests/pcie_test runs on sim/)
-#               against QEMU's NVMe through VFIO
+#               against QEMU's NVMe through VFIO; then ./nvmf --ns sim:64M
+#               (the same driver on sim/): connect | id-ns | fio | disconnect
 #
 # The nvmf half is skipped until ./nvmf --help mentions an nvme: namespace.
 . tests/vm/fabrics.sh
@@ -107,6 +108,13 @@ c_driver_tests() {
 	echo "$out" | grep -qE '^pcie: [0-9]+ passed, 0 failed'
 }
 
+# The same kernel host on --ns sim:64M: the driver on sim/'s simulated SSD
+# (vfio_stop_nvmf stops this target).
+c_sim_start() {
+	NVMF_WAIT_PORTS="4420 8009" nvmf_start "$LOGS/nvmf-sim.log" \
+		-l 127.0.0.1:4420 -s "$NQN" --ns sim:64M
+}
+
 vfio_checks() {
 	check connect c_connect
 	check list c_list
@@ -115,5 +123,11 @@ vfio_checks() {
 	check ns-descs c_ns_descs
 	check fio c_fio 16M
 	check disconnect c_disconnect
-	[ "$TARGET" != nvmf ] || check driver-tests c_driver_tests
+	[ "$TARGET" = nvmf ] || return 0
+	check driver-tests c_driver_tests
+	check sim-start c_sim_start
+	check sim-connect c_connect
+	check sim-id-ns c_id_ns
+	check sim-fio c_fio 16M
+	check sim-disconnect c_disconnect
 }
