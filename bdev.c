@@ -14,6 +14,8 @@
  *         measuring the transport without a medium.
  *   file  a regular file or a block device, through io_uring; completions
  *         come back later, on the reactor's epoll (see its section).
+ *   nvme, sim  an NVMe controller driven by pcie_nvme.c (chapter 07);
+ *         completions are reaped by bdev_poll_all() from the reactors.
  *
  * Specs: "ram:64M", "ram:1G:4096", "null:1T", with K/M/G/T suffixes;
  * "file:PATH[:BS][:ro]".
@@ -731,8 +733,11 @@ int bdev_create(const char *spec, struct nvmf_bdev **out, char *err, size_t errl
 
 	if (!strncmp(spec, "file:", 5))
 		return bdev_create_file(spec, out, err, errlen);
+	if (!strncmp(spec, "nvme:", 5) || !strncmp(spec, "sim:", 4))
+		return pci_bdev_create(spec, out, err, errlen);
 	if (!colon || (!ram && strncmp(spec, "null:", 5))) {
-		snprintf(err, errlen, "unknown namespace '%s' (want ram:SIZE[:BS], null:SIZE[:BS] or file:PATH[:BS][:ro])", spec);
+		snprintf(err, errlen, "unknown namespace '%s' (want ram:SIZE[:BS], null:SIZE[:BS], "
+			 "file:PATH[:BS][:ro], nvme:BDF[/NSID] or sim:SIZE[:BS])", spec);
 		return -EINVAL;
 	}
 	bs_str = strchr(colon + 1, ':');
@@ -765,6 +770,32 @@ int bdev_create(const char *spec, struct nvmf_bdev **out, char *err, size_t errl
 	}
 	*out = b;
 	return 0;
+}
+
+/*
+ * Reap the completions of every polled backend (nvme, sim) that belong to
+ * the calling reactor. Returns > 0 while any has commands in flight, so
+ * the reactor keeps spinning instead of sleeping in epoll. The backends
+ * are polled after s->lock is dropped: a completion may close a queue,
+ * and that path takes s->lock.
+ */
+int bdev_poll_all(void)
+{
+	struct nvmf_bdev *polled[NVMF_MAX_NS];
+	int busy = 0;
+
+	for (struct nvmf_subsys *s = g_subsystems; s; s = s->next) {
+		int n = 0;
+
+		pthread_mutex_lock(&s->lock);
+		for (int i = 0; i < NVMF_MAX_NS; i++)
+			if (s->ns[i] && s->ns[i]->bdev->ops->poll)
+				polled[n++] = s->ns[i]->bdev;
+		pthread_mutex_unlock(&s->lock);
+		for (int i = 0; i < n; i++)
+			busy += polled[i]->ops->poll(polled[i]);
+	}
+	return busy;
 }
 
 void bdev_free(struct nvmf_bdev *b)

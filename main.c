@@ -4,6 +4,7 @@
  *
  *   nvmf [target] [options]     the NVMe-oF target (the default job)
  *   nvmf discover|identify|perf the host side (host.c)
+ *   nvmf sim                    a scripted session on the simulator (sim/)
  *
  * The target's threads:
  *
@@ -203,6 +204,10 @@ static void *nvmf_reactor_main(void *arg)
 			p->fn(p, ev[i].events);
 		}
 		tcp_reactor_poll(r);
+		/* Polled backends (nvme:, sim:) have no fd to wake us: spin
+		 * while they have commands in flight. */
+		if (bdev_poll_all() > 0)
+			n++;
 		if (n > 0)
 			last_work = nvmf_now_us();
 		if (nvmf_now_ms() - last_tick >= NVMF_TICK_MS) {
@@ -279,8 +284,11 @@ static void nvmf_target_usage(FILE *f)
 		"                              listen address (default 8009; 0 = no)\n"
 		"  -s, --subsys NQN            add a subsystem; the --ns and --host options\n"
 		"                              after it belong to it (default %s)\n"
-		"  -n, --ns SPEC               namespace: ram:SIZE[:BS], null:SIZE[:BS] or\n"
+		"  -n, --ns SPEC               namespace: ram:SIZE[:BS], null:SIZE[:BS],\n"
 		"                              file:PATH[:BS][:ro] (a file or block device),\n"
+		"                              nvme:BDF[/NSID] a PCI NVMe SSD bound to vfio-pci\n"
+		"                              (e.g. nvme:0000:00:04.0), driven by pcie_nvme.c,\n"
+		"                              sim:SIZE[:BS] the same driver on a simulated SSD;\n"
 		"                              SIZE like 64M or 1G, BS 512 or 4096 (default %s)\n"
 		"      --host NQN              allow only this host NQN (repeatable)\n"
 		"  -m, --cpumask MASK          one reactor per core in MASK, pinned (e.g. 0x3)\n"
@@ -294,7 +302,7 @@ static void nvmf_target_usage(FILE *f)
 		"  -v, --verbose               more logging (-vv: debug)\n"
 		"      --trace                 print every PDU and command, one line each\n"
 		"      --version               say what was built\n"
-		"other subcommands: nvmf discover|identify|perf|rpc|config --help\n",
+		"other subcommands: nvmf discover|identify|perf|rpc|config|sim --help\n",
 		NVMF_DEFAULT_NQN, NVMF_DEFAULT_NS);
 }
 
@@ -654,6 +662,8 @@ int main(int argc, char **argv)
 		return config_rpc_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "config"))
 		return config_main(argc - 1, argv + 1);
+	if (!strcmp(cmd, "sim"))		/* the simulated NVMe device, sim/ */
+		return sim_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
 		nvmf_target_usage(stdout);
 		return 0;

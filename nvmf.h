@@ -141,6 +141,7 @@ int bdev_create(const char *spec, struct nvmf_bdev **out, char *err, size_t errl
 int bdev_file_create(const char *path, uint32_t bs, bool ro, struct nvmf_bdev **out,
 		     char *err, size_t errlen);	/* file: and bdev_aio/uring_create */
 void bdev_free(struct nvmf_bdev *b);
+int bdev_poll_all(void);		/* a reactor reaps polled backends */
 void nvmf_bdev_done(struct nvmf_req *r, uint16_t status);	/* in nvmf.c */
 
 /* ==================================================================== */
@@ -433,5 +434,95 @@ int config_translate(const char *name, const char *text, struct json_object **ou
 		     struct json_object **warnings, char *err, size_t errlen);
 int config_load_file(const char *path, struct json_object **out, char *err, size_t errlen);
 void config_print_json(FILE *f, struct json_object *obj, int indent, int depth);
+/* pcie_nvme.c: the user-space NVMe driver (VFIO bus, nvme: and sim:)  */
+/* ==================================================================== */
+
+/* bdev_create hands "nvme:BDF[/NSID]" and "sim:SIZE[...]" specs here. */
+int pci_bdev_create(const char *spec, struct nvmf_bdev **out, char *err, size_t errlen);
+/* Register page-aligned memory request buffers live in: commands on it
+ * then go to the device without a bounce copy. 0 or -errno. */
+int pci_bdev_dma_register(struct nvmf_bdev *b, void *va, size_t len);
+/* The VFIO implementation of the bus seam, for a PCI address. */
+int pci_vfio_bus_open(const char *bdf, struct nvme_bus **out, char *err, size_t errlen);
+
+/* ==================================================================== */
+/* sim/sim.c: a software NVMe controller behind the bus seam          */
+/* ==================================================================== */
+
+/*
+ * sim_bus_open: a new simulated controller with one namespace (nsid 1).
+ *   spec: SIZE[:BLKSZ][,OPT=N...]       memory-backed: "64M", "1G:4096"
+ *         file=PATH[:BLKSZ][,OPT=N...]  an existing file, its size rounded
+ *                                       down to whole blocks
+ *   BLKSZ is 512 (default) or 4096. OPTs set what the driver must adapt to:
+ *     dstrd=N   CAP.DSTRD, doorbell stride 4 << N bytes (default 0)
+ *     mqes=N    CAP.MQES, largest queue size, 0's based (default 1023)
+ *     mdts=N    Identify MDTS, 2^N pages of 4 KiB (default 5: 128 KiB)
+ *     to=N      CAP.TO in 500 ms units (default 20: 10 s)
+ *     queues=N  I/O queue pairs granted by Number of Queues (default 16)
+ *   Returns 0 and *out, or -errno with a message in err. The device runs
+ *   only inside ops->poll(), on the caller's thread; ops->close() frees it.
+ */
+int sim_bus_open(const char *spec, struct nvme_bus **out, char *err, size_t errlen);
+
+/*
+ * Fault injection, for the driver's tests. A rule matches commands as the
+ * controller fetches them from a submission queue: on queue qid (or any
+ * queue, or any I/O queue) with opcode (or any). It fires on the nth match
+ * counted from when it was added (1 = the next one) and on the count - 1
+ * matches after that (count 0: on every match from the nth on).
+ *   SIM_FAULT_DELAY   the command executes only after `polls` more calls
+ *                     to poll(); later commands overtake it
+ *   SIM_FAULT_STATUS  the command is not executed; its CQE carries `status`
+ *                     (an NVME_SC_* value, optionally | NVME_STATUS_DNR)
+ *   SIM_FAULT_DROP    the command is executed but its CQE is never posted
+ *                     (the driver's timeout must notice)
+ *   SIM_FAULT_CFS     the controller fails: CSTS.CFS is set and it stops
+ *                     processing until the host resets it (CC.EN 1 -> 0)
+ * sim_fault_add returns 0, -EINVAL (bad rule) or -ENOSPC (SIM_MAX_FAULTS).
+ */
+enum sim_fault_kind { SIM_FAULT_DELAY, SIM_FAULT_STATUS, SIM_FAULT_DROP, SIM_FAULT_CFS };
+#define SIM_QID_ANY		(-1)	/* sim_fault.qid: every queue */
+#define SIM_QID_IO		(-2)	/* sim_fault.qid: every I/O queue */
+#define SIM_OPC_ANY		(-1)	/* sim_fault.opcode: every opcode */
+#define SIM_MAX_FAULTS		16
+struct sim_fault {
+	enum sim_fault_kind kind;
+	int qid;			/* 0 = admin, N, SIM_QID_ANY, SIM_QID_IO */
+	int opcode;			/* 0..255 or SIM_OPC_ANY */
+	unsigned nth;			/* 1 = the next matching command */
+	unsigned count;			/* matches it fires on; 0 = all */
+	unsigned polls;			/* SIM_FAULT_DELAY */
+	uint16_t status;		/* SIM_FAULT_STATUS */
+};
+int sim_fault_add(struct nvme_bus *b, const struct sim_fault *f);
+void sim_fault_clear(struct nvme_bus *b);
+
+/* Set CSTS.CFS now, as if the controller hit an internal error [BASE-2.0c
+ * §3.1.4.6]; it stops processing commands until CC.EN goes 1 -> 0. */
+void sim_set_cfs(struct nvme_bus *b);
+
+/* Slow RDY: after a CC.EN change, CSTS.RDY follows only once CSTS has been
+ * read `reads` more times AND `ms` milliseconds have passed. reads = ~0u
+ * never lets it follow (a controller that misses CAP.TO). 0, 0 restores
+ * the default: RDY follows CC.EN at once. */
+void sim_slow_rdy(struct nvme_bus *b, unsigned reads, unsigned ms);
+
+/* Print every register access, doorbell, fetched command and posted
+ * completion with nvmf_trace() (the `nvmf sim --trace` view). */
+void sim_set_trace(struct nvme_bus *b, bool on);
+
+/* Counters a test can compare against what its driver did. */
+struct sim_stats {
+	uint64_t cmds;			/* commands fetched from any SQ */
+	uint64_t cqes;			/* completions posted */
+	uint64_t doorbells;		/* valid doorbell writes */
+	uint64_t bad_doorbells;		/* invalid ones (each raises an AEN) */
+	uint64_t faults;		/* fault rules fired */
+};
+void sim_get_stats(struct nvme_bus *b, struct sim_stats *st);
+
+/* `nvmf sim`: a scripted session against the simulator, for learners. */
+int sim_main(int argc, char **argv);
 
 #endif /* NVMF_H */

@@ -34,6 +34,8 @@
  */
 #include "../nvmf.c"
 #include "../bdev.c"
+#include "../pcie_nvme.c"	/* bdev.c dispatches nvme: and sim: to it */
+#include "../sim/sim.c"
 #include "test.h"
 
 #include <arpa/inet.h>

@@ -10,6 +10,10 @@
 #               device goes back to the nvme driver
 #   checks:     connect | list | id-ctrl | id-ns (64 MiB) | ns-descs | fio
 #               16 MiB | disconnect
+#   nvmf only:  driver-tests: nvmf stopped, tests/pcie_test nvme:BDF runs
+#               the driver's test list (the one tests/pcie_test runs on sim/)
+#               against QEMU's NVMe through VFIO; then ./nvmf --ns sim:64M
+#               (the same driver on sim/): connect | id-ns | fio | disconnect
 #
 # The nvmf half is skipped until ./nvmf --help mentions an nvme: namespace.
 . tests/vm/fabrics.sh
@@ -93,6 +97,24 @@ vfio_stop_nvmf() {
 	bdf=$(nvme_bdf) && pci_bind "$bdf" nvme
 }
 
+# One driver, two devices: the test list of tests/pcie_test on this one.
+c_driver_tests() {
+	local bdf out
+	nvmf_stop || return 1		# the VFIO group is nvmf's until it exits
+	bdf=$(nvme_bdf) || return 1
+	[ -x tests/pcie_test ] || { echo "tests/pcie_test not built (make tests/pcie_test)"; return 1; }
+	out=$(run tests/pcie_test "nvme:$bdf")
+	echo "$out"
+	echo "$out" | grep -qE '^pcie: [0-9]+ passed, 0 failed'
+}
+
+# The same kernel host on --ns sim:64M: the driver on sim/'s simulated SSD
+# (vfio_stop_nvmf stops this target).
+c_sim_start() {
+	NVMF_WAIT_PORTS="4420 8009" nvmf_start "$LOGS/nvmf-sim.log" \
+		-l 127.0.0.1:4420 -s "$NQN" --ns sim:64M
+}
+
 vfio_checks() {
 	check connect c_connect
 	check list c_list
@@ -101,4 +123,11 @@ vfio_checks() {
 	check ns-descs c_ns_descs
 	check fio c_fio 16M
 	check disconnect c_disconnect
+	[ "$TARGET" = nvmf ] || return 0
+	check driver-tests c_driver_tests
+	check sim-start c_sim_start
+	check sim-connect c_connect
+	check sim-id-ns c_id_ns
+	check sim-fio c_fio 16M
+	check sim-disconnect c_disconnect
 }
