@@ -18,10 +18,12 @@
 #ifndef NVMF_H
 #define NVMF_H
 
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <pthread.h>
 #include <sys/socket.h>
 
@@ -281,6 +283,7 @@ struct nvmf_listener {
 	bool discovery_only;		/* 8009: discovery subsystem only */
 	struct sockaddr_storage addr;
 	struct nvmf_poller poller;
+	void *priv;			/* the transport's own state (rdma.c) */
 };
 
 extern struct nvmf_subsys *g_subsystems;	/* configured before start */
@@ -318,6 +321,33 @@ void tcp_trace_pdu(const char *dir, const struct nvme_tcp_hdr *h, const void *ps
 int tcp_hdr_check(const struct nvme_tcp_hdr *h, bool hdgst, bool ddgst,
 		  uint32_t cpda, uint32_t max_data, uint16_t *fes, uint32_t *fei);
 extern uint32_t g_tcp_maxh2cdata;
+
+/* ==================================================================== */
+/* rdma.c: NVMe/RDMA, target side (built when libibverbs + librdmacm)  */
+/* ==================================================================== */
+
+#define NVMF_RDMA_MSDBD		8	/* keyed SGL descriptors per command */
+
+#ifdef NVMF_NO_RDMA
+#define NVMF_HAVE_RDMA		0
+/* Built without the verbs libraries: an rdma listener is an error that
+ * says how to get one, and the reactor has nothing to poll. */
+static inline int rdma_port_listen(struct nvmf_listener *l, char *err, size_t errlen)
+{
+	(void)l;
+	snprintf(err, errlen, "this nvmf was built without RDMA (install libibverbs-dev librdmacm-dev and rebuild)");
+	return -EOPNOTSUPP;
+}
+static inline void rdma_port_unlisten(struct nvmf_listener *l) { (void)l; }
+static inline int rdma_reactor_poll(struct nvmf_reactor *r) { (void)r; return 0; }
+static inline void rdma_reactor_stop(struct nvmf_reactor *r) { (void)r; }
+#else
+#define NVMF_HAVE_RDMA		1
+int rdma_port_listen(struct nvmf_listener *l, char *err, size_t errlen);
+void rdma_port_unlisten(struct nvmf_listener *l);
+int rdma_reactor_poll(struct nvmf_reactor *r);	/* completions reaped */
+void rdma_reactor_stop(struct nvmf_reactor *r);	/* free every RDMA queue */
+#endif
 
 /* ==================================================================== */
 /* host.c: the initiator side: discover, identify, perf                */
