@@ -845,7 +845,9 @@ static void rdma_reject_with(struct rdma_cm_id *id, uint16_t sts)
 /*
  * Accept with our REP private data: CRQSIZE is the number of receives we
  * posted [RDMA-1.0c §3.3]. We read the host's memory, so our initiator
- * depth is bounded by the host's responder resources.
+ * depth is bounded by the host's responder resources. The CM hands the
+ * REQ's values over already turned to our side: the host's responder
+ * resources arrive as initiator_depth, and the other way round.
  */
 static int rdma_accept_with(struct rdma_queue *rq, const struct rdma_conn_param *host)
 {
@@ -857,10 +859,10 @@ static int rdma_accept_with(struct rdma_queue *rq, const struct rdma_conn_param 
 
 	if (ibv_query_device(rq->id->verbs, &da))
 		return -errno;
-	p.initiator_depth = host->responder_resources < da.max_qp_init_rd_atom
-			    ? host->responder_resources : da.max_qp_init_rd_atom;
-	p.responder_resources = host->initiator_depth < da.max_qp_rd_atom
-				? host->initiator_depth : da.max_qp_rd_atom;
+	p.initiator_depth = host->initiator_depth < da.max_qp_init_rd_atom
+			    ? host->initiator_depth : da.max_qp_init_rd_atom;
+	p.responder_resources = host->responder_resources < da.max_qp_rd_atom
+				? host->responder_resources : da.max_qp_rd_atom;
 	return rdma_accept(rq->id, &p) ? -errno : 0;
 }
 
@@ -890,7 +892,7 @@ static void rdma_connect_request(struct nvmf_listener *l, struct rdma_cm_event *
 		rdma_destroy_id(id);
 		return;
 	}
-	if (!host.responder_resources) {
+	if (!host.initiator_depth) {	/* the host's responder resources */
 		LOG_WARN("RDMA connect from %s rejected: the host allows no RDMA READ (IRD 0)", peer);
 		rdma_reject_with(id, NVME_RDMA_CM_INVALID_IRD);
 		rdma_destroy_id(id);
@@ -909,8 +911,8 @@ static void rdma_connect_request(struct nvmf_listener *l, struct rdma_cm_event *
 	}
 	rq->q.qid = le16toh(req.qid);	/* for log lines; Connect sets it for real */
 	rq->q.listener = l;
-	LOG_DBG("RDMA connect from %s: qid %u, %u entries, IRD %u", peer, rq->q.qid, rq->entries,
-		host.responder_resources);
+	LOG_DBG("RDMA connect from %s: qid %u, %u entries, RDMA READ depth %u", peer, rq->q.qid,
+		rq->entries, host.initiator_depth);
 	rq->q.reactor = nvmf_reactor_next();
 	nvmf_reactor_add_queue(&rq->q);
 }
