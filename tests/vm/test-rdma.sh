@@ -8,6 +8,7 @@
 #   | id-ctrl | id-ns | ns-descs | smart-log | flush | fio 16 MiB
 #   | disconnect | reconnect | connect-all
 #
+#   | nvmf discover, identify, perf --verify over RDMA (our host side)
 #   | bench (fio 4k randread QD32 and QD1, numbers to logs/bench.txt)
 #   | bad-input (nvmf only: tests/rdma_bad, then the target's fds are
 #     counted: every queue the bad hosts opened must be gone)
@@ -62,6 +63,35 @@ c_bench() {
 	done
 }
 
+# nvmf's own host side over NVMe/RDMA against this target (nvmet or nvmf):
+# discover, identify, and perf --verify (every block written is read back
+# and checked); perf's QD32 and QD1 numbers go to logs/bench.txt as well.
+RTRID() { echo "trtype:RDMA adrfam:IPv4 traddr:$ADDR trsvcid:4420${1:+ subnqn:$1}"; }
+c_host_discover() {
+	local out
+	out=$(run ./nvmf discover -r "$(RTRID)") || { echo "$out"; return 1; }
+	echo "$out"
+	echo "$out" | grep -q "$NQN" && echo "$out" | grep -qE '^trtype: +rdma'
+}
+c_host_identify() {
+	local out
+	out=$(run ./nvmf identify -r "$(RTRID "$NQN")") || { echo "$out"; return 1; }
+	echo "$out"
+	echo "$out" | grep -q "$NQN"
+}
+c_host_perf() {
+	local out qd
+	run ./nvmf perf -q 16 -o 4096 -w randrw -M 50 -t 3 --verify -r "$(RTRID "$NQN")" || return 1
+	run ./nvmf perf -q 4 -o 131072 -w randrw -M 50 -t 2 --verify -r "$(RTRID "$NQN")" || return 1
+	for qd in 32 1; do
+		out=$(run ./nvmf perf -q $qd -o 4096 -w randread -t 5 -r "$(RTRID "$NQN")") ||
+			{ echo "$out"; return 1; }
+		echo "$out"
+		echo "bench $KERNEL $TARGET rdma nvmf-perf 4k randread qd$qd: $(echo "$out" | grep -E '^RDMA')" |
+			tee -a "$LOGS/bench.txt"
+	done
+}
+
 # The target's open file descriptors (each RDMA queue holds two).
 nvmf_fds() { ls "/proc/$NVMF_PID/fd" | wc -l; }
 
@@ -85,6 +115,9 @@ c_rdma_bad() {
 rdma_checks() {
 	check rdma-link c_rdma_link
 	check discover c_discover
+	check host-discover c_host_discover
+	check host-identify c_host_identify
+	check host-perf-verify c_host_perf
 	check connect c_connect
 	check list c_list
 	check id-ctrl c_id_ctrl
