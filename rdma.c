@@ -1362,6 +1362,10 @@ int rdma_host_submit(struct rdma_host *h, const struct nvme_sqe *sqe, void *buf,
 	if (i >= h->slots || len > h->max_data)
 		return -EINVAL;
 	*s = *sqe;
+	/* Fabrics commands describe data with SGLs only; nvmet refuses any
+	 * other PSDT with Invalid Field [BASE-2.0c Fig. 88]. */
+	s->flags = (s->flags & ~(3u << NVME_SQE_PSDT_SHIFT)) |
+		   NVME_PSDT_SGL_MPTR_CONTIG << NVME_SQE_PSDT_SHIFT;
 	memset(k, 0, sizeof(*k));
 	k->type = NVME_SGL_TYPE_KEYED_DATA_BLOCK << 4 | NVME_SGL_SUBTYPE_ADDRESS;
 	if (len) {
