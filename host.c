@@ -1025,28 +1025,32 @@ static int host_fill(struct host_queue *q)
 	return -ECONNRESET;
 }
 
-/* NVMe/RDMA: take the responses rdma.c reaped and finish their commands. */
+/* NVMe/RDMA: take the responses rdma.c reaped and finish their commands.
+ * A full batch means there may be more: ask again before sleeping. */
 static int host_rdma_process(struct host_queue *q)
 {
 	struct nvme_cqe cqe[32];
 	char err[256];
-	int n = q->rdma_rc ? q->rdma_rc : rdma_host_poll(q->rdma, cqe, 32, err, sizeof(err));
+	int n;
 
-	if (n < 0 && !q->rdma_rc)
-		host_err("qid %u %s: %s", q->qid, q->peer, err);
-	if (n < 0)
-		return q->rdma_rc = n;
-	for (int i = 0; i < n; i++) {
-		struct host_cmd *c = host_cmd_lookup(q, cqe[i].cid);
+	do {
+		n = q->rdma_rc ? q->rdma_rc : rdma_host_poll(q->rdma, cqe, 32, err, sizeof(err));
+		if (n < 0 && !q->rdma_rc)
+			host_err("qid %u %s: %s", q->qid, q->peer, err);
+		if (n < 0)
+			return q->rdma_rc = n;
+		for (int i = 0; i < n; i++) {
+			struct host_cmd *c = host_cmd_lookup(q, cqe[i].cid);
 
-		if (!c)
-			return host_err("qid %u: response for CID %u, which is not outstanding", q->qid,
-					le16toh(cqe[i].cid)), q->rdma_rc = -EPROTO;
-		c->cqe = cqe[i];
-		c->done = true;
-		if (q->done)
-			q->done[q->nr_done++] = c->cid;
-	}
+			if (!c)
+				return host_err("qid %u: response for CID %u, which is not outstanding",
+						q->qid, le16toh(cqe[i].cid)), q->rdma_rc = -EPROTO;
+			c->cqe = cqe[i];
+			c->done = true;
+			if (q->done)
+				q->done[q->nr_done++] = c->cid;
+		}
+	} while (n == 32);
 	return 0;
 }
 

@@ -1383,44 +1383,53 @@ int rdma_host_submit(struct rdma_host *h, const struct nvme_sqe *sqe, void *buf,
 
 /*
  * Reap completions: up to max CQEs of finished commands into out (a
- * read's data copied to the caller's buffer first). Arms the CQ when it is
- * empty, as the target does. Returns the count or -EIO when the queue
- * failed (the message is in err).
+ * read's data copied to the caller's buffer first). Returns the count or
+ * -EIO when the queue failed (the message is in err). A count below max
+ * promises that the CQ was found empty after arming it, so the caller may
+ * sleep in poll() on rdma_host_fd(); at max, call again first.
  */
 int rdma_host_poll(struct rdma_host *h, struct nvme_cqe *out, int max, char *err, size_t errlen)
 {
 	struct ibv_wc wc[RDMA_CQ_BATCH];
 	struct ibv_cq *cq;
 	void *ctx;
-	int n, got = 0;
+	int got = 0;
 
 	while (ibv_get_cq_event(h->comp_ch, &cq, &ctx) == 0) {
 		h->armed = false;
 		h->cq_events++;
 	}
-	n = ibv_poll_cq(h->cq, max < RDMA_CQ_BATCH ? max : RDMA_CQ_BATCH, wc);
-	if (n == 0 && !h->armed) {
-		h->armed = ibv_req_notify_cq(h->cq, 0) == 0;
-		n = ibv_poll_cq(h->cq, max < RDMA_CQ_BATCH ? max : RDMA_CQ_BATCH, wc);
-	}
-	for (int j = 0; j < n; j++) {
-		struct nvme_cqe cqe;
-		uint16_t cid;
+	while (got < max) {
+		int n = ibv_poll_cq(h->cq, max - got < RDMA_CQ_BATCH ? max - got : RDMA_CQ_BATCH, wc);
 
-		if (wc[j].status != IBV_WC_SUCCESS)
-			return snprintf(err, errlen, "%s failed: %s", wc[j].wr_id == UINT64_MAX ?
-					"SEND of a capsule" : "RECV", ibv_wc_status_str(wc[j].status)), -EIO;
-		if (wc[j].wr_id == UINT64_MAX)
+		if (n < 0)
+			return snprintf(err, errlen, "ibv_poll_cq failed"), -EIO;
+		if (n == 0 && h->armed)
+			break;
+		if (n == 0) {		/* arm, then look once more */
+			if (ibv_req_notify_cq(h->cq, 0))
+				return snprintf(err, errlen, "ibv_req_notify_cq failed"), -EIO;
+			h->armed = true;
 			continue;
-		memcpy(&cqe, rdma_host_cqe(h, wc[j].wr_id), sizeof(cqe));
-		if (rdma_host_post_recv(h, wc[j].wr_id))
-			return snprintf(err, errlen, "cannot repost a receive"), -EIO;
-		cid = le16toh(cqe.cid);
-		if (cid < h->slots && h->slot[cid].read && h->slot[cid].buf)
-			memcpy(h->slot[cid].buf, rdma_host_data(h, cid), h->slot[cid].len);
-		out[got++] = cqe;
+		}
+		for (int j = 0; j < n; j++) {
+			uint16_t cid;
+
+			if (wc[j].status != IBV_WC_SUCCESS)
+				return snprintf(err, errlen, "%s failed: %s", wc[j].wr_id == UINT64_MAX ?
+						"SEND of a capsule" : "RECV", ibv_wc_status_str(wc[j].status)), -EIO;
+			if (wc[j].wr_id == UINT64_MAX)
+				continue;
+			memcpy(&out[got], rdma_host_cqe(h, wc[j].wr_id), sizeof(out[got]));
+			if (rdma_host_post_recv(h, wc[j].wr_id))
+				return snprintf(err, errlen, "cannot repost a receive"), -EIO;
+			cid = le16toh(out[got].cid);
+			if (cid < h->slots && h->slot[cid].read && h->slot[cid].buf)
+				memcpy(h->slot[cid].buf, rdma_host_data(h, cid), h->slot[cid].len);
+			got++;
+		}
 	}
-	return n < 0 ? (snprintf(err, errlen, "ibv_poll_cq failed"), -EIO) : got;
+	return got;
 }
 
 static const struct nvmf_transport_ops rdma_ops = {
