@@ -32,8 +32,8 @@
  * peer-to-peer start (rxe and RoCE do not need it); more than one rkey to
  * invalidate per command (the Linux host registers one MR per command).
  *
- * The host side of NVMe/RDMA (nvmf discover|identify|perf -r trtype:RDMA)
- * is not here yet: see tutorial chapter 06, "What is left out".
+ * The last section is the host side's queue (rdma_host_*), which host.c
+ * uses for `nvmf discover|identify|perf -r trtype:RDMA`.
  *
  * Tutorial chapter 06 reads this file top to bottom.
  */
