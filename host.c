@@ -25,8 +25,11 @@
  * non-blocking; a synchronous command is "submit, then poll until its
  * CapsuleResp". CRC32C, header checks and PDU tracing are tcp.c's.
  *
+ * With -r trtype:RDMA a queue is an NVMe/RDMA queue pair that rdma.c
+ * carries (rdma_host_*): the same slots and commands, no PDUs.
+ *
  * Not implemented: TLS [TCP-1.0c §3.6.1.3], because the target has none;
- * RDMA, until rdma.c; more than one I/O queue in perf; HPDA and CPDA
+ * more than one I/O queue in perf; HPDA and CPDA
  * other than 0 (the Linux host refuses a CPDA too); SQ flow control
  * disable [BASE-2.0c Fig. 546 CATTR], so every command gets a CapsuleResp.
  *
@@ -139,6 +142,8 @@ struct host_cmd {
 /* One NVMe/TCP connection: the admin queue or an I/O queue. */
 struct host_queue {
 	int fd;
+	struct rdma_host *rdma;		/* an NVMe/RDMA queue: rdma.c carries it */
+	int rdma_rc;			/* the RDMA queue failed: this -errno */
 	uint16_t qid;
 	char peer[300];			/* "traddr:trsvcid", for messages */
 	bool ic_done;			/* ICResp received */
@@ -453,15 +458,14 @@ static int host_usage(int ch, const char *text)
  * transport. Returns 0, or the exit status to leave with. */
 static int host_opts_finish(struct host_opts *o, const char *port, const char *subnqn)
 {
-	if (!o->trsvcid[0])
-		snprintf(o->trsvcid, sizeof(o->trsvcid), "%s", port);
+	if (!o->trsvcid[0])	/* NVMe/RDMA discovery is on 4420 too (nvme-cli) */
+		snprintf(o->trsvcid, sizeof(o->trsvcid), "%s",
+			 strcasecmp(o->trtype, "RDMA") ? port : "4420");
 	if (!o->subnqn[0])
 		snprintf(o->subnqn, sizeof(o->subnqn), "%s", subnqn);
 	host_identity(o);
-	if (!strcasecmp(o->trtype, "RDMA"))
-		return fprintf(stderr, "nvmf: RDMA host side not built yet\n"), 1;
-	if (strcasecmp(o->trtype, "TCP"))
-		return host_err("trtype '%s': we know TCP (and, later, RDMA)", o->trtype), 2;
+	if (strcasecmp(o->trtype, "TCP") && strcasecmp(o->trtype, "RDMA"))
+		return host_err("trtype '%s': we know TCP and RDMA", o->trtype), 2;
 	if (strcasecmp(o->adrfam, "IPv4") && strcasecmp(o->adrfam, "IPv6"))
 		return host_err("adrfam '%s': IPv4 or IPv6", o->adrfam), 2;
 	return 0;
@@ -512,6 +516,7 @@ static void host_queue_free(struct host_queue *q)
 		return;
 	if (q->fd >= 0)
 		close(q->fd);
+	rdma_host_free(q->rdma);
 	free(q->cmds[0].h2c);
 	free(q->rbuf), free(q->out), free(q->cmds), free(q->free), free(q->done), free(q);
 }
@@ -652,6 +657,21 @@ static enum host_xfer host_xfer_dir(const struct nvme_sqe *sqe)
 	return bits == 1 ? HOST_XFER_H2C : bits == 2 ? HOST_XFER_C2H : HOST_XFER_NONE;
 }
 
+/* NVMe/RDMA: rdma.c sends the capsule with a keyed SGL over c's data. A
+ * failure is remembered and reported by the next host_queue_process(). */
+static void host_rdma_submit(struct host_queue *q, struct host_cmd *c, const struct nvme_sqe *sqe)
+{
+	struct nvme_sqe s = *sqe;
+	int rc;
+
+	s.cid = htole16(c->cid);
+	rc = rdma_host_submit(q->rdma, &s, c->buf, c->len, c->xfer == HOST_XFER_H2C);
+	if (rc && !q->rdma_rc) {
+		host_err("qid %u: cannot send a capsule to %s: %s", q->qid, q->peer, strerror(-rc));
+		q->rdma_rc = rc;
+	}
+}
+
 /*
  * Queue a CapsuleCmd for c [TCP-1.0c §3.6.2.5]. Its SGL is one of the two
  * NVMe/TCP knows [TCP-1.0c §3.3.3]: a write that fits goes in the capsule
@@ -671,6 +691,10 @@ static void host_cmd_submit(struct host_queue *q, struct host_cmd *c,
 	c->icd = c->xfer == HOST_XFER_H2C && len && len <= q->icd_max;
 	c->done = c->ddgst_bad = false;
 	c->c2h_next = c->r2t_next = 0;
+	if (q->rdma) {
+		host_rdma_submit(q, c, sqe);
+		return;
+	}
 	memset(pdu, 0, sizeof(*pdu));
 	pdu->sqe = *sqe;
 	pdu->sqe.cid = htole16(c->cid);
@@ -1001,6 +1025,41 @@ static int host_fill(struct host_queue *q)
 	return -ECONNRESET;
 }
 
+/* NVMe/RDMA: take the responses rdma.c reaped and finish their commands.
+ * A full batch means there may be more: ask again before sleeping. */
+static int host_rdma_process(struct host_queue *q)
+{
+	struct nvme_cqe cqe[32];
+	char err[256];
+	int n;
+
+	do {
+		n = q->rdma_rc ? q->rdma_rc : rdma_host_poll(q->rdma, cqe, 32, err, sizeof(err));
+		if (n < 0 && !q->rdma_rc)
+			host_err("qid %u %s: %s", q->qid, q->peer, err);
+		if (n < 0)
+			return q->rdma_rc = n;
+		for (int i = 0; i < n; i++) {
+			struct host_cmd *c = host_cmd_lookup(q, cqe[i].cid);
+
+			if (!c)
+				return host_err("qid %u: response for CID %u, which is not outstanding",
+						q->qid, le16toh(cqe[i].cid)), q->rdma_rc = -EPROTO;
+			c->cqe = cqe[i];
+			c->done = true;
+			if (q->done)
+				q->done[q->nr_done++] = c->cid;
+		}
+	} while (n == 32);
+	return 0;
+}
+
+/* What to poll() on for q: its socket, or its RDMA completion channel. */
+static int host_queue_fd(const struct host_queue *q)
+{
+	return q->rdma ? rdma_host_fd(q->rdma) : q->fd;
+}
+
 /*
  * One pass over a queue: send what is queued, parse all that has arrived
  * (a budget of recv() calls keeps one queue from starving the rest), then
@@ -1009,7 +1068,11 @@ static int host_fill(struct host_queue *q)
  */
 static int host_queue_process(struct host_queue *q)
 {
-	int budget = HOST_RECV_BUDGET, rc = host_flush(q);
+	int budget = HOST_RECV_BUDGET, rc;
+
+	if (q->rdma)
+		return host_rdma_process(q);
+	rc = host_flush(q);
 
 	while (rc == 0) {
 		if (q->rstate == HOST_RECV_PDU)
@@ -1033,7 +1096,7 @@ static int host_wait(struct host_queue *q, const bool *flag, uint64_t timeout_ms
 	int rc;
 
 	while ((rc = host_queue_process(q)) == 0 && !*flag) {
-		struct pollfd p = { .fd = q->fd, .events = POLLIN | (q->out_count ? POLLOUT : 0) };
+		struct pollfd p = { .fd = host_queue_fd(q), .events = POLLIN | (q->out_count ? POLLOUT : 0) };
 
 		now = host_now_ns();
 		if (now >= end)
@@ -1100,12 +1163,34 @@ static int host_icresp_check(struct host_queue *q, const struct host_opts *o)
 	return 0;
 }
 
+/* NVMe/RDMA: a queue pair through the RDMA CM (rdma.c). HSQSIZE is the
+ * SQSIZE the Fabrics Connect will carry: 31 on the admin queue, the slot
+ * count (perf's depth) on an I/O queue. */
+static int host_rdma_connect(struct host_queue *q, const struct host_opts *o)
+{
+	uint16_t hsqsize = q->qid ? q->nr_cmds : HOST_ADMIN_SQSIZE;
+	char err[512];
+	int rc;
+
+	snprintf(q->peer, sizeof(q->peer), "%s:%s", o->traddr, o->trsvcid);
+	rc = rdma_host_connect(&q->rdma, o->traddr, o->trsvcid, q->qid, hsqsize, q->nr_cmds,
+			       q->max_data, err, sizeof(err));
+	if (rc)
+		return host_err("cannot connect to %s over RDMA: %s", q->peer, err), rc;
+	host_info("qid %u: NVMe/RDMA queue pair to %s, HSQSIZE %u", q->qid, q->peer, hsqsize);
+	return 0;
+}
+
 /* Connect TCP and exchange ICReq/ICResp [TCP-1.0c §3.6.2.2]: PFV 0, HPDA 0
  * (no padding before data), MAXR2T 0 (one R2T at a time per command). */
 static int host_queue_connect(struct host_queue *q, const struct host_opts *o)
 {
 	struct nvme_tcp_icreq *req = (struct nvme_tcp_icreq *)q->icreq;
-	int rc = host_tcp_connect(q, o);
+	int rc;
+
+	if (!strcasecmp(o->trtype, "RDMA"))
+		return host_rdma_connect(q, o);
+	rc = host_tcp_connect(q, o);
 
 	if (rc)
 		return rc;
@@ -1307,6 +1392,8 @@ static int host_ctrl_check(struct host_ctrl *c, bool discovery)
 			 le16toh(id->icdoff));
 	bad += host_must(le32toh(id->sgls) & 3, "SGLS 0x%x: SGL support is mandatory for fabrics",
 			 le32toh(id->sgls));
+	bad += host_must(strcasecmp(c->o->trtype, "RDMA") || le32toh(id->sgls) & NVME_CTRL_SGLS_KEYED,
+			 "SGLS 0x%x: NVMe/RDMA needs keyed SGL data blocks (bit 2)", le32toh(id->sgls));
 	return bad ? -EPROTO : 0;
 }
 
@@ -1902,8 +1989,8 @@ static int host_perf_loop(struct host_perf *p, struct host_ctrl *c, uint64_t end
 	while (rc == 0) {
 		uint64_t now = host_now_ns();
 		bool stop = p->prefill ? p->next_unit >= p->nunits : now >= end_ns || host_interrupted;
-		struct pollfd pfd[2] = { { .fd = p->q->fd, .events = POLLIN },
-					 { .fd = c->aq->fd, .events = POLLIN } };
+		struct pollfd pfd[2] = { { .fd = host_queue_fd(p->q), .events = POLLIN },
+					 { .fd = host_queue_fd(c->aq), .events = POLLIN } };
 
 		while (!stop && p->inflight < p->depth && host_perf_submit(p))
 			;
@@ -2051,7 +2138,8 @@ static void host_perf_report(const struct host_perf *p, const struct host_opts *
 	char dev[600];
 	int w;
 
-	snprintf(dev, sizeof(dev), "TCP (addr:%s subnqn:%s) NSID %u", o->traddr, o->subnqn, p->nsid);
+	snprintf(dev, sizeof(dev), "%s (addr:%s subnqn:%s) NSID %u",
+		 strcasecmp(o->trtype, "RDMA") ? "TCP" : "RDMA", o->traddr, o->subnqn, p->nsid);
 	w = strlen(dev) > 40 ? (int)strlen(dev) : 40;
 	printf("========================================================\n");
 	printf("%*s\n", w + 57, "Latency(us)");

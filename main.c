@@ -205,10 +205,10 @@ static void *nvmf_reactor_main(void *arg)
 		}
 		tcp_reactor_poll(r);
 		/* Polled backends (nvme:, sim:) have no fd to wake us: spin
-		 * while they have commands in flight. */
+		 * while they have commands in flight. RDMA work shows in CQs. */
 		if (bdev_poll_all() > 0)
 			n++;
-		if (n > 0)
+		if (rdma_reactor_poll(r) > 0 || n > 0)
 			last_work = nvmf_now_us();
 		if (nvmf_now_ms() - last_tick >= NVMF_TICK_MS) {
 			last_tick = nvmf_now_ms();
@@ -219,6 +219,7 @@ static void *nvmf_reactor_main(void *arg)
 	for (struct nvmf_queue *q = r->queues; q; q = q->next)
 		q->ops->close(q);
 	tcp_reactor_poll(r);
+	rdma_reactor_stop(r);
 	return NULL;
 }
 
@@ -279,7 +280,8 @@ static void nvmf_target_usage(FILE *f)
 	fprintf(f,
 		"usage: nvmf [target] [options]\n"
 		"  -l, --listen ADDR:PORT      serve NVMe/TCP on ADDR:PORT (repeatable;\n"
-		"                              default 127.0.0.1:4420; IPv6 as [::1]:4420)\n"
+		"                              default 127.0.0.1:4420; IPv6 as [::1]:4420);\n"
+		"                              rdma:ADDR:PORT serves NVMe/RDMA on an RDMA NIC\n"
 		"  -D, --discovery-port PORT   also serve discovery alone on PORT of each\n"
 		"                              listen address (default 8009; 0 = no)\n"
 		"  -s, --subsys NQN            add a subsystem; the --ns and --host options\n"
@@ -306,16 +308,21 @@ static void nvmf_target_usage(FILE *f)
 		NVMF_DEFAULT_NQN, NVMF_DEFAULT_NS);
 }
 
-/* "ADDR:PORT" or "[V6]:PORT", an optional "tcp:" in front. */
+/* "ADDR:PORT" or "[V6]:PORT", an optional "tcp:" or "rdma:" in front. */
 static int nvmf_parse_listen(const char *arg, struct nvmf_listener *l)
 {
 	const char *colon;
 
+	l->trtype = NVMF_TRTYPE_TCP;
 	if (!strncmp(arg, "tcp:", 4))
 		arg += 4;
 	else if (!strncmp(arg, "rdma:", 5)) {
-		fprintf(stderr, "nvmf: built without RDMA: only tcp listeners for now\n");
-		return -EINVAL;
+		if (!NVMF_HAVE_RDMA) {
+			fprintf(stderr, "nvmf: rdma: not built (install libibverbs-dev librdmacm-dev and rebuild)\n");
+			return -EINVAL;
+		}
+		arg += 5;
+		l->trtype = NVMF_TRTYPE_RDMA;
 	}
 	colon = strrchr(arg, ':');
 	if (!colon || colon == arg || !colon[1] || strlen(colon + 1) >= sizeof(l->trsvcid))
@@ -325,7 +332,6 @@ static int nvmf_parse_listen(const char *arg, struct nvmf_listener *l)
 	else
 		snprintf(l->traddr, sizeof(l->traddr), "%.*s", (int)(colon - arg), arg);
 	snprintf(l->trsvcid, sizeof(l->trsvcid), "%s", colon + 1);
-	l->trtype = NVMF_TRTYPE_TCP;
 	l->poller.fd = -1;
 	return 0;
 }
@@ -530,7 +536,8 @@ static void nvmf_banner(void)
 {
 	struct nvmf_listener *io = NULL, *disc = NULL;
 
-	printf("nvmf %s: NVMe over Fabrics target (NVMe/TCP; built without RDMA)\n", NVMF_VERSION);
+	printf("nvmf %s: NVMe over Fabrics target (NVMe/TCP%s)\n", NVMF_VERSION,
+	       NVMF_HAVE_RDMA ? ", NVMe/RDMA" : "; built without RDMA");
 	for (struct nvmf_subsys *s = g_subsystems; s; s = s->next) {
 		printf("  subsystem %s (%s)\n", s->nqn, s->allow_any_host ? "any host" : "allow list");
 		for (int i = 0; i < s->nr_hosts; i++)
@@ -544,7 +551,8 @@ static void nvmf_banner(void)
 		}
 	}
 	for (struct nvmf_listener *l = g_listeners; l; l = l->next) {
-		printf("  listening on tcp %s:%s (%s)\n", l->traddr, l->trsvcid,
+		printf("  listening on %s %s:%s (%s)\n", l->trtype == NVMF_TRTYPE_RDMA ? "rdma" : "tcp",
+		       l->traddr, l->trsvcid,
 		       l->discovery_only ? "discovery" : "I/O and discovery");
 		if (!l->discovery_only && !io)
 			io = l;
@@ -555,6 +563,13 @@ static void nvmf_banner(void)
 	       NVMF_MAX_DATA >> 10, g_limits.max_queue_depth, g_limits.io_icd, g_nr_reactors);
 	if (!io || !g_subsystems) {
 		printf("no subsystem or I/O listener yet: configure with ./nvmf rpc or scripts/rpc.py\n");
+		return;
+	}
+	if (io->trtype == NVMF_TRTYPE_RDMA) {
+		printf("try:\n  nvme discover -t rdma -a %s -s %s\n", io->traddr, io->trsvcid);
+		printf("  nvme connect -t rdma -a %s -s %s -n %s\n", io->traddr, io->trsvcid,
+		       g_subsystems->nqn);
+		fflush(stdout);
 		return;
 	}
 	printf("try:\n  nvme discover -t tcp -a %s -s %s\n", io->traddr,
@@ -572,7 +587,10 @@ static void nvmf_target_cleanup(void)
 
 	for (l = g_listeners; l; l = next) {
 		next = l->next;
-		tcp_unlisten(l);
+		if (l->trtype == NVMF_TRTYPE_RDMA)
+			rdma_port_unlisten(l);
+		else
+			tcp_unlisten(l);
 		free(l);
 	}
 	g_listeners = NULL;
@@ -603,7 +621,7 @@ static int nvmf_target_main(int argc, char **argv)
 		if (nvmf_reactor_init(&g_reactors[i], i))
 			return 1;
 	for (struct nvmf_listener *l = g_listeners; l; l = l->next) {
-		if (tcp_listen(l, err, sizeof(err))) {
+		if ((l->trtype == NVMF_TRTYPE_RDMA ? rdma_port_listen : tcp_listen)(l, err, sizeof(err))) {
 			fprintf(stderr, "nvmf: %s\n", err);
 			nvmf_target_cleanup();
 			return 1;
@@ -649,7 +667,11 @@ int main(int argc, char **argv)
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (!strcmp(cmd, "--version")) {
-		printf("nvmf %s (transports: tcp; rdma: not built)\n", NVMF_VERSION);
+		if (NVMF_HAVE_RDMA)
+			printf("nvmf %s (transports: tcp, rdma)\n", NVMF_VERSION);
+		else
+			printf("nvmf %s (transports: tcp; rdma: not built (install libibverbs-dev librdmacm-dev))\n",
+			       NVMF_VERSION);
 		return 0;
 	}
 	if (!strcmp(cmd, "discover"))

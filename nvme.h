@@ -15,6 +15,7 @@
  *   3. NVM command set                [NVM-1.0c §3, §4]
  *   4. Fabrics commands, discovery    [BASE-2.0c §6, §5.16.1.23]
  *   5. NVMe/TCP PDUs                  [TCP-1.0c §3.6]
+ *   6. NVMe/RDMA CM private data      [RDMA-1.0c §3.3]
  *
  * Conventions (tutorial chapter 02 reads this file):
  *   - le16/le32/le64 are plain integers named for their byte order; every
@@ -70,6 +71,7 @@ NVME_ASSERT_OFF(struct nvme_keyed_sgl, type, 15);
 
 /* SGL descriptor types (bits 7:4) and subtypes (3:0) [BASE-2.0c Fig. 118-119]. */
 #define NVME_SGL_TYPE_DATA_BLOCK	0x0
+#define NVME_SGL_TYPE_LAST_SEGMENT	0x3
 #define NVME_SGL_TYPE_KEYED_DATA_BLOCK	0x4
 #define NVME_SGL_TYPE_TRANSPORT_DATA_BLOCK 0x5
 #define NVME_SGL_SUBTYPE_ADDRESS	0x0
@@ -1002,5 +1004,70 @@ NVME_ASSERT_SIZE(struct nvme_tcp_r2t, 24);
 NVME_ASSERT_OFF(struct nvme_tcp_r2t, ttag, 10);
 NVME_ASSERT_OFF(struct nvme_tcp_r2t, r2to, 12);
 NVME_ASSERT_OFF(struct nvme_tcp_r2t, r2tl, 16);
+
+/* ==================================================================== */
+/* 6. NVMe/RDMA connection private data                                */
+/* ==================================================================== */
+
+/*
+ * An NVMe/RDMA queue is one RC queue pair set up through the RDMA CM. The
+ * host's CM REQ, our REP and a REJ each carry a small private data record
+ * [RDMA-1.0c §3.3]:
+ *
+ *   REQ, host -> controller, 32 bytes       REP, 32 bytes   REJ, 4 bytes
+ *   0 recfmt  2 qid  4 hrqsize  6 hsqsize   0 recfmt        0 recfmt
+ *   8 cntlid (0 from older hosts)           2 crqsize       2 sts
+ *
+ * HSQSIZE is 0's based, like Connect SQSIZE; HRQSIZE and CRQSIZE count
+ * entries. The Linux host sends HSQSIZE = queue size - 1 and HRQSIZE =
+ * queue size (admin: 31 and 32). Over RoCE the CM pads private data to its
+ * full size with zeros, so a short record reads as zero fields.
+ */
+struct nvme_rdma_cm_req {
+	le16 recfmt;
+	le16 qid;
+	le16 hrqsize;
+	le16 hsqsize;
+	le16 cntlid;
+	uint8_t rsvd10[22];
+};
+NVME_ASSERT_SIZE(struct nvme_rdma_cm_req, 32);
+NVME_ASSERT_OFF(struct nvme_rdma_cm_req, qid, 2);
+NVME_ASSERT_OFF(struct nvme_rdma_cm_req, hrqsize, 4);
+NVME_ASSERT_OFF(struct nvme_rdma_cm_req, hsqsize, 6);
+NVME_ASSERT_OFF(struct nvme_rdma_cm_req, cntlid, 8);
+
+struct nvme_rdma_cm_rep {
+	le16 recfmt;
+	le16 crqsize;
+	uint8_t rsvd4[28];
+};
+NVME_ASSERT_SIZE(struct nvme_rdma_cm_rep, 32);
+NVME_ASSERT_OFF(struct nvme_rdma_cm_rep, crqsize, 2);
+
+struct nvme_rdma_cm_rej {
+	le16 recfmt;
+	le16 sts;
+};
+NVME_ASSERT_SIZE(struct nvme_rdma_cm_rej, 4);
+NVME_ASSERT_OFF(struct nvme_rdma_cm_rej, sts, 2);
+
+#define NVME_RDMA_CM_FMT_1_0		0x0
+/* RDMA_CM_REJECT status codes [RDMA-1.0c §3.3]. */
+#define NVME_RDMA_CM_INVALID_LEN	0x01
+#define NVME_RDMA_CM_INVALID_RECFMT	0x02
+#define NVME_RDMA_CM_INVALID_QID	0x03
+#define NVME_RDMA_CM_INVALID_HSQSIZE	0x04
+#define NVME_RDMA_CM_INVALID_HRQSIZE	0x05
+#define NVME_RDMA_CM_NO_RSC		0x06
+#define NVME_RDMA_CM_INVALID_IRD	0x07
+#define NVME_RDMA_CM_INVALID_ORD	0x08
+#define NVME_RDMA_CM_INVALID_CNTLID	0x09
+
+/* TSAS of an RDMA discovery log entry [BASE-2.0c Fig. 263]: RDMA_QPTYPE
+ * 1 (reliable connected), RDMA_PRTYPE 1 (no provider), RDMA_CMS 1 (RDMA CM). */
+#define NVMF_RDMA_QPTYPE_CONNECTED	1
+#define NVMF_RDMA_PRTYPE_NONE		1
+#define NVMF_RDMA_CMS_RDMA_CM		1
 
 #endif /* NVME_H */

@@ -1451,7 +1451,7 @@ static void nvmf_identify_ctrl(struct nvmf_req *r, struct nvme_id_ctrl *id)
 	id->ioccsz = htole32((sizeof(struct nvme_sqe) + g_limits.io_icd) / 16);
 	id->iorcsz = htole32(sizeof(struct nvme_cqe) / 16);
 	id->icdoff = 0;
-	id->msdbd = 1;
+	id->msdbd = r->q->ops->trtype == NVMF_TRTYPE_RDMA ? NVMF_RDMA_MSDBD : 1;
 	id->psd[0].mp = htole16(100);		/* 1 W, in 0.01 W */
 }
 
@@ -1712,9 +1712,9 @@ static void nvmf_disc_entry(struct nvmf_disc_log_entry *e, const struct nvmf_que
 	/* TSAS for TCP: SECTYPE 0, no security [BASE-2.0c Fig. 263]; RDMA:
 	 * connected QP, no provider type, RDMA CM. */
 	if (l->trtype == NVMF_TRTYPE_RDMA) {
-		e->tsas[0] = 1;
-		e->tsas[1] = 1;
-		e->tsas[2] = 1;
+		e->tsas[0] = NVMF_RDMA_QPTYPE_CONNECTED;
+		e->tsas[1] = NVMF_RDMA_PRTYPE_NONE;
+		e->tsas[2] = NVMF_RDMA_CMS_RDMA_CM;
 	}
 }
 

@@ -18,6 +18,7 @@
 #ifndef NVMF_H
 #define NVMF_H
 
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -298,6 +299,7 @@ struct nvmf_listener {
 	bool dynamic;			/* added over RPC: closes when unused */
 	struct sockaddr_storage addr;
 	struct nvmf_poller poller;
+	void *priv;			/* the transport's own state (rdma.c) */
 };
 
 extern struct nvmf_subsys *g_subsystems;	/* configured before start */
@@ -409,6 +411,64 @@ int rpc_start(const char *path, char *err, size_t errlen);	/* NULL: default */
 void rpc_stop(void);
 int rpc_load_config(struct json_object *cfg, char *err, size_t errlen);
 int rpc_load_config_file(const char *path, char *err, size_t errlen);
+/* rdma.c: NVMe/RDMA, target side (built when libibverbs + librdmacm)  */
+/* ==================================================================== */
+
+#define NVMF_RDMA_MSDBD		8	/* keyed SGL descriptors per command */
+
+#ifdef NVMF_NO_RDMA
+#define NVMF_HAVE_RDMA		0
+/* Built without the verbs libraries: an rdma listener is an error that
+ * says how to get one, and the reactor has nothing to poll. */
+static inline int rdma_port_listen(struct nvmf_listener *l, char *err, size_t errlen)
+{
+	(void)l;
+	snprintf(err, errlen, "this nvmf was built without RDMA (install libibverbs-dev librdmacm-dev and rebuild)");
+	return -EOPNOTSUPP;
+}
+static inline void rdma_port_unlisten(struct nvmf_listener *l) { (void)l; }
+static inline int rdma_reactor_poll(struct nvmf_reactor *r) { (void)r; return 0; }
+static inline void rdma_reactor_stop(struct nvmf_reactor *r) { (void)r; }
+struct rdma_host;
+static inline int rdma_host_connect(struct rdma_host **out, const char *addr, const char *port,
+				    uint16_t qid, uint16_t hsqsize, unsigned slots,
+				    uint32_t max_data, char *err, size_t errlen)
+{
+	(void)addr, (void)port, (void)qid, (void)hsqsize, (void)slots, (void)max_data;
+	*out = NULL;
+	snprintf(err, errlen, "this nvmf was built without RDMA (install libibverbs-dev librdmacm-dev and rebuild)");
+	return -EOPNOTSUPP;
+}
+static inline int rdma_host_fd(const struct rdma_host *h) { (void)h; return -1; }
+static inline int rdma_host_submit(struct rdma_host *h, const struct nvme_sqe *sqe, void *buf,
+				   uint32_t len, bool write)
+{
+	(void)h, (void)sqe, (void)buf, (void)len, (void)write;
+	return -EOPNOTSUPP;
+}
+static inline int rdma_host_poll(struct rdma_host *h, struct nvme_cqe *out, int max, char *err,
+				 size_t errlen)
+{
+	(void)h, (void)out, (void)max, (void)err, (void)errlen;
+	return -EOPNOTSUPP;
+}
+static inline void rdma_host_free(struct rdma_host *h) { (void)h; }
+#else
+#define NVMF_HAVE_RDMA		1
+int rdma_port_listen(struct nvmf_listener *l, char *err, size_t errlen);
+void rdma_port_unlisten(struct nvmf_listener *l);
+int rdma_reactor_poll(struct nvmf_reactor *r);	/* completions reaped */
+void rdma_reactor_stop(struct nvmf_reactor *r);	/* free every RDMA queue */
+/* The host side's queue (host.c: -r trtype:RDMA). */
+struct rdma_host;
+int rdma_host_connect(struct rdma_host **out, const char *addr, const char *port, uint16_t qid,
+		      uint16_t hsqsize, unsigned slots, uint32_t max_data, char *err, size_t errlen);
+int rdma_host_fd(const struct rdma_host *h);
+int rdma_host_submit(struct rdma_host *h, const struct nvme_sqe *sqe, void *buf, uint32_t len,
+		     bool write);
+int rdma_host_poll(struct rdma_host *h, struct nvme_cqe *out, int max, char *err, size_t errlen);
+void rdma_host_free(struct rdma_host *h);
+#endif
 
 /* ==================================================================== */
 /* host.c: the initiator side: discover, identify, perf                */

@@ -8,6 +8,11 @@
 #   | id-ctrl | id-ns | ns-descs | smart-log | flush | fio 16 MiB
 #   | disconnect | reconnect | connect-all
 #
+#   | nvmf discover, identify, perf --verify over RDMA (our host side)
+#   | bench (fio 4k randread QD32 and QD1, numbers to logs/bench.txt)
+#   | bad-input (nvmf only: tests/rdma_bad, then the target's fds are
+#     counted: every queue the bad hosts opened must be gone)
+#
 # The nvmf half is skipped until ./nvmf --version lists rdma among its
 # transports (rdma.c is built only when libibverbs and librdmacm exist).
 . tests/vm/fabrics.sh
@@ -41,9 +46,79 @@ c_rdma_link() {
 	run ibv_devinfo -d rxe0 | grep -q PORT_ACTIVE
 }
 
+# c_bench: 4 KiB random reads at QD32 (IOPS) and QD1 (latency) for 3 s each,
+# fio on the kernel host; the same numbers go to logs/bench.txt so the two
+# targets can be compared. Benchmarks print numbers; they do not judge them.
+c_bench() {
+	need_ctrl || return 1
+	local qd out iops lat
+	for qd in 32 1; do
+		out=$(run fio --name="randread-qd$qd" --filename="/dev/$DEV" --ioengine=libaio \
+			--direct=1 --rw=randread --bs=4k --iodepth=$qd --time_based --runtime=3 \
+			--size=64M) || { echo "$out"; return 1; }
+		echo "$out"
+		iops=$(echo "$out" | sed -nE 's/.*IOPS=([^,]+),.*/\1/p' | head -n 1)
+		lat=$(echo "$out" | grep -E '^ +lat \((u|n|m)sec\)' | head -n 1 | sed -E 's/^ +//')
+		echo "bench $KERNEL $TARGET rdma 4k randread qd$qd: IOPS=$iops $lat" | tee -a "$LOGS/bench.txt"
+	done
+}
+
+# nvmf's own host side over NVMe/RDMA against this target (nvmet or nvmf):
+# discover, identify, and perf --verify (every block written is read back
+# and checked); perf's QD32 and QD1 numbers go to logs/bench.txt as well.
+RTRID() { echo "trtype:RDMA adrfam:IPv4 traddr:$ADDR trsvcid:4420${1:+ subnqn:$1}"; }
+c_host_discover() {
+	local out
+	out=$(run ./nvmf discover -r "$(RTRID)") || { echo "$out"; return 1; }
+	echo "$out"
+	echo "$out" | grep -q "$NQN" && echo "$out" | grep -qE '^trtype: +rdma'
+}
+c_host_identify() {
+	local out
+	out=$(run ./nvmf identify -r "$(RTRID "$NQN")") || { echo "$out"; return 1; }
+	echo "$out"
+	echo "$out" | grep -q "$NQN"
+}
+c_host_perf() {
+	local out qd
+	# 64 KiB I/Os: the verify pass prefills the 64 MiB namespace in 1024
+	# writes, each fetched by RDMA READ (TCG makes 4 KiB ones too slow).
+	run ./nvmf perf -q 16 -o 65536 -w randrw -M 50 -t 2 --verify -r "$(RTRID "$NQN")" || return 1
+	for qd in 32 1; do
+		out=$(run ./nvmf perf -q $qd -o 4096 -w randread -t 3 -r "$(RTRID "$NQN")") ||
+			{ echo "$out"; return 1; }
+		echo "$out"
+		echo "bench $KERNEL $TARGET rdma nvmf-perf 4k randread qd$qd: $(echo "$out" | grep -E '^RDMA')" |
+			tee -a "$LOGS/bench.txt"
+	done
+}
+
+# The target's open file descriptors (each RDMA queue holds two).
+nvmf_fds() { ls "/proc/$NVMF_PID/fd" | wc -l; }
+
+# c_rdma_bad: malformed CM requests, bad SGLs, a bad rkey and a host that
+# vanishes mid-I/O (tests/rdma_bad.c); then every queue must be gone.
+c_rdma_bad() {
+	local before after i
+	[ -x tests/rdma_bad ] || { echo "tests/rdma_bad not built (make tests/rdma_bad)"; return 1; }
+	before=$(nvmf_fds)
+	run tests/rdma_bad "$ADDR" 4420 "$NQN" || return 1
+	for i in $(seq 50); do
+		after=$(nvmf_fds)
+		[ "$after" = "$before" ] && break
+		sleep 0.2
+	done
+	echo "nvmf fds: $before before, $after after"
+	[ "$after" = "$before" ] || { ls -l "/proc/$NVMF_PID/fd"; return 1; }
+	kill -0 "$NVMF_PID"
+}
+
 rdma_checks() {
 	check rdma-link c_rdma_link
 	check discover c_discover
+	check host-discover c_host_discover
+	check host-identify c_host_identify
+	check host-perf-verify c_host_perf
 	check connect c_connect
 	check list c_list
 	check id-ctrl c_id_ctrl
@@ -52,7 +127,11 @@ rdma_checks() {
 	check smart-log c_smart_log
 	check flush c_flush
 	check fio c_fio 16M
+	check bench c_bench
 	check disconnect c_disconnect
 	check reconnect c_reconnect
 	check connect-all c_connect_all 4420
+	if [ "$TARGET" = nvmf ]; then
+		check bad-input c_rdma_bad
+	fi
 }

@@ -1,0 +1,1442 @@
+/*
+ * rdma.c - NVMe/RDMA, the target side [RDMA-1.0c], on libibverbs and
+ * librdmacm. Built only when pkg-config finds both (see GNUmakefile).
+ *
+ * This file moves capsules and data; it knows nothing of what a command
+ * means. A host connection is a struct rdma_queue: one RC queue pair, made
+ * through the RDMA CM, per NVMe queue. A command slot is a struct rdma_req,
+ * which wraps the struct nvmf_req that nvmf.c works on.
+ *
+ *   CM REQ (private data: qid, sizes) --> check --> REJ (status) or
+ *        PD, CQ, QP, one MR over every buffer, post RECVs --> REP (crqsize)
+ *
+ *   host SEND (capsule: SQE + in-capsule data) --> RECV completion
+ *        --> SGL: in-capsule (offset) | keyed (addr, len, rkey), up to MSDBD
+ *        --> nvmf_req_exec()
+ *   write data not in the capsule:  RDMA READ from the host --> data_ready
+ *   read data:                      RDMA WRITE to the host, then
+ *   the response (CQE):             SEND, or SEND with Invalidate of the rkey
+ *
+ * Everything is polled: the reactor calls rdma_reactor_poll() every pass,
+ * which reaps each queue's CQ in batches. When the reactor sleeps, an armed
+ * CQ (ibv_req_notify_cq) wakes its completion channel fd in epoll, and
+ * each queue's own RDMA CM channel fd brings DISCONNECTED and friends.
+ *
+ * Memory is registered once per queue: one allocation holds every slot's
+ * data buffer, every receive buffer and every response, under one MR. The
+ * data path never registers, allocates or copies except the in-capsule data
+ * (at most 8 KiB, copied out so the receive buffer can go straight back).
+ *
+ * Not implemented: the host's own memory keys for our buffers (a target
+ * never exposes memory: it reads and writes the host's); iWARP's
+ * peer-to-peer start (rxe and RoCE do not need it); more than one rkey to
+ * invalidate per command (the Linux host registers one MR per command).
+ *
+ * The last section is the host side's queue (rdma_host_*), which host.c
+ * uses for `nvmf discover|identify|perf -r trtype:RDMA`.
+ *
+ * Tutorial chapter 06 reads this file top to bottom.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <unistd.h>
+#include <endian.h>
+#include <infiniband/verbs.h>
+#include <rdma/rdma_cma.h>
+
+#include "nvmf.h"
+
+/*
+ * Names. librdmacm owns rdma_listen(), rdma_accept(), rdma_reject(),
+ * rdma_connect() and rdma_disconnect(), so this file's entry points are
+ * rdma_port_listen() and rdma_port_unlisten(); everything else keeps the
+ * rdma_ prefix of its file [STYLE §3].
+ */
+
+/* ==================================================================== */
+/* Constants                                                           */
+/* ==================================================================== */
+
+#define RDMA_ICD		NVMF_IO_ICD	/* in-capsule data we take, any queue */
+#define RDMA_CAPSULE_SIZE	(sizeof(struct nvme_sqe) + RDMA_ICD)
+#define RDMA_CQ_BATCH		32		/* ibv_poll_cq() entries per call */
+#define RDMA_CQ_BUDGET		4		/* batches per queue per pass */
+#define RDMA_CQ_ACK_EVERY	64		/* ibv_ack_cq_events() batching */
+#define RDMA_BACKLOG		128
+#define HOST_RDMA_TIMEOUT_MS	2000		/* address and route resolution */
+
+/* ==================================================================== */
+/* Structs                                                             */
+/* ==================================================================== */
+
+/*
+ * Every work request carries, in wr_id, a pointer to one of these, so a
+ * completion says by itself what finished. The kind is needed because an
+ * error completion's opcode is undefined [ibv_poll_cq(3)].
+ */
+enum rdma_wr_kind {
+	RDMA_WR_RECV,		/* a capsule arrived (signaled) */
+	RDMA_WR_READ,		/* the last RDMA READ of a command (signaled) */
+	RDMA_WR_READ_PART,	/* an earlier READ: completes only on error */
+	RDMA_WR_WRITE,		/* RDMA WRITE of read data: only on error */
+	RDMA_WR_SEND,		/* the response (signaled) */
+};
+
+struct rdma_wr_ctx {
+	enum rdma_wr_kind kind;
+};
+
+/* One posted receive buffer: an SQE and up to RDMA_ICD bytes after it. */
+struct rdma_recv {
+	struct rdma_wr_ctx ctx;
+	uint8_t *buf;
+	struct ibv_sge sge;
+	struct ibv_recv_wr wr;
+};
+
+/*
+ * A slot's life. The host's capsule lands in a receive buffer, is copied
+ * into a free slot, and the buffer goes straight back to the RQ:
+ *
+ *   FREE -> EXEC (nvmf.c / backend) -> READING (RDMA READ) -> EXEC
+ *                                   -> SENDING (WRITEs + SEND) -> FREE
+ */
+enum rdma_req_state { RDMA_REQ_FREE, RDMA_REQ_EXEC, RDMA_REQ_READING, RDMA_REQ_SENDING };
+
+/* One keyed SGL data block descriptor, decoded [BASE-2.0c Fig. 123]. */
+struct rdma_sge_remote {
+	uint64_t addr;
+	uint32_t len;
+	uint32_t key;
+};
+
+struct rdma_req {
+	struct nvmf_req req;
+	enum rdma_req_state state;
+	struct rdma_wr_ctx read_ctx, read_part_ctx, write_ctx, send_ctx;
+	struct rdma_sge_remote rsge[NVMF_RDMA_MSDBD];
+	unsigned nr_rsge;
+	bool invalidate;		/* a descriptor asked for subtype Fh */
+	uint32_t inv_key;
+	struct nvme_cqe *rsp;		/* in the MR: what the SEND carries */
+	struct ibv_send_wr wr[NVMF_RDMA_MSDBD + 1];
+	struct ibv_sge lsge[NVMF_RDMA_MSDBD + 1];
+	struct rdma_req *next_free;
+};
+
+struct rdma_queue {
+	struct nvmf_queue q;
+	struct rdma_cm_id *id;
+	struct rdma_event_channel *cm_ch;	/* this queue's CM events */
+	struct ibv_comp_channel *comp_ch;	/* CQ wakeups while we sleep */
+	struct ibv_pd *pd;
+	struct ibv_cq *cq;
+	struct ibv_mr *mr;
+	struct nvmf_poller cm_poller, cq_poller;
+	bool watched;			/* pollers are in the reactor's epoll */
+	bool armed;			/* ibv_req_notify_cq() is pending */
+	bool disconnected;		/* the CM said so: no rdma_disconnect() */
+	bool send_inv;			/* SEND with Invalidate works here */
+	unsigned cq_events;		/* not yet acknowledged */
+	uint16_t entries;		/* HSQSIZE + 1: receives posted */
+
+	uint8_t *mem;			/* data | receive buffers | responses */
+	size_t mem_len;
+	struct rdma_recv *recvs;
+	struct rdma_req *reqs;
+	unsigned nr_reqs;
+	struct rdma_req *free_reqs;
+	unsigned nr_busy;
+};
+
+/* A listening CM id and its event channel, in nvmf_listener.priv. */
+struct rdma_port {
+	struct rdma_event_channel *ch;
+	struct rdma_cm_id *id;
+};
+
+static const struct nvmf_transport_ops rdma_ops;
+
+/* ==================================================================== */
+/* Helpers                                                             */
+/* ==================================================================== */
+
+static void rdma_addr_str(struct sockaddr *sa, char *buf, size_t len)
+{
+	char host[INET6_ADDRSTRLEN] = "?", port[8] = "?";
+
+	if (sa)
+		getnameinfo(sa, sizeof(struct sockaddr_storage), host, sizeof(host), port,
+			    sizeof(port), NI_NUMERICHOST | NI_NUMERICSERV);
+	snprintf(buf, len, "%s:%s", host, port);
+}
+
+static int rdma_nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	return fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ? -errno : 0;
+}
+
+static const char *const rdma_rej_name[] = {
+	[NVME_RDMA_CM_INVALID_LEN] = "invalid private data length",
+	[NVME_RDMA_CM_INVALID_RECFMT] = "invalid record format",
+	[NVME_RDMA_CM_INVALID_QID] = "invalid queue ID",
+	[NVME_RDMA_CM_INVALID_HSQSIZE] = "invalid host SQ size",
+	[NVME_RDMA_CM_INVALID_HRQSIZE] = "invalid host RQ size",
+	[NVME_RDMA_CM_NO_RSC] = "no resources",
+	[NVME_RDMA_CM_INVALID_IRD] = "invalid IRD",
+	[NVME_RDMA_CM_INVALID_ORD] = "invalid ORD",
+	[NVME_RDMA_CM_INVALID_CNTLID] = "invalid controller ID",
+};
+
+/* How much memory one queue of n entries pins: two slots per entry, each
+ * with an MDTS buffer and a response, plus n receive buffers. */
+static size_t rdma_queue_mem(unsigned entries)
+{
+	return (size_t)entries * 2 * (NVMF_MAX_DATA + sizeof(struct nvme_cqe)) +
+	       (size_t)entries * RDMA_CAPSULE_SIZE;
+}
+
+/* The advice for a registration that failed for want of locked memory. */
+static void rdma_memlock_hint(char *buf, size_t len, size_t need)
+{
+	struct rlimit rl = { 0 };
+
+	getrlimit(RLIMIT_MEMLOCK, &rl);
+	snprintf(buf, len, "RLIMIT_MEMLOCK is %llu KiB and one NVMe/RDMA queue pins %zu KiB: "
+		 "run 'ulimit -l unlimited' before ./nvmf (or raise memlock in "
+		 "/etc/security/limits.conf)",
+		 rl.rlim_cur == RLIM_INFINITY ? ~0ull : (unsigned long long)rl.rlim_cur >> 10,
+		 need >> 10);
+}
+
+/* ==================================================================== */
+/* Slots                                                               */
+/* ==================================================================== */
+
+static struct rdma_req *rdma_req_get(struct rdma_queue *rq)
+{
+	struct rdma_req *t = rq->free_reqs;
+
+	if (!t)
+		return NULL;
+	rq->free_reqs = t->next_free;
+	rq->nr_busy++;
+	t->state = RDMA_REQ_EXEC;
+	memset(&t->req.cqe, 0, sizeof(t->req.cqe));
+	t->req.data_len = t->req.icd_len = t->req.xfer_len = 0;
+	t->nr_rsge = 0;
+	t->invalidate = false;
+	return t;
+}
+
+static void rdma_req_put(struct rdma_queue *rq, struct rdma_req *t)
+{
+	t->state = RDMA_REQ_FREE;
+	t->next_free = rq->free_reqs;
+	rq->free_reqs = t;
+	rq->nr_busy--;
+}
+
+/* Give a receive buffer back to the RQ. Returns 0 or -errno. */
+static int rdma_post_recv(struct rdma_queue *rq, struct rdma_recv *rv)
+{
+	struct ibv_recv_wr *bad;
+
+	return -ibv_post_recv(rq->id->qp, &rv->wr, &bad);
+}
+
+/* ==================================================================== */
+/* Receive: capsules and their SGLs                                    */
+/* ==================================================================== */
+
+/* Take one keyed data block descriptor [BASE-2.0c Fig. 123]: 8-byte
+ * address, 3-byte length, 4-byte key. Subtype 0 is a plain address, Fh
+ * asks us to invalidate the key with the response [RDMA-1.0c §3.2].
+ * Returns 0 or the NVMe status to answer. */
+static uint16_t rdma_sgl_keyed(struct rdma_req *t, const struct nvme_keyed_sgl *d)
+{
+	uint8_t sub = d->type & 0xf;
+	uint32_t len = d->length[0] | d->length[1] << 8 | (uint32_t)d->length[2] << 16;
+	uint32_t key;
+
+	memcpy(&key, d->key, sizeof(key));
+	key = le32toh(key);
+	if (d->type >> 4 != NVME_SGL_TYPE_KEYED_DATA_BLOCK ||
+	    (sub != NVME_SGL_SUBTYPE_ADDRESS && sub != NVME_SGL_SUBTYPE_INVALIDATE_KEY))
+		return NVME_SC_SGL_INVALID_TYPE;
+	if (sub == NVME_SGL_SUBTYPE_INVALIDATE_KEY) {
+		/* Not implemented: two different keys to invalidate, because
+		 * one SEND with Invalidate carries one key. */
+		if (t->invalidate && t->inv_key != key)
+			return NVME_SC_SGL_INVALID_DATA;
+		t->invalidate = true;
+		t->inv_key = key;
+	}
+	t->req.data_len += len;
+	if (len)
+		t->rsge[t->nr_rsge++] = (struct rdma_sge_remote){ le64toh(d->addr), len, key };
+	return 0;
+}
+
+/* Does the command carry data to us? Opcode bits 1:0, or FCTYPE's for a
+ * fabrics command, are 01b [BASE-2.0c Fig. 27, Fig. 542]. */
+static bool rdma_sqe_writes(const struct nvme_sqe *sqe)
+{
+	uint8_t bits = sqe->opcode == NVME_FABRICS_OPCODE
+		       ? ((const struct nvmf_fabrics_cmd *)sqe)->fctype & 3 : sqe->opcode & 3;
+
+	return bits == 1;
+}
+
+/*
+ * Decode the SGL of a capsule that brought icd bytes after its SQE. NVMe/
+ * RDMA knows three forms [RDMA-1.0c §3.2, Fig. "SGL descriptors"]:
+ *   in-capsule data: Data Block, Offset subtype; the offset counts from
+ *       the start of the in-capsule area (ICDOFF is 0);
+ *   one keyed data block in the SQE;
+ *   a Last Segment (Offset subtype) in the SQE pointing at up to MSDBD
+ *       keyed data blocks in the capsule.
+ * Returns 0 or the NVMe status to answer.
+ */
+static uint16_t rdma_sgl_parse(struct rdma_req *t, const uint8_t *icd, uint32_t icd_len)
+{
+	const struct nvme_sgl *sgl = &t->req.sqe.dptr;
+	uint64_t off = le64toh(sgl->addr);
+	uint32_t len = le32toh(sgl->length);
+	uint8_t type = sgl->type >> 4, sub = sgl->type & 0xf;
+
+	if (type == NVME_SGL_TYPE_KEYED_DATA_BLOCK)
+		return rdma_sgl_keyed(t, (const struct nvme_keyed_sgl *)sgl);
+	if (type == NVME_SGL_TYPE_DATA_BLOCK && sub == NVME_SGL_SUBTYPE_OFFSET) {
+		if (len && !rdma_sqe_writes(&t->req.sqe))	/* nowhere to put read data */
+			return NVME_SC_SGL_INVALID_TYPE;
+		if (off > icd_len || len > icd_len - off)
+			return NVME_SC_SGL_INVALID_OFFSET;
+		memcpy(t->req.data, icd + off, len);
+		t->req.data_len = t->req.icd_len = len;
+		return 0;
+	}
+	if (type == NVME_SGL_TYPE_LAST_SEGMENT && sub == NVME_SGL_SUBTYPE_OFFSET) {
+		if (len == 0 || len % sizeof(struct nvme_sgl))
+			return NVME_SC_SGL_INVALID_DATA;
+		if (len / sizeof(struct nvme_sgl) > NVMF_RDMA_MSDBD)	/* Identify MSDBD */
+			return NVME_SC_SGL_INVALID_COUNT;
+		if (off > icd_len || len > icd_len - off)
+			return NVME_SC_SGL_INVALID_OFFSET;
+		for (uint32_t i = 0; i < len; i += sizeof(struct nvme_sgl)) {
+			struct nvme_keyed_sgl d;
+			uint16_t st;
+
+			memcpy(&d, icd + off + i, sizeof(d));
+			if ((st = rdma_sgl_keyed(t, &d)))
+				return st;
+		}
+		return 0;
+	}
+	/* A command without data may carry any descriptor of length 0. */
+	return len == 0 ? 0 : NVME_SC_SGL_INVALID_TYPE;
+}
+
+static void rdma_queue_close(struct nvmf_queue *q);
+
+/*
+ * A capsule arrived in rv (len bytes). Copy it into a free slot, give the
+ * buffer back to the RQ at once, and hand the command to nvmf.c. A host
+ * that sends more commands than the queue holds, or less than an SQE,
+ * breaks the protocol: we close the queue.
+ */
+static void rdma_recv_capsule(struct rdma_queue *rq, struct rdma_recv *rv, uint32_t len)
+{
+	struct rdma_req *t;
+	uint16_t status;
+
+	if (len < sizeof(struct nvme_sqe)) {
+		LOG_ERR("qid=%u %s: capsule of %u bytes, an SQE is 64; closing", rq->q.qid,
+			rq->q.peer, len);
+		return rdma_queue_close(&rq->q);
+	}
+	t = rdma_req_get(rq);
+	if (!t) {
+		LOG_ERR("qid=%u %s: more commands outstanding than the queue holds; closing",
+			rq->q.qid, rq->q.peer);
+		return rdma_queue_close(&rq->q);
+	}
+	memcpy(&t->req.sqe, rv->buf, sizeof(t->req.sqe));
+	status = rdma_sgl_parse(t, rv->buf + sizeof(struct nvme_sqe),
+				len - sizeof(struct nvme_sqe));
+	if (rdma_post_recv(rq, rv)) {
+		LOG_ERR("qid=%u %s: cannot repost a receive; closing", rq->q.qid, rq->q.peer);
+		rdma_queue_close(&rq->q);
+	}
+	if (g_trace)
+		nvmf_trace("rdma <- capsule qid=%u cid=%u opc=0x%02x sgl=0x%02x len=%u icd=%u keys=%u%s",
+			   rq->q.qid, le16toh(t->req.sqe.cid), t->req.sqe.opcode,
+			   t->req.sqe.dptr.type, t->req.data_len, t->req.icd_len, t->nr_rsge,
+			   t->invalidate ? " invalidate" : "");
+	if (status) {
+		LOG_WARN("qid=%u cid=%u %s: bad SGL (type 0x%02x), status 0x%x", rq->q.qid,
+			 le16toh(t->req.sqe.cid), rq->q.peer, t->req.sqe.dptr.type, status);
+		t->req.data_len = 0;
+		nvmf_req_fail(&t->req, status);
+		return;
+	}
+	nvmf_req_exec(&t->req);
+}
+
+/* ==================================================================== */
+/* Send: what nvmf.c asks of us                                        */
+/* ==================================================================== */
+
+/*
+ * Chain one RDMA READ or WRITE per keyed descriptor over the first len
+ * bytes of the slot's buffer, into t->wr[0..n). All are unsignaled but
+ * the caller may flag the last. Returns n.
+ */
+static unsigned rdma_build_rw(struct rdma_queue *rq, struct rdma_req *t, enum ibv_wr_opcode op,
+			      uint32_t len)
+{
+	uint32_t done = 0;
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < t->nr_rsge && done < len; i++, n++) {
+		uint32_t k = t->rsge[i].len < len - done ? t->rsge[i].len : len - done;
+
+		t->lsge[n] = (struct ibv_sge){ (uintptr_t)t->req.data + done, k, rq->mr->lkey };
+		t->wr[n] = (struct ibv_send_wr){
+			.wr_id = (uintptr_t)(op == IBV_WR_RDMA_READ ? &t->read_part_ctx : &t->write_ctx),
+			.sg_list = &t->lsge[n], .num_sge = 1, .opcode = op,
+			.wr.rdma = { .remote_addr = t->rsge[i].addr, .rkey = t->rsge[i].key },
+		};
+		if (n)
+			t->wr[n - 1].next = &t->wr[n];
+		if (g_trace)
+			nvmf_trace("rdma -> %s qid=%u cid=%u len=%u addr=0x%llx key=0x%x",
+				   op == IBV_WR_RDMA_READ ? "READ" : "WRITE", rq->q.qid,
+				   le16toh(t->req.sqe.cid), k,
+				   (unsigned long long)t->rsge[i].addr, t->rsge[i].key);
+		done += k;
+	}
+	return n;
+}
+
+/*
+ * Fetch a write's data from the host with RDMA READs, one per keyed
+ * descriptor [RDMA-1.0c §3.2]; only the last is signaled: an RC send
+ * queue completes in order, so its completion means all the data is here.
+ */
+static void rdma_fetch_data(struct nvmf_req *r)
+{
+	struct rdma_req *t = container_of(r, struct rdma_req, req);
+	struct rdma_queue *rq = container_of(r->q, struct rdma_queue, q);
+	struct ibv_send_wr *bad;
+	unsigned n = rdma_build_rw(rq, t, IBV_WR_RDMA_READ, r->data_len);
+	int rc;
+
+	if (n == 0)		/* nothing keyed: the parse made sure of the length */
+		return nvmf_req_data_ready(r);
+	t->wr[n - 1].wr_id = (uintptr_t)&t->read_ctx;
+	t->wr[n - 1].send_flags = IBV_SEND_SIGNALED;
+	t->wr[n - 1].next = NULL;
+	t->state = RDMA_REQ_READING;
+	rc = ibv_post_send(rq->id->qp, &t->wr[0], &bad);
+	if (rc) {
+		LOG_ERR("qid=%u cid=%u: posting RDMA READ: %s; closing", rq->q.qid,
+			le16toh(r->sqe.cid), strerror(rc));
+		t->state = RDMA_REQ_EXEC;
+		rdma_queue_close(&rq->q);
+		nvmf_req_fail(r, NVME_SC_DATA_XFER_ERROR);
+	}
+}
+
+/*
+ * Send a finished command back: RDMA WRITEs of a read's data, then the
+ * CQE in a SEND, posted as one chain [RDMA-1.0c §3.2]. When the host
+ * asked for it (keyed subtype Fh) the SEND invalidates its rkey, which
+ * saves the host a local invalidate. The slot is free once the SEND
+ * completes.
+ */
+static void rdma_complete(struct nvmf_req *r)
+{
+	struct rdma_req *t = container_of(r, struct rdma_req, req);
+	struct rdma_queue *rq = container_of(r->q, struct rdma_queue, q);
+	struct ibv_send_wr *bad, *send;
+	unsigned n = 0;
+	int rc;
+
+	if (rq->q.closing)
+		return rdma_req_put(rq, t);
+	if (r->xfer == XFER_C2H && r->xfer_len)
+		n = rdma_build_rw(rq, t, IBV_WR_RDMA_WRITE, r->xfer_len);
+	*t->rsp = r->cqe;
+	t->lsge[n] = (struct ibv_sge){ (uintptr_t)t->rsp, sizeof(*t->rsp), rq->mr->lkey };
+	send = &t->wr[n];
+	*send = (struct ibv_send_wr){ .wr_id = (uintptr_t)&t->send_ctx, .sg_list = &t->lsge[n],
+				      .num_sge = 1, .opcode = IBV_WR_SEND,
+				      .send_flags = IBV_SEND_SIGNALED };
+	if (t->invalidate && rq->send_inv) {
+		send->opcode = IBV_WR_SEND_WITH_INV;
+		send->invalidate_rkey = t->inv_key;
+	}
+	if (n)
+		t->wr[n - 1].next = send;
+	t->state = RDMA_REQ_SENDING;
+	rc = ibv_post_send(rq->id->qp, &t->wr[0], &bad);
+	if (rc == EINVAL && send->opcode == IBV_WR_SEND_WITH_INV && bad == send) {
+		/* The provider lacks it: the Linux host then invalidates by itself. */
+		LOG_WARN("qid=%u: this device cannot SEND with Invalidate; plain SEND from now on",
+			 rq->q.qid);
+		rq->send_inv = false;
+		send->opcode = IBV_WR_SEND;
+		rc = ibv_post_send(rq->id->qp, send, &bad);
+	}
+	if (rc) {
+		LOG_ERR("qid=%u cid=%u: posting the response: %s; closing", rq->q.qid,
+			le16toh(r->sqe.cid), strerror(rc));
+		rdma_req_put(rq, t);
+		rdma_queue_close(&rq->q);
+	}
+}
+
+/* ==================================================================== */
+/* Completions                                                         */
+/* ==================================================================== */
+
+/* A work request failed. On a live queue that is fatal for the QP (an RC
+ * QP goes to the error state); flushes after a close are expected. */
+static void rdma_wc_error(struct rdma_queue *rq, const struct ibv_wc *wc, const char *what)
+{
+	if (!rq->q.closing && wc->status != IBV_WC_WR_FLUSH_ERR)
+		LOG_ERR("qid=%u %s: %s failed: %s (vendor error 0x%x)%s; closing the queue",
+			rq->q.qid, rq->q.peer, what, ibv_wc_status_str(wc->status), wc->vendor_err,
+			wc->status == IBV_WC_REM_ACCESS_ERR ?
+			" - the host's address or rkey was wrong" : "");
+	rdma_queue_close(&rq->q);
+}
+
+/* One completion: wr_id names what finished (see enum rdma_wr_kind). */
+static void rdma_wc(struct rdma_queue *rq, const struct ibv_wc *wc)
+{
+	struct rdma_wr_ctx *ctx = (struct rdma_wr_ctx *)(uintptr_t)wc->wr_id;
+	bool ok = wc->status == IBV_WC_SUCCESS;
+	struct rdma_req *t;
+
+	switch (ctx->kind) {
+	case RDMA_WR_RECV:
+		if (!ok)
+			return rdma_wc_error(rq, wc, "RECV");
+		if (!rq->q.closing)
+			rdma_recv_capsule(rq, container_of(ctx, struct rdma_recv, ctx), wc->byte_len);
+		return;
+	case RDMA_WR_READ:
+		t = container_of(ctx, struct rdma_req, read_ctx);
+		t->state = RDMA_REQ_EXEC;
+		if (!ok) {
+			rdma_wc_error(rq, wc, "RDMA READ of write data");
+			return nvmf_req_fail(&t->req, NVME_SC_DATA_XFER_ERROR);
+		}
+		return nvmf_req_data_ready(&t->req);
+	case RDMA_WR_READ_PART:
+		return rdma_wc_error(rq, wc, "RDMA READ of write data");
+	case RDMA_WR_WRITE:
+		return rdma_wc_error(rq, wc, "RDMA WRITE of read data");
+	case RDMA_WR_SEND:
+		t = container_of(ctx, struct rdma_req, send_ctx);
+		rdma_req_put(rq, t);
+		if (!ok)
+			rdma_wc_error(rq, wc, "SEND of a response");
+		return;
+	}
+}
+
+/*
+ * Reap up to RDMA_CQ_BUDGET batches from rq's CQ. When the CQ is empty,
+ * arm it, then look once more: a completion that slipped in between the
+ * last poll and the arming would otherwise wait for the next one.
+ * Returns the number of completions handled.
+ */
+static int rdma_cq_poll(struct rdma_queue *rq)
+{
+	struct ibv_wc wc[RDMA_CQ_BATCH];
+	int total = 0;
+
+	for (int b = 0; b < RDMA_CQ_BUDGET; b++) {
+		int n = ibv_poll_cq(rq->cq, RDMA_CQ_BATCH, wc);
+
+		if (n <= 0 && !rq->armed && !rq->q.closing) {
+			rq->armed = ibv_req_notify_cq(rq->cq, 0) == 0;
+			n = ibv_poll_cq(rq->cq, RDMA_CQ_BATCH, wc);
+		}
+		if (n <= 0)
+			break;
+		for (int i = 0; i < n; i++)
+			rdma_wc(rq, &wc[i]);
+		total += n;
+		if (n < RDMA_CQ_BATCH)
+			break;
+	}
+	return total;
+}
+
+/* The completion channel fired: the CQ has work and is no longer armed.
+ * rdma_reactor_poll(), right after, reaps it. */
+static void rdma_cq_event(struct nvmf_poller *p, uint32_t events)
+{
+	struct rdma_queue *rq = container_of(p, struct rdma_queue, cq_poller);
+	struct ibv_cq *cq;
+	void *ctx;
+
+	(void)events;
+	while (ibv_get_cq_event(rq->comp_ch, &cq, &ctx) == 0) {
+		rq->armed = false;
+		if (++rq->cq_events >= RDMA_CQ_ACK_EVERY) {
+			ibv_ack_cq_events(rq->cq, rq->cq_events);
+			rq->cq_events = 0;
+		}
+	}
+}
+
+/* ==================================================================== */
+/* Connection events and teardown                                      */
+/* ==================================================================== */
+
+/* Events on a queue's own CM channel: the host left, or the device did.
+ * (ESTABLISHED needs nothing: the QP is ready once we accepted.) */
+static void rdma_cm_queue_event(struct nvmf_poller *p, uint32_t events)
+{
+	struct rdma_queue *rq = container_of(p, struct rdma_queue, cm_poller);
+	struct rdma_cm_event *ev;
+
+	(void)events;
+	while (!rq->q.closing && rdma_get_cm_event(rq->cm_ch, &ev) == 0) {
+		enum rdma_cm_event_type type = ev->event;
+
+		rdma_ack_cm_event(ev);
+		LOG_DBG("qid=%u %s: %s", rq->q.qid, rq->q.peer, rdma_event_str(type));
+		switch (type) {
+		case RDMA_CM_EVENT_ESTABLISHED:
+			break;
+		case RDMA_CM_EVENT_DEVICE_REMOVAL:
+			LOG_ERR("qid=%u %s: the RDMA device went away; closing", rq->q.qid, rq->q.peer);
+			/* fall through */
+		default:	/* DISCONNECTED, TIMEWAIT_EXIT, REJECTED, ... */
+			rq->disconnected = true;
+			rdma_queue_close(&rq->q);
+			break;
+		}
+	}
+}
+
+/*
+ * Close the queue: stop watching its fds, disconnect (which moves the QP
+ * to the error state, so every posted work request comes back flushed),
+ * and detach from the controller. Slots still with a backend, a READ or a
+ * SEND come back later; rdma_reactor_poll() frees the queue after that.
+ */
+static void rdma_queue_close(struct nvmf_queue *q)
+{
+	struct rdma_queue *rq = container_of(q, struct rdma_queue, q);
+	struct ibv_qp_attr attr = { .qp_state = IBV_QPS_ERR };
+
+	if (q->closing)
+		return;
+	q->closing = true;
+	LOG_DBG("qid=%u %s closing", q->qid, q->peer);
+	if (rq->watched) {
+		nvmf_reactor_unwatch(q->reactor, &rq->cm_poller);
+		nvmf_reactor_unwatch(q->reactor, &rq->cq_poller);
+		rq->watched = false;
+	}
+	if (!rq->disconnected)
+		rdma_disconnect(rq->id);
+	if (rq->id->qp)
+		ibv_modify_qp(rq->id->qp, &attr, IBV_QP_STATE);
+	nvmf_queue_closed(q);
+}
+
+/* Release everything a queue holds, in reverse order of creation. Safe
+ * on a half-built queue. The CM id goes last: destroying it waits for
+ * its acknowledged events. */
+static void rdma_queue_free(struct rdma_queue *rq)
+{
+	if (rq->id && rq->id->qp)
+		rdma_destroy_qp(rq->id);
+	if (rq->mr)
+		ibv_dereg_mr(rq->mr);
+	if (rq->cq) {
+		ibv_ack_cq_events(rq->cq, rq->cq_events);
+		ibv_destroy_cq(rq->cq);
+	}
+	if (rq->comp_ch)
+		ibv_destroy_comp_channel(rq->comp_ch);
+	if (rq->pd)
+		ibv_dealloc_pd(rq->pd);
+	if (rq->id)
+		rdma_destroy_id(rq->id);
+	if (rq->cm_ch)
+		rdma_destroy_event_channel(rq->cm_ch);
+	free(rq->mem);
+	free(rq->recvs);
+	free(rq->reqs);
+	free(rq);
+}
+
+/* ==================================================================== */
+/* Setup: a queue for an accepted connection                           */
+/* ==================================================================== */
+
+/* Carve the one registered allocation into slots and receive buffers:
+ *
+ *   mem: | slot data: nr_reqs * MDTS | receives: entries * (64 + ICD) | CQEs |
+ */
+static void rdma_queue_carve(struct rdma_queue *rq)
+{
+	uint8_t *recv_area = rq->mem + (size_t)rq->nr_reqs * NVMF_MAX_DATA;
+	struct nvme_cqe *rsps = (void *)(recv_area + (size_t)rq->entries * RDMA_CAPSULE_SIZE);
+
+	for (int i = rq->nr_reqs - 1; i >= 0; i--) {
+		struct rdma_req *t = &rq->reqs[i];
+
+		t->req.q = &rq->q;
+		t->req.data = rq->mem + (size_t)i * NVMF_MAX_DATA;
+		t->rsp = &rsps[i];
+		t->read_ctx.kind = RDMA_WR_READ;
+		t->read_part_ctx.kind = RDMA_WR_READ_PART;
+		t->write_ctx.kind = RDMA_WR_WRITE;
+		t->send_ctx.kind = RDMA_WR_SEND;
+		t->next_free = rq->free_reqs;
+		rq->free_reqs = t;
+	}
+	for (unsigned i = 0; i < rq->entries; i++) {
+		struct rdma_recv *rv = &rq->recvs[i];
+
+		rv->ctx.kind = RDMA_WR_RECV;
+		rv->buf = recv_area + (size_t)i * RDMA_CAPSULE_SIZE;
+		rv->sge = (struct ibv_sge){ (uintptr_t)rv->buf, RDMA_CAPSULE_SIZE, 0 };
+		rv->wr = (struct ibv_recv_wr){ .wr_id = (uintptr_t)&rv->ctx, .sg_list = &rv->sge,
+					       .num_sge = 1 };
+	}
+}
+
+/* The verbs objects: PD, completion channel, CQ, QP, and the MR over mem.
+ * Returns 0, or an NVMe/RDMA reject status after logging why. */
+static uint16_t rdma_queue_verbs(struct rdma_queue *rq)
+{
+	struct ibv_context *dev = rq->id->verbs;
+	unsigned max_send = rq->nr_reqs * (NVMF_RDMA_MSDBD + 1);
+	struct ibv_qp_init_attr qa = { 0 };
+	char hint[256];
+
+	rq->pd = ibv_alloc_pd(dev);
+	rq->comp_ch = rq->pd ? ibv_create_comp_channel(dev) : NULL;
+	rq->cq = rq->comp_ch ? ibv_create_cq(dev, max_send + rq->entries, rq, rq->comp_ch, 0) : NULL;
+	if (!rq->cq || rdma_nonblock(rq->comp_ch->fd)) {
+		LOG_ERR("%s: cannot create PD/CQ on %s: %s", rq->q.peer,
+			ibv_get_device_name(dev->device), strerror(errno));
+		return NVME_RDMA_CM_NO_RSC;
+	}
+	qa.send_cq = qa.recv_cq = rq->cq;
+	qa.qp_type = IBV_QPT_RC;
+	qa.cap.max_send_wr = max_send;
+	qa.cap.max_recv_wr = rq->entries;
+	qa.cap.max_send_sge = qa.cap.max_recv_sge = 1;
+	if (rdma_create_qp(rq->id, rq->pd, &qa)) {
+		LOG_ERR("%s: cannot create a QP of %u send and %u receive entries: %s", rq->q.peer,
+			max_send, rq->entries, strerror(errno));
+		return NVME_RDMA_CM_NO_RSC;
+	}
+	rq->mr = ibv_reg_mr(rq->pd, rq->mem, rq->mem_len, IBV_ACCESS_LOCAL_WRITE);
+	if (!rq->mr) {
+		rdma_memlock_hint(hint, sizeof(hint), rq->mem_len);
+		LOG_ERR("%s: cannot register %zu KiB for RDMA: %s%s%s", rq->q.peer, rq->mem_len >> 10,
+			strerror(errno), errno == ENOMEM || errno == EPERM ? "; " : "",
+			errno == ENOMEM || errno == EPERM ? hint : "");
+		return NVME_RDMA_CM_NO_RSC;
+	}
+	for (unsigned i = 0; i < rq->entries; i++) {
+		rq->recvs[i].sge.lkey = rq->mr->lkey;
+		if (rdma_post_recv(rq, &rq->recvs[i]))
+			return NVME_RDMA_CM_NO_RSC;
+	}
+	return 0;
+}
+
+/* A queue for a connection request whose private data passed the checks:
+ * entries receive buffers (HSQSIZE + 1), twice as many slots so that a
+ * slot whose SEND has not completed yet never holds the host back. */
+static uint16_t rdma_queue_alloc(struct rdma_cm_id *id, uint16_t entries, struct rdma_queue **out)
+{
+	struct rdma_queue *rq = calloc(1, sizeof(*rq));
+	socklen_t alen = sizeof(struct sockaddr_storage);
+
+	*out = rq;
+	if (!rq)
+		return NVME_RDMA_CM_NO_RSC;
+	rq->id = id;
+	rq->q.ops = &rdma_ops;
+	rq->q.max_data = NVMF_MAX_DATA;
+	rq->q.max_icd = RDMA_ICD;
+	rq->entries = entries;
+	rq->nr_reqs = entries * 2u;
+	rq->send_inv = true;
+	memcpy(&rq->q.local, rdma_get_local_addr(id), alen);
+	rdma_addr_str(rdma_get_peer_addr(id), rq->q.peer, sizeof(rq->q.peer));
+	rq->mem_len = (rdma_queue_mem(entries) + NVMF_PAGE_SIZE - 1) & ~(size_t)(NVMF_PAGE_SIZE - 1);
+	rq->mem = aligned_alloc(NVMF_PAGE_SIZE, rq->mem_len);
+	rq->recvs = calloc(entries, sizeof(*rq->recvs));
+	rq->reqs = calloc(rq->nr_reqs, sizeof(*rq->reqs));
+	rq->cm_ch = rdma_create_event_channel();
+	if (!rq->mem || !rq->recvs || !rq->reqs || !rq->cm_ch || rdma_nonblock(rq->cm_ch->fd)) {
+		LOG_ERR("%s: out of memory for a queue of %u entries", rq->q.peer, entries);
+		return NVME_RDMA_CM_NO_RSC;
+	}
+	rdma_queue_carve(rq);
+	return rdma_queue_verbs(rq);
+}
+
+/* ==================================================================== */
+/* Accept                                                              */
+/* ==================================================================== */
+
+/*
+ * Check the CM REQ private data [RDMA-1.0c §3.3]: at least 32 bytes,
+ * RECFMT 0, a QID we could grant, a host SQ of 2..MAXCMD entries (32 on
+ * the admin queue), and a host RQ big enough for one response per
+ * command. Returns 0 or the RDMA_CM_REJECT status, with *why filled.
+ */
+static uint16_t rdma_cm_req_check(const struct nvme_rdma_cm_req *req, size_t len,
+				  char *why, size_t wlen)
+{
+	uint16_t qid = le16toh(req->qid), hsq = le16toh(req->hsqsize) + 1u;
+	uint16_t hrq = le16toh(req->hrqsize), max = qid ? NVMF_MAXCMD : NVMF_ADMIN_QSIZE;
+
+	if (len < sizeof(*req))
+		return snprintf(why, wlen, "private data of %zu bytes, want 32", len),
+		       NVME_RDMA_CM_INVALID_LEN;
+	if (le16toh(req->recfmt) != NVME_RDMA_CM_FMT_1_0)
+		return snprintf(why, wlen, "RECFMT %u, we know 0", le16toh(req->recfmt)),
+		       NVME_RDMA_CM_INVALID_RECFMT;
+	if (qid > NVMF_MAX_IO_QUEUES)
+		return snprintf(why, wlen, "QID %u above the %u I/O queues we offer", qid,
+				NVMF_MAX_IO_QUEUES), NVME_RDMA_CM_INVALID_QID;
+	/* HSQSIZE is 0's based: the Linux host sends queue size - 1. */
+	if (hsq < 2 || hsq > max)
+		return snprintf(why, wlen, "HSQSIZE %u (%u entries), want 1..%u", hsq - 1u, hsq,
+				max - 1u), NVME_RDMA_CM_INVALID_HSQSIZE;
+	if (hrq < hsq)
+		return snprintf(why, wlen, "HRQSIZE %u smaller than the %u-entry SQ", hrq, hsq),
+		       NVME_RDMA_CM_INVALID_HRQSIZE;
+	return 0;
+}
+
+static void rdma_reject_with(struct rdma_cm_id *id, uint16_t sts)
+{
+	struct nvme_rdma_cm_rej rej = { htole16(NVME_RDMA_CM_FMT_1_0), htole16(sts) };
+
+	rdma_reject(id, &rej, sizeof(rej));
+}
+
+/*
+ * Accept with our REP private data: CRQSIZE is the number of receives we
+ * posted [RDMA-1.0c §3.3]. We read the host's memory, so our initiator
+ * depth is bounded by the host's responder resources. The CM hands the
+ * REQ's values over already turned to our side: the host's responder
+ * resources arrive as initiator_depth, and the other way round.
+ */
+static int rdma_accept_with(struct rdma_queue *rq, const struct rdma_conn_param *host)
+{
+	struct nvme_rdma_cm_rep rep = { .recfmt = htole16(NVME_RDMA_CM_FMT_1_0),
+					.crqsize = htole16(rq->entries) };
+	struct rdma_conn_param p = { .private_data = &rep, .private_data_len = sizeof(rep),
+				     .rnr_retry_count = 7 };
+	struct ibv_device_attr da;
+
+	if (ibv_query_device(rq->id->verbs, &da))
+		return -errno;
+	p.initiator_depth = host->initiator_depth < da.max_qp_init_rd_atom
+			    ? host->initiator_depth : da.max_qp_init_rd_atom;
+	p.responder_resources = host->responder_resources < da.max_qp_rd_atom
+				? host->responder_resources : da.max_qp_rd_atom;
+	return rdma_accept(rq->id, &p) ? -errno : 0;
+}
+
+/*
+ * A CM REQ on a listener: check the private data, build the queue, move
+ * its id to the queue's own event channel (so the reactor that will own
+ * the queue also gets its CM events), accept, and hand it over.
+ */
+static void rdma_connect_request(struct nvmf_listener *l, struct rdma_cm_event *ev)
+{
+	struct rdma_cm_id *id = ev->id;
+	struct rdma_conn_param host = ev->param.conn;
+	struct nvme_rdma_cm_req req = { 0 };
+	size_t len = host.private_data ? host.private_data_len : 0;
+	struct rdma_queue *rq = NULL;
+	char why[128], peer[64];
+	uint16_t sts;
+
+	memcpy(&req, host.private_data, len < sizeof(req) ? len : sizeof(req));
+	rdma_ack_cm_event(ev);		/* host.private_data is gone now */
+	rdma_addr_str(rdma_get_peer_addr(id), peer, sizeof(peer));
+	sts = rdma_cm_req_check(&req, len, why, sizeof(why));
+	if (sts) {
+		LOG_WARN("RDMA connect from %s rejected: %s (NVMe/RDMA status %u, %s)", peer, why,
+			 sts, rdma_rej_name[sts]);
+		rdma_reject_with(id, sts);
+		rdma_destroy_id(id);
+		return;
+	}
+	if (!host.initiator_depth) {	/* the host's responder resources */
+		LOG_WARN("RDMA connect from %s rejected: the host allows no RDMA READ (IRD 0)", peer);
+		rdma_reject_with(id, NVME_RDMA_CM_INVALID_IRD);
+		rdma_destroy_id(id);
+		return;
+	}
+	sts = rdma_queue_alloc(id, le16toh(req.hsqsize) + 1, &rq);
+	if (!sts && (rdma_migrate_id(id, rq->cm_ch) || rdma_accept_with(rq, &host)))
+		LOG_ERR("%s: accepting the connection: %s", peer, strerror(errno)), sts = NVME_RDMA_CM_NO_RSC;
+	if (sts) {
+		rdma_reject_with(id, sts);
+		if (rq)
+			rdma_queue_free(rq);
+		else
+			rdma_destroy_id(id);
+		return;
+	}
+	rq->q.qid = le16toh(req.qid);	/* for log lines; Connect sets it for real */
+	rq->q.listener = l;
+	LOG_DBG("RDMA connect from %s: qid %u, %u entries, RDMA READ depth %u", peer, rq->q.qid,
+		rq->entries, host.initiator_depth);
+	rq->q.reactor = nvmf_reactor_next();
+	nvmf_reactor_add_queue(&rq->q);
+}
+
+/* The listener's CM channel is readable: connection requests (and any
+ * other event for a not yet accepted id, which we only acknowledge). */
+static void rdma_port_event(struct nvmf_poller *p, uint32_t events)
+{
+	struct nvmf_listener *l = container_of(p, struct nvmf_listener, poller);
+	struct rdma_port *port = l->priv;
+	struct rdma_cm_event *ev;
+
+	(void)events;
+	while (rdma_get_cm_event(port->ch, &ev) == 0) {
+		if (ev->event == RDMA_CM_EVENT_CONNECT_REQUEST) {
+			rdma_connect_request(l, ev);
+			continue;
+		}
+		LOG_DBG("listener %s:%s: %s", l->traddr, l->trsvcid, rdma_event_str(ev->event));
+		rdma_ack_cm_event(ev);
+	}
+}
+
+/* The reactor adopted the queue: watch its CM and completion channels,
+ * arm the CQ, and reap what arrived while it was being handed over. */
+static void rdma_start(struct nvmf_queue *q)
+{
+	struct rdma_queue *rq = container_of(q, struct rdma_queue, q);
+
+	rq->cm_poller = (struct nvmf_poller){ rq->cm_ch->fd, rdma_cm_queue_event };
+	rq->cq_poller = (struct nvmf_poller){ rq->comp_ch->fd, rdma_cq_event };
+	if (nvmf_reactor_watch(q->reactor, &rq->cm_poller, EPOLLIN) ||
+	    nvmf_reactor_watch(q->reactor, &rq->cq_poller, EPOLLIN)) {
+		nvmf_reactor_unwatch(q->reactor, &rq->cm_poller);
+		return rdma_queue_close(q);
+	}
+	rq->watched = true;
+	rdma_cq_poll(rq);
+}
+
+/* ==================================================================== */
+/* Listen                                                              */
+/* ==================================================================== */
+
+/* No RDMA device at all is the first thing a newcomer hits: say how to
+ * make a SoftRoCE one [INTEROP: NVMe/RDMA]. */
+static int rdma_have_device(char *err, size_t errlen)
+{
+	int n = 0;
+	struct ibv_device **list = ibv_get_device_list(&n);
+
+	if (list)
+		ibv_free_device_list(list);
+	if (n > 0)
+		return 0;
+	snprintf(err, errlen, "no RDMA device: add one with 'rdma link add rxe0 type rxe netdev IFACE' "
+		 "(SoftRoCE on an Ethernet interface such as eth0; rxe cannot bind lo)");
+	return -ENODEV;
+}
+
+/* Warn early when locked memory will not cover one I/O queue. */
+static void rdma_check_memlock(void)
+{
+	struct rlimit rl;
+	char hint[256];
+
+	if (geteuid() == 0 || getrlimit(RLIMIT_MEMLOCK, &rl) || rl.rlim_cur == RLIM_INFINITY ||
+	    rl.rlim_cur >= rdma_queue_mem(NVMF_MAXCMD) + rdma_queue_mem(NVMF_ADMIN_QSIZE))
+		return;
+	rdma_memlock_hint(hint, sizeof(hint), rdma_queue_mem(NVMF_MAXCMD));
+	LOG_WARN("%s", hint);
+}
+
+/*
+ * Listen for NVMe/RDMA connections on l->traddr:l->trsvcid through the
+ * RDMA CM; reactor 0 takes the connection requests. Returns 0, or -errno
+ * with a sentence in err that says what to do.
+ */
+int rdma_port_listen(struct nvmf_listener *l, char *err, size_t errlen)
+{
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV };
+	struct rdma_port *port;
+	struct addrinfo *ai;
+	int rc;
+
+	if ((rc = rdma_have_device(err, errlen)))
+		return rc;
+	if ((rc = getaddrinfo(l->traddr, l->trsvcid, &hints, &ai))) {
+		snprintf(err, errlen, "cannot listen on rdma %s:%s: %s (give a numeric address and port)",
+			 l->traddr, l->trsvcid, gai_strerror(rc));
+		return -EINVAL;
+	}
+	port = calloc(1, sizeof(*port));
+	rc = -ENOMEM;
+	if (!port || !(port->ch = rdma_create_event_channel()) ||
+	    rdma_create_id(port->ch, &port->id, l, RDMA_PS_TCP)) {
+		rc = -errno;
+		snprintf(err, errlen, "cannot open the RDMA CM: %s (is rdma_ucm loaded? modprobe rdma_ucm)",
+			 strerror(errno));
+		goto out_free;
+	}
+	if (rdma_bind_addr(port->id, ai->ai_addr) || rdma_listen(port->id, RDMA_BACKLOG)) {
+		rc = -errno;
+		snprintf(err, errlen, "cannot listen on rdma %s:%s: %s%s", l->traddr, l->trsvcid,
+			 strerror(errno), errno == ENODEV || errno == EADDRNOTAVAIL ?
+			 " (that address is not on an RDMA interface: bind an rxe device to its "
+			 "interface with 'rdma link add rxe0 type rxe netdev IFACE'; 'rdma link' lists them)" :
+			 errno == EADDRINUSE ? " (another target, perhaps nvmet-rdma, holds the port)" : "");
+		goto out_free;
+	}
+	if ((rc = rdma_nonblock(port->ch->fd)))
+		goto out_free;
+	memcpy(&l->addr, ai->ai_addr, ai->ai_addrlen);
+	l->adrfam = ai->ai_family == AF_INET6 ? NVMF_ADRFAM_IPV6 : NVMF_ADRFAM_IPV4;
+	l->priv = port;
+	l->poller = (struct nvmf_poller){ port->ch->fd, rdma_port_event };
+	if ((rc = nvmf_reactor_watch(&g_reactors[0], &l->poller, EPOLLIN)))
+		goto out_free;
+	freeaddrinfo(ai);
+	rdma_check_memlock();
+	return 0;
+out_free:
+	l->priv = NULL;
+	l->poller.fd = -1;
+	if (port && port->id)
+		rdma_destroy_id(port->id);
+	if (port && port->ch)
+		rdma_destroy_event_channel(port->ch);
+	free(port);
+	freeaddrinfo(ai);
+	return rc;
+}
+
+void rdma_port_unlisten(struct nvmf_listener *l)
+{
+	struct rdma_port *port = l->priv;
+
+	if (!port)
+		return;
+	nvmf_reactor_unwatch(&g_reactors[0], &l->poller);
+	rdma_destroy_id(port->id);
+	rdma_destroy_event_channel(port->ch);
+	free(port);
+	l->priv = NULL;
+	l->poller.fd = -1;
+}
+
+/* ==================================================================== */
+/* Reactor entry points                                                */
+/* ==================================================================== */
+
+/*
+ * Once per reactor pass: reap every RDMA queue's completions, and free
+ * queues that are closed and whose last slot came back. Returns the
+ * number of completions, so the reactor knows it found work.
+ */
+int rdma_reactor_poll(struct nvmf_reactor *r)
+{
+	struct nvmf_queue **pp = &r->queues;
+	int n = 0;
+
+	while (*pp) {
+		struct nvmf_queue *q = *pp;
+		struct rdma_queue *rq = container_of(q, struct rdma_queue, q);
+
+		if (q->ops != &rdma_ops) {
+			pp = &q->next;
+			continue;
+		}
+		n += rdma_cq_poll(rq);
+		if (q->closing && rq->nr_busy == 0) {
+			*pp = q->next;
+			rdma_queue_free(rq);
+			continue;
+		}
+		pp = &q->next;
+	}
+	return n;
+}
+
+/*
+ * The target is stopping and every queue of r was closed: give flushed
+ * completions a moment to come back, then free whatever is left.
+ */
+void rdma_reactor_stop(struct nvmf_reactor *r)
+{
+	struct nvmf_queue **pp = &r->queues;
+
+	for (int i = 0; i < 100 && rdma_reactor_poll(r) >= 0; i++) {
+		bool left = false;
+
+		for (struct nvmf_queue *q = r->queues; q; q = q->next)
+			left |= q->ops == &rdma_ops;
+		if (!left)
+			return;
+		usleep(1000);
+	}
+	while (*pp) {
+		struct nvmf_queue *q = *pp;
+
+		if (q->ops != &rdma_ops) {
+			pp = &q->next;
+			continue;
+		}
+		*pp = q->next;
+		rdma_queue_free(container_of(q, struct rdma_queue, q));
+	}
+}
+
+/* ==================================================================== */
+/* Host side: one NVMe/RDMA queue for host.c                           */
+/* ==================================================================== */
+
+/*
+ * The initiator's queue, for `nvmf discover|identify|perf -r trtype:RDMA`.
+ * host.c keeps its command slots (CID = slot index) and asks us to carry
+ * capsules. Each slot has a registered data buffer: a write's data is
+ * copied in before the SEND and the target RDMA READs it from there; a
+ * read's data lands there by RDMA WRITE and is copied out when the CQE
+ * arrives. One keyed SGL per command, subtype 0: our memory is registered
+ * once, for the queue's life, so there is no key to invalidate.
+ *
+ *   mem: | slot data: slots * max_data | SQEs: slots * 64 | CQEs: rq * 16 |
+ */
+struct rdma_host_slot {
+	void *buf;			/* the caller's buffer */
+	uint32_t len;
+	bool read;			/* copy out when the CQE arrives */
+};
+
+struct rdma_host {
+	struct rdma_event_channel *ch;
+	struct rdma_cm_id *id;
+	struct ibv_pd *pd;
+	struct ibv_comp_channel *comp_ch;
+	struct ibv_cq *cq;
+	struct ibv_mr *mr;
+	uint8_t *mem;
+	size_t mem_len;
+	unsigned slots, nr_recv;
+	uint32_t max_data;
+	bool armed;
+	unsigned cq_events;
+	struct rdma_host_slot *slot;
+};
+
+static uint8_t *rdma_host_data(struct rdma_host *h, unsigned i)
+{
+	return h->mem + (size_t)i * h->max_data;
+}
+
+static uint8_t *rdma_host_sqe(struct rdma_host *h, unsigned i)
+{
+	return h->mem + (size_t)h->slots * h->max_data + (size_t)i * sizeof(struct nvme_sqe);
+}
+
+static uint8_t *rdma_host_cqe(struct rdma_host *h, unsigned i)
+{
+	return rdma_host_sqe(h, h->slots) + (size_t)i * sizeof(struct nvme_cqe);
+}
+
+static int rdma_host_post_recv(struct rdma_host *h, unsigned i)
+{
+	struct ibv_sge sge = { (uintptr_t)rdma_host_cqe(h, i), sizeof(struct nvme_cqe), h->mr->lkey };
+	struct ibv_recv_wr wr = { .wr_id = i, .sg_list = &sge, .num_sge = 1 }, *bad;
+
+	return -ibv_post_recv(h->id->qp, &wr, &bad);
+}
+
+void rdma_host_free(struct rdma_host *h)
+{
+	if (!h)
+		return;
+	if (h->id && h->id->qp) {
+		rdma_disconnect(h->id);
+		rdma_destroy_qp(h->id);
+	}
+	if (h->mr)
+		ibv_dereg_mr(h->mr);
+	if (h->cq) {
+		ibv_ack_cq_events(h->cq, h->cq_events);
+		ibv_destroy_cq(h->cq);
+	}
+	if (h->comp_ch)
+		ibv_destroy_comp_channel(h->comp_ch);
+	if (h->pd)
+		ibv_dealloc_pd(h->pd);
+	if (h->id)
+		rdma_destroy_id(h->id);
+	if (h->ch)
+		rdma_destroy_event_channel(h->ch);
+	free(h->mem);
+	free(h->slot);
+	free(h);
+}
+
+/* Wait for one CM event on the host's channel; 0 if it is want, else
+ * -errno with the reason in err (a REJ's NVMe/RDMA status, spelled out). */
+static int rdma_host_cm_wait(struct rdma_host *h, enum rdma_cm_event_type want,
+			     char *err, size_t errlen)
+{
+	struct rdma_cm_event *ev;
+	int rc = 0;
+
+	if (rdma_get_cm_event(h->ch, &ev))
+		return snprintf(err, errlen, "RDMA CM: %s", strerror(errno)), -errno;
+	if (ev->event == RDMA_CM_EVENT_REJECTED && ev->param.conn.private_data &&
+	    ev->param.conn.private_data_len >= sizeof(struct nvme_rdma_cm_rej)) {
+		struct nvme_rdma_cm_rej rej;
+		uint16_t sts;
+
+		memcpy(&rej, ev->param.conn.private_data, sizeof(rej));
+		sts = le16toh(rej.sts);
+		snprintf(err, errlen, "the target rejected the connection: NVMe/RDMA status %u (%s)", sts,
+			 sts < ARRAY_SIZE(rdma_rej_name) && rdma_rej_name[sts] ? rdma_rej_name[sts] : "unknown");
+		rc = -ECONNREFUSED;
+	} else if (ev->event != want) {
+		snprintf(err, errlen, "%s (status %d), waiting for %s%s", rdma_event_str(ev->event),
+			 ev->status, rdma_event_str(want), ev->event == RDMA_CM_EVENT_ADDR_ERROR ?
+			 ": no RDMA device has a route to that address (rdma link; ibv_devices)" :
+			 ev->event == RDMA_CM_EVENT_REJECTED ? ": is a target listening there?" : "");
+		rc = -ECONNREFUSED;
+	}
+	rdma_ack_cm_event(ev);
+	return rc;
+}
+
+/* Verbs objects and memory for a queue of `slots` commands of max_data
+ * bytes, with nr_recv response buffers posted. Returns 0 or -errno. */
+static int rdma_host_verbs(struct rdma_host *h, char *err, size_t errlen)
+{
+	struct ibv_qp_init_attr qa = { .qp_type = IBV_QPT_RC,
+		.cap = { .max_send_wr = h->slots + 1, .max_recv_wr = h->nr_recv,
+			 .max_send_sge = 1, .max_recv_sge = 1 } };
+	struct ibv_context *dev = h->id->verbs;
+
+	h->mem_len = (size_t)h->slots * (h->max_data + sizeof(struct nvme_sqe)) +
+		     (size_t)h->nr_recv * sizeof(struct nvme_cqe);
+	h->mem_len = (h->mem_len + NVMF_PAGE_SIZE - 1) & ~(size_t)(NVMF_PAGE_SIZE - 1);
+	h->mem = aligned_alloc(NVMF_PAGE_SIZE, h->mem_len);
+	h->slot = calloc(h->slots, sizeof(*h->slot));
+	h->pd = ibv_alloc_pd(dev);
+	h->comp_ch = h->pd ? ibv_create_comp_channel(dev) : NULL;
+	h->cq = h->comp_ch ? ibv_create_cq(dev, qa.cap.max_send_wr + h->nr_recv, h, h->comp_ch, 0) : NULL;
+	if (!h->mem || !h->slot || !h->cq || rdma_nonblock(h->comp_ch->fd))
+		return snprintf(err, errlen, "cannot allocate a queue: %s", strerror(errno)), -ENOMEM;
+	qa.send_cq = qa.recv_cq = h->cq;
+	if (rdma_create_qp(h->id, h->pd, &qa))
+		return snprintf(err, errlen, "cannot create a QP: %s", strerror(errno)), -errno;
+	h->mr = ibv_reg_mr(h->pd, h->mem, h->mem_len, IBV_ACCESS_LOCAL_WRITE |
+			   IBV_ACCESS_REMOTE_READ | IBV_ACCESS_REMOTE_WRITE);
+	if (!h->mr) {
+		char hint[256];
+
+		rdma_memlock_hint(hint, sizeof(hint), h->mem_len);
+		return snprintf(err, errlen, "cannot register %zu KiB: %s (%s)", h->mem_len >> 10,
+				strerror(errno), hint), -errno;
+	}
+	for (unsigned i = 0; i < h->nr_recv; i++)
+		if (rdma_host_post_recv(h, i))
+			return snprintf(err, errlen, "cannot post receives"), -EIO;
+	return 0;
+}
+
+/*
+ * Connect one NVMe/RDMA queue: resolve the address and route, build the
+ * QP, and send the CM REQ with our private data [RDMA-1.0c §3.3]: HSQSIZE
+ * is the Connect SQSIZE (0's based), HRQSIZE the responses we can take.
+ * We let the target RDMA READ our memory (responder resources) and never
+ * read its. Returns 0 or -errno with the reason in err.
+ */
+int rdma_host_connect(struct rdma_host **out, const char *addr, const char *port, uint16_t qid,
+		      uint16_t hsqsize, unsigned slots, uint32_t max_data, char *err, size_t errlen)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV }, *ai;
+	struct rdma_host *h = calloc(1, sizeof(*h));
+	struct nvme_rdma_cm_req req = { .recfmt = htole16(NVME_RDMA_CM_FMT_1_0), .qid = htole16(qid),
+					.hrqsize = htole16(hsqsize + 1), .hsqsize = htole16(hsqsize) };
+	struct rdma_conn_param p = { .private_data = &req, .private_data_len = sizeof(req),
+				     .retry_count = 7, .rnr_retry_count = 7 };
+	struct ibv_device_attr da;
+	int rc;
+
+	*out = h;
+	if (!h)
+		return -ENOMEM;
+	h->slots = slots;
+	h->nr_recv = hsqsize + 1u;
+	h->max_data = max_data;
+	if ((rc = rdma_have_device(err, errlen)))
+		return rc;
+	if ((rc = getaddrinfo(addr, port, &hints, &ai)))
+		return snprintf(err, errlen, "cannot resolve %s:%s: %s", addr, port, gai_strerror(rc)),
+		       -EINVAL;
+	h->ch = rdma_create_event_channel();
+	rc = !h->ch || rdma_create_id(h->ch, &h->id, h, RDMA_PS_TCP) ? -errno : 0;
+	if (rc)
+		snprintf(err, errlen, "cannot open the RDMA CM: %s", strerror(errno));
+	if (!rc && rdma_resolve_addr(h->id, NULL, ai->ai_addr, HOST_RDMA_TIMEOUT_MS))
+		rc = -errno, snprintf(err, errlen, "resolving %s: %s", addr, strerror(errno));
+	freeaddrinfo(ai);
+	if (!rc)
+		rc = rdma_host_cm_wait(h, RDMA_CM_EVENT_ADDR_RESOLVED, err, errlen);
+	if (!rc && rdma_resolve_route(h->id, HOST_RDMA_TIMEOUT_MS))
+		rc = -errno, snprintf(err, errlen, "resolving a route: %s", strerror(errno));
+	if (!rc)
+		rc = rdma_host_cm_wait(h, RDMA_CM_EVENT_ROUTE_RESOLVED, err, errlen);
+	if (!rc)
+		rc = rdma_host_verbs(h, err, errlen);
+	if (!rc && ibv_query_device(h->id->verbs, &da))
+		rc = -errno, snprintf(err, errlen, "ibv_query_device: %s", strerror(errno));
+	if (rc)
+		return rc;
+	p.responder_resources = da.max_qp_rd_atom;
+	if (rdma_connect(h->id, &p))
+		return snprintf(err, errlen, "rdma_connect: %s", strerror(errno)), -errno;
+	return rdma_host_cm_wait(h, RDMA_CM_EVENT_ESTABLISHED, err, errlen);
+}
+
+/* The fd to poll() on while waiting: the completion channel, armed by
+ * rdma_host_poll() whenever it finds the CQ empty. */
+int rdma_host_fd(const struct rdma_host *h)
+{
+	return h->comp_ch->fd;
+}
+
+/*
+ * Send one command capsule. sqe->cid is the slot; buf/len its data. A
+ * write's data is copied to the slot's registered buffer, which one keyed
+ * data block descriptor names [BASE-2.0c Fig. 123]; a command without
+ * data gets a keyed descriptor of length 0, as the Linux host sends.
+ * Returns 0 or -errno.
+ */
+int rdma_host_submit(struct rdma_host *h, const struct nvme_sqe *sqe, void *buf, uint32_t len,
+		     bool write)
+{
+	uint16_t i = le16toh(sqe->cid);
+	struct nvme_sqe *s = (struct nvme_sqe *)rdma_host_sqe(h, i);
+	struct nvme_keyed_sgl *k = (struct nvme_keyed_sgl *)&s->dptr;
+	struct ibv_sge sge = { (uintptr_t)s, sizeof(*s), h->mr->lkey };
+	struct ibv_send_wr wr = { .wr_id = UINT64_MAX, .sg_list = &sge, .num_sge = 1,
+				  .opcode = IBV_WR_SEND, .send_flags = IBV_SEND_SIGNALED }, *bad;
+	uint32_t key = htole32(h->mr->rkey);
+
+	if (i >= h->slots || len > h->max_data)
+		return -EINVAL;
+	*s = *sqe;
+	/* Fabrics commands describe data with SGLs only; nvmet refuses any
+	 * other PSDT with Invalid Field [BASE-2.0c Fig. 88]. */
+	s->flags = (s->flags & ~(3u << NVME_SQE_PSDT_SHIFT)) |
+		   NVME_PSDT_SGL_MPTR_CONTIG << NVME_SQE_PSDT_SHIFT;
+	memset(k, 0, sizeof(*k));
+	k->type = NVME_SGL_TYPE_KEYED_DATA_BLOCK << 4 | NVME_SGL_SUBTYPE_ADDRESS;
+	if (len) {
+		k->addr = htole64((uintptr_t)rdma_host_data(h, i));
+		k->length[0] = len, k->length[1] = len >> 8, k->length[2] = len >> 16;
+		memcpy(k->key, &key, sizeof(key));
+	}
+	if (write && len)
+		memcpy(rdma_host_data(h, i), buf, len);
+	h->slot[i] = (struct rdma_host_slot){ buf, len, !write && len };
+	if (g_trace)
+		nvmf_trace("rdma -> capsule qid=? cid=%u opc=0x%02x len=%u", i, s->opcode, len);
+	return -ibv_post_send(h->id->qp, &wr, &bad);
+}
+
+/*
+ * Reap completions: up to max CQEs of finished commands into out (a
+ * read's data copied to the caller's buffer first). Returns the count or
+ * -EIO when the queue failed (the message is in err). A count below max
+ * promises that the CQ was found empty after arming it, so the caller may
+ * sleep in poll() on rdma_host_fd(); at max, call again first.
+ */
+int rdma_host_poll(struct rdma_host *h, struct nvme_cqe *out, int max, char *err, size_t errlen)
+{
+	struct ibv_wc wc[RDMA_CQ_BATCH];
+	struct ibv_cq *cq;
+	void *ctx;
+	int got = 0;
+
+	while (ibv_get_cq_event(h->comp_ch, &cq, &ctx) == 0) {
+		h->armed = false;
+		h->cq_events++;
+	}
+	while (got < max) {
+		int n = ibv_poll_cq(h->cq, max - got < RDMA_CQ_BATCH ? max - got : RDMA_CQ_BATCH, wc);
+
+		if (n < 0)
+			return snprintf(err, errlen, "ibv_poll_cq failed"), -EIO;
+		if (n == 0 && h->armed)
+			break;
+		if (n == 0) {		/* arm, then look once more */
+			if (ibv_req_notify_cq(h->cq, 0))
+				return snprintf(err, errlen, "ibv_req_notify_cq failed"), -EIO;
+			h->armed = true;
+			continue;
+		}
+		for (int j = 0; j < n; j++) {
+			uint16_t cid;
+
+			if (wc[j].status != IBV_WC_SUCCESS)
+				return snprintf(err, errlen, "%s failed: %s", wc[j].wr_id == UINT64_MAX ?
+						"SEND of a capsule" : "RECV", ibv_wc_status_str(wc[j].status)), -EIO;
+			if (wc[j].wr_id == UINT64_MAX)
+				continue;
+			memcpy(&out[got], rdma_host_cqe(h, wc[j].wr_id), sizeof(out[got]));
+			if (rdma_host_post_recv(h, wc[j].wr_id))
+				return snprintf(err, errlen, "cannot repost a receive"), -EIO;
+			cid = le16toh(out[got].cid);
+			if (cid < h->slots && h->slot[cid].read && h->slot[cid].buf)
+				memcpy(h->slot[cid].buf, rdma_host_data(h, cid), h->slot[cid].len);
+			got++;
+		}
+	}
+	return got;
+}
+
+static const struct nvmf_transport_ops rdma_ops = {
+	.name = "rdma",
+	.trtype = NVMF_TRTYPE_RDMA,
+	.start = rdma_start,
+	.fetch_data = rdma_fetch_data,
+	.complete = rdma_complete,
+	.close = rdma_queue_close,
+};

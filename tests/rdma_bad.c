@@ -1,0 +1,416 @@
+/*
+ * tests/rdma_bad.c - bad input over NVMe/RDMA, sent with librdmacm and
+ * verbs directly (no NVMe host driver in the way), for the lab VM:
+ *
+ *   rdma_bad ADDR PORT SUBNQN
+ *
+ *   CM REQ private data          -> REJ with the right status [RDMA-1.0c §3.3]
+ *     recfmt 1, qid 65, hsqsize too big (admin and I/O), hrqsize too small,
+ *     a 2-byte record (the CM pads it with zeros: HSQSIZE 0)
+ *   a good admin queue: Connect with a keyed SGL (the target RDMA READs
+ *     the Connect data), Identify through a Last Segment of two keyed
+ *     descriptors (MSDBD), then the errors:
+ *     keyed SGL longer than MDTS      -> Invalid Field, DNR
+ *     MSDBD + 1 descriptors           -> SGL Descriptor Count Invalid
+ *     in-capsule offset past the data -> SGL Offset Invalid
+ *     a bad rkey                      -> our QP fails; the target lives on
+ *   a host that vanishes with 32 writes in flight, then a new association
+ *   works (the target cleaned up; tests/vm/test-rdma.sh counts its fds).
+ *
+ * Prints "ok N - ..." per check and "rdma_bad: N passed, M failed".
+ */
+#include <endian.h>
+#include <errno.h>
+#include <netdb.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <infiniband/verbs.h>
+#include <rdma/rdma_cma.h>
+
+#include "../nvme.h"
+#include "test.h"
+
+#define BAD_TIMEOUT_MS	5000
+#define BAD_BUF		(512 * 1024)
+#define BAD_RECVS	32
+#define BAD_MDTS	(128 * 1024)	/* what nvmf advertises (NVMF_MDTS 5) */
+#define BAD_MSDBD	8		/* NVMF_RDMA_MSDBD */
+
+static const char *g_addr, *g_port, *g_nqn;
+
+/* One host connection: CM id, verbs objects, one registered buffer:
+ *   buf: | 32 CQE receive slots | SQE + in-capsule area | data ... | */
+struct conn {
+	struct rdma_event_channel *ch;
+	struct rdma_cm_id *id;
+	struct ibv_pd *pd;
+	struct ibv_cq *cq;
+	struct ibv_mr *mr;
+	uint8_t *buf;
+	uint16_t cntlid;
+	int rej;			/* REJ status, or -1 */
+};
+
+static uint8_t *conn_cqe(struct conn *c, int i) { return c->buf + i * 16; }
+static uint8_t *conn_cmd(struct conn *c) { return c->buf + 4096; }
+static uint8_t *conn_data(struct conn *c) { return c->buf + 16384; }
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Wait for one CM event of the expected type; returns 0 or -1. For a
+ * REJECTED event c->rej gets the NVMe/RDMA status in its private data. */
+static int cm_wait(struct conn *c, enum rdma_cm_event_type want)
+{
+	struct rdma_cm_event *ev;
+	int rc;
+
+	if (rdma_get_cm_event(c->ch, &ev))
+		return -1;
+	if (ev->event == RDMA_CM_EVENT_REJECTED && ev->param.conn.private_data &&
+	    ev->param.conn.private_data_len >= sizeof(struct nvme_rdma_cm_rej)) {
+		struct nvme_rdma_cm_rej rej;
+
+		memcpy(&rej, ev->param.conn.private_data, sizeof(rej));
+		c->rej = le16toh(rej.sts);
+	}
+	rc = ev->event == want ? 0 : -1;
+	if (rc)
+		printf("    CM event %s, waited for %s\n", rdma_event_str(ev->event),
+		       rdma_event_str(want));
+	rdma_ack_cm_event(ev);
+	return rc;
+}
+
+static void conn_free(struct conn *c)
+{
+	if (c->id && c->id->qp)
+		rdma_destroy_qp(c->id);
+	if (c->mr)
+		ibv_dereg_mr(c->mr);
+	if (c->cq)
+		ibv_destroy_cq(c->cq);
+	if (c->pd)
+		ibv_dealloc_pd(c->pd);
+	if (c->id)
+		rdma_destroy_id(c->id);
+	if (c->ch)
+		rdma_destroy_event_channel(c->ch);
+	free(c->buf);
+	memset(c, 0, sizeof(*c));
+}
+
+/* Resolve, build a QP with receives posted, and send a CM REQ carrying
+ * len bytes of priv. Returns 0 when ESTABLISHED, 1 when REJECTED (c->rej
+ * holds the status), -1 on any other failure. */
+static int conn_open(struct conn *c, const void *priv, uint8_t len)
+{
+	struct addrinfo *ai;
+	struct ibv_qp_init_attr qa = { .qp_type = IBV_QPT_RC,
+		.cap = { .max_send_wr = 64, .max_recv_wr = BAD_RECVS, .max_send_sge = 1,
+			 .max_recv_sge = 1 } };
+	struct rdma_conn_param p = { .private_data = priv, .private_data_len = len,
+				     .responder_resources = 4, .initiator_depth = 0,
+				     .retry_count = 7, .rnr_retry_count = 7 };
+
+	memset(c, 0, sizeof(*c));
+	c->rej = -1;
+	if (getaddrinfo(g_addr, g_port, NULL, &ai))
+		return -1;
+	c->ch = rdma_create_event_channel();
+	if (!c->ch || rdma_create_id(c->ch, &c->id, NULL, RDMA_PS_TCP) ||
+	    rdma_resolve_addr(c->id, NULL, ai->ai_addr, 2000) ||
+	    cm_wait(c, RDMA_CM_EVENT_ADDR_RESOLVED) || rdma_resolve_route(c->id, 2000) ||
+	    cm_wait(c, RDMA_CM_EVENT_ROUTE_RESOLVED)) {
+		freeaddrinfo(ai);
+		return -1;
+	}
+	freeaddrinfo(ai);
+	c->pd = ibv_alloc_pd(c->id->verbs);
+	c->cq = ibv_create_cq(c->id->verbs, 128, NULL, NULL, 0);
+	c->buf = aligned_alloc(4096, BAD_BUF);
+	if (!c->pd || !c->cq || !c->buf)
+		return -1;
+	memset(c->buf, 0, BAD_BUF);
+	c->mr = ibv_reg_mr(c->pd, c->buf, BAD_BUF, IBV_ACCESS_LOCAL_WRITE |
+			   IBV_ACCESS_REMOTE_READ | IBV_ACCESS_REMOTE_WRITE);
+	qa.send_cq = qa.recv_cq = c->cq;
+	if (!c->mr || rdma_create_qp(c->id, c->pd, &qa))
+		return -1;
+	for (int i = 0; i < BAD_RECVS; i++) {
+		struct ibv_sge sge = { (uintptr_t)conn_cqe(c, i), 16, c->mr->lkey };
+		struct ibv_recv_wr wr = { .wr_id = i, .sg_list = &sge, .num_sge = 1 }, *bad;
+
+		if (ibv_post_recv(c->id->qp, &wr, &bad))
+			return -1;
+	}
+	if (rdma_connect(c->id, &p))
+		return -1;
+	if (cm_wait(c, RDMA_CM_EVENT_ESTABLISHED) == 0)
+		return 0;
+	return c->rej >= 0 ? 1 : -1;
+}
+
+/* A CM REQ with this private data must be rejected with status sts. */
+static void check_rej(const char *what, const struct nvme_rdma_cm_req *req, uint8_t len,
+		      int sts)
+{
+	struct conn c;
+	int rc = conn_open(&c, req, len);
+
+	CHECK(rc == 1 && c.rej == sts, "CM REQ with %s: REJ status %d (got rc %d status %d)",
+	      what, sts, rc, c.rej);
+	conn_free(&c);
+}
+
+static struct nvme_rdma_cm_req cm_req(uint16_t qid, uint16_t hrq, uint16_t hsq)
+{
+	return (struct nvme_rdma_cm_req){ .recfmt = 0, .qid = htole16(qid),
+					  .hrqsize = htole16(hrq), .hsqsize = htole16(hsq) };
+}
+
+/* A keyed data block descriptor over len bytes of our buffer at p. */
+static struct nvme_sgl keyed(struct conn *c, void *p, uint32_t len, uint32_t key)
+{
+	struct nvme_keyed_sgl k = { .addr = htole64((uintptr_t)p), .type = NVME_SGL_TYPE_KEYED_DATA_BLOCK << 4 };
+	struct nvme_sgl s;
+
+	(void)c;
+	k.length[0] = len, k.length[1] = len >> 8, k.length[2] = len >> 16;
+	key = htole32(key);
+	memcpy(k.key, &key, 4);
+	memcpy(&s, &k, sizeof(s));
+	return s;
+}
+
+/*
+ * Send the capsule at conn_cmd() (64 + icd bytes) and wait for one
+ * response. Returns the CQE status field (15:1) or -1 when the queue
+ * failed or nothing came within BAD_TIMEOUT_MS.
+ */
+static int exec(struct conn *c, uint32_t icd, struct nvme_cqe *out)
+{
+	struct ibv_sge sge = { (uintptr_t)conn_cmd(c), 64 + icd, c->mr->lkey };
+	struct ibv_send_wr wr = { .wr_id = 1000, .sg_list = &sge, .num_sge = 1,
+				  .opcode = IBV_WR_SEND, .send_flags = IBV_SEND_SIGNALED }, *bad;
+	uint64_t end = now_ms() + BAD_TIMEOUT_MS;
+
+	if (ibv_post_send(c->id->qp, &wr, &bad))
+		return -1;
+	while (now_ms() < end) {
+		struct ibv_wc wc;
+		int n = ibv_poll_cq(c->cq, 1, &wc);
+
+		if (n <= 0)
+			continue;
+		if (wc.status != IBV_WC_SUCCESS) {
+			printf("    completion error: %s\n", ibv_wc_status_str(wc.status));
+			return -1;
+		}
+		if (wc.wr_id == 1000)	/* our SEND went out */
+			continue;
+		memcpy(out, conn_cqe(c, wc.wr_id), sizeof(*out));
+		struct ibv_sge rs = { (uintptr_t)conn_cqe(c, wc.wr_id), 16, c->mr->lkey };
+		struct ibv_recv_wr rw = { .wr_id = wc.wr_id, .sg_list = &rs, .num_sge = 1 }, *rb;
+		ibv_post_recv(c->id->qp, &rw, &rb);
+		return le16toh(out->status) >> 1;
+	}
+	printf("    no response within %d ms\n", BAD_TIMEOUT_MS);
+	return -1;
+}
+
+/* Fabrics Connect on queue qid, the Connect data fetched by RDMA READ. */
+static int do_connect(struct conn *c, uint16_t qid, uint16_t sqsize, uint16_t cntlid)
+{
+	struct nvmf_connect_cmd *cmd = (void *)conn_cmd(c);
+	struct nvmf_connect_data *d = (void *)conn_data(c);
+	struct nvme_cqe cqe;
+	int st;
+
+	memset(cmd, 0, 64);
+	memset(d, 0, sizeof(*d));
+	cmd->opcode = NVME_FABRICS_OPCODE;
+	cmd->fctype = NVMF_FCTYPE_CONNECT;
+	cmd->qid = htole16(qid);
+	cmd->sqsize = htole16(sqsize);
+	cmd->kato = htole32(qid ? 0 : 30000);
+	cmd->dptr = keyed(c, d, sizeof(*d), c->mr->rkey);
+	d->cntlid = htole16(cntlid);
+	snprintf(d->subnqn, sizeof(d->subnqn), "%s", g_nqn);
+	snprintf(d->hostnqn, sizeof(d->hostnqn), "nqn.2014-08.org.nvmexpress:uuid:rdma-bad");
+	st = exec(c, 0, &cqe);
+	if (st == 0)
+		c->cntlid = le32toh(cqe.dw0) & 0xffff;
+	return st;
+}
+
+/* A good admin queue: CM accepted, Connect succeeded. */
+static int admin_open(struct conn *c)
+{
+	struct nvme_rdma_cm_req req = cm_req(0, 32, 31);
+
+	if (conn_open(c, &req, sizeof(req)))
+		return -1;
+	return do_connect(c, 0, 31, 0xffff);
+}
+
+static int prop_set_cc_en(struct conn *c)
+{
+	struct nvmf_prop_cmd *p = (void *)conn_cmd(c);
+	struct nvme_cqe cqe;
+
+	memset(p, 0, 64);
+	p->opcode = NVME_FABRICS_OPCODE;
+	p->fctype = NVMF_FCTYPE_PROP_SET;
+	p->ofst = htole32(NVME_REG_CC);
+	p->value = htole64(NVME_CC_EN | 6u << 16 | 4u << 20);
+	return exec(c, 0, &cqe);
+}
+
+/* Identify Controller into our buffer, described by the SGL given. */
+static int identify(struct conn *c, struct nvme_sgl sgl, uint32_t icd)
+{
+	struct nvme_sqe *s = (void *)conn_cmd(c);
+	struct nvme_cqe cqe;
+
+	memset(s, 0, 64);
+	s->opcode = NVME_ADM_IDENTIFY;
+	s->flags = NVME_PSDT_SGL_MPTR_CONTIG << NVME_SQE_PSDT_SHIFT;
+	s->cdw10 = htole32(NVME_CNS_CTRL);
+	s->dptr = sgl;
+	return exec(c, icd, &cqe);
+}
+
+/* Identify through a Last Segment descriptor in the capsule pointing at
+ * n keyed descriptors that split the 4096 bytes. */
+static int identify_segments(struct conn *c, unsigned n)
+{
+	uint8_t *icd = conn_cmd(c) + 64, *dst = conn_data(c);
+	struct nvme_sgl last = { .addr = 0, .length = htole32(n * 16),
+				 .type = NVME_SGL_TYPE_LAST_SEGMENT << 4 | NVME_SGL_SUBTYPE_OFFSET };
+	uint32_t each = 4096 / n;
+
+	for (unsigned i = 0; i < n; i++) {
+		uint32_t len = i == n - 1 ? 4096 - each * (n - 1) : each;
+		struct nvme_sgl k = keyed(c, dst + i * each, len, c->mr->rkey);
+
+		memcpy(icd + i * 16, &k, 16);
+	}
+	memset(dst, 0, 4096);
+	return identify(c, last, n * 16);
+}
+
+static void test_admin_errors(void)
+{
+	struct conn c;
+	int st;
+
+	CHECK(admin_open(&c) == 0, "admin queue: CM accepted, Connect with a keyed SGL (RDMA READ)");
+	CHECK(prop_set_cc_en(&c) == 0, "Property Set CC.EN=1");
+	st = identify(&c, keyed(&c, conn_data(&c), 4096, c.mr->rkey), 0);
+	CHECK(st == 0 && le16toh(((struct nvme_id_ctrl *)conn_data(&c))->cntlid) == c.cntlid,
+	      "Identify with one keyed descriptor: status 0x%x, data by RDMA WRITE", st);
+	st = identify_segments(&c, 2);
+	CHECK(st == 0 && !strncmp(((struct nvme_id_ctrl *)conn_data(&c))->subnqn, g_nqn, strlen(g_nqn)),
+	      "Identify through a Last Segment of 2 keyed descriptors: status 0x%x", st);
+	st = identify(&c, keyed(&c, conn_data(&c), BAD_MDTS * 2, c.mr->rkey), 0);
+	CHECK_EQ_U(st, NVME_SC_INVALID_FIELD | NVME_STATUS_DNR,
+		   "keyed SGL of %u bytes, twice MDTS: Invalid Field, DNR", BAD_MDTS * 2);
+	st = identify_segments(&c, BAD_MSDBD + 1);
+	CHECK_EQ_U(st, NVME_SC_SGL_INVALID_COUNT | NVME_STATUS_DNR,
+		   "%u keyed descriptors, one above MSDBD: SGL Descriptor Count Invalid", BAD_MSDBD + 1);
+	{
+		struct nvme_sgl off = { .addr = htole64(64), .length = htole32(1024),
+					.type = NVME_SGL_TYPE_DATA_BLOCK << 4 | NVME_SGL_SUBTYPE_OFFSET };
+		struct nvmf_fabrics_cmd *p = (void *)conn_cmd(&c);
+		struct nvme_cqe cqe;
+
+		memset(p, 0, 64);
+		p->opcode = NVME_FABRICS_OPCODE;
+		p->fctype = NVMF_FCTYPE_CONNECT;	/* a write: in-capsule data is allowed */
+		p->dptr = off;
+		st = exec(&c, 512, &cqe);
+		CHECK_EQ_U(st, NVME_SC_SGL_INVALID_OFFSET | NVME_STATUS_DNR,
+			   "in-capsule SGL past the 512 bytes sent: SGL Offset Invalid");
+	}
+	st = identify(&c, keyed(&c, conn_data(&c), 4096, c.mr->rkey ^ 0x5a5a00), 0);
+	CHECK(st == -1, "Identify with a bad rkey: the RDMA WRITE fails, no response on this QP");
+	conn_free(&c);
+	CHECK(admin_open(&c) == 0, "after the bad rkey a new admin queue connects: the target lives");
+	conn_free(&c);
+}
+
+/* Open an association with an I/O queue, post 32 writes of 64 KiB and
+ * vanish without waiting: the target's RDMA READs hit a gone host. */
+static void test_vanish(void)
+{
+	struct conn a, io;
+	struct nvme_rdma_cm_req req = cm_req(1, 32, 31);
+	int ok = admin_open(&a) == 0 && prop_set_cc_en(&a) == 0;
+
+	ok = ok && conn_open(&io, &req, sizeof(req)) == 0 &&
+	     do_connect(&io, 1, 31, a.cntlid) == 0;
+	CHECK(ok, "admin and I/O queue 1 connected (controller %u)", a.cntlid);
+	if (ok) {
+		for (int i = 0; i < 32; i++) {
+			struct nvme_sqe *s = (void *)(conn_cmd(&io) + i * 64);
+			struct ibv_sge sge = { (uintptr_t)s, 64, io.mr->lkey };
+			struct ibv_send_wr wr = { .wr_id = 1000, .sg_list = &sge, .num_sge = 1,
+						  .opcode = IBV_WR_SEND }, *bad;
+
+			memset(s, 0, 64);
+			s->opcode = NVME_CMD_WRITE;
+			s->cid = htole16(i);
+			s->nsid = htole32(1);
+			s->cdw10 = htole32(i * 128);
+			s->cdw12 = htole32(127);		/* 128 blocks of 512 */
+			s->dptr = keyed(&io, conn_data(&io) + i * 8192, 65536, io.mr->rkey);
+			if (ibv_post_send(io.id->qp, &wr, &bad))
+				break;
+		}
+	}
+	conn_free(&io);		/* gone: no disconnect, the QP and MR vanish */
+	conn_free(&a);
+	CHECK(admin_open(&a) == 0 && prop_set_cc_en(&a) == 0,
+	      "after a host vanished with writes in flight, a new controller comes up");
+	conn_free(&a);
+}
+
+int main(int argc, char **argv)
+{
+	struct nvme_rdma_cm_req r;
+
+	if (argc != 4) {
+		fprintf(stderr, "usage: rdma_bad ADDR PORT SUBNQN\n");
+		return 2;
+	}
+	g_addr = argv[1], g_port = argv[2], g_nqn = argv[3];
+	setvbuf(stdout, NULL, _IOLBF, 0);
+
+	r = cm_req(0, 32, 31);
+	r.recfmt = htole16(1);
+	check_rej("RECFMT 1", &r, sizeof(r), NVME_RDMA_CM_INVALID_RECFMT);
+	r = cm_req(65, 128, 127);
+	check_rej("QID 65", &r, sizeof(r), NVME_RDMA_CM_INVALID_QID);
+	r = cm_req(0, 64, 63);
+	check_rej("admin HSQSIZE 63 (64 entries, limit 32)", &r, sizeof(r), NVME_RDMA_CM_INVALID_HSQSIZE);
+	r = cm_req(1, 1024, 1023);
+	check_rej("I/O HSQSIZE 1023 (limit MAXCMD 128)", &r, sizeof(r), NVME_RDMA_CM_INVALID_HSQSIZE);
+	r = cm_req(1, 16, 31);
+	check_rej("HRQSIZE 16 below the 32-entry SQ", &r, sizeof(r), NVME_RDMA_CM_INVALID_HRQSIZE);
+	r = cm_req(0, 32, 31);
+	check_rej("2 bytes of private data (padded: HSQSIZE 0)", &r, 2, NVME_RDMA_CM_INVALID_HSQSIZE);
+
+	test_admin_errors();
+	test_vanish();
+	return test_done("rdma_bad");
+}
