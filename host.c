@@ -30,7 +30,7 @@
  * other than 0 (the Linux host refuses a CPDA too); SQ flow control
  * disable [BASE-2.0c Fig. 546 CATTR], so every command gets a CapsuleResp.
  *
- * The tutorial's host chapter reads this file top to bottom.
+ * Tutorial chapter 05 reads this file top to bottom.
  */
 #include <ctype.h>
 #include <endian.h>

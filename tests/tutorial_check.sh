@@ -1,0 +1,195 @@
+#!/usr/bin/env bash
+# tests/tutorial_check.sh [--no-vm] [NN ...]: keep the tutorial honest
+# (make tutorial-check; make test-chNN runs one chapter).
+#
+#   tutorial/NN-*.md
+#     |-- every anchor  `FILE:/ERE/`  --> grep -cE ERE FILE must be exactly 1
+#     |                                   (an anchor that matches nothing, or
+#     |                                   two places, points nowhere)
+#     |-- ```sh test     block --> bash -eo pipefail, repo root, 120 s
+#     |-- ```sh test-vm  block --> the same, inside one 6.12 lab guest
+#     '-- ```output      block right after either: each non-empty line must
+#                         appear, in this order, as a substring of what the
+#                         block printed (stdout and stderr together)
+#
+# Output: "ok"/"not ok" lines, then "N passed, M failed" (skipped VM blocks
+# are counted as skipped, never as passed). Logs: tests/out/tutorial/.
+# Without a usable lab (no qemu, or --no-vm) the test-vm blocks are skipped
+# and say so.
+set -u
+cd "$(dirname "$0")/.."
+out=tests/out/tutorial
+rm -rf "$out"
+mkdir -p "$out"
+vm=1
+chapters=()
+for a in "$@"; do
+	case $a in
+	--no-vm) vm=0 ;;
+	[0-9][0-9]) chapters+=(tutorial/"$a"-*.md) ;;
+	*) echo "usage: $0 [--no-vm] [NN ...]" >&2; exit 2 ;;
+	esac
+done
+all=0
+[ ${#chapters[@]} -gt 0 ] || { all=1; chapters=(tutorial/[0-9][0-9]-*.md); }
+pass=0 fail=0 skip=0
+ok() { echo "ok - $*"; pass=$((pass + 1)); }
+bad() { echo "not ok - $*"; fail=$((fail + 1)); }
+
+# --- anchors -----------------------------------------------------------
+# An anchor is inline code `FILE:/ERE/`; FILE is relative to the repo root.
+check_anchors() {
+	local md=$1 file re n
+	while IFS=$'\t' read -r file re; do
+		if [ ! -f "$file" ]; then
+			bad "$md: anchor $file:/$re/: no such file"
+			continue
+		fi
+		n=$(grep -cE -- "$re" "$file")
+		if [ "$n" = 1 ]; then
+			pass=$((pass + 1))
+		else
+			bad "$md: anchor $file:/$re/ matches $n lines (want exactly 1)"
+		fi
+	done < <(grep -oE '`[A-Za-z0-9_./-]+:/[^`]+/`' "$md" |
+		sed -E 's/^`([^:]+):\/(.*)\/`$/\1\t\2/')
+}
+
+# --- lab blocks ----------------------------------------------------------
+# Split a chapter into its tested blocks: $out/CH-N.{sh,kind,expect}.
+extract_blocks() {
+	local md=$1 ch=$2
+	awk -v dir="$out" -v ch="$ch" '
+	function fail(msg) { print FILENAME ": " msg > "/dev/stderr"; bad = 1 }
+	/^```/ {
+		if (!infence) {
+			infence = 1
+			info = substr($0, 4)
+			if (info == "sh test" || info == "sh test-vm") {
+				n++; kind = (info == "sh test") ? "host" : "vm"
+				cur = dir "/" ch "-" n ".sh"
+				print kind > (dir "/" ch "-" n ".kind")
+				want_output = 0
+			} else if (info == "output") {
+				if (!want_output) fail("an output block that follows no test block")
+				cur = dir "/" ch "-" n ".expect"
+				want_output = 0
+			} else {
+				if (want_output) fail("test block " n " has no output block after it")
+				cur = ""; want_output = 0
+			}
+			next
+		}
+		infence = 0
+		if (cur ~ /\.sh$/) want_output = 1
+		if (cur != "") { close(cur) }
+		cur = ""
+		next
+	}
+	infence && cur != "" { print > cur; next }
+	!infence && want_output && NF { fail("test block " n " has no output block after it"); want_output = 0 }
+	END { if (want_output) fail("test block " n " has no output block after it"); exit bad }
+	' "$md"
+}
+
+# The lines of EXPECT must appear in LOG, in order, as substrings.
+match_expect() {
+	local expect=$1 log=$2
+	# Several expected lines may match one output line, left to right.
+	awk 'NR == FNR { if (NF) want[++n] = $0; next }
+	     { rest = $0
+	       while (i < n && (k = index(rest, want[i + 1]))) {
+		       rest = substr(rest, k + length(want[i + 1])); i++
+	       } }
+	     END { if (i < n) { print "missing: " want[i + 1]; exit 1 } }' \
+		"$expect" "$log"
+}
+
+run_host_block() {	# run_host_block CH-N
+	local b=$1 rc
+	# timeout puts itself at the head of a new process group; whatever the
+	# block left running (a target started with &) dies with that group.
+	timeout -k 5 120 bash -eo pipefail "$out/$b.sh" >"$out/$b.log" 2>&1 &
+	local tpid=$!
+	wait "$tpid"
+	rc=$?
+	kill -TERM -- "-$tpid" 2>/dev/null
+	judge "$b" "$rc"
+}
+
+judge() {	# judge CH-N STATUS: the block's verdict from its log
+	local b=$1 rc=$2 why
+	if [ "$rc" != 0 ]; then
+		bad "lab block $b exited $rc (log $out/$b.log)"
+		tail -n 15 "$out/$b.log" | sed 's/^/#   /'
+	elif ! why=$(match_expect "$out/$b.expect" "$out/$b.log"); then
+		bad "lab block $b: $why (log $out/$b.log)"
+		tail -n 15 "$out/$b.log" | sed 's/^/#   /'
+	else
+		ok "lab block $b"
+	fi
+}
+
+vm_blocks=()
+for md in "${chapters[@]}"; do
+	[ -f "$md" ] || { bad "$md: no such chapter"; continue; }
+	ch=$(basename "$md" .md)
+	check_anchors "$md"
+	if ! extract_blocks "$md" "$ch"; then
+		bad "$md: malformed lab blocks"
+		continue
+	fi
+	for k in "$out/$ch"-*.kind; do
+		[ -f "$k" ] || continue
+		b=$(basename "$k" .kind)
+		if [ "$(cat "$k")" = host ]; then
+			run_host_block "$b"
+		else
+			vm_blocks+=("$b")
+		fi
+	done
+done
+
+# A chapter for every file of the product card that exists: some chapter
+# must anchor into it (a directory: into a file under it).
+if [ "$all" = 1 ]; then
+	for f in GNUmakefile README.md nvmf.c tcp.c rdma.c pcie_nvme.c sim/ tests/; do
+		[ -e "$f" ] || continue
+		if grep -qE "\`$f[A-Za-z0-9_./-]*:/" tutorial/[0-9][0-9]-*.md; then
+			pass=$((pass + 1))
+		else
+			bad "no chapter anchors into $f (every file of the card gets one)"
+		fi
+	done
+fi
+
+# All test-vm blocks of this run share one guest: boot once, run each in
+# order, keep each log in the share, judge them here.
+if [ ${#vm_blocks[@]} -gt 0 ]; then
+	if [ "$vm" = 0 ] || ! command -v qemu-system-x86_64 >/dev/null; then
+		for b in "${vm_blocks[@]}"; do
+			echo "skip - lab block $b (needs the lab VM)"; skip=$((skip + 1))
+		done
+	else
+		job=$PWD/$out/vm-job.sh
+		{
+			echo 'cd "$(dirname "$0")/../../.." || exit 1'
+			for b in "${vm_blocks[@]}"; do
+				printf 'timeout -k 5 300 bash -eo pipefail %q >%q 2>&1; echo $? >%q\n' \
+					"$PWD/$out/$b.sh" "/run/lab/$b.log" "/run/lab/$b.rc"
+			done
+		} >"$job"
+		NVMF_LAB_OUT=$PWD/$out/lab bash tests/vm/run.sh 6.12 "$job" >"$out/vm.log" 2>&1
+		for b in "${vm_blocks[@]}"; do
+			cp "$out/lab/6.12/$b.log" "$out/$b.log" 2>/dev/null || echo "(no log: guest run failed, see $out/vm.log)" >"$out/$b.log"
+			judge "$b" "$(cat "$out/lab/6.12/$b.rc" 2>/dev/null || echo 125)"
+		done
+	fi
+fi
+
+if [ "$skip" -gt 0 ]; then
+	echo "$pass passed, $fail failed, $skip skipped"
+else
+	echo "$pass passed, $fail failed"
+fi
+[ "$fail" = 0 ]
