@@ -269,6 +269,8 @@ static uint32_t sim_demo_setup(struct sim_host *h, struct nvme_bus *bus)
 	const struct nvme_id_ns *ns;
 	uint64_t cap = bus->ops->read64(bus, NVME_REG_CAP);
 	uint32_t blksz;
+	char model[9] = "";
+	uint8_t mdts;
 	int rc;
 
 	printf("step 1: enable: CAP.MQES=%u (0's based) CAP.DSTRD=%u CAP.TO=%u (x 500 ms)\n",
@@ -282,12 +284,14 @@ static uint32_t sim_demo_setup(struct sim_host *h, struct nvme_bus *bus)
 	ns = (const void *)h->buf;
 	if (sim_host_identify(h, NVME_CNS_CTRL, 0))
 		return 0;
-	printf("step 2: identify: model \"%.8s\", MDTS %u KiB", ic->mn, 4u << ic->mdts);
+	memcpy(model, ic->mn, 8);
+	mdts = ic->mdts;
 	if (sim_host_identify(h, NVME_CNS_NS, 1))
 		return 0;
 	blksz = 1u << ns->lbaf[ns->flbas & 0xf].lbads;
 	h->nsze = le64toh(ns->nsze);
-	printf(", namespace 1: %llu blocks of %u bytes\n", (unsigned long long)le64toh(ns->nsze), blksz);
+	printf("step 2: identify: model \"%s\", MDTS %u KiB, namespace 1: %llu blocks of %u bytes\n",
+	       model, 4u << mdts, (unsigned long long)h->nsze, blksz);
 	if ((rc = sim_host_io_queue(h, 64))) {
 		printf("  creating the I/O queues failed: status 0x%x\n", rc);
 		return 0;
