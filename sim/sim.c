@@ -190,7 +190,7 @@ struct sim_ctrl {
 	/* scratch for one command: its data segments and a 4 KiB page */
 	struct iovec *segs;
 	unsigned max_segs;
-	uint8_t page[SIM_PAGE];
+	_Alignas(8) uint8_t page[SIM_PAGE];	/* holds le64 structures */
 	struct sim_stats stats;
 	bool trace;
 };
