@@ -381,7 +381,7 @@ int sim_fault_add(struct nvme_bus *b, const struct sim_fault *f);
 void sim_fault_clear(struct nvme_bus *b);
 
 /* Set CSTS.CFS now, as if the controller hit an internal error [BASE-2.0c
- * §3.1.4.6]; it stops processing commands until CC.EN goes 1 -> 0. */
+ * Fig. 42, CSTS]; it stops processing commands until CC.EN goes 1 -> 0. */
 void sim_set_cfs(struct nvme_bus *b);
 
 /* Slow RDY: after a CC.EN change, CSTS.RDY follows only once CSTS has been

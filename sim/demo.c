@@ -56,7 +56,7 @@ struct sim_host {
 	uint64_t nsze;			/* namespace 1, once identified */
 };
 
-/* Doorbell offsets [BASE-2.0c §3.1.4.20-21]. */
+/* Doorbell offsets: 1000h + (2 * qid + is_cq) * stride [BASE-2.0c §3.1.4]. */
 static uint32_t sim_host_sq_db(const struct sim_host *h, uint16_t qid)
 {
 	return 0x1000 + (2 * qid) * h->stride;
@@ -137,7 +137,7 @@ static int sim_host_cmd(struct sim_host *h, uint16_t qid, struct nvme_sqe *sqe, 
 
 /*
  * Describe len bytes of our buffer from offset off with PRPs [BASE-2.0c
- * §4.1.1]: PRP1 is the first byte; PRP2 is the second page, or our one
+ * §4.3.1]: PRP1 is the first byte; PRP2 is the second page, or our one
  * page of list when the data spans more than two pages.
  */
 static void sim_host_prp(struct sim_host *h, struct nvme_sqe *sqe, uint32_t off, uint32_t len)

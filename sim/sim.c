@@ -30,7 +30,7 @@
  * not a corrupted heap.
  *
  * Implements: registers [BASE-2.0c §3.1.4], queues and doorbells [BASE-2.0c
- * §3.3, §4.1], PRPs [BASE-2.0c §4.1.1], admin commands [BASE-2.0c §5], NVM
+ * §3.3.1, §3.1.4], PRPs [BASE-2.0c §4.3.1], admin commands [BASE-2.0c §5], NVM
  * commands [NVM-1.0c §3]. Not implemented: SGLs, interrupts (the driver
  * polls), namespace management, more than one namespace.
  * Tutorial chapter 08 reads this file.
@@ -360,7 +360,7 @@ static uint16_t sim_media_zero(struct sim_ctrl *s, uint64_t slba, uint64_t nlb)
 }
 
 /* ==================================================================== */
-/* PRP walking [BASE-2.0c §4.1.1]                                      */
+/* PRP walking [BASE-2.0c §4.3.1]                                      */
 /* ==================================================================== */
 
 /*
@@ -387,7 +387,7 @@ static uint16_t sim_prp_walk(struct sim_ctrl *s, const struct nvme_sqe *sqe,
 	memcpy(&prp2, (const uint8_t *)&sqe->dptr + 8, 8);	/* bytes 32..39 */
 	prp2 = le64toh(prp2);
 	if (prp1 & 3)
-		return SIM_SC_PRP_OFFSET;	/* dword aligned [BASE-2.0c §4.1.1] */
+		return SIM_SC_PRP_OFFSET;	/* dword aligned [BASE-2.0c §4.3.1] */
 	first = len < first ? len : first;
 	if (!(s->segs[n].iov_base = sim_dma_va(s, prp1, first)))
 		return NVME_SC_DATA_XFER_ERROR;
@@ -462,7 +462,7 @@ static uint16_t sim_from_host(struct sim_ctrl *s, const struct nvme_sqe *sqe,
 /* Completions and asynchronous events                                 */
 /* ==================================================================== */
 
-/* Room for one more CQE? A CQ is full when tail + 1 == head [BASE-2.0c §4.1.4]. */
+/* Room for one more CQE? A CQ is full when tail + 1 == head [BASE-2.0c §3.3.1]. */
 static bool sim_cq_room(const struct sim_cq *cq)
 {
 	return (cq->tail + 1) % cq->size != cq->head;
@@ -947,13 +947,13 @@ static uint16_t sim_admin(struct sim_ctrl *s, const struct nvme_sqe *sqe, uint32
 /* NVM commands [NVM-1.0c §3]                                          */
 /* ==================================================================== */
 
-/* Is [slba, slba + nlb) inside the namespace? [NVM-1.0c §3.3.3] */
+/* Is [slba, slba + nlb) inside the namespace? Else LBA Out of Range. */
 static bool sim_lba_ok(const struct sim_ctrl *s, uint64_t slba, uint64_t nlb)
 {
 	return slba < s->nsze && nlb <= s->nsze - slba;
 }
 
-/* Read and Write [NVM-1.0c §3.3.4, §3.3.6]: SLBA CDW10-11, NLB CDW12 15:0. */
+/* Read and Write [NVM-1.0c §3.2.4, §3.2.6]: SLBA CDW10-11, NLB CDW12 15:0. */
 static uint16_t sim_rw(struct sim_ctrl *s, const struct nvme_sqe *sqe, bool write)
 {
 	uint64_t slba = le32toh(sqe->cdw10) | (uint64_t)le32toh(sqe->cdw11) << 32;
@@ -981,7 +981,7 @@ static uint16_t sim_rw(struct sim_ctrl *s, const struct nvme_sqe *sqe, bool writ
 	return NVME_SC_SUCCESS;
 }
 
-/* Write Zeroes [NVM-1.0c §3.3.7]: no data transfer, same SLBA/NLB fields. */
+/* Write Zeroes [NVM-1.0c §3.2.8]: no data transfer, same SLBA/NLB fields. */
 static uint16_t sim_write_zeroes(struct sim_ctrl *s, const struct nvme_sqe *sqe)
 {
 	uint64_t slba = le32toh(sqe->cdw10) | (uint64_t)le32toh(sqe->cdw11) << 32;
@@ -993,7 +993,7 @@ static uint16_t sim_write_zeroes(struct sim_ctrl *s, const struct nvme_sqe *sqe)
 }
 
 /*
- * Dataset Management [NVM-1.0c §3.3.2]: NR (CDW10 7:0, 0's based) ranges
+ * Dataset Management [NVM-1.0c §3.2.3]: NR (CDW10 7:0, 0's based) ranges
  * in the data; with AD (CDW11 bit 2) each is deallocated, which here means
  * zeroed, as DLFEAT promises. Every range is checked before any is touched.
  */
@@ -1023,7 +1023,7 @@ static uint16_t sim_io(struct sim_ctrl *s, const struct nvme_sqe *sqe)
 	if (sqe->flags >> NVME_SQE_PSDT_SHIFT)
 		return NVME_SC_INVALID_FIELD | NVME_STATUS_DNR;	/* SGLS = 0 */
 	if (sqe->opcode == NVME_CMD_FLUSH && nsid == 0xffffffff)
-		nsid = 1;			/* flush all [NVM-1.0c §3.3.1] */
+		nsid = 1;			/* flush all [BASE-2.0c §7.1] */
 	if (nsid != 1)
 		return NVME_SC_INVALID_NS | NVME_STATUS_DNR;
 	switch (sqe->opcode) {
@@ -1151,7 +1151,7 @@ static bool sim_running(const struct sim_ctrl *s)
 
 /*
  * Fetch what the host has queued on one SQ, while its CQ has room for the
- * answer (a full CQ stops the fetch, as flow control [BASE-2.0c §4.1.4]).
+ * answer (a full CQ stops the fetch, as flow control [BASE-2.0c §3.3.1]).
  */
 static void sim_sq_drain(struct sim_ctrl *s, uint16_t sqid)
 {

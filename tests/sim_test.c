@@ -14,8 +14,8 @@
  *   3. I/O queue create / delete           [BASE-2.0c §5.4-5.7]
  *   4. logs, Abort, AER, doorbell errors   [BASE-2.0c §5.16, §5.1, §5.2]
  *   5. NVM commands                        [NVM-1.0c §3]
- *   6. PRPs                                [BASE-2.0c §4.1.1]
- *   7. queue wrap, phase, full CQ          [BASE-2.0c §4.1]
+ *   6. PRPs                                [BASE-2.0c §4.3.1]
+ *   7. queue wrap, phase, full CQ          [BASE-2.0c §3.3.1, §4.6]
  *   8. fault injection                     (nvmf.h, sim/sim.c)
  *   9. spec parsing, file backing, dma_map
  *
@@ -493,7 +493,7 @@ static void test_nvm(void)
 
 	bring_up("1M", 8);
 	fill(0, 8192, 1);
-	CHECK_EQ_U(rw(true, 100, 16, 0), 0, "Write 16 blocks [NVM-1.0c §3.3.6]");
+	CHECK_EQ_U(rw(true, 100, 16, 0), 0, "Write 16 blocks [NVM-1.0c §3.2.6]");
 	memset(g_h.buf + 65536, 0, 8192);
 	CHECK_EQ_U(rw(false, 100, 16, 65536), 0, "Read them back");
 	CHECK(!memcmp(g_h.buf, g_h.buf + 65536, 8192), "the data matches");
@@ -521,7 +521,7 @@ static void test_nvm(void)
 	c = sqe_of(NVME_CMD_WRITE_ZEROES, 104, 0);
 	c.nsid = htole32(1);
 	c.cdw12 = htole32(3);
-	CHECK_EQ_U(sim_host_cmd(&g_h, 1, &c, NULL), 0, "Write Zeroes 4 blocks at 104 [NVM-1.0c §3.3.7]");
+	CHECK_EQ_U(sim_host_cmd(&g_h, 1, &c, NULL), 0, "Write Zeroes 4 blocks at 104 [NVM-1.0c §3.2.8]");
 	rw(false, 100, 16, 65536);
 	CHECK(!memcmp(g_h.buf, g_h.buf + 65536, 2048) && is_zero(65536 + 2048, 2048) &&
 	      !memcmp(g_h.buf + 4096, g_h.buf + 65536 + 4096, 4096),
@@ -534,7 +534,7 @@ static void test_nvm(void)
 	c = sqe_of(NVME_CMD_DSM, 1, NVME_DSM_AD);
 	c.nsid = htole32(1);
 	sim_host_prp(&g_h, &c, 131072, 32);
-	CHECK_EQ_U(sim_host_cmd(&g_h, 1, &c, NULL), 0, "DSM deallocate two ranges [NVM-1.0c §3.3.2]");
+	CHECK_EQ_U(sim_host_cmd(&g_h, 1, &c, NULL), 0, "DSM deallocate two ranges [NVM-1.0c §3.2.3]");
 	rw(false, 100, 16, 65536);
 	CHECK(is_zero(65536, 1024) && !memcmp(g_h.buf + 1024, g_h.buf + 65536 + 1024, 1024) &&
 	      is_zero(65536 + 15 * 512, 512), "deallocated blocks read zeroes (DLFEAT), others kept");
@@ -573,7 +573,7 @@ static void test_prp(void)
 
 	c = sim_host_rw_sqe(&g_h, false, 0, 1, 2, 512);
 	CHECK_EQ_U(sim_host_cmd(&g_h, 1, &c, NULL), SIM_SC_PRP_OFFSET,
-		   "PRP1 not dword aligned: PRP Offset Invalid [BASE-2.0c §4.1.1]");
+		   "PRP1 not dword aligned: PRP Offset Invalid [BASE-2.0c §4.3.1]");
 	c = sim_host_rw_sqe(&g_h, false, 0, 8, 2048, 512);
 	set_prp2(&c, b + 4096 + 512);
 	CHECK_EQ_U(sim_host_cmd(&g_h, 1, &c, NULL), SIM_SC_PRP_OFFSET,
@@ -603,7 +603,7 @@ static void test_prp(void)
 		   "a page that runs past its DMA region: Data Transfer Error");
 
 	/* A list that crosses a page: 2 entries at the end of one list page,
-	 * the last pointing on to a second list page [BASE-2.0c Fig. 113]. */
+	 * the last pointing on to a second list page [BASE-2.0c §4.3.1]. */
 	list = g_bus->ops->dma_alloc(g_bus, 8192, &list_iova);
 	list2 = g_bus->ops->dma_alloc(g_bus, 4096, &list2_iova);
 	list[510] = htole64(b + 4096);		/* page 2 of the data */
@@ -670,7 +670,7 @@ static void test_wrap(void)
 		g_bus->ops->poll(g_bus);
 	struct sim_stats st;
 	sim_get_stats(g_bus, &st);
-	CHECK_EQ_U(st.cmds - 3, 3, "with 6 queued, only 3 are fetched: the CQ is full [BASE-2.0c §4.1.4]");
+	CHECK_EQ_U(st.cmds - 3, 3, "with 6 queued, only 3 are fetched: the CQ is full [BASE-2.0c §3.3.1]");
 	g_h.q[1].size = 4;			/* reap with the CQ's geometry */
 	for (n = 0; sim_host_reap(&g_h, 1, &cqe); n++)
 		;
@@ -730,7 +730,7 @@ static void test_faults(void)
 	sim_fault_add(g_bus, &cfs);
 	CHECK_EQ_U(sim_host_identify(&g_h, NVME_CNS_CTRL, 0), (uint64_t)-ETIMEDOUT,
 		   "CFS rule: the admin command is never answered");
-	CHECK(rd32(NVME_REG_CSTS) & NVME_CSTS_CFS, "CSTS.CFS is set [BASE-2.0c §3.1.4.6]");
+	CHECK(rd32(NVME_REG_CSTS) & NVME_CSTS_CFS, "CSTS.CFS is set [BASE-2.0c Fig. 42]");
 	CHECK_EQ_U(rw(false, 0, 1, 0), (uint64_t)-ETIMEDOUT, "and no queue is processed");
 	sim_fault_clear(g_bus);
 	CHECK_EQ_U(sim_host_enable(&g_h, g_bus, 8), 0, "a reset (CC.EN 1 -> 0 -> 1) clears CFS");
