@@ -343,7 +343,8 @@ int host_perf_main(int argc, char **argv);
  *     to=N      CAP.TO in 500 ms units (default 20: 10 s)
  *     queues=N  I/O queue pairs granted by Number of Queues (default 16)
  *   Returns 0 and *out, or -errno with a message in err. The device runs
- *   only inside ops->poll(), on the caller's thread; ops->close() frees it.
+ *   only inside ops->poll(), on the caller's thread, and takes no locks:
+ *   one thread at a time may call its ops. ops->close() frees it.
  */
 int sim_bus_open(const char *spec, struct nvme_bus **out, char *err, size_t errlen);
 
