@@ -427,6 +427,33 @@ static void test_abort(void)
 	      le16toh(cqe.status) >> 1 == NVME_SC_ABORT_REQ, "the Read completes with Command Abort Requested");
 	CHECK_EQ_U(adm(sqe_of(NVME_ADM_ABORT, 999u << 16 | 1, 0), &dw0), 0, "Abort an unknown command");
 	CHECK_EQ_U(dw0 & 1, 1, "DW0 bit 0 = 1: not aborted");
+
+	/* Deleting an SQ completes what it still holds [BASE-2.0c §5.7]. */
+	sim_fault_add(g_bus, &f);
+	c = sim_host_rw_sqe(&g_h, false, 0, 1, 0, 512);
+	cid = sim_host_submit(&g_h, 1, &c);
+	g_bus->ops->poll(g_bus);
+	CHECK_EQ_U(adm(sqe_of(NVME_ADM_DELETE_SQ, 1, 0), NULL), 0, "Delete SQ 1 with a Read held");
+	CHECK(sim_host_reap(&g_h, 1, &cqe) && le16toh(cqe.cid) == cid &&
+	      le16toh(cqe.status) >> 1 == NVME_SC_ABORT_SQ_DELETED,
+	      "the Read completes first: Command Aborted due to SQ Deletion");
+	for (int i = 0; i < 60; i++)
+		g_bus->ops->poll(g_bus);
+	CHECK(!sim_host_reap(&g_h, 1, &cqe), "and never completes a second time");
+}
+
+/* After CC.SHN the controller answers nothing until it is reset [BASE-2.0c §3.6.1]. */
+static void test_shutdown(void)
+{
+	bring_up("1M", 4);
+	CHECK_EQ_U(sim_host_shutdown(&g_h), 0, "shutdown completes");
+	CHECK_EQ_U(rw(false, 0, 1, 0), (uint64_t)-ETIMEDOUT, "a Read after shutdown is not processed");
+	CHECK_EQ_U(sim_host_enable(&g_h, g_bus, 8), 0, "reset and enable again");
+	CHECK_EQ_U(sim_host_identify(&g_h, NVME_CNS_CTRL, 0), 0, "the controller answers again");
+	g_bus->ops->dma_free(g_bus, g_h.buf + 8, 64);
+	g_bus->ops->dma_unmap(g_bus, g_h.buf, 64);
+	CHECK_EQ_U(sim_host_identify(&g_h, NVME_CNS_CTRL, 0), 0,
+		   "a dma_free/dma_unmap of memory the bus did not give is refused, not obeyed");
 }
 
 static void test_aer(void)
@@ -819,6 +846,7 @@ int main(void)
 	test_queues();
 	test_logs();
 	test_abort();
+	test_shutdown();
 	test_aer();
 	test_nvm();
 	test_prp();
