@@ -271,6 +271,7 @@ static uint32_t sim_demo_setup(struct sim_host *h, struct nvme_bus *bus)
 	uint32_t blksz;
 	char model[9] = "";
 	uint8_t mdts;
+	uint16_t qsize;
 	int rc;
 
 	printf("step 1: enable: CAP.MQES=%u (0's based) CAP.DSTRD=%u CAP.TO=%u (x 500 ms)\n",
@@ -292,11 +293,12 @@ static uint32_t sim_demo_setup(struct sim_host *h, struct nvme_bus *bus)
 	h->nsze = le64toh(ns->nsze);
 	printf("step 2: identify: model \"%s\", MDTS %u KiB, namespace 1: %llu blocks of %u bytes\n",
 	       model, 4u << mdts, (unsigned long long)h->nsze, blksz);
-	if ((rc = sim_host_io_queue(h, 64))) {
+	qsize = (cap & 0xffff) + 1 < 64 ? (cap & 0xffff) + 1 : 64;	/* CAP.MQES bounds it */
+	if ((rc = sim_host_io_queue(h, qsize))) {
 		printf("  creating the I/O queues failed: status 0x%x\n", rc);
 		return 0;
 	}
-	printf("step 3: queues: I/O queue pair 1 (64 entries) created\n");
+	printf("step 3: queues: I/O queue pair 1 (%u entries) created\n", qsize);
 	return blksz;
 }
 
@@ -347,7 +349,7 @@ static void sim_demo_faults(struct sim_host *h, struct nvme_bus *bus, uint32_t b
  */
 static int sim_demo_bench(struct sim_host *h, struct nvme_bus *bus, uint32_t blksz, uint64_t nsze)
 {
-	uint32_t nlb = 4096 / blksz, qd = 32;
+	uint32_t nlb = 4096 / blksz, qd = h->q[1].size - 1 < 32 ? h->q[1].size - 1 : 32;
 	uint64_t x = 88172645463325252ull, done = 0, t0 = nvmf_now_ms(), t;
 	struct nvme_cqe cqe;
 	struct nvme_sqe c;
@@ -390,13 +392,15 @@ int sim_main(int argc, char **argv)
 		} else if (!strcmp(argv[i], "--bench")) {
 			bench = true;
 		} else if (argv[i][0] == '-') {
-			printf("usage: nvmf sim [--trace] [--bench] [SIZE[:BLKSZ][,OPT=N...] | file=PATH[:BLKSZ]]\n"
+			bool help = !strcmp(argv[i], "--help") || !strcmp(argv[i], "-h");
+
+			fprintf(help ? stdout : stderr, "usage: nvmf sim [--trace] [--bench] [SIZE[:BLKSZ][,OPT=N...] | file=PATH[:BLKSZ]]\n"
 			       "  runs a scripted session (enable, identify, queues, I/O, faults,\n"
 			       "  shutdown) against the simulated controller; --trace shows every\n"
 			       "  register access, doorbell, command and completion; --bench\n"
 			       "  measures 4 KiB random reads at QD 32 instead of the faults.\n"
 			       "  OPT: dstrd, mqes, mdts, to, queues (see nvmf.h, sim_bus_open)\n");
-			return strcmp(argv[i], "--help") && strcmp(argv[i], "-h") ? 2 : 0;
+			return help ? 0 : 2;
 		} else {
 			spec = argv[i];
 		}
