@@ -735,7 +735,7 @@ static void test_faults(void)
 		g_bus->ops->poll(g_bus), polls++;
 	CHECK(le16toh(cqe[0].cid) == w && le16toh(cqe[1].cid) == r,
 	      "the delayed Read completes after the Write submitted behind it");
-	CHECK_EQ_U(polls, 4, "the Read took its 3 extra polls");
+	CHECK_EQ_U(polls, 4, "the Read ran on the 4th poll: fetched on the 1st, held for 3");
 
 	sim_fault_clear(g_bus);
 	CHECK_EQ_U(sim_fault_add(g_bus, &fail), 0, "add a STATUS rule: the 2nd Write fails");
