@@ -1170,9 +1170,9 @@ static void sim_sq_drain(struct sim_ctrl *s, uint16_t sqid)
 		sqe = *p;			/* one copy: the host may reuse the slot */
 		sq->head = (sq->head + 1) % sq->size;
 		s->stats.cmds++;
-		SIM_TRACE(s, "sq%u[%u] cid=%u %s nsid=%u cdw10=0x%x cdw11=0x%x cdw12=0x%x",
+		SIM_TRACE(s, "sq%u[%u] cid=%u %s (%02xh) nsid=%u cdw10=0x%x cdw11=0x%x cdw12=0x%x",
 			  sqid, (sq->head + sq->size - 1) % sq->size, le16toh(sqe.cid),
-			  nvmf_opcode_name(&sqe, sqid), le32toh(sqe.nsid), le32toh(sqe.cdw10),
+			  nvmf_opcode_name(&sqe, sqid), sqe.opcode, le32toh(sqe.nsid), le32toh(sqe.cdw10),
 			  le32toh(sqe.cdw11), le32toh(sqe.cdw12));
 		sim_dispatch(s, sqid, &sqe);
 	}
