@@ -17,7 +17,7 @@
  *   5. NVM commands                        [NVM-1.0c §3]
  *   6. PRPs                                [BASE-2.0c §4.3.1]
  *   7. queue wrap, phase, full CQ          [BASE-2.0c §3.3.1, §4.6]
- *   8. fault injection                     (nvmf.h, sim/sim.c)
+ *   8. fault injection, then garbage in    (nvmf.h, sim/sim.c)
  *   9. spec parsing, file backing, dma_map
  *
  * Build: make tests/sim_test. V=1 shows the log and the sim's trace.
@@ -776,6 +776,68 @@ static void test_faults(void)
 	CHECK_EQ_U(sim_fault_add(g_bus, &bad), (uint64_t)-ENOSPC, "rule 17: -ENOSPC");
 }
 
+/*
+ * Garbage in: random SQEs on both queues, random PRPs (inside our buffer,
+ * anywhere, zero), random doorbell writes. Nothing may crash (make asan
+ * watches every access), and a reset must bring back a working controller.
+ */
+static uint64_t g_rand = 0x9e3779b97f4a7c15ull;
+
+static uint64_t rnd(void)
+{
+	g_rand ^= g_rand << 13, g_rand ^= g_rand >> 7, g_rand ^= g_rand << 17;
+	return g_rand;
+}
+
+static uint64_t rnd_addr(void)
+{
+	switch (rnd() % 3) {
+	case 0:  return g_h.buf_iova + (rnd() % SIM_HOST_BUF & ~3ull);
+	case 1:  return rnd();
+	default: return 0;
+	}
+}
+
+static void test_garbage(void)
+{
+	struct nvme_cqe cqe;
+	struct nvme_sqe c;
+	struct sim_stats st;
+
+	bring_up("1M,mdts=3,queues=4", 16);
+	for (int i = 0; i < 4000; i++) {
+		uint16_t qid = rnd() & 1;
+
+		memset(&c, 0, sizeof(c));
+		c.opcode = (uint8_t)(rnd() % (qid ? 16 : 32));
+		c.flags = rnd() % 4 == 0 ? (uint8_t)rnd() : 0;
+		c.nsid = htole32(rnd() % 4 ? 1 : (uint32_t)rnd());
+		c.dptr.addr = htole64(rnd_addr());
+		set_prp2(&c, rnd_addr());
+		c.cdw10 = htole32(rnd() % 2 ? (uint32_t)rnd() : (uint32_t)(rnd() % 64));
+		c.cdw11 = htole32(rnd() % 2 ? (uint32_t)rnd() : (uint32_t)(rnd() % 4));
+		c.cdw12 = htole32(rnd() % 2 ? (uint32_t)rnd() : (uint32_t)(rnd() % 16));
+		c.cdw13 = htole32((uint32_t)rnd());
+		sim_host_submit(&g_h, qid, &c);
+		if (rnd() % 8 == 0)
+			wr32(0x1000 + (rnd() % 16) * 4, (uint32_t)rnd() % 40);
+		for (int p = 0; p < 3; p++)
+			g_bus->ops->poll(g_bus);
+		while (sim_host_reap(&g_h, 0, &cqe) || sim_host_reap(&g_h, 1, &cqe))
+			;
+	}
+	sim_get_stats(g_bus, &st);
+	CHECK(st.cmds > 1000, "4000 random commands, %llu of them fetched, no crash",
+	      (unsigned long long)st.cmds);
+	CHECK(st.bad_doorbells > 0, "random doorbell writes were seen as invalid (%llu)",
+	      (unsigned long long)st.bad_doorbells);
+	CHECK_EQ_U(sim_host_enable(&g_h, g_bus, 8), 0, "after the garbage a reset gives a ready controller");
+	CHECK_EQ_U(sim_host_io_queue(&g_h, 8), 0, "I/O queues can be created again");
+	fill(0, 4096, 3);
+	CHECK(rw(true, 5, 8, 0) == 0 && rw(false, 5, 8, 8192) == 0 &&
+	      !memcmp(g_h.buf, g_h.buf + 8192, 4096), "and data goes in and out intact");
+}
+
 /* ==================================================================== */
 /* 9. Spec parsing, file backing, dma_map                              */
 /* ==================================================================== */
@@ -852,6 +914,7 @@ int main(void)
 	test_prp();
 	test_wrap();
 	test_faults();
+	test_garbage();
 	test_open();
 	test_file_and_map();
 	if (g_bus)
