@@ -470,8 +470,9 @@ static bool sim_cq_room(const struct sim_cq *cq)
 
 /*
  * Post a CQE [BASE-2.0c §4.6, Fig. 92]. The phase tag tells the host the
- * entry is new: it is written last, with the rest, in one 16-byte store.
- * Returns -EAGAIN if the CQ is full (the caller keeps the completion) or
+ * entry is new. Hardware must make it visible last, as the host polls it
+ * while the device writes; here host and device take turns on one thread,
+ * so one struct copy is enough. Returns -EAGAIN if the CQ is full (the caller keeps the completion) or
  * -EFAULT if the CQ memory is gone (the controller fails).
  */
 static int sim_cq_post(struct sim_ctrl *s, uint16_t sqid, uint16_t cid,
@@ -530,13 +531,14 @@ static void sim_errlog_add(struct sim_ctrl *s, uint16_t sqid, const struct nvme_
 static void sim_event(struct sim_ctrl *s, uint8_t type, uint8_t info, uint8_t lid)
 {
 	if (s->nevents == SIM_MAX_EVENTS) {
-		LOG_WARN("event queue full: event type %u info 0x%x lost", type, info);
-		return;
+		LOG_DBG("event queue full: event type %u info 0x%x lost", type, info);
+		return;			/* a driver spraying bad doorbells: no log flood */
 	}
 	s->events[s->nevents++] = NVME_AER_DW0(type, info, lid);
 }
 
-/* Complete AERs with queued events, if both exist and the type is unmasked. */
+/* Complete AERs with queued events, while both exist and Error events are
+ * unmasked (every event this device raises is an Error event). */
 static void sim_events_deliver(struct sim_ctrl *s)
 {
 	while (s->naer && s->nevents && !s->error_masked && sim_cq_room(&s->cq[0])) {
@@ -679,14 +681,13 @@ static uint16_t sim_get_log(struct sim_ctrl *s, const struct nvme_sqe *sqe)
 	uint64_t numd = ((cdw10 >> 16) | ((uint64_t)(le32toh(sqe->cdw11) & 0xffff) << 16)) + 1;
 	uint64_t len = numd * 4, off = le32toh(sqe->cdw12) | (uint64_t)le32toh(sqe->cdw13) << 32;
 	uint32_t size;
+	uint16_t st;
 
 	memset(s->page, 0, sizeof(s->page));
 	switch (lid) {
 	case NVME_LOG_ERROR:
 		size = sizeof(s->errlog);
 		memcpy(s->page, s->errlog, size);
-		if (!(cdw10 & (1u << 15)))
-			s->error_masked = false;
 		break;
 	case NVME_LOG_SMART:
 		size = sizeof(struct nvme_smart_log);
@@ -705,7 +706,11 @@ static uint16_t sim_get_log(struct sim_ctrl *s, const struct nvme_sqe *sqe)
 	 * zeroes, up to the 4 KiB we keep */
 	if (off & 3 || off >= size || len > SIM_PAGE - off)
 		return NVME_SC_INVALID_FIELD | NVME_STATUS_DNR;
-	return sim_to_host(s, sqe, s->page + off, (uint32_t)len);
+	if ((st = sim_to_host(s, sqe, s->page + off, (uint32_t)len)))
+		return st;
+	if (lid == NVME_LOG_ERROR && !(cdw10 & (1u << 15)))
+		s->error_masked = false;	/* the host has read it: unmask */
+	return NVME_SC_SUCCESS;
 }
 
 /*

@@ -478,6 +478,11 @@ static void test_aer(void)
 	wr32(0x1000 + 2 * 7 * 4, 1);		/* SQ 7: no such queue */
 	g_bus->ops->poll(g_bus);
 	CHECK(!sim_host_reap(&g_h, 0, &cqe), "a second Error event waits: masked until log 01h is read");
+	c = get_log(NVME_LOG_ERROR, 64, 0, false);
+	c.dptr.addr = htole64(0x5000);
+	CHECK_EQ_U(adm(c, NULL), NVME_SC_DATA_XFER_ERROR, "log 01h into memory we cannot reach: Data Transfer Error");
+	g_bus->ops->poll(g_bus);
+	CHECK(!sim_host_reap(&g_h, 0, &cqe), "a read that failed does not unmask");
 	CHECK_EQ_U(adm(get_log(NVME_LOG_ERROR, 64, 0, true), NULL), 0, "read log 01h with RAE=1");
 	g_bus->ops->poll(g_bus);
 	CHECK(!sim_host_reap(&g_h, 0, &cqe), "RAE=1 keeps the mask");
