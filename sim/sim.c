@@ -784,7 +784,8 @@ static uint16_t sim_create_sq(struct sim_ctrl *s, const struct nvme_sqe *sqe)
 
 /*
  * Delete I/O Submission Queue [BASE-2.0c §5.7]. Commands of it still held
- * here are completed first, Aborted due to SQ Deletion; then it is gone.
+ * here are completed first, Aborted due to SQ Deletion (lost if the host
+ * left their CQ full: a simplification); then it is gone.
  */
 static uint16_t sim_delete_sq(struct sim_ctrl *s, const struct nvme_sqe *sqe)
 {
