@@ -808,16 +808,13 @@ static struct nvmf_listener *nvmf_listener_find(const struct nvmf_listener *tmpl
 static struct nvmf_listener *nvmf_listener_open(const struct nvmf_listener *tmpl, bool disc_only,
 						char *err, size_t errlen)
 {
+	int (*listen)(struct nvmf_listener *l, char *err, size_t errlen);
 	struct nvmf_listener *l = nvmf_listener_find(tmpl), **pp;
 	uint16_t portid = 0;
 
 	if (l && l->poller.fd >= 0)
 		return l;
-	if (tmpl->trtype != NVMF_TRTYPE_TCP) {
-		snprintf(err, errlen, "transport %s is not built into this nvmf (only TCP listeners)",
-			 tmpl->trtype == NVMF_TRTYPE_RDMA ? "RDMA" : "?");
-		return NULL;
-	}
+	listen = tmpl->trtype == NVMF_TRTYPE_RDMA ? rdma_port_listen : tcp_listen;
 	if (!l) {
 		for (pp = &g_listeners; *pp; pp = &(*pp)->next)
 			if ((*pp)->portid > portid)
@@ -833,7 +830,7 @@ static struct nvmf_listener *nvmf_listener_open(const struct nvmf_listener *tmpl
 		l->discovery_only = disc_only;
 		l->dynamic = true;
 		l->poller.fd = -1;
-		if (tcp_listen(l, err, errlen)) {
+		if (listen(l, err, errlen)) {
 			free(l);
 			return NULL;
 		}
@@ -841,38 +838,40 @@ static struct nvmf_listener *nvmf_listener_open(const struct nvmf_listener *tmpl
 		return l;
 	}
 	l->discovery_only = disc_only;
-	return tcp_listen(l, err, errlen) ? NULL : l;
+	return listen(l, err, errlen) ? NULL : l;
 }
 
 /* If an RPC opened l and nothing is offered on it any more, stop
- * watching its socket and return the fd for nvmf_listener_close().
- * Caller holds g_config_lock (write). Returns -1 to keep it. */
-static int nvmf_listener_release(struct nvmf_listener *l)
+ * watching it: the record keeps its address (the discovery log drops it,
+ * its fd is -1) and *gone takes what nvmf_listener_close() must free.
+ * Caller holds g_config_lock (write). Returns false to keep it. */
+static bool nvmf_listener_release(struct nvmf_listener *l, struct nvmf_listener *gone)
 {
-	int fd = l->poller.fd;
-
-	if (!l->dynamic || fd < 0)
-		return -1;
+	if (!l->dynamic || l->poller.fd < 0)
+		return false;
 	for (struct nvmf_subsys *s = g_subsystems; s; s = s->next)
 		if (!s->any_listener && nvmf_subsys_on_listener(s, l))
-			return -1;
+			return false;
 	for (int i = 0; i < g_discovery.nr_listeners; i++)
 		if (g_discovery.listeners[i] == l)
-			return -1;
+			return false;
 	nvmf_reactor_unwatch(&g_reactors[0], &l->poller);
+	*gone = *l;
 	l->poller.fd = -1;		/* the discovery log drops it now */
-	return fd;
+	l->priv = NULL;
+	return true;
 }
 
-/* Close a released listen socket once reactor 0 has finished the pass
- * that may have fetched an event for it (else accept() could run on a
- * closed, even reused, fd). Caller holds no lock. */
-static void nvmf_listener_close(int fd)
+/* Free a released listener's socket (TCP) or CM ID (RDMA) once reactor 0
+ * has finished the pass that may have fetched an event for it (else an
+ * accept could run on a closed, even reused, fd). Caller holds no lock. */
+static void nvmf_listener_close(struct nvmf_listener *gone)
 {
-	if (fd < 0)
-		return;
 	nvmf_quiesce();
-	close(fd);
+	if (gone->trtype == NVMF_TRTYPE_RDMA)
+		rdma_port_unlisten(gone);
+	else
+		tcp_unlisten(gone);
 }
 
 /*
@@ -915,7 +914,9 @@ int nvmf_subsys_unlisten(struct nvmf_subsys *s, const struct nvmf_listener *tmpl
 			 char *err, size_t errlen)
 {
 	struct nvmf_listener *l;
-	int i, fd;
+	struct nvmf_listener gone;
+	bool release;
+	int i;
 
 	pthread_rwlock_wrlock(&g_config_lock);
 	l = nvmf_listener_find(tmpl);
@@ -927,9 +928,10 @@ int nvmf_subsys_unlisten(struct nvmf_subsys *s, const struct nvmf_listener *tmpl
 		return -ENOENT;
 	}
 	s->listeners[i] = s->listeners[--s->nr_listeners];
-	fd = nvmf_listener_release(l);
+	release = nvmf_listener_release(l, &gone);
 	pthread_rwlock_unlock(&g_config_lock);
-	nvmf_listener_close(fd);
+	if (release)
+		nvmf_listener_close(&gone);
 	nvmf_disc_changed();
 	return 0;
 }
@@ -1045,7 +1047,8 @@ int nvmf_subsys_detach_ns(struct nvmf_subsys *s, uint32_t nsid, struct nvmf_bdev
  */
 int nvmf_subsys_remove(struct nvmf_subsys *s, char *err, size_t errlen)
 {
-	int fds[NVMF_MAX_SUBSYS_LISTENERS], nr_fds = s->nr_listeners;
+	struct nvmf_listener gone[NVMF_MAX_SUBSYS_LISTENERS];
+	int nr_gone = 0;
 	struct nvmf_subsys **pp;
 	unsigned waited = 0;
 
@@ -1054,11 +1057,12 @@ int nvmf_subsys_remove(struct nvmf_subsys *s, char *err, size_t errlen)
 		;
 	if (*pp)
 		*pp = s->next;
-	for (int i = 0; i < nr_fds; i++)
-		fds[i] = nvmf_listener_release(s->listeners[i]);
+	for (int i = 0; i < s->nr_listeners; i++)
+		if (nvmf_listener_release(s->listeners[i], &gone[nr_gone]))
+			nr_gone++;
 	pthread_rwlock_unlock(&g_config_lock);
-	for (int i = 0; i < nr_fds; i++)
-		nvmf_listener_close(fds[i]);
+	for (int i = 0; i < nr_gone; i++)
+		nvmf_listener_close(&gone[i]);
 	nvmf_disc_changed();
 	for (;;) {
 		bool any;

@@ -91,6 +91,8 @@ struct rpc_nvme_ctrl {
 
 /* What nvmf_create_transport said, echoed by get_transports/save_config. */
 struct rpc_transport {
+	const char *name;		/* "TCP", "RDMA" */
+	uint8_t trtype;			/* NVMF_TRTYPE_* */
 	bool created;
 	uint32_t max_queue_depth, max_io_qpairs, in_capsule_data_size;
 	uint32_t max_io_size, io_unit_size;
@@ -98,7 +100,26 @@ struct rpc_transport {
 
 static struct rpc_bdev *g_bdevs;
 static struct rpc_nvme_ctrl *g_nvme_ctrls;
-static struct rpc_transport g_tcp;
+/* One per transport this nvmf knows; RDMA only when rdma.c is built in.
+ * The limits are the core's (g_limits), shared by both. */
+static struct rpc_transport g_transports[] = {
+	{ .name = "TCP", .trtype = NVMF_TRTYPE_TCP },
+	{ .name = "RDMA", .trtype = NVMF_TRTYPE_RDMA },
+};
+
+static struct rpc_transport *rpc_transport_find(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(g_transports); i++)
+		if (!strcasecmp(name, g_transports[i].name) &&
+		    (g_transports[i].trtype != NVMF_TRTYPE_RDMA || NVMF_HAVE_RDMA))
+			return &g_transports[i];
+	return NULL;
+}
+
+static struct rpc_transport *rpc_transport_of(uint8_t trtype)
+{
+	return &g_transports[trtype == NVMF_TRTYPE_RDMA];
+}
 static int g_rpc_fd = -1;		/* the listening Unix socket */
 static int g_rpc_stop[2] = { -1, -1 };	/* a pipe: write to stop the thread */
 static pthread_t g_rpc_thread;
@@ -685,6 +706,7 @@ static int rpc_create_transport(struct json_object *p, struct json_object **res,
 	uint64_t qd = NVMF_MAXCMD, ioq = NVMF_MAX_IO_QUEUES, qp = 0, icd = NVMF_IO_ICD;
 	uint64_t mio = NVMF_MAX_DATA, iou = NVMF_MAX_DATA;
 	const char *trtype = NULL;
+	struct rpc_transport *t;
 
 	if (rpc_check_keys(p, "nvmf_create_transport",
 			   " trtype max_queue_depth max_qpairs_per_ctrlr max_io_qpairs_per_ctrlr in_capsule_data_size max_io_size io_unit_size ",
@@ -697,10 +719,12 @@ static int rpc_create_transport(struct json_object *p, struct json_object **res,
 	    rpc_u64(p, "max_io_size", false, UINT32_MAX, &mio, e) ||
 	    rpc_u64(p, "io_unit_size", false, UINT32_MAX, &iou, e))
 		return -1;
-	if (strcasecmp(trtype, "TCP"))
-		return rpc_fail(e, RPC_INVALID_PARAMS, "trtype %s: this nvmf is built with TCP only", trtype);
-	if (g_tcp.created)
-		return rpc_fail(e, RPC_INVALID_PARAMS, "transport TCP already exists");
+	if (!(t = rpc_transport_find(trtype)))
+		return rpc_fail(e, RPC_INVALID_PARAMS, "trtype %s: this nvmf has %s", trtype,
+				NVMF_HAVE_RDMA ? "TCP and RDMA" :
+				"TCP only (RDMA needs libibverbs-dev librdmacm-dev at build time)");
+	if (t->created)
+		return rpc_fail(e, RPC_INVALID_PARAMS, "transport %s already exists", t->name);
 	if (qp)
 		ioq = qp - 1;			/* the older name counts the admin queue */
 	if (qd < 2 || qd > NVMF_MAXCMD)
@@ -723,21 +747,21 @@ static int rpc_create_transport(struct json_object *p, struct json_object **res,
 	g_limits.max_queue_depth = qd;
 	g_limits.max_io_qpairs = ioq;
 	g_limits.io_icd = icd;
-	g_tcp = (struct rpc_transport){ true, qd, ioq, icd, mio, iou };
+	*t = (struct rpc_transport){ t->name, t->trtype, true, qd, ioq, icd, mio, iou };
 	*res = json_object_new_boolean(1);
 	return 0;
 }
 
-static struct json_object *rpc_transport_json(void)
+static struct json_object *rpc_transport_json(const struct rpc_transport *t)
 {
 	struct json_object *o = json_object_new_object();
 
-	json_object_object_add(o, "trtype", json_object_new_string("TCP"));
-	json_object_object_add(o, "max_queue_depth", json_object_new_int64(g_tcp.max_queue_depth));
-	json_object_object_add(o, "max_io_qpairs_per_ctrlr", json_object_new_int64(g_tcp.max_io_qpairs));
-	json_object_object_add(o, "in_capsule_data_size", json_object_new_int64(g_tcp.in_capsule_data_size));
-	json_object_object_add(o, "max_io_size", json_object_new_int64(g_tcp.max_io_size));
-	json_object_object_add(o, "io_unit_size", json_object_new_int64(g_tcp.io_unit_size));
+	json_object_object_add(o, "trtype", json_object_new_string(t->name));
+	json_object_object_add(o, "max_queue_depth", json_object_new_int64(t->max_queue_depth));
+	json_object_object_add(o, "max_io_qpairs_per_ctrlr", json_object_new_int64(t->max_io_qpairs));
+	json_object_object_add(o, "in_capsule_data_size", json_object_new_int64(t->in_capsule_data_size));
+	json_object_object_add(o, "max_io_size", json_object_new_int64(t->max_io_size));
+	json_object_object_add(o, "io_unit_size", json_object_new_int64(t->io_unit_size));
 	return o;
 }
 
@@ -748,11 +772,12 @@ static int rpc_get_transports(struct json_object *p, struct json_object **res, s
 	if (rpc_check_keys(p, "nvmf_get_transports", " trtype ", " tgt_name ", e) ||
 	    rpc_str(p, "trtype", false, &trtype, e))
 		return -1;
-	if (trtype && (strcasecmp(trtype, "TCP") || !g_tcp.created))
+	if (trtype && (!rpc_transport_find(trtype) || !rpc_transport_find(trtype)->created))
 		return rpc_fail(e, RPC_INVALID_PARAMS, "transport %s does not exist", trtype);
 	*res = json_object_new_array();
-	if (g_tcp.created)
-		json_object_array_add(*res, rpc_transport_json());
+	for (size_t i = 0; i < ARRAY_SIZE(g_transports); i++)
+		if (g_transports[i].created && (!trtype || !strcasecmp(trtype, g_transports[i].name)))
+			json_object_array_add(*res, rpc_transport_json(&g_transports[i]));
 	return 0;
 }
 
@@ -959,8 +984,9 @@ static int rpc_listener_method(struct json_object *p, struct json_object **res, 
 			   " tgt_name secure_channel ana_state anagrpid sock_impl ", e) ||
 	    !(s = rpc_subsys(p, e)) || rpc_parse_address(p, "listen_address", &l, e))
 		return -1;
-	if (add && l.trtype == NVMF_TRTYPE_TCP && !g_tcp.created)
-		return rpc_fail(e, RPC_INVALID_PARAMS, "no TCP transport: run nvmf_create_transport -t TCP first");
+	if (add && !rpc_transport_of(l.trtype)->created)
+		return rpc_fail(e, RPC_INVALID_PARAMS, "no %s transport: run nvmf_create_transport -t %s first",
+				rpc_transport_of(l.trtype)->name, rpc_transport_of(l.trtype)->name);
 	rc = add ? nvmf_subsys_listen(s, &l, err, sizeof(err))
 		 : nvmf_subsys_unlisten(s, &l, err, sizeof(err));
 	if (rc)
@@ -1399,8 +1425,9 @@ static int rpc_save_config(struct json_object *p, struct json_object **res, stru
 		return -1;
 	}
 	rpc_save_bdevs(bcfg, g_bdevs);
-	if (g_tcp.created)
-		rpc_cfg_add(ncfg, "nvmf_create_transport", rpc_transport_json());
+	for (size_t i = 0; i < ARRAY_SIZE(g_transports); i++)
+		if (g_transports[i].created)
+			rpc_cfg_add(ncfg, "nvmf_create_transport", rpc_transport_json(&g_transports[i]));
 	n = rpc_subsys_ports(&g_discovery, ports, 64);
 	for (int i = 0; i < n; i++)
 		rpc_save_listener(ncfg, NVMF_DISC_NQN, ports[i]);
@@ -1812,9 +1839,14 @@ int rpc_start(const char *path, char *err, size_t errlen)
 	}
 	unlink(p);			/* stale, or not there at all */
 	rpc_bdev_adopt();
-	if (g_listeners && !g_tcp.created)	/* the command line's listeners */
-		g_tcp = (struct rpc_transport){ true, g_limits.max_queue_depth, g_limits.max_io_qpairs,
-						g_limits.io_icd, NVMF_MAX_DATA, NVMF_MAX_DATA };
+	for (struct nvmf_listener *l = g_listeners; l; l = l->next) {	/* the command line's */
+		struct rpc_transport *t = rpc_transport_of(l->trtype);
+
+		if (!t->created)
+			*t = (struct rpc_transport){ t->name, t->trtype, true, g_limits.max_queue_depth,
+						     g_limits.max_io_qpairs, g_limits.io_icd,
+						     NVMF_MAX_DATA, NVMF_MAX_DATA };
+	}
 	g_rpc_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (g_rpc_fd < 0 || bind(g_rpc_fd, (struct sockaddr *)&sa, sizeof(sa)) ||
 	    listen(g_rpc_fd, 16) || pipe2(g_rpc_stop, O_CLOEXEC)) {

@@ -212,8 +212,17 @@ pids+=($!)
 for _ in $(seq 50); do grep -q held "$T/busy.out" && break; sleep 0.1; done
 err "nvmf_subsystem_add_listener: address in use" nvmf_subsystem_add_listener \
 	"{\"nqn\":\"$nqn\",\"listen_address\":{\"trtype\":\"TCP\",\"traddr\":\"127.0.0.1\",\"trsvcid\":\"$busy\"}}" 'Address already in use'
-err "nvmf_subsystem_add_listener: RDMA not built" nvmf_subsystem_add_listener \
-	"{\"nqn\":\"$nqn\",\"listen_address\":{\"trtype\":\"RDMA\",\"traddr\":\"127.0.0.1\",\"trsvcid\":\"4420\"}}" 'RDMA'
+err "nvmf_subsystem_add_listener: RDMA before its transport" nvmf_subsystem_add_listener \
+	"{\"nqn\":\"$nqn\",\"listen_address\":{\"trtype\":\"RDMA\",\"traddr\":\"127.0.0.1\",\"trsvcid\":\"4420\"}}" 'no RDMA transport|without RDMA|TCP only'
+if ./nvmf --version | grep -qE 'transports: [a-z, ]*\brdma\b'; then
+	ok "nvmf_create_transport -t RDMA" nvmf_create_transport '{"trtype":"RDMA","io_unit_size":8192}'
+	ok "nvmf_get_transports lists RDMA" nvmf_get_transports '{"trtype":"RDMA"}' '"trtype": "RDMA"'
+	# This machine has no RDMA device (the lab VM's rxe does): the answer says what to do.
+	err "nvmf_subsystem_add_listener: RDMA with no RDMA device" nvmf_subsystem_add_listener \
+		"{\"nqn\":\"$nqn\",\"listen_address\":{\"trtype\":\"RDMA\",\"traddr\":\"127.0.0.1\",\"trsvcid\":\"4420\"}}" 'rdma link add|RDMA interface|RDMA CM'
+else
+	err "nvmf_create_transport -t RDMA: not built" nvmf_create_transport '{"trtype":"RDMA"}' 'TCP only'
+fi
 err "nvmf_subsystem_add_listener: listen_address missing" nvmf_subsystem_add_listener \
 	"{\"nqn\":\"$nqn\"}" "missing parameter 'listen_address'"
 err "nvmf_subsystem_remove_listener: not listening there" nvmf_subsystem_remove_listener \
