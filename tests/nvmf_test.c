@@ -101,6 +101,24 @@ int tcp_listen(struct nvmf_listener *l, char *err, size_t errlen)
 	return 0;
 }
 
+void tcp_unlisten(struct nvmf_listener *l)
+{
+	l->poller.fd = -1;
+}
+
+#ifndef NVMF_NO_RDMA		/* else nvmf.h has its "not built" inlines */
+int rdma_port_listen(struct nvmf_listener *l, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "no RDMA in the unit test (%s)", l->traddr);
+	return -EOPNOTSUPP;
+}
+
+void rdma_port_unlisten(struct nvmf_listener *l)
+{
+	l->poller.fd = -1;
+}
+#endif
+
 /* ==================================================================== */
 /* The fake transport                                                  */
 /* ==================================================================== */
