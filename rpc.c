@@ -840,8 +840,14 @@ static int rpc_subsys_ports(struct nvmf_subsys *s, struct nvmf_listener **out, i
 		    (s->is_disc && l->discovery_only && !l->dynamic))
 			out[n++] = l;
 	}
-	for (int i = 0; i < s->nr_listeners && n < max; i++)
-		out[n++] = s->listeners[i];
+	for (int i = 0; i < s->nr_listeners && n < max; i++) {
+		int j;
+
+		for (j = 0; j < n && out[j] != s->listeners[i]; j++)
+			;
+		if (j == n)		/* not already there as an "every port" one */
+			out[n++] = s->listeners[i];
+	}
 	return n;
 }
 
