@@ -6,7 +6,6 @@
 # rpc.py SOCK --big N           a request of N bytes, never finished
 # rpc.py SOCK --cut             half a request, then hang up
 import json, signal, socket, sys
-signal.signal(signal.SIGPIPE, signal.SIG_DFL)	# quiet when piped into grep -q
 s = socket.socket(socket.AF_UNIX)
 s.settimeout(60)
 s.connect(sys.argv[1])
@@ -47,4 +46,5 @@ else:
     if "error" in r:
         print(json.dumps(r["error"]))
         sys.exit(2)
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)	# quiet when piped into grep -q
     print(json.dumps(r["result"], indent=2))
