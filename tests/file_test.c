@@ -120,7 +120,7 @@ static void test_rw(const char *dir)
 
 	/* 2. read and write, page-aligned (O_DIRECT) and not (buffered fd) */
 	buf = aligned_alloc(4096, 65536);
-	back = aligned_alloc(4096, 65536 + 64);
+	back = aligned_alloc(4096, 65536 + 4096);
 	for (int i = 0; i < 65536; i++)
 		buf[i] = (uint8_t)(i * 7 + 3);
 	CHECK_EQ_U(io(b, BIO_WRITE, 16, 128, buf, false), 0, "write 64 KiB at LBA 16");
