@@ -1775,15 +1775,17 @@ static void *rpc_thread_main(void *arg)
 	return NULL;
 }
 
-/* Is a server answering on path? A file nobody listens on is stale. */
+/* Is a server answering on path? A file nobody listens on is stale.
+ * Non-blocking: a busy server (full backlog, EAGAIN) is live, and must
+ * not stall our start the way a blocking connect() would. */
 static bool rpc_path_live(const struct sockaddr_un *sa)
 {
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	bool live;
 
 	if (fd < 0)
 		return false;
-	live = connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0;
+	live = connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0 || errno == EAGAIN;
 	close(fd);
 	return live;
 }
