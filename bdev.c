@@ -553,6 +553,55 @@ static int file_uring_usable(char *err, size_t errlen)
 }
 
 /*
+ * Open fb->path (read-only if ro, or if that is all we may), check the
+ * block size *bs against it (0: the device's logical block size, 512 for
+ * a file) and pick O_DIRECT when the file system tells us its alignments
+ * and our blocks honour them; a second descriptor stays buffered. Fills
+ * *size and *vwc. Returns 0, or -errno with err set and nothing open.
+ */
+static int file_setup(struct file_bdev *fb, bool ro, uint32_t *bs, uint64_t *size, bool *vwc,
+		      char *err, size_t errlen)
+{
+	uint32_t lbs = 512, dio_off = 0, dio_mem = 0;
+	bool blkdev;
+	dev_t dev;
+	int rc, dfd;
+
+	fb->fd = file_open(fb, ro, false);
+	if (fb->fd < 0) {
+		snprintf(err, errlen, "cannot open '%s': %s", fb->path, strerror(-fb->fd));
+		return fb->fd;
+	}
+	rc = file_geometry(fb->fd, size, &lbs, &dio_off, &dio_mem, &dev, &blkdev);
+	if (rc) {
+		snprintf(err, errlen, "'%s' is not a regular file or block device (%s)",
+			 fb->path, strerror(-rc));
+		close(fb->fd);
+		return rc;
+	}
+	*bs = *bs ? *bs : lbs;
+	if ((*bs != 512 && *bs != 4096) || *bs < lbs || *size / *bs == 0) {
+		snprintf(err, errlen, "'%s': block size %u does not fit (want 512 or 4096, at least "
+			 "the device's %u, and a file of at least one block)", fb->path, *bs, lbs);
+		close(fb->fd);
+		return -EINVAL;
+	}
+	fb->fd_buffered = fb->fd;
+	fb->mem_align = 1;
+	if (dio_off && *bs % dio_off == 0 && dio_mem <= NVMF_PAGE_SIZE &&
+	    (dfd = file_open(fb, fb->read_only, true)) >= 0) {
+		fb->fd = dfd;
+		fb->direct = true;
+		fb->mem_align = dio_mem ? dio_mem : 512;
+	}
+	/* Through the page cache, writes sit in memory until a flush; a
+	 * regular file also has metadata (extents of holes) in the cache;
+	 * O_DIRECT on a device is as volatile as the device's own cache. */
+	*vwc = !fb->direct || !blkdev || file_dev_has_wcache(dev);
+	return 0;
+}
+
+/*
  * A namespace on a file or block device: PATH, block size bs (0: 512, or
  * the device's logical block size), read-only if ro or if the file only
  * opens for reading. Returns 0 and the bdev in *out, or -errno with a
@@ -563,54 +612,20 @@ int bdev_file_create(const char *path, uint32_t bs, bool ro, struct nvmf_bdev **
 {
 	struct file_bdev *fb = calloc(1, sizeof(*fb));
 	struct nvmf_bdev *b = calloc(1, sizeof(*b));
-	uint32_t lbs = 512, dio_off = 0, dio_mem = 0;
 	uint64_t size;
-	bool blkdev;
-	dev_t dev;
-	int rc;
+	int rc = -ENOMEM;
 
-	if (!fb || !b) {
-		rc = -ENOMEM;
+	if (!fb || !b)
 		goto out_free;
-	}
 	/* Rings are made on first use, on each reactor; find out now, while
 	 * we can still say so, whether this system lets us make one. */
 	rc = file_uring_usable(err, errlen);
 	if (rc)
 		goto out_free;
 	snprintf(fb->path, sizeof(fb->path), "%s", path);
-	fb->fd = file_open(fb, ro, false);
-	if (fb->fd < 0) {
-		rc = fb->fd;
-		snprintf(err, errlen, "cannot open '%s': %s", path, strerror(-rc));
+	rc = file_setup(fb, ro, &bs, &size, &b->vwc, err, errlen);
+	if (rc)
 		goto out_free;
-	}
-	rc = file_geometry(fb->fd, &size, &lbs, &dio_off, &dio_mem, &dev, &blkdev);
-	if (rc) {
-		snprintf(err, errlen, "'%s' is not a regular file or block device (%s)",
-			 path, strerror(-rc));
-		goto out_close;
-	}
-	bs = bs ? bs : lbs;
-	if ((bs != 512 && bs != 4096) || bs < lbs || size / bs == 0) {
-		snprintf(err, errlen, "'%s': block size %u does not fit (want 512 or 4096, at least "
-			 "the device's %u, and a file of at least one block)", path, bs, lbs);
-		rc = -EINVAL;
-		goto out_close;
-	}
-	/* O_DIRECT when the file system tells us its alignments and our
-	 * blocks honour them; a second descriptor stays buffered. */
-	fb->fd_buffered = fb->fd;
-	fb->mem_align = 1;
-	if (dio_off && bs % dio_off == 0 && dio_mem <= NVMF_PAGE_SIZE) {
-		int dfd = file_open(fb, fb->read_only, true);
-
-		if (dfd >= 0) {
-			fb->fd = dfd;
-			fb->direct = true;
-			fb->mem_align = dio_mem ? dio_mem : 512;
-		}
-	}
 	if (posix_memalign((void **)&fb->zeroes, NVMF_PAGE_SIZE, FILE_ZERO_CHUNK)) {
 		rc = -ENOMEM;
 		goto out_close;
@@ -622,10 +637,6 @@ int bdev_file_create(const char *path, uint32_t bs, bool ro, struct nvmf_bdev **
 	b->ops = &file_ops;
 	b->priv = fb;
 	b->read_only = fb->read_only;
-	/* Through the page cache, writes sit in memory until a flush; a
-	 * regular file also has metadata (extents of holes) in the cache;
-	 * O_DIRECT on a device is as volatile as the device's own cache. */
-	b->vwc = !fb->direct || !blkdev || file_dev_has_wcache(dev);
 	b->deallocate_zeroes = true;	/* holes and the fallback both read zeroes */
 	snprintf(b->name, sizeof(b->name), "%s", path);
 	if (size % bs)
@@ -634,7 +645,7 @@ int bdev_file_create(const char *path, uint32_t bs, bool ro, struct nvmf_bdev **
 	*out = b;
 	return 0;
 out_close:
-	if (fb->fd_buffered != fb->fd && fb->fd_buffered > 0)
+	if (fb->fd_buffered != fb->fd)
 		close(fb->fd_buffered);
 	close(fb->fd);
 out_free:
