@@ -166,7 +166,7 @@ static const struct nvmf_bdev_ops null_ops = {
 struct file_ring {
 	struct io_uring ring;
 	struct nvmf_poller poller;	/* eventfd the ring signals */
-	struct nvmf_reactor *reactor;
+	int epfd;			/* the reactor's epoll set, or -1 */
 	struct nvmf_bdev *b;
 	pthread_t owner;		/* the reactor thread: sole submitter */
 };
@@ -337,7 +337,7 @@ static struct file_ring *file_ring_get(struct nvmf_bdev *b, struct nvmf_reactor 
 	if (!fr)
 		return NULL;
 	fr->b = b;
-	fr->reactor = re;
+	fr->epfd = re ? re->epfd : -1;
 	fr->owner = pthread_self();
 	fr->poller.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	fr->poller.fn = file_ring_event;
@@ -446,8 +446,13 @@ static void file_free(struct nvmf_bdev *b)
 
 		if (!fr)
 			continue;
-		if (fr->reactor)
-			epoll_ctl(fr->reactor->epfd, EPOLL_CTL_DEL, fr->poller.fd, NULL);
+		/* Out of the epoll set before the eventfd goes: the ring's
+		 * teardown in the kernel is asynchronous and may signal it.
+		 * At shutdown the epoll fd is closed already and this fails
+		 * harmlessly; the reactor struct itself may be gone, which is
+		 * why the ring keeps the fd, not a pointer. */
+		if (fr->epfd >= 0)
+			epoll_ctl(fr->epfd, EPOLL_CTL_DEL, fr->poller.fd, NULL);
 		io_uring_queue_exit(&fr->ring);
 		close(fr->poller.fd);
 		free(fr);
