@@ -189,7 +189,7 @@ struct file_bdev {
  * Capacity Exceeded [BASE-2.0c Fig. 94]; EIO is a media error: Unrecovered
  * Read Error for reads, Write Fault for anything that writes [BASE-2.0c
  * Fig. 101]; a read-only file is a write-protected namespace [BASE-2.0c
- * Fig. 94, §8.1.18]. Anything else is an internal error, and logged.
+ * Fig. 94, status 20h]. Anything else is an internal error, and logged.
  */
 static uint16_t file_errno_status(int err, enum nvmf_bio_op op)
 {
@@ -408,7 +408,7 @@ static void file_submit(struct nvmf_bdev *b, struct nvmf_req *r)
 
 	if (!fr)
 		return nvmf_bdev_done(r, NVME_SC_INTERNAL);
-	/* A read-only file is a write-protected namespace [BASE-2.0c §8.1.18]. */
+	/* A read-only file is a write-protected namespace: status 20h [BASE-2.0c Fig. 94]. */
 	if (fb->read_only && r->bio != BIO_READ && r->bio != BIO_FLUSH)
 		return nvmf_bdev_done(r, NVME_SC_NS_WRITE_PROTECTED | NVME_STATUS_DNR);
 	/* A fallocate mode known to be missing: zero by hand right away. */
