@@ -356,7 +356,8 @@ int pci_vfio_bus_open(const char *bdf, struct nvme_bus **out, char *err, size_t 
  *     to=N      CAP.TO in 500 ms units (default 20: 10 s)
  *     queues=N  I/O queue pairs granted by Number of Queues (default 16)
  *   Returns 0 and *out, or -errno with a message in err. The device runs
- *   only inside ops->poll(), on the caller's thread; ops->close() frees it.
+ *   only inside ops->poll(), on the caller's thread, and takes no locks:
+ *   one thread at a time may call its ops. ops->close() frees it.
  */
 int sim_bus_open(const char *spec, struct nvme_bus **out, char *err, size_t errlen);
 
@@ -394,7 +395,7 @@ int sim_fault_add(struct nvme_bus *b, const struct sim_fault *f);
 void sim_fault_clear(struct nvme_bus *b);
 
 /* Set CSTS.CFS now, as if the controller hit an internal error [BASE-2.0c
- * §3.1.4.6]; it stops processing commands until CC.EN goes 1 -> 0. */
+ * Fig. 42, CSTS]; it stops processing commands until CC.EN goes 1 -> 0. */
 void sim_set_cfs(struct nvme_bus *b);
 
 /* Slow RDY: after a CC.EN change, CSTS.RDY follows only once CSTS has been
