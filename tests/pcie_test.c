@@ -26,6 +26,8 @@
  *   write zeroes, deallocate, overflow
  *   faults (sim only): delay, status, drop -> timeout -> reset,
  *   CSTS.CFS -> reset, slow RDY, RDY never    [BASE-2.0c §3.1.4.6, §3.7.2]
+ *   geometry (sim only): DSTRD 3, MQES 31,
+ *   MDTS 2: the list above on other numbers   [BASE-2.0c Fig. 36, 275]
  *   VFIO: a missing device says what to do
  */
 #include "../pcie_nvme.c"
@@ -420,6 +422,29 @@ static void test_fault_rdy(void)
 	CHECK(rc == -ETIMEDOUT, "RDY never set: bring-up gives up after CAP.TO (500 ms): %s", err);
 }
 
+/* A controller with other numbers: doorbells 32 bytes apart (DSTRD 3),
+ * queues of at most 32 entries (MQES 31), 16 KiB transfers (MDTS 2). The
+ * driver must take each from CAP and Identify, not assume them. */
+static void test_geometry(void)
+{
+	struct pci_ctrl *c = open_ctrl("sim:16M,dstrd=3,mqes=31,mdts=2");
+	struct pci_qpair *qp = NULL;
+
+	CHECK(c != NULL, "bring-up with DSTRD 3, MQES 31, MDTS 2");
+	if (!c)
+		return;
+	CHECK_EQ_U(c->dstrd_bytes, 32, "doorbell stride 4 << 3 = 32 bytes [BASE-2.0c Fig. 36]");
+	CHECK_EQ_U(c->io_qsize, 32, "I/O queues sized to CAP.MQES + 1");
+	CHECK_EQ_U(c->max_xfer, 16384, "transfers capped at MDTS: 2^2 pages");
+	CHECK(pci_ioq_create(c, 1, &qp) == 0, "I/O queue 1 at doorbells 0x%x and 0x%x",
+	      PCI_REG_DBS + 2 * 32, PCI_REG_DBS + 3 * 32);
+	if (qp) {
+		test_wrap(c, qp, 512);
+		test_prps(c, qp, 512);
+	}
+	pci_ctrl_close(c);
+}
+
 static void test_vfio_missing(void)
 {
 	struct nvme_bus *bus;
@@ -537,6 +562,7 @@ int main(int argc, char **argv)
 		test_fault_drop(b, c);
 		test_fault_cfs(b, c);
 		test_fault_rdy();
+		test_geometry();
 		test_vfio_missing();
 	}
 	b->ops->free(b);
