@@ -25,7 +25,7 @@
  *   the backend: bounce, zero copy, flush,    [NVM-1.0c §3.2]
  *   write zeroes, deallocate, overflow
  *   faults (sim only): delay, status, drop -> timeout -> reset,
- *   CSTS.CFS -> reset, slow RDY, RDY never    [BASE-2.0c §3.1.4.6, §3.7.2]
+ *   CSTS.CFS -> reset, slow RDY, RDY never    [BASE-2.0c §3.1.4, §3.7.2]
  *   geometry (sim only): DSTRD 3, MQES 31,
  *   MDTS 2: the list above on other numbers   [BASE-2.0c Fig. 36, 275]
  *   VFIO: a missing device says what to do
