@@ -1504,6 +1504,16 @@ static int pci_bdev_open(struct nvme_bus *bus, uint32_t nsid, const char *name,
 	rc = pci_ctrl_open(bus, &c, err, errlen);
 	if (rc)
 		goto out_free;
+	/* Not implemented: splitting a request into several device commands,
+	 * so the device must take the largest transfer nvmf advertises. Real
+	 * SSDs' MDTS is 128 KiB or more; a smaller one is refused, not
+	 * failed command by command later. */
+	if (c->max_xfer < NVMF_MAX_DATA) {
+		snprintf(err, errlen, "%s: the controller's MDTS (%u KiB) is below the %u KiB "
+			 "transfers nvmf accepts", name, c->max_xfer >> 10, NVMF_MAX_DATA >> 10);
+		rc = -ENOTSUP;
+		goto out_close;
+	}
 	pthread_mutex_lock(&c->admin_lock);
 	rc = pci_bdev_identify_ns(c, b, nsid, err, errlen);
 	pthread_mutex_unlock(&c->admin_lock);

@@ -445,6 +445,17 @@ static void test_geometry(void)
 	pci_ctrl_close(c);
 }
 
+/* nvmf accepts 128 KiB transfers and the backend does not split them: a
+ * controller that takes less is refused up front, with the reason. */
+static void test_small_mdts(void)
+{
+	struct nvmf_bdev *b;
+	char err[512] = "";
+	int rc = pci_bdev_create("sim:16M,mdts=2", &b, err, sizeof(err));
+
+	CHECK(rc == -ENOTSUP && strstr(err, "MDTS"), "a namespace on a 16 KiB-MDTS controller is refused: %s", err);
+}
+
 static void test_vfio_missing(void)
 {
 	struct nvme_bus *bus;
@@ -563,6 +574,7 @@ int main(int argc, char **argv)
 		test_fault_cfs(b, c);
 		test_fault_rdy();
 		test_geometry();
+		test_small_mdts();
 		test_vfio_missing();
 	}
 	b->ops->free(b);
