@@ -26,6 +26,8 @@
 
 #include "nvmf.h"
 
+static atomic_int g_nr_polled;		/* backends with a poll op (nvme, sim) */
+
 /* ==================================================================== */
 /* ram                                                                 */
 /* ==================================================================== */
@@ -168,8 +170,12 @@ int bdev_create(const char *spec, struct nvmf_bdev **out, char *err, size_t errl
 	uint64_t size, bs = 512;
 	int rc;
 
-	if (!strncmp(spec, "nvme:", 5) || !strncmp(spec, "sim:", 4))
-		return pci_bdev_create(spec, out, err, errlen);
+	if (!strncmp(spec, "nvme:", 5) || !strncmp(spec, "sim:", 4)) {
+		rc = pci_bdev_create(spec, out, err, errlen);
+		if (!rc)
+			atomic_fetch_add(&g_nr_polled, 1);
+		return rc;
+	}
 	if (!colon || (!ram && strncmp(spec, "null:", 5))) {
 		snprintf(err, errlen, "unknown namespace '%s' (want ram:SIZE[:BS], null:SIZE[:BS], "
 			 "nvme:BDF[/NSID] or sim:SIZE[:BS])", spec);
@@ -219,6 +225,8 @@ int bdev_poll_all(void)
 	struct nvmf_bdev *polled[NVMF_MAX_NS];
 	int busy = 0;
 
+	if (!atomic_load(&g_nr_polled))	/* ram and null only: nothing to reap */
+		return 0;
 	for (struct nvmf_subsys *s = g_subsystems; s; s = s->next) {
 		int n = 0;
 
@@ -237,6 +245,8 @@ void bdev_free(struct nvmf_bdev *b)
 {
 	if (!b)
 		return;
+	if (b->ops->poll)
+		atomic_fetch_sub(&g_nr_polled, 1);
 	b->ops->free(b);
 	free(b);
 }
