@@ -22,7 +22,8 @@
  * Done here: polled queues only (no interrupts are ever set up), PRPs only
  * (no SGLs), one I/O queue pair per reactor that uses the namespace, one
  * namespace per controller. Not implemented: interrupts, Abort, AER,
- * multiple namespaces per controller, metadata; see the tutorial's exercises.
+ * several namespaces per controller, metadata, splitting a request larger
+ * than the controller's MDTS (such a controller is refused).
  *
  * Threads: each I/O queue pair belongs to the reactor that first submitted
  * on it; only that thread touches it. The admin queue has its own mutex.
@@ -33,7 +34,6 @@
  *
  * Tutorial chapter 07 reads this file top to bottom.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -1116,8 +1116,14 @@ static void pci_ctrl_close(struct pci_ctrl *c)
 {
 	if (!c)
 		return;
-	if (c->admin.mem)
-		pci_shutdown(c);
+	/* Shutdown is for an enabled controller; one that never became ready
+	 * (or fell off the bus: all ones) would only make us wait CAP.TO again. */
+	if (c->admin.mem) {
+		uint32_t csts = c->bus->ops->read32(c->bus, PCI_REG_CSTS);
+
+		if (csts != 0xffffffff && (csts & NVME_CSTS_RDY))
+			pci_shutdown(c);
+	}
 	for (int i = 0; i < PCI_MAX_IOQ; i++) {
 		if (c->ioq[i])
 			pci_qpair_free(c, c->ioq[i]);
