@@ -74,13 +74,22 @@ uint64_t nvmf_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* nvmf_bdev_done: record the answer, as the fake core of this test. */
-static unsigned g_done;
+/* nvmf_bdev_done: record the answer, as the fake core of this test. With
+ * g_chain > 0 it submits r again from inside the completion, next range,
+ * the way nvmf.c walks a Dataset Management command's ranges. */
+static unsigned g_done, g_chain, g_chained;
 static uint16_t g_last_status;
+static struct nvmf_bdev *g_chain_bdev;
 
 void nvmf_bdev_done(struct nvmf_req *r, uint16_t status)
 {
-	(void)r;
+	if (g_chain && !status) {
+		g_chain--;
+		g_chained++;
+		r->slba += r->nblocks;
+		g_chain_bdev->ops->submit(g_chain_bdev, r);
+		return;
+	}
 	g_done++;
 	g_last_status = status;
 }
@@ -308,6 +317,14 @@ static void test_bdev(struct nvmf_bdev *b)
 			bdev_io(b, BIO_READ, 104, 8, r);
 			CHECK(r[0] == 0 && r[8 * b->blksz - 1] == 0, "deallocated blocks read zeroes (DLFEAT)");
 		}
+	}
+	if (pb->has_dsm) {
+		g_chain = 3;
+		g_chained = 0;
+		g_chain_bdev = b;
+		CHECK(bdev_io(b, BIO_DEALLOC, 200, 4, NULL) == 0 && g_chained == 3,
+		      "a completion may submit again (4 DSM ranges walked from completions)");
+		g_chain = 0;
 	}
 	CHECK(bdev_io(b, BIO_READ, b->nblocks - 1, 2, r) != 0, "a read past the end gets an error status");
 	free(w);
