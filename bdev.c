@@ -38,6 +38,8 @@
 
 #include "nvmf.h"
 
+static atomic_int g_nr_polled;		/* backends with a poll op (nvme, sim) */
+
 /* ==================================================================== */
 /* ram                                                                 */
 /* ==================================================================== */
@@ -749,8 +751,12 @@ int bdev_create(const char *spec, struct nvmf_bdev **out, char *err, size_t errl
 
 	if (!strncmp(spec, "file:", 5))
 		return bdev_create_file(spec, out, err, errlen);
-	if (!strncmp(spec, "nvme:", 5) || !strncmp(spec, "sim:", 4))
-		return pci_bdev_create(spec, out, err, errlen);
+	if (!strncmp(spec, "nvme:", 5) || !strncmp(spec, "sim:", 4)) {
+		rc = pci_bdev_create(spec, out, err, errlen);
+		if (!rc)
+			atomic_fetch_add(&g_nr_polled, 1);
+		return rc;
+	}
 	if (!colon || (!ram && strncmp(spec, "null:", 5))) {
 		snprintf(err, errlen, "unknown namespace '%s' (want ram:SIZE[:BS], null:SIZE[:BS], "
 			 "file:PATH[:BS][:ro], nvme:BDF[/NSID] or sim:SIZE[:BS])", spec);
@@ -800,6 +806,8 @@ int bdev_poll_all(void)
 	struct nvmf_bdev *polled[NVMF_MAX_NS];
 	int busy = 0;
 
+	if (!atomic_load(&g_nr_polled))	/* ram and null only: nothing to reap */
+		return 0;
 	for (struct nvmf_subsys *s = g_subsystems; s; s = s->next) {
 		int n = 0;
 
@@ -818,6 +826,8 @@ void bdev_free(struct nvmf_bdev *b)
 {
 	if (!b)
 		return;
+	if (b->ops->poll)
+		atomic_fetch_sub(&g_nr_polled, 1);
 	b->ops->free(b);
 	free(b);
 }

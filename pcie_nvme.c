@@ -22,7 +22,8 @@
  * Done here: polled queues only (no interrupts are ever set up), PRPs only
  * (no SGLs), one I/O queue pair per reactor that uses the namespace, one
  * namespace per controller. Not implemented: interrupts, Abort, AER,
- * multiple namespaces per controller, metadata; see the tutorial's exercises.
+ * several namespaces per controller, metadata, splitting a request larger
+ * than the controller's MDTS (such a controller is refused).
  *
  * Threads: each I/O queue pair belongs to the reactor that first submitted
  * on it; only that thread touches it. The admin queue has its own mutex.
@@ -33,7 +34,6 @@
  *
  * Tutorial chapter 07 reads this file top to bottom.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -59,7 +59,7 @@
 #define PCI_REG_AQA		0x24	/* Admin Queue Attributes */
 #define PCI_REG_ASQ		0x28	/* Admin SQ base, 64 bit */
 #define PCI_REG_ACQ		0x30	/* Admin CQ base, 64 bit */
-#define PCI_REG_DBS		0x1000	/* first doorbell [BASE-2.0c §3.1.4.21] */
+#define PCI_REG_DBS		0x1000	/* first doorbell [BASE-2.0c §3.1.4] */
 
 /* CAP fields [BASE-2.0c Fig. 36]. */
 static inline uint32_t pci_cap_mqes(uint64_t cap)   { return cap & 0xffff; }	/* 0's based */
@@ -69,7 +69,7 @@ static inline uint32_t pci_cap_css(uint64_t cap)    { return (cap >> 37) & 0xff;
 static inline uint32_t pci_cap_mpsmin(uint64_t cap) { return (cap >> 48) & 0xf; }
 #define PCI_CAP_CSS_NVM		0x01	/* CAP.CSS bit 0: NVM command set */
 
-/* CC values we write [BASE-2.0c Fig. 41]: NVM command set (CSS 000b),
+/* CC values we write [BASE-2.0c §3.1.4]: NVM command set (CSS 000b),
  * 4 KiB pages (MPS 0 = 2^(12+0)), 64-byte SQEs and 16-byte CQEs (log2). */
 #define PCI_CC_SHN_NORMAL	(1u << NVME_CC_SHN_SHIFT)
 #define PCI_SQES_LOG2		6
@@ -439,7 +439,7 @@ out_close:
  *
  * The CID of a command is its slot index. Only size - 1 slots exist, so
  * the SQ can never overflow: a full queue holds size - 1 entries
- * [BASE-2.0c §4.1.2]. Each slot owns one PRP list page and, for I/O
+ * [BASE-2.0c §3.3.1]. Each slot owns one PRP list page and, for I/O
  * queues, one bounce buffer, all preallocated: nothing on the I/O path
  * calls malloc.
  */
@@ -508,7 +508,7 @@ struct pci_ctrl {
 	uint64_t resets;
 };
 
-/* The doorbell of queue qid [BASE-2.0c §3.1.4.21-22]: SQ y tail at
+/* The doorbell of queue qid [BASE-2.0c §3.1.4]: SQ y tail at
  * 1000h + (2y) * stride, CQ y head at 1000h + (2y + 1) * stride. */
 static void pci_qpair_doorbells(struct pci_ctrl *c, struct pci_qpair *qp)
 {
@@ -704,7 +704,7 @@ static int pci_reap(struct pci_ctrl *c, struct pci_qpair *qp)
 
 /*
  * Called when nothing completed: has a command outlived its deadline, or
- * has the controller declared itself failed (CSTS.CFS) [BASE-2.0c §3.1.4.6]?
+ * has the controller declared itself failed (CSTS.CFS) [BASE-2.0c §3.1.4]?
  * Either way the only safe cure is a controller reset: a command we gave up
  * on could still DMA into its buffer. So we ask for one (need_reset) and the
  * caller runs it where it may take the write lock.
@@ -749,7 +749,7 @@ static int pci_qpair_poll(struct pci_ctrl *c, struct pci_qpair *qp)
 }
 
 /* A reset ended every command of qp: complete each with Command Aborted,
- * without DNR, so the host may retry [BASE-2.0c Fig. 101]. */
+ * without DNR, so the host may retry [BASE-2.0c §4.6.1.2.1]. */
 static void pci_qpair_abort_all(struct pci_qpair *qp)
 {
 	qp->abort_pending = false;
@@ -860,7 +860,7 @@ static int pci_create_io_queues(struct pci_ctrl *c, struct pci_qpair *qp)
 			       .cdw11 = htole32((uint32_t)qp->qid << 16 | 1) };	/* CQID, PC */
 	int rc = pci_admin(c, &cq, qp->cq_iova, PCI_PAGE, NULL);
 
-	/* With PC=1 only PRP1 counts: the queue's base [BASE-2.0c Fig. 151].
+	/* With PC=1 only PRP1 counts: the queue's base [BASE-2.0c §5.4].
 	 * One page of length keeps our PRP builder from setting PRP2. */
 	if (!rc)
 		rc = pci_admin(c, &sq, qp->sq_iova, PCI_PAGE, NULL);
@@ -937,7 +937,7 @@ static int pci_wait_ready(struct pci_ctrl *c, bool rdy)
 }
 
 /* Clear CC.EN and wait for CSTS.RDY = 0: the controller forgets every
- * queue [BASE-2.0c §3.5.2]. */
+ * queue [BASE-2.0c §3.7.2]. */
 static int pci_disable(struct pci_ctrl *c)
 {
 	uint32_t cc = c->bus->ops->read32(c->bus, PCI_REG_CC);
@@ -1116,8 +1116,14 @@ static void pci_ctrl_close(struct pci_ctrl *c)
 {
 	if (!c)
 		return;
-	if (c->admin.mem)
-		pci_shutdown(c);
+	/* Shutdown is for an enabled controller; one that never became ready
+	 * (or fell off the bus: all ones) would only make us wait CAP.TO again. */
+	if (c->admin.mem) {
+		uint32_t csts = c->bus->ops->read32(c->bus, PCI_REG_CSTS);
+
+		if (csts != 0xffffffff && (csts & NVME_CSTS_RDY))
+			pci_shutdown(c);
+	}
 	for (int i = 0; i < PCI_MAX_IOQ; i++) {
 		if (c->ioq[i])
 			pci_qpair_free(c, c->ioq[i]);
@@ -1504,6 +1510,16 @@ static int pci_bdev_open(struct nvme_bus *bus, uint32_t nsid, const char *name,
 	rc = pci_ctrl_open(bus, &c, err, errlen);
 	if (rc)
 		goto out_free;
+	/* Not implemented: splitting a request into several device commands,
+	 * so the device must take the largest transfer nvmf advertises. Real
+	 * SSDs' MDTS is 128 KiB or more; a smaller one is refused, not
+	 * failed command by command later. */
+	if (c->max_xfer < NVMF_MAX_DATA) {
+		snprintf(err, errlen, "%s: the controller's MDTS (%u KiB) is below the %u KiB "
+			 "transfers nvmf accepts", name, c->max_xfer >> 10, NVMF_MAX_DATA >> 10);
+		rc = -ENOTSUP;
+		goto out_close;
+	}
 	pthread_mutex_lock(&c->admin_lock);
 	rc = pci_bdev_identify_ns(c, b, nsid, err, errlen);
 	pthread_mutex_unlock(&c->admin_lock);

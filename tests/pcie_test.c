@@ -25,7 +25,9 @@
  *   the backend: bounce, zero copy, flush,    [NVM-1.0c §3.2]
  *   write zeroes, deallocate, overflow
  *   faults (sim only): delay, status, drop -> timeout -> reset,
- *   CSTS.CFS -> reset, slow RDY, RDY never    [BASE-2.0c §3.1.4.6, §3.7.2]
+ *   CSTS.CFS -> reset, slow RDY, RDY never    [BASE-2.0c §3.1.4, §3.7.2]
+ *   geometry (sim only): DSTRD 3, MQES 31,
+ *   MDTS 2: the list above on other numbers   [BASE-2.0c Fig. 36, 275]
  *   VFIO: a missing device says what to do
  */
 #include "../pcie_nvme.c"
@@ -72,13 +74,22 @@ uint64_t nvmf_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* nvmf_bdev_done: record the answer, as the fake core of this test. */
-static unsigned g_done;
+/* nvmf_bdev_done: record the answer, as the fake core of this test. With
+ * g_chain > 0 it submits r again from inside the completion, next range,
+ * the way nvmf.c walks a Dataset Management command's ranges. */
+static unsigned g_done, g_chain, g_chained;
 static uint16_t g_last_status;
+static struct nvmf_bdev *g_chain_bdev;
 
 void nvmf_bdev_done(struct nvmf_req *r, uint16_t status)
 {
-	(void)r;
+	if (g_chain && !status) {
+		g_chain--;
+		g_chained++;
+		r->slba += r->nblocks;
+		g_chain_bdev->ops->submit(g_chain_bdev, r);
+		return;
+	}
 	g_done++;
 	g_last_status = status;
 }
@@ -307,6 +318,14 @@ static void test_bdev(struct nvmf_bdev *b)
 			CHECK(r[0] == 0 && r[8 * b->blksz - 1] == 0, "deallocated blocks read zeroes (DLFEAT)");
 		}
 	}
+	if (pb->has_dsm) {
+		g_chain = 3;
+		g_chained = 0;
+		g_chain_bdev = b;
+		CHECK(bdev_io(b, BIO_DEALLOC, 200, 4, NULL) == 0 && g_chained == 3,
+		      "a completion may submit again (4 DSM ranges walked from completions)");
+		g_chain = 0;
+	}
 	CHECK(bdev_io(b, BIO_READ, b->nblocks - 1, 2, r) != 0, "a read past the end gets an error status");
 	free(w);
 	free(r);
@@ -418,6 +437,40 @@ static void test_fault_rdy(void)
 	sim_slow_rdy(bus, ~0u, 0);
 	rc = pci_ctrl_open(bus, &c, err, sizeof(err));
 	CHECK(rc == -ETIMEDOUT, "RDY never set: bring-up gives up after CAP.TO (500 ms): %s", err);
+}
+
+/* A controller with other numbers: doorbells 32 bytes apart (DSTRD 3),
+ * queues of at most 32 entries (MQES 31), 16 KiB transfers (MDTS 2). The
+ * driver must take each from CAP and Identify, not assume them. */
+static void test_geometry(void)
+{
+	struct pci_ctrl *c = open_ctrl("sim:16M,dstrd=3,mqes=31,mdts=2");
+	struct pci_qpair *qp = NULL;
+
+	CHECK(c != NULL, "bring-up with DSTRD 3, MQES 31, MDTS 2");
+	if (!c)
+		return;
+	CHECK_EQ_U(c->dstrd_bytes, 32, "doorbell stride 4 << 3 = 32 bytes [BASE-2.0c Fig. 36]");
+	CHECK_EQ_U(c->io_qsize, 32, "I/O queues sized to CAP.MQES + 1");
+	CHECK_EQ_U(c->max_xfer, 16384, "transfers capped at MDTS: 2^2 pages");
+	CHECK(pci_ioq_create(c, 1, &qp) == 0, "I/O queue 1 at doorbells 0x%x and 0x%x",
+	      PCI_REG_DBS + 2 * 32, PCI_REG_DBS + 3 * 32);
+	if (qp) {
+		test_wrap(c, qp, 512);
+		test_prps(c, qp, 512);
+	}
+	pci_ctrl_close(c);
+}
+
+/* nvmf accepts 128 KiB transfers and the backend does not split them: a
+ * controller that takes less is refused up front, with the reason. */
+static void test_small_mdts(void)
+{
+	struct nvmf_bdev *b;
+	char err[512] = "";
+	int rc = pci_bdev_create("sim:16M,mdts=2", &b, err, sizeof(err));
+
+	CHECK(rc == -ENOTSUP && strstr(err, "MDTS"), "a namespace on a 16 KiB-MDTS controller is refused: %s", err);
 }
 
 static void test_vfio_missing(void)
@@ -537,6 +590,8 @@ int main(int argc, char **argv)
 		test_fault_drop(b, c);
 		test_fault_cfs(b, c);
 		test_fault_rdy();
+		test_geometry();
+		test_small_mdts();
 		test_vfio_missing();
 	}
 	b->ops->free(b);
