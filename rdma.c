@@ -298,7 +298,7 @@ static bool rdma_sqe_writes(const struct nvme_sqe *sqe)
 
 /*
  * Decode the SGL of a capsule that brought icd bytes after its SQE. NVMe/
- * RDMA knows three forms [RDMA-1.0c §3.2, Fig. "SGL descriptors"]:
+ * RDMA knows three forms [RDMA-1.0c §3.2]:
  *   in-capsule data: Data Block, Offset subtype; the offset counts from
  *       the start of the in-capsule area (ICDOFF is 0);
  *   one keyed data block in the SQE;
@@ -557,9 +557,11 @@ static void rdma_wc(struct rdma_queue *rq, const struct ibv_wc *wc)
 }
 
 /*
- * Reap up to RDMA_CQ_BUDGET batches from rq's CQ. When the CQ is empty,
- * arm it, then look once more: a completion that slipped in between the
- * last poll and the arming would otherwise wait for the next one.
+ * Reap up to RDMA_CQ_BUDGET batches from rq's CQ. A CQ found empty is
+ * armed and then looked at once more (a completion that slipped in
+ * between would otherwise raise no event), so when this returns with
+ * budget to spare the CQ is armed and the reactor may sleep. With the
+ * budget spent the reactor saw work and polls again before it sleeps.
  * Returns the number of completions handled.
  */
 static int rdma_cq_poll(struct rdma_queue *rq)
@@ -567,20 +569,23 @@ static int rdma_cq_poll(struct rdma_queue *rq)
 	struct ibv_wc wc[RDMA_CQ_BATCH];
 	int total = 0;
 
-	for (int b = 0; b < RDMA_CQ_BUDGET; b++) {
+	for (int b = 0; b < RDMA_CQ_BUDGET;) {
 		int n = ibv_poll_cq(rq->cq, RDMA_CQ_BATCH, wc);
 
-		if (n <= 0 && !rq->armed && !rq->q.closing) {
-			rq->armed = ibv_req_notify_cq(rq->cq, 0) == 0;
-			n = ibv_poll_cq(rq->cq, RDMA_CQ_BATCH, wc);
-		}
-		if (n <= 0)
+		if (n < 0)
 			break;
+		if (n == 0) {
+			if (rq->armed || rq->q.closing)
+				break;
+			if (ibv_req_notify_cq(rq->cq, 0))
+				break;
+			rq->armed = true;
+			continue;
+		}
 		for (int i = 0; i < n; i++)
 			rdma_wc(rq, &wc[i]);
 		total += n;
-		if (n < RDMA_CQ_BATCH)
-			break;
+		b++;
 	}
 	return total;
 }
