@@ -47,7 +47,7 @@ bench_one() {	# bench_one TARGET: start, connect, QD32, QD1, disconnect, stop
 	done
 	r32=$(bench_fio "$dev" 32) r1=$(bench_fio "$dev" 1)
 	nvme disconnect -n "$NQN" >/dev/null
-	if [ "$t" = nvmet ]; then nvmet_stop; else nvmf_stop; fi
+	if [ "$t" = nvmet ]; then nvmet_stop; else nvmf_stop >/dev/null; fi
 	echo "$t $r32 $r1"
 }
 
