@@ -298,7 +298,7 @@ static bool rdma_sqe_writes(const struct nvme_sqe *sqe)
 
 /*
  * Decode the SGL of a capsule that brought icd bytes after its SQE. NVMe/
- * RDMA knows three forms [RDMA-1.0c §3.2, Fig. "SGL descriptors"]:
+ * RDMA knows three forms [RDMA-1.0c §3.2]:
  *   in-capsule data: Data Block, Offset subtype; the offset counts from
  *       the start of the in-capsule area (ICDOFF is 0);
  *   one keyed data block in the SQE;
@@ -557,9 +557,11 @@ static void rdma_wc(struct rdma_queue *rq, const struct ibv_wc *wc)
 }
 
 /*
- * Reap up to RDMA_CQ_BUDGET batches from rq's CQ. When the CQ is empty,
- * arm it, then look once more: a completion that slipped in between the
- * last poll and the arming would otherwise wait for the next one.
+ * Reap up to RDMA_CQ_BUDGET batches from rq's CQ. A CQ found empty is
+ * armed and then looked at once more (a completion that slipped in
+ * between would otherwise raise no event), so when this returns with
+ * budget to spare the CQ is armed and the reactor may sleep. With the
+ * budget spent the reactor saw work and polls again before it sleeps.
  * Returns the number of completions handled.
  */
 static int rdma_cq_poll(struct rdma_queue *rq)
@@ -567,20 +569,23 @@ static int rdma_cq_poll(struct rdma_queue *rq)
 	struct ibv_wc wc[RDMA_CQ_BATCH];
 	int total = 0;
 
-	for (int b = 0; b < RDMA_CQ_BUDGET; b++) {
+	for (int b = 0; b < RDMA_CQ_BUDGET;) {
 		int n = ibv_poll_cq(rq->cq, RDMA_CQ_BATCH, wc);
 
-		if (n <= 0 && !rq->armed && !rq->q.closing) {
-			rq->armed = ibv_req_notify_cq(rq->cq, 0) == 0;
-			n = ibv_poll_cq(rq->cq, RDMA_CQ_BATCH, wc);
-		}
-		if (n <= 0)
+		if (n < 0)
 			break;
+		if (n == 0) {
+			if (rq->armed || rq->q.closing)
+				break;
+			if (ibv_req_notify_cq(rq->cq, 0))
+				break;
+			rq->armed = true;
+			continue;
+		}
 		for (int i = 0; i < n; i++)
 			rdma_wc(rq, &wc[i]);
 		total += n;
-		if (n < RDMA_CQ_BATCH)
-			break;
+		b++;
 	}
 	return total;
 }
@@ -1139,11 +1144,18 @@ void rdma_reactor_stop(struct nvmf_reactor *r)
  *
  *   mem: | slot data: slots * max_data | SQEs: slots * 64 | CQEs: rq * 16 |
  */
+/* A slot is done when both its response arrived and its own SEND
+ * completed, as in the Linux host: the response can overtake the ACK of
+ * our SEND, and a slot reused before that would overfill the send queue. */
 struct rdma_host_slot {
 	void *buf;			/* the caller's buffer */
 	uint32_t len;
 	bool read;			/* copy out when the CQE arrives */
+	bool sent, answered;
+	struct nvme_cqe cqe;
 };
+
+#define RDMA_HOST_SEND_WR	(1ull << 32)	/* wr_id: SEND of slot (low bits) */
 
 struct rdma_host {
 	struct rdma_event_channel *ch;
@@ -1355,7 +1367,7 @@ int rdma_host_submit(struct rdma_host *h, const struct nvme_sqe *sqe, void *buf,
 	struct nvme_sqe *s = (struct nvme_sqe *)rdma_host_sqe(h, i);
 	struct nvme_keyed_sgl *k = (struct nvme_keyed_sgl *)&s->dptr;
 	struct ibv_sge sge = { (uintptr_t)s, sizeof(*s), h->mr->lkey };
-	struct ibv_send_wr wr = { .wr_id = UINT64_MAX, .sg_list = &sge, .num_sge = 1,
+	struct ibv_send_wr wr = { .wr_id = RDMA_HOST_SEND_WR | i, .sg_list = &sge, .num_sge = 1,
 				  .opcode = IBV_WR_SEND, .send_flags = IBV_SEND_SIGNALED }, *bad;
 	uint32_t key = htole32(h->mr->rkey);
 
@@ -1375,10 +1387,47 @@ int rdma_host_submit(struct rdma_host *h, const struct nvme_sqe *sqe, void *buf,
 	}
 	if (write && len)
 		memcpy(rdma_host_data(h, i), buf, len);
-	h->slot[i] = (struct rdma_host_slot){ buf, len, !write && len };
+	h->slot[i] = (struct rdma_host_slot){ .buf = buf, .len = len, .read = !write && len };
 	if (g_trace)
 		nvmf_trace("rdma -> capsule qid=? cid=%u opc=0x%02x len=%u", i, s->opcode, len);
 	return -ibv_post_send(h->id->qp, &wr, &bad);
+}
+
+/* One host completion: a SEND of slot (low bits), or a RECV of a
+ * response. Puts the CQE in *out and returns 1 once its slot has both;
+ * 0 while waiting for the other half; -EIO with err on a failure. */
+static int rdma_host_wc(struct rdma_host *h, const struct ibv_wc *wc, struct nvme_cqe *out,
+			char *err, size_t errlen)
+{
+	bool send = wc->wr_id & RDMA_HOST_SEND_WR;
+	struct rdma_host_slot *sl;
+	uint16_t cid = (uint16_t)wc->wr_id;
+
+	if (wc->status != IBV_WC_SUCCESS)
+		return snprintf(err, errlen, "%s failed: %s", send ? "SEND of a capsule" : "RECV",
+				ibv_wc_status_str(wc->status)), -EIO;
+	if (!send) {
+		struct nvme_cqe cqe;
+
+		memcpy(&cqe, rdma_host_cqe(h, wc->wr_id), sizeof(cqe));
+		if (rdma_host_post_recv(h, wc->wr_id))
+			return snprintf(err, errlen, "cannot repost a receive"), -EIO;
+		cid = le16toh(cqe.cid);
+		if (cid >= h->slots || h->slot[cid].answered)
+			return snprintf(err, errlen, "response for CID %u, which is not outstanding",
+					cid), -EIO;
+		h->slot[cid].cqe = cqe;
+	}
+	sl = &h->slot[cid];
+	sl->sent |= send;
+	sl->answered |= !send;
+	if (!sl->sent || !sl->answered)
+		return 0;
+	if (sl->read && sl->buf)
+		memcpy(sl->buf, rdma_host_data(h, cid), sl->len);
+	*out = sl->cqe;
+	sl->sent = sl->answered = false;
+	return 1;
 }
 
 /*
@@ -1413,20 +1462,11 @@ int rdma_host_poll(struct rdma_host *h, struct nvme_cqe *out, int max, char *err
 			continue;
 		}
 		for (int j = 0; j < n; j++) {
-			uint16_t cid;
+			int rc = rdma_host_wc(h, &wc[j], &out[got], err, errlen);
 
-			if (wc[j].status != IBV_WC_SUCCESS)
-				return snprintf(err, errlen, "%s failed: %s", wc[j].wr_id == UINT64_MAX ?
-						"SEND of a capsule" : "RECV", ibv_wc_status_str(wc[j].status)), -EIO;
-			if (wc[j].wr_id == UINT64_MAX)
-				continue;
-			memcpy(&out[got], rdma_host_cqe(h, wc[j].wr_id), sizeof(out[got]));
-			if (rdma_host_post_recv(h, wc[j].wr_id))
-				return snprintf(err, errlen, "cannot repost a receive"), -EIO;
-			cid = le16toh(out[got].cid);
-			if (cid < h->slots && h->slot[cid].read && h->slot[cid].buf)
-				memcpy(h->slot[cid].buf, rdma_host_data(h, cid), h->slot[cid].len);
-			got++;
+			if (rc < 0)
+				return rc;
+			got += rc;
 		}
 	}
 	return got;
