@@ -38,7 +38,7 @@
 
 #include "nvmf.h"
 
-static atomic_int g_nr_polled;		/* backends with a poll op (nvme, sim) */
+static atomic_int g_nr_polled;		/* backends with a poll op (file, nvme, sim) */
 
 /* ==================================================================== */
 /* ram                                                                 */
@@ -649,6 +649,7 @@ int bdev_file_create(const char *path, uint32_t bs, bool ro, struct nvmf_bdev **
 	if (size % bs)
 		LOG_WARN("%s: the last %llu bytes are not a whole block and stay unused",
 			 path, (unsigned long long)(size % bs));
+	atomic_fetch_add(&g_nr_polled, 1);	/* bdev_free() counts it out */
 	*out = b;
 	return 0;
 out_close:
