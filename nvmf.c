@@ -2086,6 +2086,8 @@ static bool nvmf_dsm_next(struct nvmf_req *r)
 	return false;
 }
 
+static bool nvmf_flush_next(struct nvmf_req *r);	/* cycle: it submits, we return */
+
 /* A backend finished r. Count it for SMART and answer the host. */
 void nvmf_bdev_done(struct nvmf_req *r, uint16_t status)
 {
@@ -2099,6 +2101,9 @@ void nvmf_bdev_done(struct nvmf_req *r, uint16_t status)
 	}
 	if (r->sqe.opcode == NVME_CMD_DSM && nvmf_dsm_next(r))
 		return ns->bdev->ops->submit(ns->bdev, r);
+	if (r->sqe.opcode == NVME_CMD_FLUSH && le32toh(r->sqe.nsid) == 0xffffffff &&
+	    nvmf_flush_next(r))
+		return;
 	switch (r->sqe.opcode) {
 	case NVME_CMD_READ:
 		atomic_fetch_add(&ns->bytes_read, bytes);
@@ -2174,14 +2179,42 @@ static int nvmf_io_prep(struct nvmf_req *r)
 	return 0;
 }
 
-/* Flush of NSID FFFFFFFFh: every namespace [NVM-1.0c §3.2.2]. All our
- * backends so far keep nothing volatile past submit(), so there is
- * nothing to write back.
- * Not implemented: fanning the flush out to asynchronous backends; no
- * backend of this slice has one. */
+/*
+ * Flush of NSID FFFFFFFFh: every namespace whose backend has a volatile
+ * write cache [NVM-1.0c §3.2.2], one after the other. r->dsm_next is the
+ * last NSID looked at; each flush pins its namespace (ns->inflight) the
+ * way a single-namespace command does. Returns true when a flush was
+ * submitted (nvmf_bdev_done() calls back here), false when none is left.
+ */
+static bool nvmf_flush_next(struct nvmf_req *r)
+{
+	struct nvmf_subsys *s = r->q->ctrl->subsys;
+
+	if (r->ns_ref) {		/* the previous namespace is flushed */
+		r->ns_ref = false;
+		atomic_fetch_sub(&r->ns->inflight, 1);
+	}
+	while (r->dsm_next < NVMF_MAX_NS) {
+		struct nvmf_ns *ns = nvmf_ns_get(s, ++r->dsm_next);
+
+		if (!ns || !ns->bdev->vwc)
+			continue;
+		r->ns = ns;
+		atomic_fetch_add(&ns->inflight, 1);
+		r->ns_ref = true;
+		r->bio = BIO_FLUSH;
+		r->nblocks = 0;
+		ns->bdev->ops->submit(ns->bdev, r);
+		return true;
+	}
+	return false;
+}
+
 static void nvmf_flush_all(struct nvmf_req *r)
 {
-	nvmf_req_done(r, NVME_SC_SUCCESS);
+	r->dsm_next = 0;
+	if (!nvmf_flush_next(r))
+		nvmf_req_done(r, NVME_SC_SUCCESS);
 }
 
 /* An I/O command whose data (if any) is here: hand it to the backend. */

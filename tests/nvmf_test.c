@@ -1633,6 +1633,49 @@ static bool all_zero(const uint8_t *p, size_t len)
 	return len == 0 || (p[0] == 0 && !memcmp(p, p + 1, len - 1));
 }
 
+/* A backend that counts the flushes it is given, around the real one. */
+static const struct nvmf_bdev_ops *g_real_ops;
+static unsigned g_nr_flush;
+
+static void counting_submit(struct nvmf_bdev *b, struct nvmf_req *r)
+{
+	if (r->bio == BIO_FLUSH)
+		g_nr_flush++;
+	g_real_ops->submit(b, r);
+}
+
+/* Flush of NSID FFFFFFFFh reaches every namespace with a volatile write
+ * cache, and only those. */
+static void test_flush_all(struct nvmf_queue *io)
+{
+	struct nvmf_subsys *sub = io->ctrl->subsys;
+	struct nvmf_bdev_ops counting;
+	struct nvme_sqe s = sqe_new(NVME_CMD_FLUSH, 0xffffffff, 0, 0);
+	int nr_ns = 0;
+
+	g_real_ops = sub->ns[0]->bdev->ops;
+	counting = *g_real_ops;
+	counting.submit = counting_submit;
+	for (int i = 0; i < NVMF_MAX_NS; i++)
+		if (sub->ns[i] && sub->ns[i]->bdev->ops == g_real_ops) {
+			sub->ns[i]->bdev->ops = &counting;
+			sub->ns[i]->bdev->vwc = true;
+			nr_ns++;
+		}
+	g_nr_flush = 0;
+	CHECK(st(submit(io, &s, NULL, 0)) == 0 && g_nr_flush == (unsigned)nr_ns && nr_ns > 0,
+	      "Flush of NSID FFFFFFFFh flushes every namespace with a volatile write cache [NVM-1.0c §3.2.2]");
+	sub->ns[0]->bdev->vwc = false;
+	g_nr_flush = 0;
+	CHECK_EQ_U(st(submit(io, &s, NULL, 0)) == 0 ? g_nr_flush : 99u, (unsigned)nr_ns - 1,
+		   "... and skips a namespace without one");
+	for (int i = 0; i < NVMF_MAX_NS; i++)
+		if (sub->ns[i] && sub->ns[i]->bdev->ops == &counting) {
+			sub->ns[i]->bdev->ops = g_real_ops;
+			sub->ns[i]->bdev->vwc = false;
+		}
+}
+
 static void test_io_rw(struct nvmf_queue *io)
 {
 	struct nvme_sqe s;
@@ -1660,6 +1703,7 @@ static void test_io_rw(struct nvmf_queue *io)
 	CHECK_EQ_U(st(submit(io, &s, NULL, 0)), 0, "Flush succeeds [NVM-1.0c §3.3.1]");
 	s = sqe_new(NVME_CMD_FLUSH, 0xffffffff, 0, 0);
 	CHECK_EQ_U(st(submit(io, &s, NULL, 0)), 0, "Flush of NSID FFFFFFFFh succeeds [NVM-1.0c §3.3.1]");
+	test_flush_all(io);
 
 	fill_pattern(g_pat, 16 * 512, 3);
 	io_write(io, 1, 200, 16, 512, g_pat);
