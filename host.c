@@ -698,6 +698,10 @@ static void host_cmd_submit(struct host_queue *q, struct host_cmd *c,
 	memset(pdu, 0, sizeof(*pdu));
 	pdu->sqe = *sqe;
 	pdu->sqe.cid = htole16(c->cid);
+	/* Every fabrics command describes its data with an SGL: PSDT 01b
+	 * [BASE-2.0c Fig. 88]; nvmet refuses a Connect without it. */
+	pdu->sqe.flags = (sqe->flags & ~(3u << NVME_SQE_PSDT_SHIFT)) |
+			 NVME_PSDT_SGL_MPTR_CONTIG << NVME_SQE_PSDT_SHIFT;
 	pdu->sqe.dptr = (struct nvme_sgl){ .length = htole32(len), .type = c->icd
 		? NVME_SGL_TYPE_DATA_BLOCK << 4 | NVME_SGL_SUBTYPE_OFFSET
 		: NVME_SGL_TYPE_TRANSPORT_DATA_BLOCK << 4 | NVME_SGL_SUBTYPE_TRANSPORT };
