@@ -27,7 +27,18 @@ c_digest() {
 	c_disconnect
 }
 
+# nvmf's own host side over NVMe/TCP against this target (nvmet or nvmf):
+# the same questions the kernel asks, with nvmf's stricter answers.
+TTRID() { echo "trtype:TCP adrfam:IPv4 traddr:127.0.0.1 trsvcid:$1${2:+ subnqn:$2}"; }
+c_host_tcp() {
+	local out
+	out=$(run ./nvmf discover -r "$(TTRID 8009)") && echo "$out" | grep -q "$NQN" || { echo "$out"; return 1; }
+	out=$(run ./nvmf identify -r "$(TTRID 4420 "$NQN")") && echo "$out" | grep -q "$NQN" || { echo "$out"; return 1; }
+	run ./nvmf perf -q 16 -o 65536 -w randrw -M 50 -t 2 --verify -r "$(TTRID 4420 "$NQN")"
+}
+
 tcp_checks() {
+	check host-side c_host_tcp
 	check discover-8009 c_discover
 	check discover-4420 c_discover -s 4420
 	check connect c_connect
