@@ -103,6 +103,7 @@ static int g_rpc_fd = -1;		/* the listening Unix socket */
 static int g_rpc_stop[2] = { -1, -1 };	/* a pipe: write to stop the thread */
 static pthread_t g_rpc_thread;
 static char g_rpc_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+static struct stat g_rpc_st;		/* our socket file, to remove only it */
 
 /* ==================================================================== */
 /* Parameters: typed getters that say what is wrong                    */
@@ -433,21 +434,20 @@ static int rpc_bdev_uring_create(struct json_object *p, struct json_object **res
 	return rpc_bdev_file_create(p, res, e, "bdev_uring_create");
 }
 
-/* bdev_*_delete: name. Only an unclaimed bdev can go. */
+/* bdev_*_delete: name. Only an unclaimed bdev can go, and only through
+ * the delete method of the kind that made it (as in SPDK). */
 static int rpc_bdev_delete_method(struct json_object *p, struct json_object **res,
-				  struct rpc_err *e, const char *method)
+				  struct rpc_err *e, const char *method, const char *maker)
 {
 	const char *name = NULL;
+	struct rpc_bdev *rb;
 
 	if (rpc_check_keys(p, method, " name ", NULL, e) || rpc_str(p, "name", true, &name, e))
 		return -1;
-	if (rpc_bdev_find(name) && strcmp(rpc_bdev_find(name)->method,
-					  !strcmp(method, "bdev_malloc_delete") ? "bdev_malloc_create" :
-					  !strcmp(method, "bdev_null_delete") ? "bdev_null_create" :
-					  !strcmp(method, "bdev_aio_delete") ? "bdev_aio_create" :
-					  "bdev_uring_create"))
+	rb = rpc_bdev_find(name);
+	if (rb && strcmp(rb->method, maker))
 		return rpc_fail(e, RPC_INVALID_PARAMS, "bdev %s was made by %s, not deleted by %s",
-				name, rpc_bdev_find(name)->method, method);
+				name, rb->method, method);
 	if (rpc_bdev_delete(name, e))
 		return -1;
 	*res = json_object_new_boolean(1);
@@ -456,22 +456,22 @@ static int rpc_bdev_delete_method(struct json_object *p, struct json_object **re
 
 static int rpc_bdev_malloc_delete(struct json_object *p, struct json_object **res, struct rpc_err *e)
 {
-	return rpc_bdev_delete_method(p, res, e, "bdev_malloc_delete");
+	return rpc_bdev_delete_method(p, res, e, "bdev_malloc_delete", "bdev_malloc_create");
 }
 
 static int rpc_bdev_null_delete(struct json_object *p, struct json_object **res, struct rpc_err *e)
 {
-	return rpc_bdev_delete_method(p, res, e, "bdev_null_delete");
+	return rpc_bdev_delete_method(p, res, e, "bdev_null_delete", "bdev_null_create");
 }
 
 static int rpc_bdev_aio_delete(struct json_object *p, struct json_object **res, struct rpc_err *e)
 {
-	return rpc_bdev_delete_method(p, res, e, "bdev_aio_delete");
+	return rpc_bdev_delete_method(p, res, e, "bdev_aio_delete", "bdev_aio_create");
 }
 
 static int rpc_bdev_uring_delete(struct json_object *p, struct json_object **res, struct rpc_err *e)
 {
-	return rpc_bdev_delete_method(p, res, e, "bdev_uring_delete");
+	return rpc_bdev_delete_method(p, res, e, "bdev_uring_delete", "bdev_uring_create");
 }
 
 /*
@@ -840,8 +840,14 @@ static int rpc_subsys_ports(struct nvmf_subsys *s, struct nvmf_listener **out, i
 		    (s->is_disc && l->discovery_only && !l->dynamic))
 			out[n++] = l;
 	}
-	for (int i = 0; i < s->nr_listeners && n < max; i++)
-		out[n++] = s->listeners[i];
+	for (int i = 0; i < s->nr_listeners && n < max; i++) {
+		int j;
+
+		for (j = 0; j < n && out[j] != s->listeners[i]; j++)
+			;
+		if (j == n)		/* not already there as an "every port" one */
+			out[n++] = s->listeners[i];
+	}
 	return n;
 }
 
@@ -1769,15 +1775,17 @@ static void *rpc_thread_main(void *arg)
 	return NULL;
 }
 
-/* Is a server answering on path? A file nobody listens on is stale. */
+/* Is a server answering on path? A file nobody listens on is stale.
+ * Non-blocking: a busy server (full backlog, EAGAIN) is live, and must
+ * not stall our start the way a blocking connect() would. */
 static bool rpc_path_live(const struct sockaddr_un *sa)
 {
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	bool live;
 
 	if (fd < 0)
 		return false;
-	live = connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0;
+	live = connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0 || errno == EAGAIN;
 	close(fd);
 	return live;
 }
@@ -1823,6 +1831,7 @@ int rpc_start(const char *path, char *err, size_t errlen)
 		return -EADDRINUSE;
 	}
 	snprintf(g_rpc_path, sizeof(g_rpc_path), "%s", p);
+	stat(p, &g_rpc_st);
 	if (pthread_create(&g_rpc_thread, NULL, rpc_thread_main, NULL)) {
 		snprintf(err, errlen, "cannot start the RPC thread");
 		rpc_stop();
@@ -1837,6 +1846,8 @@ int rpc_start(const char *path, char *err, size_t errlen)
  * nvmf_fini()). Safe to call when rpc_start() failed or never ran. */
 void rpc_stop(void)
 {
+	struct stat st;
+
 	if (g_rpc_path[0] && g_rpc_stop[1] >= 0) {
 		if (write(g_rpc_stop[1], "x", 1) < 0)
 			LOG_ERR("stopping the RPC thread: %s", strerror(errno));
@@ -1844,7 +1855,10 @@ void rpc_stop(void)
 	}
 	if (g_rpc_fd >= 0)
 		close(g_rpc_fd);
-	if (g_rpc_path[0])
+	/* Another target may have replaced the file since (two started at
+	 * once and both found it stale): remove it only if it is still ours. */
+	if (g_rpc_path[0] && stat(g_rpc_path, &st) == 0 &&
+	    st.st_dev == g_rpc_st.st_dev && st.st_ino == g_rpc_st.st_ino)
 		unlink(g_rpc_path);
 	for (int i = 0; i < 2; i++)
 		if (g_rpc_stop[i] >= 0)

@@ -5,7 +5,7 @@
 # rpc.py SOCK --raw TEXT        send TEXT as is, print the answer or <closed>
 # rpc.py SOCK --big N           a request of N bytes, never finished
 # rpc.py SOCK --cut             half a request, then hang up
-import json, socket, sys
+import json, signal, socket, sys
 s = socket.socket(socket.AF_UNIX)
 s.settimeout(60)
 s.connect(sys.argv[1])
@@ -46,4 +46,5 @@ else:
     if "error" in r:
         print(json.dumps(r["error"]))
         sys.exit(2)
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)	# quiet when piped into grep -q
     print(json.dumps(r["result"], indent=2))

@@ -326,5 +326,26 @@ seed_ok "nvmf rpc bdev_malloc_delete Malloc0" '' bdev_malloc_delete Malloc0
 out=$(n nvmf_get_subsystems 2>&1); echo "$out" >>$detail
 check "only the discovery subsystem is left" bash -c 'grep -q discovery <<<"$1" && ! grep -q cnode1 <<<"$1"' _ "$out"
 
+# ---- 6. a command-line target: listed, saved, reloaded the same --------
+sock=$T/cli.sock
+port=$(free_port) dport=$(free_port)
+cnqn=nqn.2026-11.io.nvmf:cnode1
+./nvmf -l 127.0.0.1:$port -D $dport -r "$sock" --host $host1 >>"$T/target.out" 2>&1 &
+pids+=($!) cli=$!
+for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.1; done
+ok "the command line's subsystem is listed, with its port" nvmf_get_subsystems \
+	"{\"nqn\":\"$cnqn\"}" "\"trsvcid\": \"$port\""
+ok "... and its RAM namespace as a malloc bdev" bdev_get_bdevs '' '"product_name": "Malloc disk"'
+ok "a second port for it over RPC" nvmf_subsystem_add_listener \
+	"{\"nqn\":\"$cnqn\",\"listen_address\":{\"trtype\":\"TCP\",\"traddr\":\"127.0.0.2\",\"trsvcid\":\"$port\"}}"
+r save_config >"$T/cli1.json"
+check "save_config of a command-line target" grep -q "\"host\": \"$host1\"" "$T/cli1.json"
+kill $cli; wait $cli
+check "it restarts from that file" start_target "$sock" -c "$T/cli1.json"
+r save_config >"$T/cli2.json"
+check "... and saves the same again" diff "$T/cli1.json" "$T/cli2.json"
+check "the allowed host connects to the reloaded subsystem" \
+	./nvmf identify -r "trtype:TCP traddr:127.0.0.2 trsvcid:$port subnqn:$cnqn hostnqn:$host1"
+
 echo "rpc_test: $pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -83,16 +83,13 @@ c_connect_host() { c_connect --hostnqn "$HOST_NQN"; }
 # Namespace List and rescans [BASE-2.0c §5.2, §5.16.1.5].
 c_ns_appears() {
 	need_ctrl || return 1
-	local dev2=${DEV%n*}n2 i out
+	local dev2 out
 	echo "+ rpc_add_ns_$TARGET"
 	"rpc_add_ns_$TARGET" || return 1
-	for i in $(seq 150); do
-		[ -b "/dev/$dev2" ] && break
-		sleep 0.1
-	done
+	dev2=$(dev_of_nsid 2) || { echo "namespace 2 did not appear"; return 1; }
 	out=$(run nvme list) || return 1
 	echo "$out"
-	echo "$out" | grep -qw "/dev/$dev2" || { echo "/dev/$dev2 did not appear"; return 1; }
+	echo "$out" | grep -qw "/dev/$dev2" || { echo "/dev/$dev2 not in nvme list"; return 1; }
 	DEV2=$dev2
 }
 
@@ -119,6 +116,21 @@ c_reconnect_refused() {
 	echo "refused, as it should be"
 }
 
+# The block device of namespace NSID of the subsystem behind $DEV, waiting
+# up to 15 s. The Y of nvmeXnY is an instance number, not the NSID: a host
+# that scans several namespaces at once numbers them in any order.
+dev_of_nsid() {
+	local i b
+	for i in $(seq 150); do
+		for b in /sys/block/${DEV%n*}n*; do
+			[ "$(cat "$b/nsid" 2>/dev/null)" = "$1" ] && [ -b "/dev/${b##*/}" ] &&
+				{ echo "${b##*/}"; return 0; }
+		done
+		sleep 0.1
+	done
+	return 1
+}
+
 # nvmf only: a file namespace added over RPC, written through the kernel
 # host and flushed; the target is killed with SIGKILL (no shutdown path
 # runs) and restarted from its save_config; the data reads back. The
@@ -127,13 +139,12 @@ c_reconnect_refused() {
 DUR_IMG=/tmp/nvmf-durable.img DUR_PAT=/tmp/nvmf-durable.pat
 c_durability() {
 	need_ctrl || return 1
-	local dev3=${DEV%n*}n3 i
+	local dev3 i
 	rm -f "$DUR_IMG" && truncate -s 16M "$DUR_IMG" || return 1
 	head -c 4M /dev/urandom >"$DUR_PAT"
 	rpc bdev_aio_create "{\"name\":\"Aio0\",\"filename\":\"$DUR_IMG\",\"block_size\":512}" &&
 	rpc nvmf_subsystem_add_ns "{\"nqn\":\"$NQN\",\"namespace\":{\"bdev_name\":\"Aio0\",\"nsid\":3}}" || return 1
-	for i in $(seq 150); do [ -b "/dev/$dev3" ] && break; sleep 0.1; done
-	[ -b "/dev/$dev3" ] || { echo "/dev/$dev3 did not appear"; return 1; }
+	dev3=$(dev_of_nsid 3) || { echo "namespace 3 did not appear"; return 1; }
 	run dd if="$DUR_PAT" of="/dev/$dev3" bs=1M oflag=direct status=none || return 1
 	run nvme flush "/dev/$dev3" || return 1
 	rpc save_config >/tmp/nvmf-saved.json || return 1
@@ -143,8 +154,7 @@ c_durability() {
 	wait_gone || return 1
 	nvmf_start "$LOGS/nvmf-rpc-restart.log" -D 0 -c /tmp/nvmf-saved.json -r "$RPC_SOCK" || return 1
 	c_connect_host || return 1
-	dev3=${DEV%n*}n3
-	for i in $(seq 150); do [ -b "/dev/$dev3" ] && break; sleep 0.1; done
+	dev3=$(dev_of_nsid 3) || { echo "namespace 3 did not come back"; return 1; }
 	run dd if="/dev/$dev3" of=/tmp/nvmf-durable.back bs=1M count=4 iflag=direct status=none || return 1
 	cmp "$DUR_PAT" /tmp/nvmf-durable.back || { echo "the data did not survive"; return 1; }
 	sleep 1
