@@ -1692,6 +1692,7 @@ static int host_identify_ns(struct host_ctrl *c, uint32_t nsid, uint8_t *buf)
 	printf("  lbaf %-2u : ms %u lbads %u (%u-byte blocks)\n", ns->flbas & 0xf, le16toh(f->ms),
 	       f->lbads, f->lbads < 32 ? 1u << f->lbads : 0);
 	printf("  nmic    : 0x%02x\n", ns->nmic);
+	printf("  nsattr  : 0x%02x%s\n", ns->nsattr, ns->nsattr & 1 ? " (write protected)" : "");
 	printf("  dlfeat  : 0x%02x\n", ns->dlfeat);
 	host_print_hex("  nguid   : ", ns->nguid, sizeof(ns->nguid));
 	rc = host_admin(c, NVME_ADM_IDENTIFY, nsid, NVME_CNS_NS_DESC_LIST, 0, 0, buf, 4096,

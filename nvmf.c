@@ -1471,6 +1471,10 @@ static void nvmf_identify_ns(struct nvmf_ns *ns, struct nvme_id_ns *id)
 		id->dlfeat = NVME_NS_DLFEAT_READ_ZEROES | NVME_NS_DLFEAT_WZ_DEALLOC;
 	memcpy(id->nguid, ns->nguid, sizeof(id->nguid));
 	id->lbaf[0].lbads = b->lbads;
+	/* NSATTR bit 0: write protected (a read-only file), so the host
+	 * marks the disk read-only instead of failing every write
+	 * [NVM-1.0c Fig. 114]. */
+	id->nsattr = b->read_only ? 1 : 0;
 }
 
 /* CNS 02h/07h: active NSIDs above CDW1 NSID, ascending [BASE-2.0c §5.17.2.2]. */
@@ -1561,6 +1565,7 @@ static void nvmf_identify(struct nvmf_req *r)
 
 			ind->nmic = 1;
 			ind->nstat = 1;		/* ready */
+			ind->nsattr = ns->bdev->read_only ? 1 : 0;	/* as CNS 00h */
 		}
 		break;
 	default:

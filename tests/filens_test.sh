@@ -43,6 +43,8 @@ check "the writes reached the file" test "$(du -k "$d/a" | cut -f1)" -gt 0
 check "target exits 0 on SIGTERM" stop
 check "target with a read-only file namespace" start --ns "file:$d/a:ro"
 check "reads work" perf -q 8 -o 4096 -w randread -t 1
+./nvmf identify -r "trtype:TCP traddr:127.0.0.1 trsvcid:$port subnqn:nqn.2026-11.io.nvmf:filens" >"$d/ro.id" 2>&1
+check "Identify Namespace says write protected (NSATTR bit 0)" grep -q 'nsattr  : 0x01 (write protected)' "$d/ro.id"
 perf -q 1 -o 4096 -w write -t 1 >"$d/ro.out" 2>&1
 check "writes fail with Namespace is Write Protected" grep -q 'status 0x020 (Namespace is Write Protected), DNR' "$d/ro.out"
 check "no write succeeded" bash -c "! grep -qE 'errors: 0 failed' '$d/ro.out'"

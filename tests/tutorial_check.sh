@@ -150,10 +150,12 @@ for md in "${chapters[@]}"; do
 	done
 done
 
-# A chapter for every file of the product card that exists: some chapter
-# must anchor into it (a directory: into a file under it).
+# A chapter for every file of the product card that exists, and for every
+# other source file at the top: some chapter must anchor into it (a
+# directory: into a file under it).
 if [ "$all" = 1 ]; then
-	for f in GNUmakefile README.md nvmf.c tcp.c rdma.c pcie_nvme.c sim/ tests/; do
+	for f in GNUmakefile README.md nvmf.c tcp.c rdma.c pcie_nvme.c sim/ tests/ \
+		$(ls *.c *.h | grep -vxE 'nvmf.c|tcp.c|rdma.c|pcie_nvme.c'); do
 		[ -e "$f" ] || continue
 		if grep -qE "\`$f[A-Za-z0-9_./-]*:/" tutorial/[0-9][0-9]-*.md; then
 			pass=$((pass + 1))
