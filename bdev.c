@@ -166,7 +166,7 @@ static const struct nvmf_bdev_ops null_ops = {
 struct file_ring {
 	struct io_uring ring;
 	struct nvmf_poller poller;	/* eventfd the ring signals */
-	struct nvmf_reactor *reactor;
+	int epfd;			/* the reactor's epoll set, or -1 */
 	struct nvmf_bdev *b;
 	pthread_t owner;		/* the reactor thread: sole submitter */
 };
@@ -189,7 +189,7 @@ struct file_bdev {
  * Capacity Exceeded [BASE-2.0c Fig. 94]; EIO is a media error: Unrecovered
  * Read Error for reads, Write Fault for anything that writes [BASE-2.0c
  * Fig. 101]; a read-only file is a write-protected namespace [BASE-2.0c
- * Fig. 94, §8.1.18]. Anything else is an internal error, and logged.
+ * Fig. 94, status 20h]. Anything else is an internal error, and logged.
  */
 static uint16_t file_errno_status(int err, enum nvmf_bio_op op)
 {
@@ -337,7 +337,7 @@ static struct file_ring *file_ring_get(struct nvmf_bdev *b, struct nvmf_reactor 
 	if (!fr)
 		return NULL;
 	fr->b = b;
-	fr->reactor = re;
+	fr->epfd = re ? re->epfd : -1;
 	fr->owner = pthread_self();
 	fr->poller.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	fr->poller.fn = file_ring_event;
@@ -408,7 +408,7 @@ static void file_submit(struct nvmf_bdev *b, struct nvmf_req *r)
 
 	if (!fr)
 		return nvmf_bdev_done(r, NVME_SC_INTERNAL);
-	/* A read-only file is a write-protected namespace [BASE-2.0c §8.1.18]. */
+	/* A read-only file is a write-protected namespace: status 20h [BASE-2.0c Fig. 94]. */
 	if (fb->read_only && r->bio != BIO_READ && r->bio != BIO_FLUSH)
 		return nvmf_bdev_done(r, NVME_SC_NS_WRITE_PROTECTED | NVME_STATUS_DNR);
 	/* A fallocate mode known to be missing: zero by hand right away. */
@@ -446,8 +446,13 @@ static void file_free(struct nvmf_bdev *b)
 
 		if (!fr)
 			continue;
-		if (fr->reactor)
-			epoll_ctl(fr->reactor->epfd, EPOLL_CTL_DEL, fr->poller.fd, NULL);
+		/* Out of the epoll set before the eventfd goes: the ring's
+		 * teardown in the kernel is asynchronous and may signal it.
+		 * At shutdown the epoll fd is closed already and this fails
+		 * harmlessly; the reactor struct itself may be gone, which is
+		 * why the ring keeps the fd, not a pointer. */
+		if (fr->epfd >= 0)
+			epoll_ctl(fr->epfd, EPOLL_CTL_DEL, fr->poller.fd, NULL);
 		io_uring_queue_exit(&fr->ring);
 		close(fr->poller.fd);
 		free(fr);

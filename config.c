@@ -573,6 +573,7 @@ static char *config_slurp(const char *path, char *err, size_t errlen)
 			char *bigger = realloc(buf, (cap *= 2) + 1);
 
 			if (!bigger) {
+				snprintf(err, errlen, "%s: too big to read into memory", path);
 				free(buf);
 				buf = NULL;
 				break;

@@ -11,9 +11,9 @@
  *   ------------------------------------------------------------------------
  *   1. open: size, block size, O_DIRECT, VWC      [BASE-2.0c §5.27.1.4]
  *   2. read, write, FUA, unaligned buffer         [NVM-1.0c §3.2.4, §3.2.6]
- *   3. flush                                      [NVM-1.0c §3.2.2]
+ *   3. flush                                      [BASE-2.0c §7.1]
  *   4. write zeroes, deallocate (holes)           [NVM-1.0c §3.2.8, §3.2.3]
- *   5. read-only file: write protected            [BASE-2.0c §8.1.18]
+ *   5. read-only file: write protected            [BASE-2.0c Fig. 94]
  *   6. errno -> status; ENOSPC on a full tmpfs    [BASE-2.0c Fig. 94, 101]
  *
  * EIO cannot be produced on a plain file without a failing block device
