@@ -363,6 +363,10 @@ static void rpc_bdev_adopt(void)
 			rb->b = s->ns[i]->bdev;
 			rb->method = !strcmp(rb->b->ops->kind, "null") ? "bdev_null_create"
 								       : "bdev_malloc_create";
+			if (!strcmp(rb->b->ops->kind, "file")) {	/* named by its path */
+				rb->method = "bdev_aio_create";
+				snprintf(rb->filename, sizeof(rb->filename), "%s", rb->b->name);
+			}
 			rb->next = g_bdevs;
 			g_bdevs = rb;
 		}

@@ -339,7 +339,8 @@ check "only the discovery subsystem is left" bash -c 'grep -q discovery <<<"$1" 
 sock=$T/cli.sock
 port=$(free_port) dport=$(free_port)
 cnqn=nqn.2026-11.io.nvmf:cnode1
-./nvmf -l 127.0.0.1:$port -D $dport -r "$sock" --host $host1 >>"$T/target.out" 2>&1 &
+./nvmf -l 127.0.0.1:$port -D $dport -r "$sock" --ns ram:64M --ns "file:$T/disk.img" --host $host1 \
+	>>"$T/target.out" 2>&1 &
 pids+=($!) cli=$!
 for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.1; done
 ok "the command line's subsystem is listed, with its port" nvmf_get_subsystems \
@@ -349,6 +350,8 @@ ok "a second port for it over RPC" nvmf_subsystem_add_listener \
 	"{\"nqn\":\"$cnqn\",\"listen_address\":{\"trtype\":\"TCP\",\"traddr\":\"127.0.0.2\",\"trsvcid\":\"$port\"}}"
 r save_config >"$T/cli1.json"
 check "save_config of a command-line target" grep -q "\"host\": \"$host1\"" "$T/cli1.json"
+check "... its file namespace saved as bdev_aio_create of that file" \
+	grep -q "\"filename\": \"$T/disk.img\"" "$T/cli1.json"
 kill $cli; wait $cli
 check "it restarts from that file" start_target "$sock" -c "$T/cli1.json"
 r save_config >"$T/cli2.json"
