@@ -33,7 +33,6 @@
 /* Stubs                                                               */
 /* ==================================================================== */
 
-int g_log_level = -1;
 struct nvmf_subsys *g_subsystems;	/* bdev_poll_all() walks it: none here */
 
 /* bdev_create() hands nvme: and sim: to pcie_nvme.c, not under test here. */
@@ -42,17 +41,6 @@ int pci_bdev_create(const char *spec, struct nvmf_bdev **out, char *err, size_t 
 	(void)out;
 	snprintf(err, errlen, "%s: pcie_nvme.c is not linked into file_test", spec);
 	return -EOPNOTSUPP;
-}
-
-void nvmf_log(int level, const char *file, int line, const char *func, const char *fmt, ...)
-{
-	char buf[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	printf("# %c %s:%d %s: %s\n", "EWID"[level], file, line, func, buf);
 }
 
 static int g_done;

@@ -43,36 +43,10 @@
 #include <stdarg.h>
 
 /* ==================================================================== */
-/* Stubs of main.c: log, trace, clock                                  */
+/* Stubs of main.c: the clock (test.h stands in for log and trace)    */
 /* ==================================================================== */
 
-int g_log_level = -1;		/* quiet; main() raises it when V is set */
-bool g_trace;
 static uint64_t g_now_ms = 1000000;	/* the clock: tests move it */
-
-void nvmf_log(int level, const char *file, int line, const char *func, const char *fmt, ...)
-{
-	char buf[1024];
-	va_list ap;
-
-	va_start(ap, fmt);	/* always format: the sanitizers see every argument */
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	if (level <= g_log_level)
-		printf("# %c %s:%d %s: %s\n", "EWID"[level], file, line, func, buf);
-}
-
-void nvmf_trace(const char *fmt, ...)
-{
-	char buf[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	if (g_log_level >= NVMF_LOG_DBG)
-		printf("# trace %s\n", buf);
-}
 
 void pdu_hexdump(const char *what, const void *buf, size_t len)
 {

@@ -40,25 +40,6 @@
 /* Stubs of main.c and nvmf.c                                          */
 /* ==================================================================== */
 
-int g_log_level = -1;		/* V=1 in the environment shows the log */
-bool g_trace;
-
-void nvmf_log(int level, const char *file, int line, const char *func, const char *fmt, ...)
-{
-	char buf[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	if (level <= g_log_level)
-		printf("# %c %s:%d %s: %s\n", "EWID"[level], file, line, func, buf);
-}
-
-void nvmf_trace(const char *fmt, ...)
-{
-	(void)fmt;
-}
 
 const char *nvmf_opcode_name(const struct nvme_sqe *sqe, uint16_t qid)
 {
