@@ -683,15 +683,26 @@ void nvmf_queue_tick(struct nvmf_queue *q)
 		q->ops->close(q);
 		return;
 	}
-	if (q->qid)
-		return;
 	now = nvmf_now_ms();
+	if (q->qid) {
+		/* Traffic Based Keep Alive (we set CTRATT.TBKAS): a command on
+		 * any queue restarts the keep-alive timer [BASE-2.0c §3.9.5],
+		 * so a busy host need not send Keep Alive. Noted here, at the
+		 * tick, to keep a lock off the I/O path. */
+		if (q->nr_cmds != q->nr_cmds_seen) {
+			q->nr_cmds_seen = q->nr_cmds;
+			pthread_mutex_lock(&ctrl->lock);
+			ctrl->last_ka_ms = now;
+			pthread_mutex_unlock(&ctrl->lock);
+		}
+		return;
+	}
 	pthread_mutex_lock(&ctrl->lock);
 	idle = now - ctrl->last_ka_ms;
 	pthread_mutex_unlock(&ctrl->lock);
 	if (ctrl->kato_ms && idle > ctrl->kato_ms) {
 		LOG_ERR("controller %u (%s): keep-alive timeout: KATO %u ms agreed at Connect, "
-			"%llu ms since the last admin command; tearing it down",
+			"%llu ms since the last command; tearing it down",
 			ctrl->cntlid, ctrl->hostnqn, ctrl->kato_ms, (unsigned long long)idle);
 		nvmf_ctrl_kill(ctrl);
 		q->ops->close(q);
@@ -1429,7 +1440,9 @@ static void nvmf_identify_ctrl(struct nvmf_req *r, struct nvme_id_ctrl *id)
 	id->cntlid = htole16(ctrl->cntlid);
 	id->ver = htole32(NVME_VS(2, 0, 0));
 	id->oaes = htole32(s->is_disc ? NVME_CTRL_OAES_DISC_CHANGE : NVME_CTRL_OAES_NS_ATTR);
-	id->ctratt = htole32(1u << 0);		/* 128-bit host identifier */
+	/* 128-bit host identifier; Traffic Based Keep Alive (see
+	 * nvmf_queue_tick) [BASE-2.0c Fig. 275 CTRATT bits 0, 6]. */
+	id->ctratt = htole32(1u << 0 | 1u << 6);
 	id->cntrltype = s->is_disc ? NVME_CNTRLTYPE_DISC : NVME_CNTRLTYPE_IO;
 	id->acl = 3;
 	id->aerl = NVMF_AERL;
@@ -2044,7 +2057,7 @@ static void nvmf_admin(struct nvmf_req *r)
 	struct nvmf_ctrl *ctrl = r->q->ctrl;
 
 	pthread_mutex_lock(&ctrl->lock);
-	ctrl->last_ka_ms = nvmf_now_ms();	/* any admin command shows life */
+	ctrl->last_ka_ms = nvmf_now_ms();	/* any command shows life */
 	pthread_mutex_unlock(&ctrl->lock);
 	switch (r->sqe.opcode) {
 	case NVME_ADM_IDENTIFY:
@@ -2349,6 +2362,7 @@ void nvmf_req_exec(struct nvmf_req *r)
 {
 	struct nvmf_queue *q = r->q;
 
+	q->nr_cmds++;				/* keep-alive: see nvmf_queue_tick */
 	memset(&r->cqe, 0, sizeof(r->cqe));
 	r->xfer = nvmf_xfer_dir(&r->sqe);
 	r->xfer_len = 0;

@@ -249,6 +249,8 @@ struct nvmf_queue {
 	uint32_t max_data;		/* MDTS in bytes */
 	uint32_t max_icd;		/* in-capsule data we accept */
 	unsigned gen;			/* ctrl->gen when connected */
+	unsigned nr_cmds;		/* commands received (I/O queues: keep-alive) */
+	unsigned nr_cmds_seen;		/* nr_cmds at the last tick */
 	struct sockaddr_storage local;	/* our address on this connection */
 	char peer[64];			/* "addr:port" for log lines */
 };

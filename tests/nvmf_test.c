@@ -1465,6 +1465,20 @@ static void test_keep_alive(void)
 	nvmf_queue_tick(io);
 	CHECK(!a->closing && !io->closing,
 	      "Keep Alive: a Keep Alive in time restarts the timer (1600 ms since Connect) [BASE-2.0c §3.9.5]");
+	/* Traffic based keep alive: I/O alone keeps the controller alive. */
+	identify(a, NVME_CNS_CTRL, 0, 0);
+	CHECK(le32toh(((struct nvme_id_ctrl *)(void *)g_out)->ctratt) & (1u << 6),
+	      "Identify Controller sets CTRATT.TBKAS [BASE-2.0c Fig. 275]");
+	for (int i = 0; i < 3; i++) {
+		struct nvme_sqe f = sqe_new(NVME_CMD_FLUSH, 1, 0, 0);
+
+		g_now_ms += 800;
+		submit(io, &f, NULL, 0);
+		nvmf_queue_tick(io);
+		nvmf_queue_tick(a);
+	}
+	CHECK(!a->closing && !io->closing,
+	      "Keep Alive (TBKAS): an I/O command every 800 ms keeps a KATO 1000 ms controller alive for 2400 ms [BASE-2.0c §3.9.5]");
 	g_nr_close = 0;
 	g_now_ms += 1500;
 	nvmf_queue_tick(a);
