@@ -173,15 +173,21 @@ if [ ${#vm_blocks[@]} -gt 0 ]; then
 			echo "skip - lab block $b (needs the lab VM)"; skip=$((skip + 1))
 		done
 	else
+		# Each block as on the host: its own process group, killed with
+		# whatever it left running, so one block's target never holds
+		# the next block's port. 240 s a block; the guest gets them all.
 		job=$PWD/$out/vm-job.sh
 		{
 			echo 'cd "$(dirname "$0")/../../.." || exit 1'
 			for b in "${vm_blocks[@]}"; do
-				printf 'timeout -k 5 300 bash -eo pipefail %q >%q 2>&1; echo $? >%q\n' \
-					"$PWD/$out/$b.sh" "/run/lab/$b.log" "/run/lab/$b.rc"
+				printf 'timeout -k 5 240 bash -eo pipefail %q >%q 2>&1 &\n' \
+					"$PWD/$out/$b.sh" "/run/lab/$b.log"
+				printf 'pid=$!; wait $pid; echo $? >%q; kill -TERM -- -$pid 2>/dev/null; sleep 1\n' \
+					"/run/lab/$b.rc"
 			done
 		} >"$job"
-		NVMF_LAB_OUT=$PWD/$out/lab bash tests/vm/run.sh 6.12 "$job" >"$out/vm.log" 2>&1
+		NVMF_LAB_TIMEOUT=$((300 + 250 * ${#vm_blocks[@]})) NVMF_LAB_OUT=$PWD/$out/lab \
+			bash tests/vm/run.sh 6.12 "$job" >"$out/vm.log" 2>&1
 		for b in "${vm_blocks[@]}"; do
 			cp "$out/lab/6.12/$b.log" "$out/$b.log" 2>/dev/null || echo "(no log: guest run failed, see $out/vm.log)" >"$out/$b.log"
 			judge "$b" "$(cat "$out/lab/6.12/$b.rc" 2>/dev/null || echo 125)"
