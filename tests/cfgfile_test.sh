@@ -10,15 +10,8 @@ set -u
 cd "$(dirname "$0")/.."
 pass=0 fail=0 tgt=''
 T=$(mktemp -d)
-check() {	# check DESCRIPTION COMMAND...: passes when COMMAND succeeds
-	local what=$1; shift
-	if "$@" >>"$T/detail" 2>&1; then
-		echo "ok - $what"; pass=$((pass + 1))
-	else
-		echo "not ok - $what"; fail=$((fail + 1))
-		tail -n 20 "$T/detail" | sed 's/^/    /'
-	fi
-}
+DETAIL="$T/detail"
+. tests/lib.sh
 stop() { [ -n "$tgt" ] && kill "$tgt" 2>/dev/null && wait "$tgt"; local rc=$?; tgt=''; return $rc; }
 trap 'stop; rm -rf "$T"' EXIT
 start() {	# start ARGS...: ./nvmf on our RPC socket, until it says "try:"
@@ -33,7 +26,7 @@ start() {	# start ARGS...: ./nvmf on our RPC socket, until it says "try:"
 	cat "$T/target.out"
 	return 1
 }
-port=$((20000 + RANDOM % 20000))
+port=$(free_port)
 trid="trtype:TCP traddr:127.0.0.1 trsvcid:$port"
 
 # ---- legacy INI ------------------------------------------------------------

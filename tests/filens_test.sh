@@ -8,19 +8,12 @@ set -u
 cd "$(dirname "$0")/.."
 pass=0 fail=0 tgt=''
 d=$(mktemp -d)
-check() {	# check DESCRIPTION COMMAND...: passes when COMMAND succeeds
-	local what=$1; shift
-	if "$@" >>"$d/detail" 2>&1; then
-		echo "ok - $what"; pass=$((pass + 1))
-	else
-		echo "not ok - $what"; fail=$((fail + 1))
-		tail -n 20 "$d/detail" | sed 's/^/    /'
-	fi
-}
+DETAIL="$d/detail"
+. tests/lib.sh
 stop() { [ -n "$tgt" ] && kill "$tgt" 2>/dev/null && wait "$tgt"; local rc=$?; tgt=''; return $rc; }
 trap 'stop; rm -rf "$d"' EXIT
 start() {	# start ARGS...: the target on a free port, until it says "try:"
-	port=$((20000 + RANDOM % 20000))
+	port=$(free_port)
 	./nvmf target -l 127.0.0.1:$port -D 0 -s nqn.2026-11.io.nvmf:filens "$@" >"$d/target.out" 2>&1 &
 	tgt=$!
 	for _ in $(seq 100); do

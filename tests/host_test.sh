@@ -5,18 +5,11 @@
 set -u
 cd "$(dirname "$0")/.."
 pass=0 fail=0
-check() {	# check DESCRIPTION COMMAND...: passes when COMMAND succeeds
-	local what=$1; shift
-	if "$@" >>tests/out/host_test.detail 2>&1; then
-		echo "ok - $what"; pass=$((pass + 1))
-	else
-		echo "not ok - $what"; fail=$((fail + 1))
-		tail -n 20 tests/out/host_test.detail | sed 's/^/    /'
-	fi
-}
+DETAIL=tests/out/host_test.detail
+. tests/lib.sh
 mkdir -p tests/out
 : >tests/out/host_test.detail
-port=$((20000 + RANDOM % 20000)) dport=$((port + 1))
+port=$(free_port) dport=$(free_port)
 nqn=nqn.2026-11.io.nvmf:hosttest
 ./nvmf target -l 127.0.0.1:$port -D $dport -s $nqn --ns ram:64M --ns ram:32M:4096 \
 	>tests/out/host_test.target.out 2>&1 &

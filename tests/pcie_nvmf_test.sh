@@ -7,18 +7,11 @@
 set -u
 cd "$(dirname "$0")/.."
 pass=0 fail=0
-check() {	# check DESCRIPTION COMMAND...: passes when COMMAND succeeds
-	local what=$1; shift
-	if "$@" >>tests/out/pcie_nvmf_test.detail 2>&1; then
-		echo "ok - $what"; pass=$((pass + 1))
-	else
-		echo "not ok - $what"; fail=$((fail + 1))
-		tail -n 20 tests/out/pcie_nvmf_test.detail | sed 's/^/    /'
-	fi
-}
+DETAIL=tests/out/pcie_nvmf_test.detail
+. tests/lib.sh
 mkdir -p tests/out
 : >tests/out/pcie_nvmf_test.detail
-port=$((20000 + RANDOM % 20000))
+port=$(free_port)
 nqn=nqn.2026-11.io.nvmf:pcietest
 ./nvmf target -m 0x3 -l 127.0.0.1:$port -D 0 -s $nqn --ns sim:64M --ns sim:32M:4096 \
 	>tests/out/pcie_nvmf_test.target.out 2>&1 &

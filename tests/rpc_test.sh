@@ -26,20 +26,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-check() {	# check DESCRIPTION COMMAND...: passes when COMMAND succeeds
-	local what=$1; shift
-	if "$@" >>$detail 2>&1; then
-		echo "ok - $what"; pass=$((pass + 1))
-	else
-		echo "not ok - $what"; fail=$((fail + 1))
-		tail -n 20 $detail | sed 's/^/    /'
-	fi
-}
+DETAIL=$detail
+. tests/lib.sh
 
 
-free_port() {	# a TCP port nobody listens on now
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
 
 start_target() {	# start_target SOCK ARGS...: start ./nvmf, wait for its socket
 	local sock=$1; shift

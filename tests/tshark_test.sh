@@ -10,10 +10,11 @@ if ! command -v tshark >/dev/null || [ "$(id -u)" != 0 ]; then
 	echo "tshark_test: 0 passed, 0 failed"
 	exit 0
 fi
-pass=0 fail=0
-check() { if eval "$2"; then echo "ok - $1"; pass=$((pass+1)); else echo "not ok - $1"; fail=$((fail+1)); fi; }
 mkdir -p tests/out
-port=$((20000 + RANDOM % 20000)) dport=$((port + 1)) pcap=tests/out/session.pcap
+DETAIL=tests/out/tshark_test.detail
+: >"$DETAIL"
+. tests/lib.sh
+port=$(free_port) dport=$(free_port) pcap=tests/out/session.pcap
 nqn=nqn.2026-11.io.nvmf:cnode1
 ./nvmf target -l 127.0.0.1:$port -D $dport >tests/out/tshark_target.log 2>&1 &
 tgt=$!
@@ -30,18 +31,19 @@ trid="trtype:TCP traddr:127.0.0.1 trsvcid:$port subnqn:$nqn"
 sleep 1
 kill $cap; wait $cap 2>/dev/null
 decode=(-r $pcap -d tcp.port==$port,nvme-tcp -d tcp.port==$dport,nvme-tcp)
-n=$(tshark "${decode[@]}" -Y nvme-tcp 2>/dev/null | wc -l)
+tshark "${decode[@]}" -Y nvme-tcp >tests/out/session.txt 2>/dev/null	# decoded once
+n=$(wc -l <tests/out/session.txt)
 bad=$(tshark "${decode[@]}" -Y '_ws.malformed || _ws.expert.severity >= error' 2>/dev/null | wc -l)
 # A dropped packet leaves a hole the dissector may call malformed (or
 # skip): the verdict below means something only on a whole capture. QD1
 # and a 64 MiB capture buffer keep the rate low enough for that.
 dropped=$(sed -nE 's/^([0-9]+) packets? dropped.*/\1/p' tests/out/tshark_capture.log | head -n 1)
-check "the capture is whole (${dropped:-0} packets dropped)" '[ "${dropped:-0}" = 0 ]'
-check "the capture holds NVMe/TCP PDUs ($n frames)" '[ "$n" -gt 100 ]'
-check "tshark finds no malformed PDU ($bad)" '[ "$bad" = 0 ]'
+check "the capture is whole (${dropped:-0} packets dropped)" test "${dropped:-0}" = 0
+check "the capture holds NVMe/TCP PDUs ($n frames)" test "$n" -gt 100
+check "tshark finds no malformed PDU ($bad)" test "$bad" = 0
 for what in "Initialize Connection Response" "NVMeOF CQE for Connect" "Ready To Transfer" \
 	    "NVMeOF Data for Write" "Get Log Page NVMeOF Discovery"; do
-	check "tshark decodes: $what" 'tshark "${decode[@]}" -Y nvme-tcp 2>/dev/null | grep -q "$what"'
+	check "tshark decodes: $what" grep -q "$what" tests/out/session.txt
 done
 echo "tshark_test: $pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -19,15 +19,8 @@ NQN=nqn.2026-11.io.nvmf:filetest
 d=$(mktemp -d)
 IMG=$d/disk
 pass=0 fail=0 pid=''
-check() {	# check DESCRIPTION COMMAND...
-	local what=$1; shift
-	if "$@" >>"$d/detail" 2>&1; then
-		echo "ok - $what"; pass=$((pass + 1))
-	else
-		echo "not ok - $what"; fail=$((fail + 1))
-		tail -n 15 "$d/detail" | sed 's/^/    /'
-	fi
-}
+DETAIL="$d/detail"
+. tests/lib.sh
 start() {	# start SPEC: ./nvmf with one namespace, wait for 4420
 	./nvmf -l 127.0.0.1:4420 -D 0 -s $NQN --ns "$1" >>"$d/nvmf.log" 2>&1 &
 	pid=$!
