@@ -1,8 +1,8 @@
 /*
  * bdev.c - storage backends: where a namespace's blocks live.
  *
- * Each backend is a struct nvmf_bdev_ops (the backend seam of
- * ../shared/DESIGN.md). nvmf.c has already checked the LBA range and the
+ * Each backend is a struct nvmf_bdev_ops (the backend seam, nvmf.h).
+ * nvmf.c has already checked the LBA range and the
  * length, so a backend only moves bytes:
  *
  *   nvmf.c --submit(bdev, req)--> backend --nvmf_bdev_done(req, status)--> nvmf.c

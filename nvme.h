@@ -850,7 +850,7 @@ NVME_ASSERT_OFF(struct nvmf_disc_log_entry, tsas, 768);
 #define NVMF_SUBTYPE_REFERRAL	1
 #define NVMF_SUBTYPE_NVME	2
 #define NVMF_SUBTYPE_DISC_CURRENT 3
-#define NVMF_TREQ_NOT_SPECIFIED	0	/* plain TCP: see INTEROP, TREQ */
+#define NVMF_TREQ_NOT_SPECIFIED	0	/* plain TCP: libnvme <= 1.9 adds a tls option for other values, which 6.1 refuses */
 #define NVMF_EFLAGS_DUPRETINFO	(1u << 0)
 #define NVMF_EFLAGS_EPCSD	(1u << 1)
 

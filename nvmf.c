@@ -1695,7 +1695,7 @@ static size_t nvmf_log_effects(struct nvme_effects_log *out)
 
 /* The string form of our address on this connection, for a listener
  * bound to a wildcard: the host must get an address it can connect to
- * (INTEROP: SPDK issue 2294). */
+ * (SPDK issue 2294: discover worked, then connect to 0.0.0.0 failed). */
 static uint8_t nvmf_local_addr(const struct nvmf_queue *q, const struct nvmf_listener *l,
 			       char *buf, size_t len)
 {

@@ -10,7 +10,8 @@
  *                            |            one)
  *                            1---* nvmf_req  (one per queue slot, preallocated)
  *
- * And the three seams of ../shared/DESIGN.md:
+ * And the three seams, the only places where one part of the code
+ * calls another through a table of function pointers:
  *   struct nvmf_transport_ops  what nvmf.c asks of tcp.c and rdma.c
  *   struct nvmf_bdev_ops       what nvmf.c asks of a storage backend
  *   struct nvme_bus_ops        what pcie_nvme.c asks of a device (VFIO, sim/)
@@ -39,7 +40,7 @@
 #define NVMF_MAXCMD		128		/* queue entries, CAP.MQES + 1 */
 #define NVMF_ADMIN_QSIZE	32
 #define NVMF_MAX_IO_QUEUES	64
-#define NVMF_ADMIN_ICD		8192		/* see INTEROP: admin capsules */
+#define NVMF_ADMIN_ICD		8192		/* the Linux host sends up to 8 KiB in-capsule on admin/fabrics commands */
 #define NVMF_IO_ICD		8192		/* IOCCSZ = (64 + this) / 16 */
 #define NVMF_AERL		3		/* 0's based: 4 AERs outstanding */
 #define NVMF_MAX_NS		32

@@ -56,7 +56,7 @@
  * Names. librdmacm owns rdma_listen(), rdma_accept(), rdma_reject(),
  * rdma_connect() and rdma_disconnect(), so this file's entry points are
  * rdma_port_listen() and rdma_port_unlisten(); everything else keeps the
- * rdma_ prefix of its file [STYLE §3].
+ * rdma_ prefix of its file, so grep finds the owner.
  */
 
 /* ==================================================================== */
@@ -964,7 +964,7 @@ static void rdma_start(struct nvmf_queue *q)
 /* ==================================================================== */
 
 /* No RDMA device at all is the first thing a newcomer hits: say how to
- * make a SoftRoCE one [INTEROP: NVMe/RDMA]. */
+ * make a SoftRoCE one. */
 static int rdma_have_device(char *err, size_t errlen)
 {
 	int n = 0;

@@ -1,5 +1,5 @@
 /*
- * config_test.c - unit tests of config.c [STYLE §9]: rpc.py's command
+ * config_test.c - unit tests of config.c: rpc.py's command
  * line turned into JSON-RPC params, the three config formats turned into
  * SPDK's save_config shape, and rpc.py's way of printing JSON.
  *

@@ -1,5 +1,5 @@
 /*
- * file_test.c - unit tests of the file backend in bdev.c [STYLE §9].
+ * file_test.c - unit tests of the file backend in bdev.c.
  *
  * bdev.c is compiled in whole; what it needs from nvmf.c and main.c is
  * stubbed: nvmf_bdev_done() records the status the backend answers, and

@@ -1,5 +1,5 @@
 /*
- * nvmf_test.c - unit tests of the target core, nvmf.c [STYLE §9].
+ * nvmf_test.c - unit tests of the target core, nvmf.c.
  *
  * nvmf.c and bdev.c are compiled in whole, so namespaces sit on the real
  * ram (and null) backends. What they need from main.c is stubbed: the log,
@@ -856,15 +856,15 @@ static void test_identify_ctrl(void)
 	c = identify(a, NVME_CNS_CTRL, 0, 0);
 	memcpy(&id, g_out, sizeof(id));
 	CHECK(st(c) == 0 && c->xfer_len == 4096, "Identify CNS 01h returns 4096 bytes [BASE-2.0c §5.17.2.1]");
-	CHECK_EQ_U(le16toh(id.cntlid), cntlid, "Identify Controller CNTLID matches the Connect response [INTEROP; BASE-2.0c Fig. 275]");
-	CHECK(le16toh(id.kas) != 0, "Identify Controller KAS is non-zero [INTEROP; BASE-2.0c Fig. 275]");
-	CHECK(le32toh(id.ioccsz) >= 4, "Identify Controller IOCCSZ >= 4 [INTEROP; BASE-2.0c Fig. 275]");
-	CHECK(le32toh(id.iorcsz) >= 1, "Identify Controller IORCSZ >= 1 [INTEROP; BASE-2.0c Fig. 275]");
+	CHECK_EQ_U(le16toh(id.cntlid), cntlid, "Identify Controller CNTLID matches the Connect response [Linux host checks; BASE-2.0c Fig. 275]");
+	CHECK(le16toh(id.kas) != 0, "Identify Controller KAS is non-zero [Linux host checks; BASE-2.0c Fig. 275]");
+	CHECK(le32toh(id.ioccsz) >= 4, "Identify Controller IOCCSZ >= 4 [Linux host checks; BASE-2.0c Fig. 275]");
+	CHECK(le32toh(id.iorcsz) >= 1, "Identify Controller IORCSZ >= 1 [Linux host checks; BASE-2.0c Fig. 275]");
 	CHECK_EQ_U(le32toh(id.ioccsz), (64 + NVMF_IO_ICD) / 16,
 		   "Identify Controller IOCCSZ = (64 + in-capsule bytes) / 16 [BASE-2.0c Fig. 275]");
-	CHECK_EQ_U(le16toh(id.maxcmd), NVMF_MAXCMD, "Identify Controller MAXCMD is %u [INTEROP; BASE-2.0c Fig. 275]", NVMF_MAXCMD);
-	CHECK_EQ_U(le16toh(id.icdoff), 0, "Identify Controller ICDOFF is 0 (TCP) [INTEROP; BASE-2.0c Fig. 275]");
-	CHECK_EQ_U(le32toh(id.sgls) & 3, 1, "Identify Controller SGLS 1:0 = 01b, SGLs supported [INTEROP; BASE-2.0c Fig. 275]");
+	CHECK_EQ_U(le16toh(id.maxcmd), NVMF_MAXCMD, "Identify Controller MAXCMD is %u [Linux host checks; BASE-2.0c Fig. 275]", NVMF_MAXCMD);
+	CHECK_EQ_U(le16toh(id.icdoff), 0, "Identify Controller ICDOFF is 0 (TCP) [Linux host checks; BASE-2.0c Fig. 275]");
+	CHECK_EQ_U(le32toh(id.sgls) & 3, 1, "Identify Controller SGLS 1:0 = 01b, SGLs supported [Linux host checks; BASE-2.0c Fig. 275]");
 	CHECK(!strcmp(id.subnqn, NQN_S1), "Identify Controller SUBNQN is the subsystem NQN [BASE-2.0c Fig. 275]");
 	CHECK_EQ_U(id.cntrltype, NVME_CNTRLTYPE_IO, "Identify Controller CNTRLTYPE 1 (I/O) [BASE-2.0c Fig. 275]");
 	CHECK_EQ_U(id.mdts, NVMF_MDTS, "Identify Controller MDTS is %u (128 KiB) [BASE-2.0c Fig. 275]", NVMF_MDTS);
@@ -891,10 +891,10 @@ static void test_identify_ctrl(void)
 	c = identify(d, NVME_CNS_CTRL, 0, 0);
 	memcpy(&id, g_out, sizeof(id));
 	CHECK_EQ_U(st(c), 0, "discovery: Identify Controller succeeds [BASE-2.0c §3.1.3.3]");
-	CHECK_EQ_U(id.cntrltype, NVME_CNTRLTYPE_DISC, "discovery: Identify CNTRLTYPE 2 [INTEROP; BASE-2.0c Fig. 275]");
-	CHECK(!strcmp(id.subnqn, NVMF_DISC_NQN), "discovery: Identify SUBNQN is exactly the well-known NQN [INTEROP; BASE-2.0c §3.1.3.3]");
-	CHECK(le32toh(id.ioccsz) >= 4 && le32toh(id.iorcsz) >= 1, "discovery: Identify IOCCSZ/IORCSZ are filled [INTEROP]");
-	CHECK(le16toh(id.kas) != 0 && le16toh(id.maxcmd) != 0, "discovery: Identify KAS and MAXCMD are non-zero [INTEROP]");
+	CHECK_EQ_U(id.cntrltype, NVME_CNTRLTYPE_DISC, "discovery: Identify CNTRLTYPE 2 [Linux host checks; BASE-2.0c Fig. 275]");
+	CHECK(!strcmp(id.subnqn, NVMF_DISC_NQN), "discovery: Identify SUBNQN is exactly the well-known NQN [Linux host checks; BASE-2.0c §3.1.3.3]");
+	CHECK(le32toh(id.ioccsz) >= 4 && le32toh(id.iorcsz) >= 1, "discovery: Identify IOCCSZ/IORCSZ are filled [Linux host checks]");
+	CHECK(le16toh(id.kas) != 0 && le16toh(id.maxcmd) != 0, "discovery: Identify KAS and MAXCMD are non-zero [Linux host checks]");
 	CHECK(id.lpa & NVME_CTRL_LPA_EXT_DATA,
 	      "discovery: Identify LPA bit 2, extended data (NUMDU, LPOU) for the discovery log [BASE-2.0c Fig. 275]");
 	CHECK(le32toh(id.oaes) & NVME_CTRL_OAES_DISC_CHANGE, "discovery: Identify OAES bit 31, log change notices [BASE-2.0c Fig. 275]");
@@ -1233,12 +1233,12 @@ static void test_discovery(void)
 	n = disc_read_paged(d, &g1, &g2);
 	CHECK_EQ_U(n, 2 * 4 + 3,
 		   "discovery log: one entry per (I/O listener, allowed subsystem) plus one per listener for discovery [BASE-2.0c §5.16.1.23]");
-	CHECK(g1 == g2 && g1 != 0, "discovery log: GENCTR stable across a paged read (header, entries, header) [INTEROP; BASE-2.0c Fig. 262]");
+	CHECK(g1 == g2 && g1 != 0, "discovery log: GENCTR stable across a paged read (header, entries, header) [Linux host checks; BASE-2.0c Fig. 262]");
 	CHECK_EQ_U(le16toh(((struct nvmf_disc_log_hdr *)g_disc)->recfmt), 0, "discovery log: RECFMT 0 [BASE-2.0c Fig. 262]");
 	c = get_log(d, NVME_LOG_DISC, 0, true, 1024 + n * 1024, 0);
 	memcpy(whole, g_out, 1024 + n * 1024);
 	CHECK(st(c) == 0 && !memcmp(whole + 1024, g_disc + 1024, n * 1024),
-	      "discovery log: entries read in 4 KiB pieces at LPOL offsets equal one whole read [INTEROP; BASE-2.0c Fig. 199]");
+	      "discovery log: entries read in 4 KiB pieces at LPOL offsets equal one whole read [Linux host checks; BASE-2.0c Fig. 199]");
 
 	s = sqe_get_log(NVME_LOG_DISC, 0, true, 256, 0);
 	s.cdw11 = htole32(1);		/* NUMDU 1: 0x10000 + 256 dwords */
@@ -1258,14 +1258,14 @@ static void test_discovery(void)
 		CHECK_EQ_U(e->trtype, NVMF_TRTYPE_TCP, "discovery entry: TRTYPE 3 (TCP) [BASE-2.0c Fig. 263]");
 		CHECK_EQ_U(e->adrfam, NVMF_ADRFAM_IPV4, "discovery entry: ADRFAM 1 (IPv4) [BASE-2.0c Fig. 263]");
 		CHECK_EQ_U(e->subtype, NVMF_SUBTYPE_NVME, "discovery entry: SUBTYPE 2 for an NVM subsystem [BASE-2.0c Fig. 263]");
-		CHECK_EQ_U(e->treq, 0, "discovery entry: TREQ 0 (not specified) for plain TCP [INTEROP; BASE-2.0c Fig. 263]");
+		CHECK_EQ_U(e->treq, 0, "discovery entry: TREQ 0 (not specified) for plain TCP [Linux host checks; BASE-2.0c Fig. 263]");
 		CHECK_EQ_U(le16toh(e->portid), g_l_io->portid, "discovery entry: PORTID of the listener [BASE-2.0c Fig. 263]");
 		CHECK_EQ_U(le16toh(e->cntlid), 0xffff, "discovery entry: CNTLID FFFFh (dynamic) [BASE-2.0c Fig. 263]");
 		CHECK(le16toh(e->asqsz) >= 32, "discovery entry: ASQSZ at least 32 [BASE-2.0c Fig. 263]");
 		CHECK(!strcmp(e->subnqn, NQN_S1), "discovery entry: SUBNQN of the subsystem [BASE-2.0c Fig. 263]");
 		CHECK(space_padded(e->trsvcid, sizeof(e->trsvcid), "4420"), "discovery entry: TRSVCID \"4420\" space padded [BASE-2.0c Fig. 263]");
 		CHECK(space_padded(e->traddr, sizeof(e->traddr), "127.0.0.5"),
-		      "discovery entry: a 0.0.0.0 listener shows the connection's local address, space padded [INTEROP: SPDK 2294]");
+		      "discovery entry: a 0.0.0.0 listener shows the connection's local address, space padded [SPDK issue 2294]");
 		e = disc_entry(g_disc, 4);
 		CHECK(le16toh(e->portid) == g_l_fixed->portid && space_padded(e->traddr, sizeof(e->traddr), "192.0.2.1"),
 		      "discovery entry: a listener on a fixed address shows that address [BASE-2.0c Fig. 263]");
@@ -1281,7 +1281,7 @@ static void test_discovery(void)
 			ok = 0;
 	}
 	CHECK(ok && disc_count(g_disc, n, NULL, NVMF_SUBTYPE_DISC_CURRENT, NULL) == 3,
-	      "discovery entries for this discovery subsystem: SUBTYPE 3, its NQN, EFLAGS DUPRETINFO [INTEROP; BASE-2.0c Fig. 263]");
+	      "discovery entries for this discovery subsystem: SUBTYPE 3, its NQN, EFLAGS DUPRETINFO [Linux host checks; BASE-2.0c Fig. 263]");
 	CHECK_EQ_U(disc_count(g_disc, n, g_l_disc, NVMF_SUBTYPE_NVME, NULL), 0,
 		   "discovery log: no NVM subsystem on the discovery-only listener (8009) [BASE-2.0c §5.16.1.23]");
 
@@ -1312,7 +1312,7 @@ static void test_discovery(void)
 			if (le16toh(disc_entry(g_disc, i)->portid) == l6->portid)
 				e = disc_entry(g_disc, i);
 		CHECK(e && e->adrfam == NVMF_ADRFAM_IPV6 && space_padded(e->traddr, sizeof(e->traddr), "::1"),
-		      "discovery entry: a :: listener shows the local IPv6 address (::1) [INTEROP: SPDK 2294]");
+		      "discovery entry: a :: listener shows the local IPv6 address (::1) [SPDK issue 2294]");
 		inet_pton(AF_INET6, "::ffff:127.0.0.5", &sin6->sin6_addr);
 		n = disc_read_paged(d, &g1, &g2);
 		e = NULL;
@@ -1320,7 +1320,7 @@ static void test_discovery(void)
 			if (le16toh(disc_entry(g_disc, i)->portid) == l6->portid)
 				e = disc_entry(g_disc, i);
 		CHECK(e && space_padded(e->traddr, sizeof(e->traddr), "127.0.0.5"),
-		      "discovery entry: an IPv4-mapped local address is shown as IPv4 (127.0.0.5) [INTEROP: SPDK 2294]");
+		      "discovery entry: an IPv4-mapped local address is shown as IPv4 (127.0.0.5) [SPDK issue 2294]");
 		CHECK(e && e->adrfam == NVMF_ADRFAM_IPV4,
 		      "discovery entry: ADRFAM matches the address in TRADDR (IPv4 for 127.0.0.5) [BASE-2.0c Fig. 263 ADRFAM]");
 		listener_remove(l6);
@@ -1432,11 +1432,11 @@ static void test_features(void)
 	d = ctrl_up(NVMF_DISC_NQN, HOSTA, 0);
 	c = set_feat(d, NVME_FEAT_KATO, 30000);
 	CHECK(st(c) == 0 && dw0(get_feat(d, NVME_FEAT_KATO, 0, 0)) == 30000,
-	      "discovery: Keep Alive Timer feature supported [INTEROP; BASE-2.0c §3.1.3.3]");
+	      "discovery: Keep Alive Timer feature supported [Linux host checks; BASE-2.0c §3.1.3.3]");
 	set_feat(d, NVME_FEAT_KATO, 0);
 	c = set_feat(d, NVME_FEAT_ASYNC_EVENT, NVME_CTRL_OAES_DISC_CHANGE);
 	CHECK(st(c) == 0 && dw0(get_feat(d, NVME_FEAT_ASYNC_EVENT, 0, 0)) == NVME_CTRL_OAES_DISC_CHANGE,
-	      "discovery: AEC bit 31 (log change notices) supported [INTEROP; BASE-2.0c §3.1.3.3]");
+	      "discovery: AEC bit 31 (log change notices) supported [Linux host checks; BASE-2.0c §3.1.3.3]");
 	c = get_feat(d, NVME_FEAT_NUM_QUEUES, 0, 0);
 	CHECK_EQ_U(st(c), NVME_SC_INVALID_FIELD | DNR, "discovery: Number of Queues -> Invalid Field [BASE-2.0c §3.1.3.3]");
 	c = set_feat(d, NVME_FEAT_ARBITRATION, 0);
@@ -1574,7 +1574,7 @@ static void test_aer(void)
 	nvmf_queue_tick(d);
 	c = cpl_of(parked, since);
 	CHECK(st(c) == 0 && dw0(c) == NVME_AER_DW0(NVME_AER_TYPE_NOTICE, NVME_AER_NOTICE_DISC_CHANGED, NVME_LOG_DISC),
-	      "discovery AER: log change -> DW0 type 2, info F0h, log 70h [BASE-2.0c Fig. 151; INTEROP]");
+	      "discovery AER: log change -> DW0 type 2, info F0h, log 70h [BASE-2.0c Fig. 151; Linux host]");
 	aer(d);
 	since = g_nr_cpl;
 	nvmf_disc_changed();
@@ -1828,7 +1828,7 @@ static void test_io_sqhd(struct nvmf_queue *a)
 	CHECK_EQ_U(le16toh(c->cqe.sqhd), 0xffff, "SQ flow control disabled: Connect response SQHD FFFFh [BASE-2.0c Fig. 546 CATTR]");
 	s = sqe_new(NVME_CMD_FLUSH, 1, 0, 0);
 	c = submit(q, &s, NULL, 0);
-	CHECK_EQ_U(le16toh(c->cqe.sqhd), 0xffff, "SQ flow control disabled: every SQHD is FFFFh [INTEROP; BASE-2.0c Fig. 92]");
+	CHECK_EQ_U(le16toh(c->cqe.sqhd), 0xffff, "SQ flow control disabled: every SQHD is FFFFh [Linux host checks; BASE-2.0c Fig. 92]");
 	q_free(q);
 }
 

@@ -1,6 +1,6 @@
 /*
  * pcie_test.c - the driver of pcie_nvme.c against a controller: one test
- * list, two devices [STYLE §9].
+ * list, two devices.
  *
  *   tests/pcie_test                   sim/'s controller (sim:64M), every
  *                                     test, faults included

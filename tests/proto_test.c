@@ -1,7 +1,7 @@
 /*
  * proto_test.c - protocol tests: raw PDUs against a running ./nvmf.
  *
- * Each test is one rule of the specs or of ../shared/INTEROP.md, named
+ * Each test is one rule of the specs, or a check the Linux host makes, named
  * after it, and checks the exact answer: a completion status, a
  * C2HTermReq FES/FEI, or the bytes of a structure. The bad-input table
  * also checks, after every case, that a bystander connection opened at
@@ -423,7 +423,7 @@ static void target_start(void)
 }
 
 /* ==================================================================== */
-/* INTEROP: what a real host checks                                    */
+/* What a real host checks (the Linux host driver and libnvme)        */
 /* ==================================================================== */
 
 static void test_icresp(void)

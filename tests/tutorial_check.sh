@@ -163,6 +163,20 @@ if [ "$all" = 1 ]; then
 			bad "no chapter anchors into $f (every file of the card gets one)"
 		fi
 	done
+
+# The project stands alone: nothing a reader gets in a clone may send them
+# to a document outside it. Only the tests and benchmarks that run the
+# external test kits (SPDK's programs, blktests) name the directory beside
+# the clone where those live.
+if [ "$all" = 1 ]; then
+	refs=$(grep -nE '\.\./shared/[A-Z]+\.md|shared/[A-Z]+\.md|\[(STYLE|INTEROP|DESIGN)[] ;:§]' \
+		*.c *.h sim/*.c README.md GNUmakefile tutorial/*.md tests/*.c tests/*.sh tests/vm/*.sh 2>/dev/null)
+	if [ -z "$refs" ]; then
+		ok "no reference to a document outside the repository"
+	else
+		bad "references to documents outside the repository:"; echo "$refs" | sed 's/^/    /'
+	fi
+fi
 fi
 
 # All test-vm blocks of this run share one guest: boot once, run each in

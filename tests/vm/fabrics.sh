@@ -9,8 +9,8 @@
 #                --> connect-all
 #
 # Each c_* prints what it ran and saw, and returns non-zero on a mismatch.
-# The expected values are what the spec and the Linux host require (see
-# shared/INTEROP.md), checked on nvmet first: a check nvmet fails is wrong.
+# The expected values are what the spec and the Linux host require,
+# checked on nvmet first: a check nvmet fails is wrong.
 
 CTRL='' DEV=''
 
