@@ -325,7 +325,8 @@ void nvmf_fini(void);
  * for reading where they walk them (Connect, the discovery log). The I/O
  * path never takes it: a namespace or listener is unpublished first,
  * then nvmf_quiesce() waits until every reactor has finished the pass
- * that might still hold the old pointer [DESIGN: Threads and polling].
+ * that might still hold the old pointer (each reactor counts its
+ * passes, so no pass that began before the change is still running).
  */
 struct nvmf_referral {
 	struct nvmf_referral *next;
