@@ -5,7 +5,7 @@
 set -u
 cd "$(dirname "$0")/.."
 mkdir -p tests/out
-total_pass=0 total_fail=0 broken=()
+total_pass=0 total_fail=0 total_skip=0 broken=()
 
 run() {	# run NAME CMD...: one test program or script
 	local name=$1; shift
@@ -18,11 +18,15 @@ run() {	# run NAME CMD...: one test program or script
 		echo "no result line (exit $rc)"; broken+=("$name"); total_fail=$((total_fail + 1))
 		tail -n 30 "$log"; return
 	fi
-	local p f
+	local p f s
 	p=$(sed -E 's/.*: ([0-9]+) passed.*/\1/' <<<"$line")
 	f=$(sed -E 's/.*passed, ([0-9]+) failed.*/\1/' <<<"$line")
-	total_pass=$((total_pass + p)); total_fail=$((total_fail + f))
+	# A test whose tool is missing says so and counts it as skipped,
+	# never as passed: "N passed, M failed, K skipped".
+	s=$(sed -nE 's/.*failed, ([0-9]+) skipped.*/\1/p' <<<"$line")
+	total_pass=$((total_pass + p)); total_fail=$((total_fail + f)); total_skip=$((total_skip + ${s:-0}))
 	echo "${line#*: }"
+	[ "${s:-0}" != 0 ] && grep -E '^skip' "$log" | sed 's/^/  /'
 	if [ "$f" != 0 ] || [ "$rc" != 0 ]; then
 		grep -E '^not ok|^    got' "$log"
 		[ "$f" = 0 ] && { echo "  exit status $rc"; total_fail=$((total_fail + 1)); }
@@ -38,5 +42,5 @@ for t in tests/*_test.sh; do
 done
 
 [ ${#broken[@]} -gt 0 ] && echo "failing: ${broken[*]} (logs in tests/out/)"
-echo "$total_pass passed, $total_fail failed"
+echo "$total_pass passed, $total_fail failed, $total_skip skipped"
 [ "$total_fail" = 0 ]

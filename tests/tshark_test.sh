@@ -6,8 +6,8 @@
 set -u
 cd "$(dirname "$0")/.."
 if ! command -v tshark >/dev/null || [ "$(id -u)" != 0 ]; then
-	echo "skip: needs tshark and root (apt-get install tshark)"
-	echo "tshark_test: 0 passed, 0 failed"
+	echo "skip - tshark_test: needs tshark and root (apt-get install tshark)"
+	echo "tshark_test: 0 passed, 0 failed, 1 skipped"
 	exit 0
 fi
 mkdir -p tests/out
