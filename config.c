@@ -502,6 +502,24 @@ static int rpc_connect(const char *path)
 }
 
 /*
+ * Connect, waiting up to timeout_ms for a server that is still starting:
+ * `./nvmf --empty & ./nvmf rpc ...` runs the client before the target
+ * has created its socket (ENOENT) or while the file is left over from an
+ * earlier run (ECONNREFUSED). Other errors (EACCES, ...) are final.
+ */
+static int rpc_connect_wait(const char *path, int timeout_ms)
+{
+	int fd;
+
+	for (int waited = 0;; waited += 100) {
+		fd = rpc_connect(path);
+		if ((fd != -ENOENT && fd != -ECONNREFUSED) || waited >= timeout_ms)
+			return fd;
+		usleep(100 * 1000);
+	}
+}
+
+/*
  * Send req and read until one whole JSON value came back (the stream
  * tokenizer says so), or timeout_ms passed. Returns 0 and *reply, or
  * -errno with err set.
@@ -701,10 +719,10 @@ int config_rpc_main(int argc, char **argv)
 		json_object_put(req);
 		return 0;
 	}
-	fd = rpc_connect(sock);
+	fd = rpc_connect_wait(sock, timeout_ms);
 	if (fd < 0) {
-		fprintf(stderr, "nvmf rpc: cannot connect to %s: %s (is the target running? "
-			"its -r PATH sets the socket)\n", sock, strerror(-fd));
+		fprintf(stderr, "nvmf rpc: cannot connect to %s: %s (waited %d s: is the target running? "
+			"its -r PATH sets the socket)\n", sock, strerror(-fd), timeout_ms / 1000);
 		json_object_put(req);
 		return 1;
 	}
