@@ -82,6 +82,13 @@ static const struct rpc_method rpc_methods[] = {
 	{ "rpc_get_methods", "get_rpc_methods", "-c/--current:t -i/--include-aliases:t" },
 	{ "save_config", NULL, "-i/--indent=@indent:i" },
 	{ "load_config", NULL, "-j/--json-conf=@json_conf -i/--include-aliases=@aliases:t" },
+	/* the application, as SPDK's framework reports it */
+	{ "spdk_get_version", "get_spdk_version", "" },
+	{ "framework_get_subsystems", "get_subsystems", "" },
+	{ "framework_get_config", "get_subsystem_config", "name" },
+	{ "framework_get_reactors", NULL, "" },
+	{ "framework_wait_init", "wait_subsystem_init", "" },
+	{ "bdev_wait_for_examine", NULL, "" },
 	/* bdevs */
 	{ "bdev_malloc_create", "construct_malloc_bdev",
 	  "total_size:mib block_size:i -b/--name -u/--uuid" },
@@ -610,7 +617,8 @@ static void rpc_usage(FILE *f, const struct rpc_method *only)
 {
 	if (!only)
 		fprintf(f, "usage: nvmf rpc [-s SOCK] [-t SECONDS] [--dry-run] METHOD [ARGS...]\n"
-			"  SPDK scripts/rpc.py's syntax; default socket %s\n"
+			"  SPDK scripts/rpc.py's syntax; default socket %s; -t: how long to wait\n"
+			"  for the socket and for the answer (60 s)\n"
 			"  ARGS: name positional, name? optional positional, -x/--long option,\n"
 			"        ! required, :i integer, :t/:f flag, :mib size in MiB\n"
 			"methods:\n", CONFIG_DEFAULT_SOCK);

@@ -7,6 +7,7 @@
  *        |   "params":{..},"id":N}              +-- rpc_dispatch: g_rpc_methods[]
  *        v                                      |     (name -> handler)
  *   /var/tmp/spdk.sock ---accept---> read, parse (json-c), answer, read...
+ *   (taken? a per-user path: rpc_start)
  *                                               |
  *                  bdev registry (here)  <------+-----> nvmf.c live configuration
  *                  malloc, null, aio,                   (subsystems, namespaces,
@@ -21,7 +22,11 @@
  *
  * Names, parameters and result shapes are SPDK's (doc/jsonrpc.md,
  * lib/nvmf/nvmf_rpc.c, module/bdev/.../..._rpc.c), so SPDK tutorials and
- * scripts/rpc.py work unchanged against nvmf. Errors are JSON-RPC 2.0
+ * scripts/rpc.py work unchanged against nvmf: every parameter rpc.py
+ * sends is accepted (those nvmf has no use for are named in one warning
+ * per call), rpc.py's client-side save_config finds the framework_*
+ * methods it is built on, and a configuration SPDK's nvmf_tgt saved
+ * loads here, its tuning methods accepted and named as ignored. Errors are JSON-RPC 2.0
  * error objects: -32700 parse error, -32600 invalid request, -32601
  * method not found, -32602 invalid params (with a sentence saying which
  * and why), -32603 the change failed (with the reason).
