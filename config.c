@@ -82,6 +82,13 @@ static const struct rpc_method rpc_methods[] = {
 	{ "rpc_get_methods", "get_rpc_methods", "-c/--current:t -i/--include-aliases:t" },
 	{ "save_config", NULL, "-i/--indent=@indent:i" },
 	{ "load_config", NULL, "-j/--json-conf=@json_conf -i/--include-aliases=@aliases:t" },
+	/* the application, as SPDK's framework reports it */
+	{ "spdk_get_version", "get_spdk_version", "" },
+	{ "framework_get_subsystems", "get_subsystems", "" },
+	{ "framework_get_config", "get_subsystem_config", "name" },
+	{ "framework_get_reactors", NULL, "" },
+	{ "framework_wait_init", "wait_subsystem_init", "" },
+	{ "bdev_wait_for_examine", NULL, "" },
 	/* bdevs */
 	{ "bdev_malloc_create", "construct_malloc_bdev",
 	  "total_size:mib block_size:i -b/--name -u/--uuid" },
@@ -502,6 +509,24 @@ static int rpc_connect(const char *path)
 }
 
 /*
+ * Connect, waiting up to timeout_ms for a server that is still starting:
+ * `./nvmf --empty & ./nvmf rpc ...` runs the client before the target
+ * has created its socket (ENOENT) or while the file is left over from an
+ * earlier run (ECONNREFUSED). Other errors (EACCES, ...) are final.
+ */
+static int rpc_connect_wait(const char *path, int timeout_ms)
+{
+	int fd;
+
+	for (int waited = 0;; waited += 100) {
+		fd = rpc_connect(path);
+		if ((fd != -ENOENT && fd != -ECONNREFUSED) || waited >= timeout_ms)
+			return fd;
+		usleep(100 * 1000);
+	}
+}
+
+/*
  * Send req and read until one whole JSON value came back (the stream
  * tokenizer says so), or timeout_ms passed. Returns 0 and *reply, or
  * -errno with err set.
@@ -592,7 +617,8 @@ static void rpc_usage(FILE *f, const struct rpc_method *only)
 {
 	if (!only)
 		fprintf(f, "usage: nvmf rpc [-s SOCK] [-t SECONDS] [--dry-run] METHOD [ARGS...]\n"
-			"  SPDK scripts/rpc.py's syntax; default socket %s\n"
+			"  SPDK scripts/rpc.py's syntax; default socket %s; -t: how long to wait\n"
+			"  for the socket and for the answer (60 s)\n"
 			"  ARGS: name positional, name? optional positional, -x/--long option,\n"
 			"        ! required, :i integer, :t/:f flag, :mib size in MiB\n"
 			"methods:\n", CONFIG_DEFAULT_SOCK);
@@ -701,10 +727,10 @@ int config_rpc_main(int argc, char **argv)
 		json_object_put(req);
 		return 0;
 	}
-	fd = rpc_connect(sock);
+	fd = rpc_connect_wait(sock, timeout_ms);
 	if (fd < 0) {
-		fprintf(stderr, "nvmf rpc: cannot connect to %s: %s (is the target running? "
-			"its -r PATH sets the socket)\n", sock, strerror(-fd));
+		fprintf(stderr, "nvmf rpc: cannot connect to %s: %s (waited %d s: is the target running? "
+			"its -r PATH sets the socket)\n", sock, strerror(-fd), timeout_ms / 1000);
 		json_object_put(req);
 		return 1;
 	}

@@ -561,6 +561,12 @@ static void nvmf_banner(void)
 	}
 	printf("  MDTS %u KiB, MAXCMD %u, in-capsule data %u bytes, %d reactor(s)\n",
 	       NVMF_MAX_DATA >> 10, g_limits.max_queue_depth, g_limits.io_icd, g_nr_reactors);
+	/* Not always rpc.py's default path: rpc.c may have moved it (a
+	 * path already taken), and then its warning above says why. */
+	if (rpc_socket_path())
+		printf("  JSON-RPC on %s\n", rpc_socket_path());
+	else
+		printf("  JSON-RPC off: the warning above says why\n");
 	if (!io || !g_subsystems) {
 		printf("no subsystem or I/O listener yet: configure with ./nvmf rpc or scripts/rpc.py\n");
 		return;

@@ -412,6 +412,7 @@ extern uint32_t g_tcp_maxh2cdata;
 
 struct json_object;
 int rpc_start(const char *path, char *err, size_t errlen);	/* NULL: default */
+const char *rpc_socket_path(void);				/* NULL: RPC is off */
 void rpc_stop(void);
 int rpc_load_config(struct json_object *cfg, char *err, size_t errlen);
 int rpc_load_config_file(const char *path, char *err, size_t errlen);

@@ -7,6 +7,7 @@
  *        |   "params":{..},"id":N}              +-- rpc_dispatch: g_rpc_methods[]
  *        v                                      |     (name -> handler)
  *   /var/tmp/spdk.sock ---accept---> read, parse (json-c), answer, read...
+ *   (taken? a per-user path: rpc_start)
  *                                               |
  *                  bdev registry (here)  <------+-----> nvmf.c live configuration
  *                  malloc, null, aio,                   (subsystems, namespaces,
@@ -21,7 +22,11 @@
  *
  * Names, parameters and result shapes are SPDK's (doc/jsonrpc.md,
  * lib/nvmf/nvmf_rpc.c, module/bdev/.../..._rpc.c), so SPDK tutorials and
- * scripts/rpc.py work unchanged against nvmf. Errors are JSON-RPC 2.0
+ * scripts/rpc.py work unchanged against nvmf: every parameter rpc.py
+ * sends is accepted (those nvmf has no use for are named in one warning
+ * per call), rpc.py's client-side save_config finds the framework_*
+ * methods it is built on, and a configuration SPDK's nvmf_tgt saved
+ * loads here, its tuning methods accepted and named as ignored. Errors are JSON-RPC 2.0
  * error objects: -32700 parse error, -32600 invalid request, -32601
  * method not found, -32602 invalid params (with a sentence saying which
  * and why), -32603 the change failed (with the reason).
@@ -36,11 +41,14 @@
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 #include <json.h>
 
@@ -148,11 +156,16 @@ static int rpc_fail(struct rpc_err *e, int code, const char *fmt, ...)
 /*
  * Check params against the keys a method knows: every key must be in
  * known (a space-separated list) or in ignored, which SPDK has but we
- * have no use for: those get a warning naming them, never silence.
+ * have no use for. rpc.py sends its defaults for many of those on every
+ * call, so the ignored ones present are named together in ONE warning
+ * per call: never silence, and never a log line per key.
  */
 static int rpc_check_keys(struct json_object *params, const char *method, const char *known,
 			  const char *ignored, struct rpc_err *e)
 {
+	char skipped[512] = "";
+	size_t n = 0;
+
 	if (!params)
 		return 0;
 	if (!json_object_is_type(params, json_type_object))
@@ -164,13 +177,13 @@ static int rpc_check_keys(struct json_object *params, const char *method, const 
 		snprintf(pat, sizeof(pat), " %s ", key);
 		if (strstr(known, pat))
 			continue;
-		if (ignored && strstr(ignored, pat)) {
-			LOG_WARN("%s: parameter '%s' is not supported by nvmf and was ignored",
-				 method, key);
-			continue;
-		}
-		return rpc_fail(e, RPC_INVALID_PARAMS, "%s: unknown parameter '%s'", method, key);
+		if (!ignored || !strstr(ignored, pat))
+			return rpc_fail(e, RPC_INVALID_PARAMS, "%s: unknown parameter '%s'", method, key);
+		if (n < sizeof(skipped))
+			n += snprintf(skipped + n, sizeof(skipped) - n, "%s%s", n ? ", " : "", key);
 	}
+	if (n)
+		LOG_WARN("%s: nvmf does not use %s; ignored", method, skipped);
 	return 0;
 }
 
@@ -515,7 +528,7 @@ static int rpc_bdev_nvme_attach(struct json_object *p, struct json_object **res,
 	char spec[96], bname[64];
 
 	if (rpc_check_keys(p, "bdev_nvme_attach_controller", " name trtype traddr ",
-			   " adrfam trsvcid priority subnqn hostnqn hostaddr hostsvcid prchk_reftag prchk_guard hdgst ddgst fabrics_connect_timeout_us multipath num_io_queues ctrlr_loss_timeout_sec reconnect_delay_sec fast_io_fail_timeout_sec psk ", e) ||
+			   " adrfam trsvcid priority subnqn hostnqn hostaddr hostsvcid prchk_reftag prchk_guard hdgst ddgst fabrics_connect_timeout_us multipath num_io_queues ctrlr_loss_timeout_sec reconnect_delay_sec fast_io_fail_timeout_sec psk max_bdevs ", e) ||
 	    rpc_str(p, "name", true, &name, e) || rpc_str(p, "trtype", true, &trtype, e) ||
 	    rpc_str(p, "traddr", true, &traddr, e))
 		return -1;
@@ -714,7 +727,7 @@ static int rpc_create_transport(struct json_object *p, struct json_object **res,
 
 	if (rpc_check_keys(p, "nvmf_create_transport",
 			   " trtype max_queue_depth max_qpairs_per_ctrlr max_io_qpairs_per_ctrlr in_capsule_data_size max_io_size io_unit_size ",
-			   " tgt_name max_aq_depth num_shared_buffers buf_cache_size dif_insert_or_strip c2h_success sock_priority abort_timeout_sec zcopy control_msg_num no_srq num_cqe acceptor_backlog no_wr_batching transport_specific ack_timeout data_wr_pool_size ", e) ||
+			   " tgt_name max_aq_depth num_shared_buffers buf_cache_size dif_insert_or_strip c2h_success sock_priority abort_timeout_sec zcopy control_msg_num no_srq num_cqe max_srq_depth acceptor_backlog no_wr_batching disable_mappable_bar0 disable_adaptive_irq disable_shadow_doorbells acceptor_poll_rate transport_specific ack_timeout data_wr_pool_size ", e) ||
 	    rpc_str(p, "trtype", true, &trtype, e) ||
 	    rpc_u64(p, "max_queue_depth", false, UINT32_MAX, &qd, e) ||
 	    rpc_u64(p, "max_qpairs_per_ctrlr", false, UINT32_MAX, &qp, e) ||
@@ -889,9 +902,14 @@ static struct json_object *rpc_subsys_json(struct nvmf_subsys *s)
 
 	json_object_object_add(o, "nqn", json_object_new_string(s->nqn));
 	json_object_object_add(o, "subtype", json_object_new_string(s->is_disc ? "Discovery" : "NVMe"));
-	for (int i = 0; i < n; i++)
-		json_object_array_add(la, rpc_address_json(ports[i]->trtype, ports[i]->adrfam,
-							   ports[i]->traddr, ports[i]->trsvcid));
+	for (int i = 0; i < n; i++) {
+		struct json_object *a = rpc_address_json(ports[i]->trtype, ports[i]->adrfam,
+							 ports[i]->traddr, ports[i]->trsvcid);
+
+		/* SPDK still prints the older name of trtype beside it. */
+		json_object_object_add(a, "transport", json_object_get(json_object_object_get(a, "trtype")));
+		json_object_array_add(la, a);
+	}
 	json_object_object_add(o, "listen_addresses", la);
 	json_object_object_add(o, "allow_any_host", json_object_new_boolean(s->allow_any_host));
 	for (int i = 0; i < s->nr_hosts; i++) {
@@ -1238,6 +1256,10 @@ static int rpc_get_stats(struct json_object *p, struct json_object **res, struct
 		json_object_object_add(g, "name", json_object_new_string(name));
 		json_object_object_add(g, "admin_qpairs", json_object_new_int64(admin[r]));
 		json_object_object_add(g, "io_qpairs", json_object_new_int64(io[r]));
+		/* SPDK counts the two above since start and these now; nvmf
+		 * keeps no history, so both pairs are the queues open now. */
+		json_object_object_add(g, "current_admin_qpairs", json_object_new_int64(admin[r]));
+		json_object_object_add(g, "current_io_qpairs", json_object_new_int64(io[r]));
 		json_object_object_add(tt, "trtype", json_object_new_string("TCP"));
 		json_object_array_add(t, tt);
 		json_object_object_add(g, "transports", t);
@@ -1318,6 +1340,147 @@ static int rpc_get_referrals(struct json_object *p, struct json_object **res, st
 	*res = json_object_new_array();
 	for (struct nvmf_referral *f = g_referrals; f; f = f->next)
 		json_object_array_add(*res, rpc_referral_json(f));
+	return 0;
+}
+
+/* ==================================================================== */
+/* Methods: the application (what a monitoring script asks first)      */
+/* ==================================================================== */
+
+static uint64_t g_rpc_start_ns;		/* CLOCK_MONOTONIC at rpc_start() */
+
+static uint64_t rpc_now_ns(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + ts.tv_nsec;
+}
+
+/* spdk_get_version: SPDK's shape, our name and numbers ("nvmf 0.1"). */
+static int rpc_spdk_get_version(struct json_object *p, struct json_object **res, struct rpc_err *e)
+{
+	struct json_object *f = json_object_new_object();
+	int major = 0, minor = 0;
+
+	if (rpc_check_keys(p, "spdk_get_version", " ", NULL, e)) {
+		json_object_put(f);
+		return -1;
+	}
+	sscanf(NVMF_VERSION, "%d.%d", &major, &minor);
+	json_object_object_add(f, "major", json_object_new_int(major));
+	json_object_object_add(f, "minor", json_object_new_int(minor));
+	json_object_object_add(f, "patch", json_object_new_int(0));
+	json_object_object_add(f, "suffix", json_object_new_string(""));
+	json_object_object_add(f, "commit", json_object_new_string(""));
+	*res = json_object_new_object();
+	json_object_object_add(*res, "version", json_object_new_string("nvmf " NVMF_VERSION));
+	json_object_object_add(*res, "fields", f);
+	return 0;
+}
+
+/*
+ * framework_get_reactors: one entry per reactor thread. Ticks are
+ * nanoseconds (tick_rate 1e9). busy is the CPU time the kernel charged
+ * to the thread, so it is measured, not estimated; idle is the rest of
+ * the time since the target started. in_interrupt is true because an
+ * idle reactor sleeps in epoll_wait() (SPDK's interrupt mode) rather
+ * than polling, which is also why its idle CPU is near zero.
+ */
+static int rpc_framework_get_reactors(struct json_object *p, struct json_object **res,
+				      struct rpc_err *e)
+{
+	uint64_t elapsed = rpc_now_ns(CLOCK_MONOTONIC) - g_rpc_start_ns;
+	struct json_object *arr;
+
+	if (rpc_check_keys(p, "framework_get_reactors", " ", NULL, e))
+		return -1;
+	arr = json_object_new_array();
+	for (int i = 0; i < g_nr_reactors; i++) {
+		struct json_object *o = json_object_new_object(), *ths = json_object_new_array();
+		struct json_object *th = json_object_new_object();
+		uint64_t busy = 0, mask = 0;
+		clockid_t clk;
+		cpu_set_t set;
+		char buf[32];
+		int lcore = i;
+
+		if (!pthread_getcpuclockid(g_reactors[i].thread, &clk))
+			busy = rpc_now_ns(clk);
+		if (!pthread_getaffinity_np(g_reactors[i].thread, sizeof(set), &set)) {
+			for (int c = 0; c < 64; c++)
+				mask |= CPU_ISSET(c, &set) ? 1ull << c : 0;
+			if (CPU_COUNT(&set) == 1)
+				lcore = __builtin_ctzll(mask);
+		}
+		json_object_object_add(o, "lcore", json_object_new_int(lcore));
+		json_object_object_add(o, "busy", json_object_new_int64(busy));
+		json_object_object_add(o, "idle", json_object_new_int64(elapsed > busy ? elapsed - busy : 0));
+		json_object_object_add(o, "in_interrupt", json_object_new_boolean(1));
+		snprintf(buf, sizeof(buf), "nvmf_reactor_%d", i);
+		json_object_object_add(th, "name", json_object_new_string(buf));
+		json_object_object_add(th, "id", json_object_new_int(i + 1));
+		snprintf(buf, sizeof(buf), "%llx", (unsigned long long)mask);
+		json_object_object_add(th, "cpumask", json_object_new_string(buf));
+		json_object_object_add(th, "elapsed", json_object_new_int64(elapsed));
+		json_object_array_add(ths, th);
+		json_object_object_add(o, "lw_threads", ths);
+		json_object_array_add(arr, o);
+	}
+	*res = json_object_new_object();
+	json_object_object_add(*res, "tick_rate", json_object_new_int64(1000000000));
+	json_object_object_add(*res, "reactors", arr);
+	return 0;
+}
+
+/*
+ * framework_wait_init and bdev_wait_for_examine: SPDK answers them when
+ * its start-up (or its scan of new bdevs) is over. nvmf opens the RPC
+ * socket only after the reactors run and -c FILE is applied, and a bdev
+ * is whole when its create method returns, so both are already true.
+ */
+static int rpc_wait_init(struct json_object *p, struct json_object **res, struct rpc_err *e)
+{
+	if (rpc_check_keys(p, "framework_wait_init", " ", NULL, e))
+		return -1;
+	*res = json_object_new_boolean(1);
+	return 0;
+}
+
+static int rpc_wait_for_examine(struct json_object *p, struct json_object **res, struct rpc_err *e)
+{
+	if (rpc_check_keys(p, "bdev_wait_for_examine", " ", NULL, e))
+		return -1;
+	*res = json_object_new_boolean(1);
+	return 0;
+}
+
+/*
+ * SPDK's tuning methods that nvmf has no counterpart for: socket
+ * buffers, accel and bdev_io pools, its NVMe driver's retry policy, the
+ * reactor scheduler, ... SPDK's save_config writes them at the top of
+ * every file, and rpc.py's load_config refuses a file naming a method
+ * the server does not list, so nvmf lists them, accepts them, and names
+ * what it ignored in one warning.
+ */
+static int rpc_tuning(const char *method, struct json_object *p, struct json_object **res,
+		      struct rpc_err *e)
+{
+	char keys[512] = "";
+	size_t n = 0;
+
+	if (p && !json_object_is_type(p, json_type_object))
+		return rpc_fail(e, RPC_INVALID_PARAMS, "%s: params must be an object", method);
+	if (p) {
+		json_object_object_foreach(p, key, val) {
+			(void)val;
+			if (n < sizeof(keys))
+				n += snprintf(keys + n, sizeof(keys) - n, "%s%s", n ? ", " : "", key);
+		}
+	}
+	LOG_WARN("%s: SPDK tuning that nvmf has no counterpart for; ignored%s%s", method,
+		 n ? ": " : "", keys);
+	*res = json_object_new_boolean(1);
 	return 0;
 }
 
@@ -1414,43 +1577,112 @@ static void rpc_save_subsys(struct json_object *cfg, struct nvmf_subsys *s)
 	}
 }
 
+/* The nvmf section: transports first, so a listener finds its own. */
+static struct json_object *rpc_save_nvmf(void)
+{
+	struct json_object *cfg = json_object_new_array();
+	struct nvmf_listener *ports[64];
+	int n;
+
+	for (size_t i = 0; i < ARRAY_SIZE(g_transports); i++)
+		if (g_transports[i].created)
+			rpc_cfg_add(cfg, "nvmf_create_transport", rpc_transport_json(&g_transports[i]));
+	n = rpc_subsys_ports(&g_discovery, ports, 64);
+	for (int i = 0; i < n; i++)
+		rpc_save_listener(cfg, NVMF_DISC_NQN, ports[i]);
+	for (struct nvmf_subsys *s = g_subsystems; s; s = s->next)
+		rpc_save_subsys(cfg, s);
+	for (struct nvmf_referral *f = g_referrals; f; f = f->next)
+		rpc_cfg_add(cfg, "nvmf_discovery_add_referral", rpc_referral_json(f));
+	return cfg;
+}
+
+/*
+ * SPDK calls the parts of its configuration "subsystems" (of the
+ * application, not NVMe subsystems). nvmf has two: bdev, then nvmf,
+ * which names bdevs and so must load after it. rpc.py's save_config
+ * asks framework_get_subsystems for the list and framework_get_config
+ * for each section, so both methods and our own save_config read this.
+ */
+static const struct rpc_section {
+	const char *name;
+	const char *depends_on;		/* NULL: nothing */
+} g_sections[] = {
+	{ "bdev", NULL },
+	{ "nvmf", "bdev" },
+};
+
+static struct json_object *rpc_section_config(const struct rpc_section *sec)
+{
+	struct json_object *cfg;
+
+	if (strcmp(sec->name, "bdev"))
+		return rpc_save_nvmf();
+	cfg = json_object_new_array();
+	rpc_save_bdevs(cfg, g_bdevs);
+	return cfg;
+}
+
+/* framework_get_subsystems: the sections, each with what it needs first. */
+static int rpc_framework_get_subsystems(struct json_object *p, struct json_object **res,
+					struct rpc_err *e)
+{
+	if (rpc_check_keys(p, "framework_get_subsystems", " ", NULL, e))
+		return -1;
+	*res = json_object_new_array();
+	for (size_t i = 0; i < ARRAY_SIZE(g_sections); i++) {
+		struct json_object *o = json_object_new_object(), *dep = json_object_new_array();
+
+		if (g_sections[i].depends_on)
+			json_object_array_add(dep, json_object_new_string(g_sections[i].depends_on));
+		json_object_object_add(o, "subsystem", json_object_new_string(g_sections[i].name));
+		json_object_object_add(o, "depends_on", dep);
+		json_object_array_add(*res, o);
+	}
+	return 0;
+}
+
+/* framework_get_config {"name": SECTION}: that section's method calls. */
+static int rpc_framework_get_config(struct json_object *p, struct json_object **res,
+				    struct rpc_err *e)
+{
+	const char *name = NULL;
+
+	if (rpc_check_keys(p, "framework_get_config", " name ", NULL, e) ||
+	    rpc_str(p, "name", true, &name, e))
+		return -1;
+	for (size_t i = 0; i < ARRAY_SIZE(g_sections); i++) {
+		if (!strcmp(name, g_sections[i].name)) {
+			*res = rpc_section_config(&g_sections[i]);
+			return 0;
+		}
+	}
+	return rpc_fail(e, RPC_INVALID_PARAMS, "framework_get_config: nvmf has no '%s' section "
+			"(framework_get_subsystems lists them)", name);
+}
+
 /*
  * save_config: SPDK's layout, {"subsystems": [{"subsystem": "bdev",
  * "config": [...]}, {"subsystem": "nvmf", "config": [...]}]}, each entry
  * a method call that load_config replays in order. Command-line
  * subsystems are written as RPC ones listening on every I/O port, so
- * the saved file reloads to the same state.
+ * the saved file reloads to the same state. (rpc.py builds the same
+ * document itself from the two framework_* methods above.)
  */
 static int rpc_save_config(struct json_object *p, struct json_object **res, struct rpc_err *e)
 {
-	struct json_object *subs = json_object_new_array(), *bdev = json_object_new_object();
-	struct json_object *nvmf = json_object_new_object(), *bcfg = json_object_new_array();
-	struct json_object *ncfg = json_object_new_array();
-	struct nvmf_listener *ports[64];
-	int n;
+	struct json_object *subs;
 
-	if (rpc_check_keys(p, "save_config", " ", " indent ", e)) {
-		json_object_put(subs), json_object_put(bdev), json_object_put(nvmf);
-		json_object_put(bcfg), json_object_put(ncfg);
+	if (rpc_check_keys(p, "save_config", " ", " indent ", e))
 		return -1;
+	subs = json_object_new_array();
+	for (size_t i = 0; i < ARRAY_SIZE(g_sections); i++) {
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "subsystem", json_object_new_string(g_sections[i].name));
+		json_object_object_add(o, "config", rpc_section_config(&g_sections[i]));
+		json_object_array_add(subs, o);
 	}
-	rpc_save_bdevs(bcfg, g_bdevs);
-	for (size_t i = 0; i < ARRAY_SIZE(g_transports); i++)
-		if (g_transports[i].created)
-			rpc_cfg_add(ncfg, "nvmf_create_transport", rpc_transport_json(&g_transports[i]));
-	n = rpc_subsys_ports(&g_discovery, ports, 64);
-	for (int i = 0; i < n; i++)
-		rpc_save_listener(ncfg, NVMF_DISC_NQN, ports[i]);
-	for (struct nvmf_subsys *s = g_subsystems; s; s = s->next)
-		rpc_save_subsys(ncfg, s);
-	for (struct nvmf_referral *f = g_referrals; f; f = f->next)
-		rpc_cfg_add(ncfg, "nvmf_discovery_add_referral", rpc_referral_json(f));
-	json_object_object_add(bdev, "subsystem", json_object_new_string("bdev"));
-	json_object_object_add(bdev, "config", bcfg);
-	json_object_object_add(nvmf, "subsystem", json_object_new_string("nvmf"));
-	json_object_object_add(nvmf, "config", ncfg);
-	json_object_array_add(subs, bdev);
-	json_object_array_add(subs, nvmf);
 	*res = json_object_new_object();
 	json_object_object_add(*res, "subsystems", subs);
 	return 0;
@@ -1563,6 +1795,7 @@ static const struct rpc_method {
 	const char *name;
 	int (*fn)(struct json_object *params, struct json_object **res, struct rpc_err *e);
 	const char *alias_of;		/* deprecated names the seed tutorials use */
+	/* fn NULL: an SPDK tuning method, accepted and ignored (rpc_tuning) */
 } g_rpc_methods[] = {
 	{ "rpc_get_methods", rpc_get_methods, NULL },
 	{ "bdev_malloc_create", rpc_bdev_malloc_create, NULL },
@@ -1598,6 +1831,24 @@ static const struct rpc_method {
 	{ "nvmf_discovery_remove_referral", rpc_remove_referral, NULL },
 	{ "nvmf_discovery_get_referrals", rpc_get_referrals, NULL },
 	{ "save_config", rpc_save_config, NULL },
+	{ "framework_get_subsystems", rpc_framework_get_subsystems, NULL },
+	{ "framework_get_config", rpc_framework_get_config, NULL },
+	{ "framework_get_reactors", rpc_framework_get_reactors, NULL },
+	{ "framework_wait_init", rpc_wait_init, NULL },
+	{ "spdk_get_version", rpc_spdk_get_version, NULL },
+	{ "bdev_wait_for_examine", rpc_wait_for_examine, NULL },
+	/* Accepted and ignored (rpc_tuning): what SPDK's save_config writes. */
+	{ "iobuf_set_options", NULL, NULL },
+	{ "sock_set_default_impl", NULL, NULL },
+	{ "sock_impl_set_options", NULL, NULL },
+	{ "accel_set_options", NULL, NULL },
+	{ "bdev_set_options", NULL, NULL },
+	{ "bdev_nvme_set_options", NULL, NULL },
+	{ "bdev_nvme_set_hotplug", NULL, NULL },
+	{ "framework_set_scheduler", NULL, NULL },
+	{ "nvmf_set_config", NULL, NULL },
+	{ "nvmf_set_max_subsystems", NULL, NULL },
+	{ "nvmf_set_crdt", NULL, NULL },
 	{ "load_config", rpc_load_config_method, NULL },
 	{ "get_nvmf_subsystems", rpc_get_subsystems, "nvmf_get_subsystems" },
 	{ "delete_nvmf_subsystem", rpc_delete_subsystem, "nvmf_delete_subsystem" },
@@ -1629,6 +1880,8 @@ static int rpc_call(const char *method, struct json_object *params, struct json_
 			LOG_WARN("RPC method %s is deprecated: use %s", method, g_rpc_methods[i].alias_of);
 		if (params && json_object_is_type(params, json_type_null))
 			params = NULL;
+		if (!g_rpc_methods[i].fn)
+			return rpc_tuning(method, params, res, e);
 		return g_rpc_methods[i].fn(params, res, e);
 	}
 	return rpc_fail(e, RPC_METHOD_NOT_FOUND, "Method not found: %s (rpc_get_methods lists them)",
@@ -1806,32 +2059,36 @@ static void *rpc_thread_main(void *arg)
 	return NULL;
 }
 
-/* Is a server answering on path? A file nobody listens on is stale.
- * Non-blocking: a busy server (full backlog, EAGAIN) is live, and must
- * not stall our start the way a blocking connect() would. */
-static bool rpc_path_live(const struct sockaddr_un *sa)
+/* Is a server answering on path? 0 if so, else connect()'s errno:
+ * ECONNREFUSED for a file nobody listens on (stale), ENOENT for none,
+ * EACCES for a socket we may not use. Non-blocking: a busy server (full
+ * backlog, EAGAIN) is live, and must not stall our start the way a
+ * blocking connect() would. */
+static int rpc_path_probe(const struct sockaddr_un *sa)
 {
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	bool live;
+	int rc = 0;
 
 	if (fd < 0)
-		return false;
-	live = connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0 || errno == EAGAIN;
+		return errno;
+	if (connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) && errno != EAGAIN)
+		rc = errno;
 	close(fd);
-	return live;
+	return rc;
 }
 
 /*
- * Listen on path (NULL: SPDK's default, /var/tmp/spdk.sock) and start
- * the RPC thread. Many targets run at once on a test machine: if the
- * DEFAULT path is held by a live server we warn and run without RPC
- * (returns 1); an explicit path that is busy is an error. A stale
- * socket file is replaced. Returns 0, 1, or -errno with err set.
+ * A listening socket on p, or -errno with err saying why not and what
+ * to do. A socket file nobody answers on is stale and is replaced, but
+ * never a file that is not a socket, and never one we may not remove:
+ * in /var/tmp (sticky) a socket left by another user, typically root's
+ * after `sudo ./nvmf` was killed, is only removable by its owner.
  */
-int rpc_start(const char *path, char *err, size_t errlen)
+static int rpc_listen(const char *p, char *err, size_t errlen)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	const char *p = path ? path : RPC_DEFAULT_PATH;
+	struct stat st;
+	int fd, rc;
 
 	if (strlen(p) >= sizeof(sa.sun_path)) {
 		snprintf(err, errlen, "RPC socket path %s is too long (at most %zu bytes)", p,
@@ -1839,17 +2096,96 @@ int rpc_start(const char *path, char *err, size_t errlen)
 		return -ENAMETOOLONG;
 	}
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", p);
-	if (rpc_path_live(&sa)) {
-		if (path) {
-			snprintf(err, errlen, "RPC socket %s is in use by another server: stop it "
-				 "or pick another path with -r PATH", p);
-			return -EADDRINUSE;
-		}
-		LOG_WARN("RPC socket %s is in use by another target: running without RPC "
-			 "(give -r PATH for one of our own)", p);
-		return 1;
+	rc = rpc_path_probe(&sa);
+	if (rc == 0) {
+		snprintf(err, errlen, "RPC socket %s is in use by another server: stop it, or "
+			 "pick another path with -r PATH", p);
+		return -EADDRINUSE;
 	}
-	unlink(p);			/* stale, or not there at all */
+	if (lstat(p, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			snprintf(err, errlen, "RPC socket path %s exists and is not a socket: "
+				 "remove it, or pick another path with -r PATH", p);
+			return -EEXIST;
+		}
+		if (rc == EACCES) {	/* we cannot even tell whether it is live */
+			snprintf(err, errlen, "RPC socket %s belongs to uid %u and uid %u may not "
+				 "use it (%s): stop that server or remove the file as its owner "
+				 "(sudo rm %s), or pick another path with -r PATH", p,
+				 (unsigned)st.st_uid, (unsigned)geteuid(), strerror(rc), p);
+			return -EACCES;
+		}
+		rc = unlink(p) ? -errno : 0;	/* stale: ours to replace, if we may */
+		if (rc == -EPERM || rc == -EACCES) {
+			snprintf(err, errlen, "RPC socket %s is left over from a server run by uid "
+				 "%u, and uid %u cannot remove it (%s): remove it as its owner "
+				 "(sudo rm %s), or pick another path with -r PATH", p,
+				 (unsigned)st.st_uid, (unsigned)geteuid(), strerror(-rc), p);
+			return rc;
+		}
+		if (rc) {		/* EROFS, ... */
+			snprintf(err, errlen, "RPC socket %s is stale and cannot be removed (%s): "
+				 "pick a path in a writable directory with -r PATH", p,
+				 strerror(-rc));
+			return rc;
+		}
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 16)) {
+		rc = -errno;
+		snprintf(err, errlen, "cannot listen on RPC socket %s: %s: pick a path in a "
+			 "writable directory with -r PATH", p, strerror(-rc));
+		if (fd >= 0)
+			close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+/* Where a user whose default path is taken gets RPC instead: a path of
+ * their own, so two users' targets never fight over it. */
+static void rpc_fallback_path(char *buf, size_t len)
+{
+	const char *dir = getenv("XDG_RUNTIME_DIR");	/* per user by definition */
+
+	if (dir && *dir)
+		snprintf(buf, len, "%s/nvmf.sock", dir);
+	else
+		snprintf(buf, len, "/tmp/nvmf-%u.sock", (unsigned)geteuid());
+}
+
+/*
+ * Listen on path and start the RPC thread. An explicit path (-r) that
+ * cannot be used is an error naming the cause. SPDK's default path,
+ * /var/tmp/spdk.sock (path NULL), is shared by every target and user of
+ * the machine, and RPC is optional for a target given its configuration
+ * on the command line, so there one warning says why and what to do,
+ * and RPC moves to a per-user path (rpc_socket_path() tells the banner)
+ * or, if that fails too, is off. Returns 0 (RPC on), 1 (RPC off), or
+ * -errno with err set.
+ */
+int rpc_start(const char *path, char *err, size_t errlen)
+{
+	char why[512], alt[sizeof(g_rpc_path)];
+	const char *p = path ? path : RPC_DEFAULT_PATH;
+	int fd = rpc_listen(p, why, sizeof(why));
+
+	if (fd < 0 && path) {
+		snprintf(err, errlen, "%s", why);
+		return fd;
+	}
+	if (fd < 0) {
+		rpc_fallback_path(alt, sizeof(alt));
+		fd = rpc_listen(alt, err, errlen);
+		if (fd < 0) {
+			LOG_WARN("%s; the fallback %s failed too (%s): running without RPC",
+				 why, alt, err);
+			return 1;
+		}
+		LOG_WARN("%s; meanwhile RPC is on %s (rpc.py -s %s)", why, alt, alt);
+		p = alt;
+	}
+	g_rpc_fd = fd;
 	rpc_bdev_adopt();
 	for (struct nvmf_listener *l = g_listeners; l; l = l->next) {	/* the command line's */
 		struct rpc_transport *t = rpc_transport_of(l->trtype);
@@ -1859,22 +2195,27 @@ int rpc_start(const char *path, char *err, size_t errlen)
 						     g_limits.max_io_qpairs, g_limits.io_icd,
 						     NVMF_MAX_DATA, NVMF_MAX_DATA };
 	}
-	g_rpc_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (g_rpc_fd < 0 || bind(g_rpc_fd, (struct sockaddr *)&sa, sizeof(sa)) ||
-	    listen(g_rpc_fd, 16) || pipe2(g_rpc_stop, O_CLOEXEC)) {
-		snprintf(err, errlen, "cannot listen on RPC socket %s: %s", p, strerror(errno));
-		rpc_stop();
-		return -EADDRINUSE;
-	}
 	snprintf(g_rpc_path, sizeof(g_rpc_path), "%s", p);
 	stat(p, &g_rpc_st);
-	if (pthread_create(&g_rpc_thread, NULL, rpc_thread_main, NULL)) {
+	if (pipe2(g_rpc_stop, O_CLOEXEC) == 0 &&
+	    pthread_create(&g_rpc_thread, NULL, rpc_thread_main, NULL)) {
+		close(g_rpc_stop[1]);		/* no thread for rpc_stop() to join */
+		g_rpc_stop[1] = -1;
+	}
+	if (g_rpc_stop[1] < 0) {
 		snprintf(err, errlen, "cannot start the RPC thread");
 		rpc_stop();
 		return -EAGAIN;
 	}
+	g_rpc_start_ns = rpc_now_ns(CLOCK_MONOTONIC);
 	LOG_INFO("JSON-RPC on %s", p);
 	return 0;
+}
+
+/* The socket RPC listens on, for the banner; NULL when RPC is off. */
+const char *rpc_socket_path(void)
+{
+	return g_rpc_path[0] ? g_rpc_path : NULL;
 }
 
 /* Stop the RPC thread, remove the socket file, free the bdev registry

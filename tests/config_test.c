@@ -34,6 +34,12 @@ static const struct { const char *cmd, *params; } rpc_cases[] = {
 	{ "save_config", NULL },
 	{ "save_config -i 4", NULL },
 	{ "load_config -j saved.json", NULL },		/* the file becomes the params */
+	{ "spdk_get_version", NULL },
+	{ "framework_get_subsystems", NULL },
+	{ "framework_get_config nvmf", "{\"name\": \"nvmf\"}" },
+	{ "framework_get_reactors", NULL },
+	{ "framework_wait_init", NULL },
+	{ "bdev_wait_for_examine", NULL },
 	{ "bdev_malloc_create -b Malloc0 64 512",
 	  "{\"name\": \"Malloc0\", \"num_blocks\": 131072, \"block_size\": 512}" },
 	{ "bdev_malloc_create 0.5 4096 --name M1 -u 11111111-2222-3333-4444-555555555555",

@@ -1,6 +1,10 @@
 #!/usr/bin/env python3
 # tests/rpc.py - a minimal JSON-RPC 2.0 client for the tests (stdlib only),
-# until they can use `nvmf rpc`. Usage:
+# kept only for what SPDK's own rpc.py cannot send, which the tests use
+# for everything else: params of the wrong type, unknown or missing keys
+# (rpc.py's argparse checks those before sending), malformed JSON, a batch,
+# an oversized request, a request cut off mid-way, and methods v23.05's
+# rpc.py has no command for (referrals, deprecated names). Usage:
 # rpc.py SOCK METHOD [PARAMS]   one JSON-RPC call; exit 0 on "result", 2 on "error"
 # rpc.py SOCK --raw TEXT        send TEXT as is, print the answer or <closed>
 # rpc.py SOCK --big N           a request of N bytes, never finished
