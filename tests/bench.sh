@@ -15,8 +15,10 @@
 # latency SPDK/nvmf, so above 1 always means nvmf is better).
 #
 # The memory row: resident memory of each target idle, at its peak while
-# perf opens 64 I/O queues (-P 64) with 128 commands of 128 KiB randrw in
-# flight, and 1 s after perf disconnects. SPDK's figure adds its hugepages.
+# perf opens 64 I/O queues (-P 64, each as deep as the target allows) and
+# keeps 128 commands of 128 KiB randrw in flight across them (perf's -q
+# counts per namespace, not per queue), and 1 s after perf disconnects.
+# SPDK's figure adds its hugepages.
 #
 #   BENCH_ROUNDS  rounds (default 3; medians)     BENCH_TIME  s per run (3)
 #   BENCH_NVMF_PERF=1  also run each workload with `nvmf perf` as initiator
