@@ -30,8 +30,12 @@
  *
  * Not implemented: TLS [TCP-1.0c §3.6.1.3], because the target has none;
  * more than one I/O queue in perf; HPDA and CPDA
- * other than 0 (the Linux host refuses a CPDA too); SQ flow control
- * disable [BASE-2.0c Fig. 546 CATTR], so every command gets a CapsuleResp.
+ * other than 0 (the Linux host refuses a CPDA too).
+ *
+ * Every Connect disables SQ flow control [BASE-2.0c Fig. 546 CATTR], as
+ * the Linux host does: a target then need not send SQHD, and may end a
+ * read with a C2HData PDU flagged SUCCESS instead of a CapsuleResp
+ * [TCP-1.0c §3.6.2.8] (SPDK's target always does).
  *
  * Tutorial chapter 05 reads this file top to bottom.
  */
@@ -161,6 +165,7 @@ struct host_queue {
 	struct host_cmd *rcmd;		/* RECV_DATA: whose buffer */
 	uint8_t *rdst;
 	uint32_t rleft, rdatao, rdatal;
+	bool rsuccess;			/* the C2HData said SUCCESS: no CapsuleResp */
 	_Alignas(8) uint8_t icresp[sizeof(struct nvme_tcp_icresp)];
 
 	/* send: a ring of pieces not yet sent */
@@ -803,20 +808,14 @@ static int host_recv_term(struct host_queue *q)
 }
 
 /*
- * CapsuleResp [TCP-1.0c §3.6.2.6]: the command is done. A read whose data
+ * The command is done and c->cqe holds its completion. A read whose data
  * did not all arrive, or arrived with a bad digest, fails here with Data
  * Transfer Error, as the Linux host fails it.
  */
-static int host_recv_rsp(struct host_queue *q)
+static void host_cmd_finish(struct host_queue *q, struct host_cmd *c)
 {
-	struct nvme_tcp_rsp *r = (struct nvme_tcp_rsp *)q->pdu;
-	struct host_cmd *c = host_cmd_lookup(q, r->cqe.cid);
-	bool ok = host_status(&r->cqe) == 0;
+	bool ok = host_status(&c->cqe) == 0;
 
-	if (!c)
-		return host_fatal(q, NVME_TCP_FES_INVALID_HEADER, offsetof(struct nvme_tcp_rsp, cqe.cid),
-				  "CapsuleResp for CID %u, which is not outstanding", le16toh(r->cqe.cid));
-	c->cqe = r->cqe;
 	if (ok && c->xfer == HOST_XFER_C2H && c->c2h_next != c->len)
 		host_err("qid %u cid %u: success after only %u of %u data bytes", q->qid, c->cid,
 			 c->c2h_next, c->len);
@@ -828,14 +827,29 @@ static int host_recv_rsp(struct host_queue *q)
 	c->done = true;
 	if (q->done)
 		q->done[q->nr_done++] = c->cid;
+}
+
+/* CapsuleResp [TCP-1.0c §3.6.2.6]: the completion of one command. */
+static int host_recv_rsp(struct host_queue *q)
+{
+	struct nvme_tcp_rsp *r = (struct nvme_tcp_rsp *)q->pdu;
+	struct host_cmd *c = host_cmd_lookup(q, r->cqe.cid);
+
+	if (!c)
+		return host_fatal(q, NVME_TCP_FES_INVALID_HEADER, offsetof(struct nvme_tcp_rsp, cqe.cid),
+				  "CapsuleResp for CID %u, which is not outstanding", le16toh(r->cqe.cid));
+	c->cqe = r->cqe;
+	host_cmd_finish(q, c);
 	return 0;
 }
 
 /*
  * C2HData header [TCP-1.0c §3.6.2.8]: point the payload at the read's
  * buffer. We insist on in-order pieces, as the Linux host does (it copies
- * into the request without seeking to DATAO), and refuse SUCCESS: it is
- * allowed only with SQ flow control off, and we leave it on.
+ * into the request without seeking to DATAO). SUCCESS, legal because our
+ * Connect turned SQ flow control off, must come with LAST_PDU on the
+ * piece that ends the data [TCP-1.0c §3.6.2.8]; the read then completes
+ * when that piece is in (host_c2h_end), with no CapsuleResp.
  */
 static int host_recv_c2h(struct host_queue *q)
 {
@@ -855,9 +869,11 @@ static int host_recv_c2h(struct host_queue *q)
 		return host_fatal(q, NVME_TCP_FES_DATA_RANGE, offsetof(struct nvme_tcp_data, datao),
 				  "C2HData DATAO %u DATAL %u for a %u-byte read that has %u bytes so far",
 				  datao, datal, c->len, c->c2h_next);
-	if (d->hdr.flags & NVME_TCP_F_DATA_SUCCESS)
+	q->rsuccess = d->hdr.flags & NVME_TCP_F_DATA_SUCCESS;
+	if (q->rsuccess && (!(d->hdr.flags & NVME_TCP_F_DATA_LAST) || datao + datal != c->len))
 		return host_fatal(q, NVME_TCP_FES_INVALID_HEADER, offsetof(struct nvme_tcp_hdr, flags),
-				  "C2HData SUCCESS flag, but we did not disable SQ flow control");
+				  "C2HData SUCCESS on DATAO %u DATAL %u of a %u-byte read%s", datao,
+				  datal, c->len, d->hdr.flags & NVME_TCP_F_DATA_LAST ? "" : " without LAST_PDU");
 	if (datao + datal == c->len && !(d->hdr.flags & NVME_TCP_F_DATA_LAST))
 		host_info("qid %u cid %u: last C2HData without LAST_PDU", q->qid, c->cid);
 	q->rcmd = c;
@@ -956,6 +972,24 @@ static int host_recv_pdu(struct host_queue *q)
 	return host_handle_pdu(q);
 }
 
+/* A C2HData payload (and its digest) is in. If the PDU said SUCCESS, it
+ * stands for a CapsuleResp with status 0 [TCP-1.0c §3.6.2.8]: finish the
+ * read now (the target sends SQHD FFFFh with flow control off). */
+static void host_c2h_end(struct host_queue *q)
+{
+	struct host_cmd *c = q->rcmd;
+
+	c->c2h_next += q->rdatal;
+	q->rstate = HOST_RECV_PDU;
+	if (!q->rsuccess)
+		return;
+	memset(&c->cqe, 0, sizeof(c->cqe));
+	c->cqe.cid = htole16(c->cid);
+	c->cqe.sqid = htole16(q->qid);
+	c->cqe.sqhd = htole16(0xffff);
+	host_cmd_finish(q, c);
+}
+
 /* RECV_DATA: payload already buffered goes to the command's buffer
  * (host_fill() puts large payloads there directly). */
 static int host_recv_data(struct host_queue *q)
@@ -972,13 +1006,12 @@ static int host_recv_data(struct host_queue *q)
 		q->rstate = HOST_RECV_DDGST;
 		return 0;
 	}
-	q->rcmd->c2h_next += q->rdatal;
-	q->rstate = HOST_RECV_PDU;
+	host_c2h_end(q);
 	return 0;
 }
 
 /* RECV_DDGST [TCP-1.0c §3.3.4]: a bad data digest is not fatal to the
- * connection; the command fails when its CapsuleResp comes. */
+ * connection; the command fails when it completes. */
 static int host_recv_ddgst(struct host_queue *q)
 {
 	struct host_cmd *c = q->rcmd;
@@ -994,8 +1027,7 @@ static int host_recv_ddgst(struct host_queue *q)
 			 q->qid, c->cid, le32toh(got), want);
 		c->ddgst_bad = true;
 	}
-	c->c2h_next += q->rdatal;
-	q->rstate = HOST_RECV_PDU;
+	host_c2h_end(q);
 	return 0;
 }
 
@@ -1243,6 +1275,7 @@ static int host_fabrics_connect(struct host_queue *q, const struct host_opts *o,
 	u.c.qid = htole16(q->qid);
 	u.c.sqsize = htole16(sqsize);
 	u.c.kato = htole32(kato_ms);
+	u.c.cattr = NVMF_CONNECT_CATTR_SQFC_DISABLE;
 	memcpy(data.hostid, o->hostid, sizeof(data.hostid));
 	data.cntlid = htole16(*cntlid);
 	snprintf(data.subnqn, sizeof(data.subnqn), "%s", o->subnqn);
@@ -1373,6 +1406,7 @@ static int host_ctrl_enable(struct host_ctrl *c)
 static int host_ctrl_check(struct host_ctrl *c, bool discovery)
 {
 	struct nvme_id_ctrl *id = &c->id;
+	uint8_t want_type = discovery ? NVME_CNTRLTYPE_DISC : NVME_CNTRLTYPE_IO;
 	char nqn[NVMF_NQN_SIZE];
 	int bad = 0;
 
@@ -1381,11 +1415,14 @@ static int host_ctrl_check(struct host_ctrl *c, bool discovery)
 		  le16toh(id->cntlid), c->cntlid);
 	host_must(!strcmp(nqn, c->o->subnqn), "warning: Identify SUBNQN '%s', but we connected to '%s'",
 		  nqn, c->o->subnqn);
+	/* CNTRLTYPE came with NVMe 1.4: a 1.3 controller (SPDK's target
+	 * reports VS 1.3) leaves it 0, "not reported" [BASE-2.0c Fig. 275]. */
+	if (id->cntrltype == 0 && c->vs < 0x00010400)
+		want_type = 0;
+	host_must(id->cntrltype == want_type, "warning: CNTRLTYPE %u, a%s controller is %u",
+		  id->cntrltype, discovery ? " discovery" : "n I/O", want_type);
 	if (discovery)
-		return host_must(id->cntrltype == NVME_CNTRLTYPE_DISC,
-				 "warning: CNTRLTYPE %u, a discovery controller is 2", id->cntrltype), 0;
-	host_must(id->cntrltype == NVME_CNTRLTYPE_IO, "warning: CNTRLTYPE %u, an I/O controller is 1",
-		  id->cntrltype);
+		return 0;
 	bad += host_must(!c->kato_ms || le16toh(id->kas), "KAS is 0: keep alive is mandatory for fabrics");
 	bad += host_must(le32toh(id->ioccsz) >= 4, "IOCCSZ %u < 4: a capsule must hold the SQE",
 			 le32toh(id->ioccsz));

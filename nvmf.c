@@ -1281,7 +1281,11 @@ static void nvmf_connect_locked(struct nvmf_req *r)
 	if (!memchr(d->subnqn, 0, sizeof(d->subnqn)))
 		return nvmf_connect_bad(r, offsetof(struct nvmf_connect_data, subnqn), true,
 					"SUBNQN not NUL-terminated");
-	if (!memchr(d->hostnqn, 0, sizeof(d->hostnqn)) || nvmf_nqn_valid(d->hostnqn))
+	/* An empty HOSTNQN is what SPDK's perf and identify send when told no
+	 * host NQN. Like SPDK's target and nvmet, take it when any host may
+	 * connect; an allow list cannot name it, so there it gets Connect
+	 * Invalid Host below [BASE-2.0c Fig. 584], as SPDK's target answers. */
+	if (!memchr(d->hostnqn, 0, sizeof(d->hostnqn)) || (d->hostnqn[0] && nvmf_nqn_valid(d->hostnqn)))
 		return nvmf_connect_bad(r, offsetof(struct nvmf_connect_data, hostnqn), true,
 					"HOSTNQN is not a valid NQN");
 	s = nvmf_subsys_find(d->subnqn);
