@@ -16,7 +16,9 @@
  * and the parser walks all the PDUs in it before asking again, and every
  * response is queued as iovecs (header, data, digest) that one writev()
  * per reactor pass sends together. Large data is received straight into
- * the request's buffer, never through the staging buffer.
+ * the request's buffer, never through the staging buffer. That buffer is
+ * lent by the reactor's pool (bdev.c) for the command's life only, so a
+ * connection's own memory is small and fixed (see tcp_queue_alloc).
  *
  * Also here: the CRC32C digest (ISA-L) and the PDU header checks, which the
  * host side (host.c) reuses.
