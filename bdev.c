@@ -698,7 +698,7 @@ static int bdev_create_file(const char *spec, struct nvmf_bdev **out, char *err,
 /* ==================================================================== */
 
 /* "64M" -> bytes. Returns 0 or -EINVAL. */
-static int bdev_parse_size(const char *s, uint64_t *out)
+int bdev_parse_size(const char *s, uint64_t *out)
 {
 	char *end;
 	unsigned long long v = strtoull(s, &end, 10);
@@ -754,9 +754,11 @@ int bdev_create(const char *spec, struct nvmf_bdev **out, char *err, size_t errl
 		return bdev_create_file(spec, out, err, errlen);
 	if (!strncmp(spec, "nvme:", 5) || !strncmp(spec, "sim:", 4)) {
 		rc = pci_bdev_create(spec, out, err, errlen);
-		if (!rc)
-			atomic_fetch_add(&g_nr_polled, 1);
-		return rc;
+		if (rc)
+			return rc;
+		atomic_fetch_add(&g_nr_polled, 1);
+		(*out)->max_xfer = NVMF_MAX_DATA;	/* its bounce buffer per command */
+		return 0;
 	}
 	if (!colon || (!ram && strncmp(spec, "null:", 5))) {
 		snprintf(err, errlen, "unknown namespace '%s' (want ram:SIZE[:BS], null:SIZE[:BS], "
@@ -831,4 +833,100 @@ void bdev_free(struct nvmf_bdev *b)
 		atomic_fetch_sub(&g_nr_polled, 1);
 	b->ops->free(b);
 	free(b);
+}
+
+/* ==================================================================== */
+/* Data buffers: one pool per reactor                                  */
+/* ==================================================================== */
+
+/*
+ * The pool lends a command the buffer its data needs, of 4 KiB << k
+ * bytes, from a free list per size:
+ *
+ *   free[0] 4K  -> [buf] -> [buf] -> NULL     held = lent + cached
+ *   free[1] 8K  -> NULL                       held <= g_buf_pool_size
+ *   ...
+ *   free[5] 128K-> [buf] -> NULL
+ *
+ * Buffers come from mmap(), not malloc(): one that is unmapped goes back
+ * to the kernel at once, whatever else the heap holds, so a target whose
+ * hosts have left returns to its idle size (nvmf_buf_trim). A buffer is
+ * used by one reactor thread only, from get to put: no locks.
+ */
+uint64_t g_buf_pool_size = NVMF_BUF_POOL_DEFAULT;
+
+/* The size class of len bytes: the smallest 4 KiB << k that holds it. */
+static int nvmf_buf_class(uint32_t len)
+{
+	int k = 0;
+
+	while (k < NVMF_BUF_CLASSES - 1 && (NVMF_PAGE_SIZE << k) < len)
+		k++;
+	return k;
+}
+
+/* Unmap one cached buffer, the largest first (it frees the most). */
+static bool nvmf_buf_drop_one(struct nvmf_buf_pool *p)
+{
+	for (int k = NVMF_BUF_CLASSES - 1; k >= 0; k--) {
+		void *b = p->free[k];
+
+		if (!b)
+			continue;
+		p->free[k] = *(void **)b;
+		munmap(b, NVMF_PAGE_SIZE << k);
+		p->held -= NVMF_PAGE_SIZE << k;
+		return true;
+	}
+	return false;
+}
+
+/*
+ * Lend a buffer of at least len bytes (len <= 4 KiB << 11); its size goes
+ * to *cap, which nvmf_buf_put() wants back. Returns NULL when the pool is
+ * at g_buf_pool_size with nothing cached to give up: the caller waits
+ * for p->gen to move. Cached buffers of other sizes are unmapped to make
+ * room, so the mix of sizes follows the workload.
+ */
+void *nvmf_buf_get(struct nvmf_buf_pool *p, uint32_t len, uint32_t *cap)
+{
+	int k = nvmf_buf_class(len);
+	uint32_t size = NVMF_PAGE_SIZE << k;
+	void *b = p->free[k];
+
+	if (b) {
+		p->free[k] = *(void **)b;
+		goto out;
+	}
+	while (p->held + size > g_buf_pool_size && nvmf_buf_drop_one(p))
+		;
+	if (p->held + size > g_buf_pool_size)
+		return NULL;
+	b = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (b == MAP_FAILED)
+		return NULL;
+	p->held += size;
+out:
+	p->lent += size;
+	*cap = size;
+	return b;
+}
+
+/* Take back a buffer lent by nvmf_buf_get(); cap is what it said. */
+void nvmf_buf_put(struct nvmf_buf_pool *p, void *buf, uint32_t cap)
+{
+	int k = nvmf_buf_class(cap);
+
+	*(void **)buf = p->free[k];
+	p->free[k] = buf;
+	p->lent -= cap;
+	p->gen++;
+}
+
+/* Give every cached buffer back to the kernel (the reactor's tick does
+ * this when nothing is lent: the hosts are idle or gone). */
+void nvmf_buf_trim(struct nvmf_buf_pool *p)
+{
+	while (nvmf_buf_drop_one(p))
+		;
 }

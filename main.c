@@ -38,6 +38,7 @@
 
 #define NVMF_SPIN_US		1000	/* busy-poll this long after work */
 #define NVMF_TICK_MS		100
+#define NVMF_TRIM_TICKS		10	/* idle this long: give buffers back */
 #define NVMF_DEFAULT_NQN	"nqn.2026-11.io.nvmf:cnode1"
 #define NVMF_DEFAULT_NS		"ram:64M"
 
@@ -178,48 +179,79 @@ static void nvmf_reactor_wake(struct nvmf_poller *p, uint32_t events)
 	}
 }
 
+/* Timers of every queue; and when no command has held a data buffer
+ * for NVMF_TRIM_TICKS ticks in a row (the hosts are idle or gone), the
+ * pool's cached buffers go back to the kernel, so the target's memory
+ * returns to its idle size. Not sooner: a busy host's queue drains now
+ * and then, and unmapping then mapping again under load cost far more
+ * than the memory was worth (128K reads ran at a fraction of their
+ * speed when every tick that found nothing lent trimmed the pool). */
 static void nvmf_reactor_tick(struct nvmf_reactor *r)
 {
 	for (struct nvmf_queue *q = r->queues; q; q = q->next)
 		nvmf_queue_tick(q);
+	r->idle_ticks = r->pool.lent ? 0 : r->idle_ticks + 1;
+	if (r->idle_ticks == NVMF_TRIM_TICKS)
+		nvmf_buf_trim(&r->pool);
 }
 
-/* The reactor thread: wait for events, run their handlers, let the
- * transports flush and reap, tick timers. Stops when r->stop is set. */
+/*
+ * One pass: run the handlers of the events epoll gave, reap polled
+ * backends and RDMA CQs, run the tick when due, and flush TCP last.
+ *
+ * The order is the point. Every step before the TCP flush may complete
+ * commands (a polled SSD, an RDMA READ, an AER answered at the tick), and
+ * a completion queues output without a socket event to announce it. The
+ * flush goes last so that nothing a pass produced is left for the next
+ * one: a reactor that then chose to sleep would hold that response for a
+ * whole tick (the 101 ms stalls this order removed). Returns the work
+ * seen; > 0 keeps the reactor spinning.
+ */
+static int nvmf_reactor_pass(struct nvmf_reactor *r, int timeout, uint64_t *last_tick)
+{
+	struct epoll_event ev[64];
+	int n = epoll_wait(r->epfd, ev, ARRAY_SIZE(ev), timeout);
+	int work = n > 0 ? n : 0;
+
+	atomic_fetch_add(&r->passes, 1);	/* a new pass: nvmf_quiesce() */
+	for (int i = 0; i < n; i++) {
+		struct nvmf_poller *p = ev[i].data.ptr;
+
+		p->fn(p, ev[i].events);
+	}
+	/* Polled backends (nvme:, sim:) have no fd to wake us: spin
+	 * while they have commands in flight. RDMA work shows in CQs. */
+	work += bdev_poll_all();
+	work += rdma_reactor_poll(r);
+	if (nvmf_now_ms() - *last_tick >= NVMF_TICK_MS) {
+		*last_tick = nvmf_now_ms();
+		nvmf_reactor_tick(r);
+	}
+	/* Queues with work that no event will announce count as work. */
+	work += tcp_reactor_poll(r);
+	return work;
+}
+
+/* The reactor thread: passes until r->stop is set. It spins (timeout 0)
+ * for NVMF_SPIN_US after the last work, then sleeps until an fd wakes it
+ * or the tick is due. */
 static void *nvmf_reactor_main(void *arg)
 {
 	struct nvmf_reactor *r = arg;
 	uint64_t last_work = nvmf_now_us(), last_tick = nvmf_now_ms();
-	struct epoll_event ev[64];
 
 	while (!atomic_load(&r->stop)) {
-		uint64_t now = nvmf_now_us();
-		int timeout = now - last_work < NVMF_SPIN_US ? 0 : NVMF_TICK_MS;
-		int n = epoll_wait(r->epfd, ev, ARRAY_SIZE(ev), timeout);
+		int timeout = nvmf_now_us() - last_work < NVMF_SPIN_US ? 0 : NVMF_TICK_MS;
 
-		atomic_fetch_add(&r->passes, 1);	/* a new pass: nvmf_quiesce() */
-		for (int i = 0; i < n; i++) {
-			struct nvmf_poller *p = ev[i].data.ptr;
-
-			p->fn(p, ev[i].events);
-		}
-		tcp_reactor_poll(r);
-		/* Polled backends (nvme:, sim:) have no fd to wake us: spin
-		 * while they have commands in flight. RDMA work shows in CQs. */
-		if (bdev_poll_all() > 0)
-			n++;
-		if (rdma_reactor_poll(r) > 0 || n > 0)
+		if (nvmf_reactor_pass(r, timeout, &last_tick) > 0)
 			last_work = nvmf_now_us();
-		if (nvmf_now_ms() - last_tick >= NVMF_TICK_MS) {
-			last_tick = nvmf_now_ms();
-			nvmf_reactor_tick(r);
-		}
 	}
 	/* Shutting down: close every queue this reactor owns. */
 	for (struct nvmf_queue *q = r->queues; q; q = q->next)
 		q->ops->close(q);
 	tcp_reactor_poll(r);
 	rdma_reactor_stop(r);
+	nvmf_buf_trim(&r->pool);
 	return NULL;
 }
 
@@ -294,6 +326,11 @@ static void nvmf_target_usage(FILE *f)
 		"                              SIZE like 64M or 1G, BS 512 or 4096 (default %s)\n"
 		"      --host NQN              allow only this host NQN (repeatable)\n"
 		"  -m, --cpumask MASK          one reactor per core in MASK, pinned (e.g. 0x3)\n"
+		"  -i, --max-io-size SIZE      MDTS over TCP: the most data one command\n"
+		"                              carries, a power of two (default %uK)\n"
+		"      --buffer-pool SIZE      data buffers each reactor may hold for the\n"
+		"                              commands in flight (default %uM); a command\n"
+		"                              that finds none free waits for one\n"
 		"  -r, --rpc-socket PATH       JSON-RPC (SPDK's methods) on PATH\n"
 		"                              (default /var/tmp/spdk.sock)\n"
 		"  -c, --config FILE           load a config: SPDK JSON (save_config's),\n"
@@ -305,7 +342,8 @@ static void nvmf_target_usage(FILE *f)
 		"      --trace                 print every PDU and command, one line each\n"
 		"      --version               say what was built\n"
 		"other subcommands: nvmf discover|identify|perf|rpc|config|sim --help\n",
-		NVMF_DEFAULT_NQN, NVMF_DEFAULT_NS);
+		NVMF_DEFAULT_NQN, NVMF_DEFAULT_NS, NVMF_TCP_MAX_IO_DEFAULT >> 10,
+		NVMF_BUF_POOL_DEFAULT >> 20);
 }
 
 /* "ADDR:PORT" or "[V6]:PORT", an optional "tcp:" or "rdma:" in front. */
@@ -396,6 +434,20 @@ struct nvmf_opts {
 	bool empty;			/* --empty */
 };
 
+/* -i SIZE or --buffer-pool SIZE (K/M/G suffixes): checked together,
+ * since the pool must hold one command of MDTS. */
+static int nvmf_parse_buffers(int opt, const char *arg, char *err, size_t errlen)
+{
+	uint64_t max_io = g_tcp_max_io_size, pool = g_buf_pool_size, v;
+
+	if (bdev_parse_size(arg, &v)) {
+		snprintf(err, errlen, "bad size '%s' (like 1M or 65536)", arg);
+		return -EINVAL;
+	}
+	*(opt == 'i' ? &max_io : &pool) = v;
+	return tcp_set_buffers(max_io, pool, err, errlen);
+}
+
 /* Parse the target's options into subsystems and listeners. Returns 0,
  * or 2 after printing usage or an error. */
 static int nvmf_target_parse(int argc, char **argv, struct nvmf_opts *o)
@@ -412,6 +464,8 @@ static int nvmf_target_parse(int argc, char **argv, struct nvmf_opts *o)
 		{ "rpc-socket", required_argument, NULL, 'r' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "empty", no_argument, NULL, 'E' },
+		{ "max-io-size", required_argument, NULL, 'i' },
+		{ "buffer-pool", required_argument, NULL, 'B' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -420,7 +474,7 @@ static int nvmf_target_parse(int argc, char **argv, struct nvmf_opts *o)
 	int c;
 
 	o->disc_port = "8009";
-	while ((c = getopt_long(argc, argv, "l:D:s:n:m:vhr:c:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "l:D:s:n:m:vhr:c:i:", longopts, NULL)) != -1) {
 		struct nvmf_listener l = { 0 };
 		struct nvmf_bdev *b;
 		char *end;
@@ -480,6 +534,11 @@ static int nvmf_target_parse(int argc, char **argv, struct nvmf_opts *o)
 			break;
 		case 'E':
 			o->empty = true;
+			break;
+		case 'i':
+		case 'B':
+			if (nvmf_parse_buffers(c, optarg, err, sizeof(err)))
+				goto bad;
 			break;
 		case 'h':
 			nvmf_target_usage(stdout);
@@ -559,8 +618,11 @@ static void nvmf_banner(void)
 		if (l->discovery_only && !disc)
 			disc = l;
 	}
-	printf("  MDTS %u KiB, MAXCMD %u, in-capsule data %u bytes, %d reactor(s)\n",
-	       NVMF_MAX_DATA >> 10, g_limits.max_queue_depth, g_limits.io_icd, g_nr_reactors);
+	printf("  MDTS %u KiB over TCP (%u KiB over RDMA), buffer pool %llu KiB per reactor\n",
+	       g_tcp_max_io_size >> 10, NVMF_MAX_DATA >> 10,
+	       (unsigned long long)(g_buf_pool_size >> 10));
+	printf("  MAXCMD %u, in-capsule data %u bytes, %d reactor(s)\n",
+	       g_limits.max_queue_depth, g_limits.io_icd, g_nr_reactors);
 	/* Not always rpc.py's default path: rpc.c may have moved it (a
 	 * path already taken), and then its warning above says why. */
 	if (rpc_socket_path())

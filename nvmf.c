@@ -1424,6 +1424,25 @@ static bool nvmf_ctrl_has_vwc(struct nvmf_ctrl *ctrl)
 }
 
 /*
+ * MDTS, in 4 KiB pages as a power of two [BASE-2.0c Fig. 275]: the
+ * queue's transport limit, lowered to what every namespace's backend
+ * moves in one command (the PCIe driver bounces through fixed buffers).
+ */
+static uint8_t nvmf_mdts(struct nvmf_req *r)
+{
+	struct nvmf_subsys *s = r->q->ctrl->subsys;
+	uint32_t max = r->q->max_data;
+	uint8_t mdts = 0;
+
+	for (int i = 0; i < NVMF_MAX_NS; i++)
+		if (s->ns[i] && s->ns[i]->bdev->max_xfer && s->ns[i]->bdev->max_xfer < max)
+			max = s->ns[i]->bdev->max_xfer;
+	while ((NVMF_PAGE_SIZE << (mdts + 1)) <= max)
+		mdts++;
+	return mdts;
+}
+
+/*
  * Identify Controller. A flat fill of Fig. 275, field by field in offset
  * order, so it is longer than our usual function: splitting it would only
  * scatter one figure over several places.
@@ -1440,7 +1459,7 @@ static void nvmf_identify_ctrl(struct nvmf_req *r, struct nvme_id_ctrl *id)
 	id->rab = 6;
 	/* Several controllers, several ports; no ANA [BASE-2.0c Fig. 275 CMIC]. */
 	id->cmic = s->is_disc ? 0 : 0x03;
-	id->mdts = NVMF_MDTS;
+	id->mdts = nvmf_mdts(r);
 	id->cntlid = htole16(ctrl->cntlid);
 	id->ver = htole32(NVME_VS(2, 0, 0));
 	id->oaes = htole32(s->is_disc ? NVME_CTRL_OAES_DISC_CHANGE : NVME_CTRL_OAES_NS_ATTR);
@@ -2194,7 +2213,7 @@ static int nvmf_io_prep(struct nvmf_req *r)
 	if (opc == NVME_CMD_WRITE_ZEROES)
 		return 0;
 	bytes = r->nblocks << r->ns->bdev->lbads;
-	if (bytes > r->q->max_data)
+	if (bytes > r->q->max_data || (r->ns->bdev->max_xfer && bytes > r->ns->bdev->max_xfer))
 		return nvmf_req_fail_at(r, NVME_SC_INVALID_FIELD, offsetof(struct nvme_sqe, cdw12)), -EINVAL;
 	if (bytes != r->data_len)
 		return nvmf_req_fail_at(r, NVME_SC_SGL_INVALID_DATA, offsetof(struct nvme_sqe, dptr)), -EINVAL;

@@ -33,7 +33,9 @@
 #define NVMF_VERSION		"0.1"
 
 /* Limits we advertise. MDTS is 2^NVMF_MDTS pages of 4 KiB (Identify
- * Controller MDTS is in units of CAP.MPSMIN) [BASE-2.0c Fig. 275]. */
+ * Controller MDTS is in units of CAP.MPSMIN) [BASE-2.0c Fig. 275]. This
+ * is RDMA's (its buffers are still per queue) and the PCIe backends'
+ * bounce size; TCP's is an option (g_tcp_max_io_size). */
 #define NVMF_PAGE_SIZE		4096u
 #define NVMF_MDTS		5		/* 128 KiB */
 #define NVMF_MAX_DATA		(NVMF_PAGE_SIZE << NVMF_MDTS)
@@ -83,6 +85,30 @@ struct nvmf_poller {
 	void (*fn)(struct nvmf_poller *p, uint32_t events);
 };
 
+/*
+ * Data buffers (bdev.c). Each reactor lends its commands buffers from one
+ * pool, so memory follows the bytes in flight, not the number of queues:
+ * a connection costs its staging buffer and slots, and a command borrows
+ * a buffer for its data only while it runs. Sizes are powers of two from
+ * one page up; free buffers are cached per size, and the whole pool never
+ * maps more than g_buf_pool_size bytes. A command that finds it full
+ * waits until gen moves (a buffer came back), and then asks again.
+ */
+#define NVMF_BUF_CLASSES	12		/* 4 KiB << 0..11: up to 8 MiB */
+#define NVMF_BUF_POOL_DEFAULT	(64u << 20)	/* bytes per reactor */
+
+struct nvmf_buf_pool {
+	void *free[NVMF_BUF_CLASSES];	/* cached, linked through their first word */
+	uint64_t held;			/* bytes mapped: lent + cached */
+	uint64_t lent;			/* bytes lent to commands now */
+	unsigned gen;			/* bumped at every return */
+};
+
+extern uint64_t g_buf_pool_size;	/* -b/--buffer-pool, bytes per reactor */
+void *nvmf_buf_get(struct nvmf_buf_pool *p, uint32_t len, uint32_t *cap);
+void nvmf_buf_put(struct nvmf_buf_pool *p, void *buf, uint32_t cap);
+void nvmf_buf_trim(struct nvmf_buf_pool *p);
+
 struct nvmf_reactor {
 	int id;
 	int epfd;
@@ -91,7 +117,8 @@ struct nvmf_reactor {
 	pthread_mutex_t inbox_lock;	/* guards inbox */
 	struct nvmf_queue *inbox;	/* queues handed over, not yet added */
 	struct nvmf_queue *queues;	/* every queue this reactor owns */
-	unsigned busy;			/* work found in the last pass */
+	struct nvmf_buf_pool pool;	/* data buffers of its commands */
+	unsigned idle_ticks;		/* ticks in a row with nothing lent */
 	atomic_uint passes;		/* bumped at each pass: nvmf_quiesce() */
 	atomic_bool stop;
 };
@@ -133,6 +160,7 @@ struct nvmf_bdev {
 	bool vwc;			/* has a volatile write cache */
 	bool deallocate_zeroes;		/* deallocated blocks read zeroes */
 	bool read_only;			/* writes fail: namespace write protected */
+	uint32_t max_xfer;		/* most bytes per command; 0: no limit */
 	void *priv;
 };
 
@@ -140,6 +168,7 @@ struct nvmf_bdev {
 enum nvmf_bio_op { BIO_READ, BIO_WRITE, BIO_FLUSH, BIO_WRITE_ZEROES, BIO_DEALLOC };
 
 int bdev_create(const char *spec, struct nvmf_bdev **out, char *err, size_t errlen);
+int bdev_parse_size(const char *s, uint64_t *out);	/* "64M" -> bytes */
 int bdev_file_create(const char *path, uint32_t bs, bool ro, struct nvmf_bdev **out,
 		     char *err, size_t errlen);	/* file: and bdev_aio/uring_create */
 void bdev_free(struct nvmf_bdev *b);
@@ -396,7 +425,7 @@ const char *nvmf_opcode_name(const struct nvme_sqe *sqe, uint16_t qid);
 
 int tcp_listen(struct nvmf_listener *l, char *err, size_t errlen);
 void tcp_unlisten(struct nvmf_listener *l);
-void tcp_reactor_poll(struct nvmf_reactor *r);
+int tcp_reactor_poll(struct nvmf_reactor *r);	/* queues needing a pass */
 uint32_t tcp_crc32c(const void *buf, size_t len);
 uint32_t tcp_crc32c_update(uint32_t crc, const void *buf, size_t len);
 void tcp_put_hdgst(uint8_t *hdr, uint32_t hlen, bool on);
@@ -405,6 +434,13 @@ void tcp_trace_pdu(const char *dir, const struct nvme_tcp_hdr *h, const void *ps
 int tcp_hdr_check(const struct nvme_tcp_hdr *h, bool hdgst, bool ddgst,
 		  uint32_t cpda, uint32_t max_data, uint16_t *fes, uint32_t *fei);
 extern uint32_t g_tcp_maxh2cdata;
+/* MDTS over TCP: -i/--max-io-size, nvmf_create_transport max_io_size. The
+ * default covers the Linux host's largest request by default (max_sectors_kb
+ * 1280 KiB, rounded up to a power of two, as MDTS must be). */
+#define NVMF_TCP_MAX_IO_DEFAULT	(2u << 20)
+#define NVMF_MAX_IO_LIMIT	(NVMF_PAGE_SIZE << (NVMF_BUF_CLASSES - 1))	/* 8 MiB */
+extern uint32_t g_tcp_max_io_size;
+int tcp_set_buffers(uint64_t max_io, uint64_t pool, char *err, size_t errlen);
 
 /* ==================================================================== */
 /* rpc.c: JSON-RPC server (SPDK's methods), save/load of SPDK configs  */

@@ -713,28 +713,34 @@ static int rpc_bdev_get_iostat(struct json_object *p, struct json_object **res, 
  *   max_io_qpairs_per_ctrlr (-m), or the older max_qpairs_per_ctrlr
  *                               (admin queue included): Number of Queues
  *   in_capsule_data_size (-c)   IOCCSZ: 0..8192, a multiple of 16
- *   max_io_size (-i)            MDTS: fixed at 128 KiB in this build
+ *   max_io_size (-i)            MDTS: TCP a power of two, 4 KiB..8 MiB;
+ *                               RDMA 128 KiB (its buffers are per queue)
  *   io_unit_size (-u)           SPDK's buffer chunk; nvmf gives every
- *                               command one whole buffer, so it is kept
- *                               for get_transports/save_config only
+ *                               command one whole buffer, so it only
+ *                               sizes the pool below (and is reported)
+ *   num_shared_buffers (-n)     TCP: the pool of data buffers of each
+ *                               reactor holds num_shared_buffers *
+ *                               io_unit_size bytes (RDMA: not used yet)
  */
 static int rpc_create_transport(struct json_object *p, struct json_object **res, struct rpc_err *e)
 {
 	uint64_t qd = NVMF_MAXCMD, ioq = NVMF_MAX_IO_QUEUES, qp = 0, icd = NVMF_IO_ICD;
-	uint64_t mio = NVMF_MAX_DATA, iou = NVMF_MAX_DATA;
+	uint64_t mio = 0, iou = NVMF_MAX_DATA, nsb = 0;
 	const char *trtype = NULL;
 	struct rpc_transport *t;
+	char err[256];
 
 	if (rpc_check_keys(p, "nvmf_create_transport",
-			   " trtype max_queue_depth max_qpairs_per_ctrlr max_io_qpairs_per_ctrlr in_capsule_data_size max_io_size io_unit_size ",
-			   " tgt_name max_aq_depth num_shared_buffers buf_cache_size dif_insert_or_strip c2h_success sock_priority abort_timeout_sec zcopy control_msg_num no_srq num_cqe max_srq_depth acceptor_backlog no_wr_batching disable_mappable_bar0 disable_adaptive_irq disable_shadow_doorbells acceptor_poll_rate transport_specific ack_timeout data_wr_pool_size ", e) ||
+			   " trtype max_queue_depth max_qpairs_per_ctrlr max_io_qpairs_per_ctrlr in_capsule_data_size max_io_size io_unit_size num_shared_buffers ",
+			   " tgt_name max_aq_depth buf_cache_size dif_insert_or_strip c2h_success sock_priority abort_timeout_sec zcopy control_msg_num no_srq num_cqe max_srq_depth acceptor_backlog no_wr_batching disable_mappable_bar0 disable_adaptive_irq disable_shadow_doorbells acceptor_poll_rate transport_specific ack_timeout data_wr_pool_size ", e) ||
 	    rpc_str(p, "trtype", true, &trtype, e) ||
 	    rpc_u64(p, "max_queue_depth", false, UINT32_MAX, &qd, e) ||
 	    rpc_u64(p, "max_qpairs_per_ctrlr", false, UINT32_MAX, &qp, e) ||
 	    rpc_u64(p, "max_io_qpairs_per_ctrlr", false, UINT32_MAX, &ioq, e) ||
 	    rpc_u64(p, "in_capsule_data_size", false, UINT32_MAX, &icd, e) ||
 	    rpc_u64(p, "max_io_size", false, UINT32_MAX, &mio, e) ||
-	    rpc_u64(p, "io_unit_size", false, UINT32_MAX, &iou, e))
+	    rpc_u64(p, "io_unit_size", false, UINT32_MAX, &iou, e) ||
+	    rpc_u64(p, "num_shared_buffers", false, UINT32_MAX, &nsb, e))
 		return -1;
 	if (!(t = rpc_transport_find(trtype)))
 		return rpc_fail(e, RPC_INVALID_PARAMS, "trtype %s: this nvmf has %s", trtype,
@@ -755,12 +761,19 @@ static int rpc_create_transport(struct json_object *p, struct json_object **res,
 		return rpc_fail(e, RPC_INVALID_PARAMS, "in_capsule_data_size %llu: nvmf allows 0..%u "
 				"in multiples of 16 (IOCCSZ is in 16-byte units)",
 				(unsigned long long)icd, NVMF_IO_ICD);
-	if (mio != NVMF_MAX_DATA)
-		return rpc_fail(e, RPC_INVALID_PARAMS, "max_io_size %llu: MDTS is fixed at %u bytes in "
-				"this build (NVMF_MDTS in nvmf.h)", (unsigned long long)mio, NVMF_MAX_DATA);
+	if (!mio)
+		mio = t->trtype == NVMF_TRTYPE_TCP ? g_tcp_max_io_size : NVMF_MAX_DATA;
+	if (t->trtype != NVMF_TRTYPE_TCP && mio != NVMF_MAX_DATA)
+		return rpc_fail(e, RPC_INVALID_PARAMS, "max_io_size %llu: MDTS over RDMA is %u bytes in "
+				"this build (its data buffers are still per queue)",
+				(unsigned long long)mio, NVMF_MAX_DATA);
 	if (iou < 512 || (iou & (iou - 1)) || iou > mio)
 		return rpc_fail(e, RPC_INVALID_PARAMS, "io_unit_size %llu: a power of two, 512..max_io_size",
 				(unsigned long long)iou);
+	if (t->trtype == NVMF_TRTYPE_TCP &&
+	    tcp_set_buffers(mio, nsb ? nsb * iou : g_buf_pool_size, err, sizeof(err)))
+		return rpc_fail(e, RPC_INVALID_PARAMS, "%s%s", err,
+				nsb ? " (the pool is num_shared_buffers * io_unit_size)" : "");
 	g_limits.max_queue_depth = qd;
 	g_limits.max_io_qpairs = ioq;
 	g_limits.io_icd = icd;
@@ -2190,10 +2203,12 @@ int rpc_start(const char *path, char *err, size_t errlen)
 	for (struct nvmf_listener *l = g_listeners; l; l = l->next) {	/* the command line's */
 		struct rpc_transport *t = rpc_transport_of(l->trtype);
 
+		uint32_t mio = t->trtype == NVMF_TRTYPE_TCP ? g_tcp_max_io_size : NVMF_MAX_DATA;
+
 		if (!t->created)
 			*t = (struct rpc_transport){ t->name, t->trtype, true, g_limits.max_queue_depth,
-						     g_limits.max_io_qpairs, g_limits.io_icd,
-						     NVMF_MAX_DATA, NVMF_MAX_DATA };
+						     g_limits.max_io_qpairs, g_limits.io_icd, mio,
+						     mio < NVMF_MAX_DATA ? mio : NVMF_MAX_DATA };
 	}
 	snprintf(g_rpc_path, sizeof(g_rpc_path), "%s", p);
 	stat(p, &g_rpc_st);

@@ -16,7 +16,9 @@
  * and the parser walks all the PDUs in it before asking again, and every
  * response is queued as iovecs (header, data, digest) that one writev()
  * per reactor pass sends together. Large data is received straight into
- * the request's buffer, never through the staging buffer.
+ * the request's buffer, never through the staging buffer. That buffer is
+ * lent by the reactor's pool (bdev.c) for the command's life only, so a
+ * connection's own memory is small and fixed (see tcp_queue_alloc).
  *
  * Also here: the CRC32C digest (ISA-L) and the PDU header checks, which the
  * host side (host.c) reuses.
@@ -36,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/uio.h>
 #include <unistd.h>
 #include <endian.h>
@@ -47,7 +50,9 @@
 /* Constants                                                           */
 /* ==================================================================== */
 
-#define TCP_STAGING_SIZE	(64 * 1024)	/* one recv() worth */
+#define TCP_STAGING_SIZE	(64 * 1024)	/* one recv() worth, once connected */
+#define TCP_STAGING_SMALL	4096		/* before Connect: ICReq, a capsule */
+#define TCP_PRE_CONNECT_DATA	8192		/* the most data before Connect */
 #define TCP_DIRECT_MIN		4096		/* recv data straight into place */
 #define TCP_RECV_BUDGET		16		/* recv() calls per wakeup */
 #define TCP_SLOTS		NVMF_MAXCMD	/* before Connect we don't know */
@@ -55,6 +60,7 @@
 #define TCP_PDU_MAX_HDR		256		/* pdo is one byte */
 
 uint32_t g_tcp_maxh2cdata = 32 * 1024;	/* ICResp MAXH2CDATA */
+uint32_t g_tcp_max_io_size = NVMF_TCP_MAX_IO_DEFAULT;	/* MDTS, -i/--max-io-size */
 
 /* ==================================================================== */
 /* Structs                                                             */
@@ -88,10 +94,19 @@ static const char *const tcp_recv_state_name[] = {
 	"CH", "PSH", "DATA", "DDGST", "ERR",
 };
 
-/* A slot's life: FREE -> RECV_ICD? -> EXEC <-> WAIT_H2C -> SENDING -> FREE */
+/*
+ * A slot's life:
+ *
+ *   FREE -> RECV_ICD? -> WAIT_BUF? -> EXEC <-> WAIT_H2C -> SENDING -> FREE
+ *
+ * WAIT_BUF: the reactor's buffer pool was full when the command needed a
+ * buffer for its data; it waits on the queue's wait list, in order, and
+ * tcp_reactor_poll() tries again each time a buffer comes back.
+ */
 enum tcp_req_state {
 	REQ_FREE,	/* on the free list */
 	REQ_RECV_ICD,	/* in-capsule data is arriving */
+	REQ_WAIT_BUF,	/* waiting for a data buffer from the pool */
 	REQ_EXEC,	/* with nvmf.c or the backend */
 	REQ_WAIT_H2C,	/* R2T sent, H2CData arriving */
 	REQ_SENDING,	/* response queued, not yet all in the socket */
@@ -104,10 +119,11 @@ struct tcp_req {
 	uint32_t h2c_next;		/* next DATAO we expect */
 	bool ddgst_bad;			/* a data digest failed for this command */
 	uint32_t ddgst;			/* C2HData digest, sent from here */
+	uint32_t buf_cap;		/* req.data's size, from the pool; 0: none */
 	_Alignas(8) uint8_t c2h[128];		/* C2HData header + HDGST + pad (HPDA) */
 	_Alignas(8) uint8_t r2t[sizeof(struct nvme_tcp_r2t) + 4];
 	_Alignas(8) uint8_t rsp[sizeof(struct nvme_tcp_rsp) + 4];
-	struct tcp_req *next_free;
+	struct tcp_req *next_free;	/* free list, or the wait list */
 };
 
 /* One queued piece of output. When it is fully sent, req (if set) is
@@ -130,6 +146,7 @@ struct tcp_queue {
 	enum tcp_recv_state rstate;
 	uint8_t *staging;
 	uint32_t spos, slen;		/* unread bytes: staging[spos..slen) */
+	bool rx_paused;			/* a capsule waits for a buffer */
 	int recv_budget;
 	_Alignas(8) uint8_t pdu[TCP_PDU_MAX_HDR];	/* the header being received */
 	uint32_t pdu_got, pdu_need;
@@ -144,11 +161,15 @@ struct tcp_queue {
 	_Alignas(8) uint8_t icresp[sizeof(struct nvme_tcp_icresp)];
 	_Alignas(8) uint8_t term[sizeof(struct nvme_tcp_term) + NVME_TCP_TERM_MAX_DATA];
 
+	size_t map_len;			/* this struct, staging, out, reqs */
+
 	/* slots */
 	struct tcp_req *reqs;
 	struct tcp_req *free_reqs;
+	unsigned nr_slots;		/* reqs[0..nr_slots) have been used */
 	unsigned nr_busy;
-	uint8_t *arena;			/* TCP_SLOTS * max_data */
+	struct tcp_req *wait_head, *wait_tail;	/* REQ_WAIT_BUF, oldest first */
+	unsigned wait_gen;		/* pool gen when we last found it full */
 };
 
 static const struct nvmf_transport_ops tcp_ops;
@@ -317,11 +338,22 @@ static uint32_t tcp_hd(struct tcp_queue *tq)
 	return tq->hdgst ? NVME_TCP_DIGEST_LEN : 0;
 }
 
+/* A free slot, or NULL when all TCP_SLOTS are busy. Slots are taken in
+ * index order the first time, so a queue touches the memory of only as
+ * many slots as it has had commands in flight at once. */
 static struct tcp_req *tcp_req_get(struct tcp_queue *tq)
 {
 	struct tcp_req *t = tq->free_reqs;
 
-	tq->free_reqs = t->next_free;
+	if (t) {
+		tq->free_reqs = t->next_free;
+	} else if (tq->nr_slots < TCP_SLOTS) {
+		t = &tq->reqs[tq->nr_slots];
+		t->ttag = tq->nr_slots++;
+		t->req.q = &tq->q;
+	} else {
+		return NULL;
+	}
 	tq->nr_busy++;
 	memset(&t->req.cqe, 0, sizeof(t->req.cqe));
 	t->req.data_len = t->req.icd_len = t->req.xfer_len = 0;
@@ -330,12 +362,43 @@ static struct tcp_req *tcp_req_get(struct tcp_queue *tq)
 	return t;
 }
 
+/* The slot is done: its data buffer goes back to the reactor's pool. */
 static void tcp_req_put(struct tcp_queue *tq, struct tcp_req *t)
 {
+	if (t->buf_cap) {
+		nvmf_buf_put(&tq->q.reactor->pool, t->req.data, t->buf_cap);
+		t->buf_cap = 0;
+	}
+	t->req.data = NULL;
 	t->state = REQ_FREE;
 	t->next_free = tq->free_reqs;
 	tq->free_reqs = t;
 	tq->nr_busy--;
+}
+
+/*
+ * Give t a data buffer of len bytes from the reactor's pool. Returns 0, or
+ * -EAGAIN when the pool is full: the caller parks t, and remembers the
+ * pool's gen so that tcp_reactor_poll() asks again once it has moved.
+ */
+static int tcp_buf_get(struct tcp_queue *tq, struct tcp_req *t, uint32_t len)
+{
+	struct nvmf_buf_pool *pool = &tq->q.reactor->pool;
+
+	t->req.data = nvmf_buf_get(pool, len, &t->buf_cap);
+	if (t->req.data)
+		return 0;
+	tq->wait_gen = pool->gen;
+	return -EAGAIN;
+}
+
+/* What epoll should wake us for: input unless a capsule is parked for
+ * want of a buffer (the reactor retries it), output while we have some
+ * the socket would not take. */
+static void tcp_set_events(struct tcp_queue *tq)
+{
+	nvmf_reactor_modify(tq->q.reactor, &tq->poller,
+			    (tq->rx_paused ? 0 : EPOLLIN) | (tq->want_out ? EPOLLOUT : 0));
 }
 
 /* Queue len bytes at base for sending; t is finished once they are sent. */
@@ -394,8 +457,7 @@ static int tcp_flush(struct tcp_queue *tq)
 	/* Sleep on EPOLLOUT only while the socket is what holds us back. */
 	if (!!tq->out_count != tq->want_out) {
 		tq->want_out = !!tq->out_count;
-		nvmf_reactor_modify(tq->q.reactor, &tq->poller,
-				    EPOLLIN | (tq->want_out ? EPOLLOUT : 0));
+		tcp_set_events(tq);
 	}
 	if (!tq->out_count && tq->close_after_flush)
 		return -ECONNABORTED;
@@ -447,6 +509,14 @@ static int tcp_recv_result(ssize_t n)
 	return -ECONNRESET;
 }
 
+/* Until Connect has succeeded a connection reads at most
+ * TCP_STAGING_SMALL bytes at a time, so it touches only that much of its
+ * staging buffer (see tcp_queue_alloc). */
+static uint32_t tcp_staging_len(struct tcp_queue *tq)
+{
+	return tq->q.ctrl ? TCP_STAGING_SIZE : TCP_STAGING_SMALL;
+}
+
 /*
  * Move up to len bytes of the stream into dst: from the staging buffer if
  * it holds any, else straight from the socket for large reads, else by
@@ -463,7 +533,7 @@ static int tcp_read(struct tcp_queue *tq, void *dst, uint32_t len)
 			return -EAGAIN;
 		if (len >= TCP_DIRECT_MIN)
 			return tcp_recv_result(recv(tq->poller.fd, dst, len, 0));
-		n = recv(tq->poller.fd, tq->staging, TCP_STAGING_SIZE, 0);
+		n = recv(tq->poller.fd, tq->staging, tcp_staging_len(tq), 0);
 		if (n <= 0)
 			return tcp_recv_result(n);
 		tq->spos = 0;
@@ -635,22 +705,31 @@ static void tcp_cmd_ready(struct tcp_req *t);
 
 /*
  * CapsuleCmd: take a slot, copy the SQE, and receive any in-capsule data
- * into the slot's buffer [TCP-1.0c §3.6.2.5]. More commands than the
+ * into a buffer from the pool [TCP-1.0c §3.6.2.5]. More commands than the
  * queue holds is a flow-control violation by the host.
+ *
+ * With the pool full, the capsule's data has nowhere to go: the header
+ * stays in tq->pdu (state RECV_PSH, all of it read), the queue stops
+ * reading (-EAGAIN, no EPOLLIN) and tcp_reactor_poll() runs the receive
+ * again once a buffer has come back, which lands here again.
  */
 static int tcp_handle_cmd(struct tcp_queue *tq)
 {
 	struct nvme_tcp_cmd *cmd = (struct nvme_tcp_cmd *)tq->pdu;
 	uint32_t limit = tq->q.size ? tq->q.size : TCP_SLOTS;
+	uint32_t dlen = tcp_pdu_dlen(tq);
 	struct tcp_req *t;
-	uint32_t dlen;
 
-	if (tq->q.closing || tq->nr_busy >= limit || !tq->free_reqs)
+	if (tq->q.closing || tq->nr_busy >= limit || !(t = tcp_req_get(tq)))
 		return tcp_fatal(tq, NVME_TCP_FES_PDU_SEQ_ERR, 0,
 				 "more commands outstanding than the queue holds");
-	t = tcp_req_get(tq);
+	if (dlen && tcp_buf_get(tq, t, dlen)) {
+		tcp_req_put(tq, t);
+		tq->rx_paused = true;
+		tcp_set_events(tq);
+		return -EAGAIN;
+	}
 	t->req.sqe = cmd->sqe;
-	dlen = tcp_pdu_dlen(tq);
 	t->req.icd_len = dlen;
 	if (dlen) {
 		t->state = REQ_RECV_ICD;
@@ -674,7 +753,7 @@ static int tcp_handle_h2c_data(struct tcp_queue *tq)
 	uint32_t datao = le32toh(d->datao), datal = le32toh(d->datal);
 	struct tcp_req *t;
 
-	if (ttag >= TCP_SLOTS || tq->reqs[ttag].state != REQ_WAIT_H2C)
+	if (ttag >= tq->nr_slots || tq->reqs[ttag].state != REQ_WAIT_H2C)
 		return tcp_fatal(tq, NVME_TCP_FES_INVALID_HEADER,
 				 offsetof(struct nvme_tcp_data, ttag), "H2CData with unknown TTAG");
 	t = &tq->reqs[ttag];
@@ -752,6 +831,19 @@ static void tcp_data_done(struct tcp_queue *tq)
 		nvmf_req_data_ready(&t->req);
 }
 
+/* Park t until the pool has a buffer for it; the queue's waiters are
+ * served in the order they came. */
+static void tcp_wait_buf(struct tcp_queue *tq, struct tcp_req *t)
+{
+	t->state = REQ_WAIT_BUF;
+	t->next_free = NULL;
+	if (tq->wait_tail)
+		tq->wait_tail->next_free = t;
+	else
+		tq->wait_head = t;
+	tq->wait_tail = t;
+}
+
 /*
  * Check the SGL of a capsule against what NVMe/TCP allows and hand the
  * command to nvmf.c. TCP knows two data descriptors [TCP-1.0c §3.3.3]:
@@ -760,6 +852,7 @@ static void tcp_data_done(struct tcp_queue *tq)
  */
 static void tcp_cmd_ready(struct tcp_req *t)
 {
+	struct tcp_queue *tq = container_of(t->req.q, struct tcp_queue, q);
 	struct nvme_sgl *sgl = &t->req.sqe.dptr;
 	uint32_t len = le32toh(sgl->length);
 	uint8_t icd_type = NVME_SGL_TYPE_DATA_BLOCK << 4 | NVME_SGL_SUBTYPE_OFFSET;
@@ -781,6 +874,14 @@ static void tcp_cmd_ready(struct tcp_req *t)
 	if (status) {
 		t->req.data_len = 0;
 		nvmf_req_fail(&t->req, status);
+		return;
+	}
+	/* Before Connect a queue takes little data (Connect's is 1 KiB), so
+	 * a peer that never connects cannot hold big buffers. */
+	tq->q.max_data = tq->q.ctrl ? g_tcp_max_io_size : TCP_PRE_CONNECT_DATA;
+	/* Data beyond MDTS needs no buffer: nvmf_req_exec() fails it. */
+	if (len && !t->req.icd_len && len <= tq->q.max_data && tcp_buf_get(tq, t, len)) {
+		tcp_wait_buf(tq, t);
 		return;
 	}
 	nvmf_req_exec(&t->req);
@@ -919,53 +1020,54 @@ static void tcp_complete(struct nvmf_req *r)
 
 static void tcp_queue_event(struct nvmf_poller *p, uint32_t events);
 
-/* Allocate a connection's state: staging buffer, slots and their data
- * buffers, the output ring. Returns NULL when memory is short. */
+/*
+ * A connection's memory is one anonymous mapping:
+ *
+ *   | struct tcp_queue | staging (64 KiB) | out[] ring | reqs[TCP_SLOTS] |
+ *
+ * The kernel gives a page only when it is first touched, so a connection
+ * that never finishes Connect costs the pages of the struct, of the bytes
+ * it was allowed to send (TCP_STAGING_SMALL until Connect) and of one
+ * slot: a few KiB. Its whole size goes back to the kernel at munmap(),
+ * whatever the heap holds around it. Data buffers are not here: they come
+ * from the reactor's pool, command by command.
+ */
+static size_t tcp_queue_map_len(size_t *out_off, size_t *reqs_off)
+{
+	size_t staging_off = (sizeof(struct tcp_queue) + 63) & ~(size_t)63;
+
+	*out_off = staging_off + TCP_STAGING_SIZE;
+	*reqs_off = (*out_off + (TCP_SLOTS * TCP_OUT_PER_REQ + 4) * sizeof(struct tcp_out) + 63) &
+		    ~(size_t)63;
+	return *reqs_off + TCP_SLOTS * sizeof(struct tcp_req);
+}
+
+/* Map and set up a connection's state. Returns NULL when memory is short. */
 static struct tcp_queue *tcp_queue_alloc(int fd)
 {
-	struct tcp_queue *tq = calloc(1, sizeof(*tq));
+	size_t out_off, reqs_off, len = tcp_queue_map_len(&out_off, &reqs_off);
+	uint8_t *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct tcp_queue *tq = (struct tcp_queue *)m;
 
-	if (!tq)
+	if (m == MAP_FAILED)
 		return NULL;
+	tq->map_len = len;		/* the rest is zero, as mmap() gives it */
 	tq->q.ops = &tcp_ops;
-	tq->q.max_data = NVMF_MAX_DATA;
+	tq->q.max_data = TCP_PRE_CONNECT_DATA;	/* until Connect succeeds */
 	tq->q.max_icd = NVMF_ADMIN_ICD;		/* until Connect says which queue */
 	tq->poller.fd = fd;
 	tq->poller.fn = tcp_queue_event;
 	tq->c2h_align = 4;
+	tq->staging = m + ((sizeof(*tq) + 63) & ~(size_t)63);
+	tq->out = (struct tcp_out *)(m + out_off);
 	tq->out_cap = TCP_SLOTS * TCP_OUT_PER_REQ + 4;
-	tq->staging = malloc(TCP_STAGING_SIZE);
-	tq->out = calloc(tq->out_cap, sizeof(*tq->out));
-	tq->reqs = calloc(TCP_SLOTS, sizeof(*tq->reqs));
-	/* calloc of a large block maps zero pages: untouched slots cost nothing. */
-	tq->arena = calloc(TCP_SLOTS, tq->q.max_data);
-	if (!tq->staging || !tq->out || !tq->reqs || !tq->arena) {
-		free(tq->staging);
-		free(tq->out);
-		free(tq->reqs);
-		free(tq->arena);
-		free(tq);
-		return NULL;
-	}
-	for (int i = TCP_SLOTS - 1; i >= 0; i--) {
-		struct tcp_req *t = &tq->reqs[i];
-
-		t->ttag = i;
-		t->req.q = &tq->q;
-		t->req.data = tq->arena + (size_t)i * tq->q.max_data;
-		t->next_free = tq->free_reqs;
-		tq->free_reqs = t;
-	}
+	tq->reqs = (struct tcp_req *)(m + reqs_off);
 	return tq;
 }
 
 static void tcp_queue_free(struct tcp_queue *tq)
 {
-	free(tq->staging);
-	free(tq->out);
-	free(tq->reqs);
-	free(tq->arena);
-	free(tq);
+	munmap(tq, tq->map_len);
 }
 
 static void tcp_addr_str(const struct sockaddr_storage *ss, char *buf, size_t len)
@@ -1076,6 +1178,31 @@ void tcp_unlisten(struct nvmf_listener *l)
 	l->poller.fd = -1;
 }
 
+/*
+ * Set MDTS over TCP and the size of each reactor's buffer pool, as the
+ * command line (-i, --buffer-pool) or nvmf_create_transport asks. MDTS is
+ * a power of two of 4 KiB pages [BASE-2.0c Fig. 275]; the pool must hold
+ * one command of that size, or such a command would wait forever.
+ * Returns 0, or -EINVAL with a sentence in err.
+ */
+int tcp_set_buffers(uint64_t max_io, uint64_t pool, char *err, size_t errlen)
+{
+	if (max_io < NVMF_PAGE_SIZE || max_io > NVMF_MAX_IO_LIMIT || (max_io & (max_io - 1))) {
+		snprintf(err, errlen, "max_io_size %llu: a power of two from %u to %u bytes",
+			 (unsigned long long)max_io, NVMF_PAGE_SIZE, NVMF_MAX_IO_LIMIT);
+		return -EINVAL;
+	}
+	if (pool < max_io) {
+		snprintf(err, errlen, "buffer pool of %llu bytes is smaller than one command of "
+			 "max_io_size %llu: give at least that much",
+			 (unsigned long long)pool, (unsigned long long)max_io);
+		return -EINVAL;
+	}
+	g_tcp_max_io_size = max_io;
+	g_buf_pool_size = pool;
+	return 0;
+}
+
 /* ==================================================================== */
 /* Events and teardown                                                 */
 /* ==================================================================== */
@@ -1098,14 +1225,17 @@ static void tcp_queue_close(struct nvmf_queue *q)
 		;
 	close(tq->poller.fd);
 	tq->poller.fd = -1;
-	/* Slots waiting on the host will never finish: free them now. */
-	for (int i = 0; i < TCP_SLOTS; i++) {
+	/* Slots waiting on the host or for a buffer will never finish: free
+	 * them (and their buffers) now. */
+	for (unsigned i = 0; i < tq->nr_slots; i++) {
 		struct tcp_req *t = &tq->reqs[i];
 
 		if (t->state == REQ_RECV_ICD || t->state == REQ_WAIT_H2C ||
-		    t->state == REQ_SENDING)
+		    t->state == REQ_SENDING || t->state == REQ_WAIT_BUF)
 			tcp_req_put(tq, t);
 	}
+	tq->wait_head = tq->wait_tail = NULL;
+	tq->rx_paused = false;
 	tq->out_count = 0;
 	nvmf_queue_closed(q);
 }
@@ -1127,11 +1257,52 @@ static void tcp_queue_event(struct nvmf_poller *p, uint32_t events)
 		tcp_queue_close(&tq->q);
 }
 
-/* Once per reactor pass: send what completions queued, and free queues
- * whose last slot has come back. */
-void tcp_reactor_poll(struct nvmf_reactor *r)
+/*
+ * A buffer came back to the pool since tq last found it full: hand it to
+ * the waiting commands, oldest first, then to a parked capsule. Stops at
+ * the first that still finds the pool full.
+ */
+static void tcp_retry_waiters(struct tcp_queue *tq)
+{
+	while (tq->wait_head) {
+		struct tcp_req *t = tq->wait_head;
+
+		if (tcp_buf_get(tq, t, t->req.data_len))
+			return;
+		tq->wait_head = t->next_free;
+		if (!tq->wait_head)
+			tq->wait_tail = NULL;
+		t->state = REQ_EXEC;
+		nvmf_req_exec(&t->req);
+	}
+	if (tq->rx_paused) {
+		tq->rx_paused = false;
+		tcp_set_events(tq);
+		if (tcp_recv(tq) == -ECONNRESET)
+			tcp_queue_close(&tq->q);
+	}
+}
+
+/* tq waits for a buffer, and one has come back since it last looked. */
+static bool tcp_queue_can_retry(struct tcp_queue *tq)
+{
+	return (tq->wait_head || tq->rx_paused) && tq->wait_gen != tq->q.reactor->pool.gen;
+}
+
+/*
+ * Once per reactor pass, after everything else that may complete
+ * commands: hand returned buffers to waiting commands, send what
+ * completions queued, and free queues whose last slot has come back.
+ *
+ * Returns how many queues still have work that no event will announce
+ * (a buffer came back after their turn in this walk), so the reactor
+ * makes another pass instead of sleeping. Output the socket would not
+ * take is not such work: EPOLLOUT is armed for it.
+ */
+int tcp_reactor_poll(struct nvmf_reactor *r)
 {
 	struct nvmf_queue **pp = &r->queues;
+	int pending = 0;
 
 	while (*pp) {
 		struct nvmf_queue *q = *pp;
@@ -1141,6 +1312,8 @@ void tcp_reactor_poll(struct nvmf_reactor *r)
 			pp = &q->next;
 			continue;
 		}
+		if (!q->closing && tcp_queue_can_retry(tq))
+			tcp_retry_waiters(tq);
 		if (!q->closing && tq->out_count && !tq->want_out && tcp_flush(tq) < 0)
 			tcp_queue_close(q);
 		if (q->closing && tq->nr_busy == 0) {
@@ -1150,6 +1323,11 @@ void tcp_reactor_poll(struct nvmf_reactor *r)
 		}
 		pp = &q->next;
 	}
+	for (struct nvmf_queue *q = r->queues; q; q = q->next)
+		if (q->ops == &tcp_ops && !q->closing &&
+		    tcp_queue_can_retry(container_of(q, struct tcp_queue, q)))
+			pending++;
+	return pending;
 }
 
 static const struct nvmf_transport_ops tcp_ops = {

@@ -796,7 +796,7 @@ static void bad_commands(void)
 	bad_case("LBA beyond the namespace -> LBA Out of Range (80h) + DNR",
 		 cl_rw(&c, NVME_CMD_READ, NS_BLOCKS - 4, 8, buf, false) == (NVME_SC_LBA_RANGE | NVME_STATUS_DNR));
 	bad_case("NLB beyond MDTS -> Invalid Field (02h) + DNR, no R2T",
-		 cl_rw(&c, NVME_CMD_WRITE, 0, 257, buf, false) == (NVME_SC_INVALID_FIELD | NVME_STATUS_DNR));
+		 cl_rw(&c, NVME_CMD_WRITE, 0, NVMF_TCP_MAX_IO_DEFAULT / 512 + 1, buf, false) == (NVME_SC_INVALID_FIELD | NVME_STATUS_DNR));
 	memset(&s, 0, sizeof(s));
 	s.opcode = NVME_CMD_READ;
 	s.nsid = htole32(9);
