@@ -141,7 +141,7 @@ run_half() {
 dmesg -n 4 2>/dev/null
 for test in "$@"; do
 	if [ ! -f "$VM/test-$test.sh" ]; then
-		record "not ok" "$KERNEL/$test" "no such test (tcp, rdma, vfio, rpc)"
+		record "not ok" "$KERNEL/$test" "no such test (tcp, rdma, vfio, rpc, blktests)"
 		continue
 	fi
 	. "$VM/test-$test.sh"
