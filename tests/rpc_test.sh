@@ -169,7 +169,16 @@ err "nvmf_get_transports: RDMA does not exist" nvmf_get_transports '{"trtype":"R
 ok "nvmf_create_subsystem (SPDK defaults)" nvmf_create_subsystem "{\"nqn\":\"$nqn\",\"max_namespaces\":2}"
 ok "... default serial and model, allow_any_host false" nvmf_get_subsystems "{\"nqn\":\"$nqn\"}" '"allow_any_host": false'
 err "nvmf_create_subsystem: duplicate NQN" nvmf_create_subsystem "{\"nqn\":\"$nqn\"}" 'already exists'
-err "nvmf_create_subsystem: bad NQN" nvmf_create_subsystem '{"nqn":"iqn.2016-06.io.spdk:x"}' 'not a subsystem NQN'
+# Names as nvmet takes them: anything the Linux host can send back.
+ok "nvmf_create_subsystem: a name nvmet takes (ramdisk)" nvmf_create_subsystem '{"nqn":"ramdisk"}'
+check "... one warning that it is not an NQN" test "$(grep -c "'ramdisk' is not an NQN" "$T/target.out")" = 1
+ok "... and it goes" nvmf_delete_subsystem '{"nqn":"ramdisk"}'
+err "nvmf_create_subsystem: a '/' (nvmet cannot)" nvmf_create_subsystem '{"nqn":"a/b"}' "has a '/'"
+err "nvmf_create_subsystem: a ',' (the host cannot)" nvmf_create_subsystem '{"nqn":"a,b"}' "',' or newline"
+err "nvmf_create_subsystem: 223 bytes (the host takes 222)" nvmf_create_subsystem \
+	'{"nqn":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}' 'has 223 bytes: give 1 to 222'
+err "nvmf_create_subsystem: the discovery NQN" nvmf_create_subsystem \
+	'{"nqn":"nqn.2014-08.org.nvmexpress.discovery"}' 'discovery'
 err "nvmf_create_subsystem: serial over 20 characters" nvmf_create_subsystem \
 	'{"nqn":"nqn.2016-06.io.spdk:x","serial_number":"123456789012345678901"}' 'serial number 1-20'
 err "nvmf_create_subsystem: allow_any_host a string" nvmf_create_subsystem \

@@ -6,6 +6,7 @@
 #   kernel.sh, initramfs.sh (cached)
 #   SHARE=$LAB_OUT/KERNEL  -- 9p labout -->  /run/lab
 #     job  "cd REPO; bash SCRIPT ARGS"  -->  guest.sh runs it, cwd = work tree
+#          (with the BT_* variables of our environment exported)
 #     rc   <-- its exit status               (then init.sh powers off)
 #     config-<kver>  the kernel's config, for the script to use
 #     console.log  <-- serial console, also streamed to our stdout
@@ -44,6 +45,10 @@ case $script in
 	script=/run/lab/script.sh ;;
 esac
 {
+	# The blktests knobs (BT_*, see test-blktests.sh) reach the guest.
+	for v in $(compgen -v BT_); do
+		printf 'export %s=%q\n' "$v" "${!v}"
+	done
 	printf 'cd %q || exit 1\n' "$PWD"
 	printf 'exec bash %q' "$script"
 	[ $# -eq 0 ] || printf ' %q' "$@"

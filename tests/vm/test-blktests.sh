@@ -48,12 +48,14 @@ blktests_skip_nvmet() {
 blktests_skip_nvmf() { nvmf_built || echo "./nvmf not built"; bt_skip; }
 
 # What blktests needs from the guest besides the host's tools: the kernel
-# config (run.sh puts it in /run/lab), and for RDMA the rxe
+# config (run.sh puts it in /run/lab), /dev/fd, and for RDMA the rxe
 # device on eth0 (rxe cannot bind lo).
 bt_prepare() {
 	local k
 	k=$(uname -r)
 	[ -f "/boot/config-$k" ] || cp "/run/lab/config-$k" "/boot/config-$k" || return 1
+	# Process substitution needs /dev/fd, which devtmpfs does not make.
+	[ -e /dev/fd ] || ln -s /proc/self/fd /dev/fd || return 1
 	rm -rf "$BT_KIT" "$BT_STATE"
 	cp -a "$(bt_kit_src)" "$BT_KIT" && chmod -R u+w "$BT_KIT" || return 1
 	BT_TRADDR=127.0.0.1
