@@ -78,7 +78,7 @@ blktests_start_nvmf() {
 	export BT_TARGET=nvmf
 	bt_prepare || return 1
 	# No subsystem and no listener: the hook adds them per test, by RPC.
-	NVMF_WAIT_PORTS='' nvmf_start "$LOGS/nvmf-blktests.log" --empty -r "$BT_RPC" -D 0 &&
+	NVMF_WAIT_PORTS='' nvmf_start "$LOGS/nvmf-target-blktests.log" --empty -r "$BT_RPC" -D 0 &&
 		./nvmf rpc -s "$BT_RPC" nvmf_create_transport -t "$BT_TRTYPE" >/dev/null
 }
 blktests_stop_nvmf() { bt_leftovers; nvmf_stop; }
