@@ -227,6 +227,40 @@ int nvmf_nqn_valid(const char *nqn)
 }
 
 /*
+ * A subsystem name as the Linux target and host take it. nvmet names a
+ * subsystem by its configfs directory, so any name without '/' is one,
+ * and its Connect matches the NQN byte for byte; the host joins its
+ * connect options with ',' and newlines and refuses an NQN of 223 bytes or
+ * more. So a name like "ramdisk" works with both, although an NQN should
+ * be "nqn.yyyy-mm.reverse.domain:name" [BASE-2.0c §4.5]: we take what
+ * they take, warn once per subsystem when it is not in that form, and
+ * refuse what they refuse. Returns 0 or -EINVAL with the reason in err.
+ */
+static int nvmf_subsys_name_check(const char *nqn, char *err, size_t errlen)
+{
+	size_t len = strnlen(nqn, NVMF_NQN_SIZE);
+
+	if (len == 0 || len > 222) {
+		snprintf(err, errlen, "subsystem name '%.40s%s' has %zu bytes: give 1 to 222 "
+			 "(the Linux host refuses longer ones)", nqn, len > 40 ? "..." : "", len);
+		return -EINVAL;
+	}
+	if (strpbrk(nqn, "/,\n")) {
+		snprintf(err, errlen, "subsystem name '%s' has a '/', ',' or newline, which nvmet "
+			 "or the Linux host cannot take: leave them out", nqn);
+		return -EINVAL;
+	}
+	if (!strcmp(nqn, NVMF_DISC_NQN)) {
+		snprintf(err, errlen, "'%s' is the discovery subsystem's NQN; it exists already", nqn);
+		return -EINVAL;
+	}
+	if (nvmf_nqn_valid(nqn))
+		LOG_WARN("subsystem name '%s' is not an NQN (nqn.yyyy-mm.reverse.domain:name); "
+			 "served as given, as nvmet does", nqn);
+	return 0;
+}
+
+/*
  * Add a subsystem: serial and model number (NULL: derived from the NQN),
  * at most max_ns namespaces (0: NVMF_MAX_NS); any_listener serves it on
  * every I/O port (the command line's way), otherwise only on the ports
@@ -240,10 +274,8 @@ struct nvmf_subsys *nvmf_subsys_create(const char *nqn, const char *sn, const ch
 	struct nvmf_subsys *s, **pp;
 	uint64_t h;
 
-	if (nvmf_nqn_valid(nqn) || !strcmp(nqn, NVMF_DISC_NQN)) {
-		snprintf(err, errlen, "'%s' is not a subsystem NQN (want nqn.yyyy-mm.reverse.domain:name, at most 223 bytes)", nqn);
+	if (nvmf_subsys_name_check(nqn, err, errlen))
 		return NULL;
-	}
 	/* SN is 20 ASCII bytes, MN 40 [BASE-2.0c Fig. 275]. */
 	if ((sn && (!*sn || strlen(sn) > 20)) || (mn && (!*mn || strlen(mn) > 40)) ||
 	    max_ns > NVMF_MAX_NS) {

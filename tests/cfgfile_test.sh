@@ -98,6 +98,28 @@ check "nvmetcli: perf --verify on the file namespace" \
 check "nvmetcli: the writes are in the file" test "$(du -k "$T/img" | cut -f1)" -gt 0
 check "nvmetcli: target exits 0" stop
 
+# ---- names as nvmet takes them -----------------------------------------------
+# The nvmet walkthroughs name a subsystem "ramdisk"; nvmet and the Linux host
+# take any such name, so every front door does, with one warning.
+trd="$trid subnqn:ramdisk"
+one_warning() { test "$(grep -c "'ramdisk' is not an NQN" "$T/target.out")" = 1; }
+sed 's/"nqn.2026-11.io.nvmf:nvmet1"/"ramdisk"/' "$T/nvmet.json" >"$T/ramdisk.json"
+check "nvmetcli: \"nqn\": \"ramdisk\" starts" start -c "$T/ramdisk.json"
+check "... with one warning that it is not an NQN" one_warning
+check "... and a host reaches subnqn ramdisk" ./nvmf identify -r "$trd"
+check "nvmetcli ramdisk: target exits 0" stop
+sed 's/^  NQN .*/  NQN ramdisk/' "$T/nvmf.conf" >"$T/ramdisk.conf"
+check "INI: NQN ramdisk starts" start -c "$T/ramdisk.conf"
+check "... with one warning" one_warning
+check "... and a host reaches it" ./nvmf identify -r "$trd"
+check "INI ramdisk: target exits 0" stop
+check "-s ramdisk starts" start -l "127.0.0.1:$port" -s ramdisk
+check "... with one warning" one_warning
+check "... and perf --verify runs on it" ./nvmf perf -q 8 -o 4096 -w randrw -t 1 --verify -r "$trd"
+check "-s ramdisk: target exits 0" stop
+check "-s with a '/' (nvmet cannot take it): refused, says why" \
+	bash -c "! ./nvmf -r '$T/sock' -D 0 -s a/b >'$T/slash.out' 2>&1 && grep -q \"has a '/'\" '$T/slash.out'"
+
 # ---- refusals --------------------------------------------------------------
 printf '[Subsystem1\n' >"$T/broken.conf"
 check "a broken file: the target does not start, and says where" \

@@ -1907,8 +1907,25 @@ static void test_live(void)
 	CHECK(s != NULL, "live: a subsystem is created with SN, MN and max_namespaces");
 	CHECK(nvmf_subsys_create(NQN_S6, NULL, NULL, 0, false, err, sizeof(err)) == NULL &&
 	      strstr(err, "already exists"), "live: a duplicate NQN is refused, saying so");
-	CHECK(nvmf_subsys_create("nqn.bad", NULL, NULL, 0, false, err, sizeof(err)) == NULL,
-	      "live: an NQN not in the spec's format is refused [BASE-2.0c §4.5]");
+	/* Names as nvmet and the Linux host take them: "ramdisk" is one. */
+	CHECK(nvmf_subsys_create("a/b", NULL, NULL, 0, false, err, sizeof(err)) == NULL &&
+	      strstr(err, "'/'"), "live: a name with '/' (no nvmet configfs name has one) is refused");
+	CHECK(nvmf_subsys_create("a,b", NULL, NULL, 0, false, err, sizeof(err)) == NULL,
+	      "live: a name with ',' (the Linux host's option separator) is refused");
+	CHECK(nvmf_subsys_create(NVMF_DISC_NQN, NULL, NULL, 0, false, err, sizeof(err)) == NULL,
+	      "live: the discovery NQN is refused as a subsystem name");
+	{
+		char big[224];
+
+		memset(big, 'x', 223);
+		big[223] = 0;
+		CHECK(nvmf_subsys_create(big, NULL, NULL, 0, false, err, sizeof(err)) == NULL &&
+		      strstr(err, "223 bytes"), "live: a 223-byte name (the host takes < 223) is refused");
+		big[222] = 0;
+		CHECK(nvmf_subsys_create(big, NULL, NULL, 0, false, err, sizeof(err)) != NULL &&
+		      nvmf_subsys_remove(nvmf_subsys_find(big), err, sizeof(err)) == 0,
+		      "live: a 222-byte name not in NQN form is served");
+	}
 	CHECK(nvmf_subsys_attach_ns(s, g_s1->ns[0]->bdev, 0, NULL, NULL, err, sizeof(err)) == -EBUSY,
 		   "live: a bdev already serving a namespace cannot be claimed again");
 	CHECK(nvmf_subsys_attach_ns(s, b, 5, NULL, NULL, err, sizeof(err)) == -EINVAL,

@@ -200,7 +200,16 @@ cerr "nvmf_get_transports: RDMA does not exist" 'does not exist' nvmf_get_transp
 cok "nvmf_create_subsystem (SPDK defaults)" '' nvmf_create_subsystem $nqn -m 2
 cok "... default serial and model, allow_any_host false" '"allow_any_host": false' nvmf_get_subsystems $nqn
 cerr "nvmf_create_subsystem: duplicate NQN" 'already exists' nvmf_create_subsystem $nqn
-cerr "nvmf_create_subsystem: bad NQN" 'not a subsystem NQN' nvmf_create_subsystem iqn.2016-06.io.spdk:x
+# Names as nvmet takes them: anything the Linux host can send back.
+cok "nvmf_create_subsystem: a name nvmet takes (ramdisk)" '' nvmf_create_subsystem ramdisk
+check "... one warning that it is not an NQN" test "$(grep -c "'ramdisk' is not an NQN" "$T/target.out")" = 1
+cok "... and it goes" '' nvmf_delete_subsystem ramdisk
+cerr "nvmf_create_subsystem: a '/' (nvmet cannot)" "has a '/'" nvmf_create_subsystem a/b
+cerr "nvmf_create_subsystem: a ',' (the host cannot)" "',' or newline" nvmf_create_subsystem a,b
+cerr "nvmf_create_subsystem: 223 bytes (the host takes 222)" 'has 223 bytes: give 1 to 222' \
+	nvmf_create_subsystem xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
+cerr "nvmf_create_subsystem: the discovery NQN" 'discovery' \
+	nvmf_create_subsystem nqn.2014-08.org.nvmexpress.discovery
 cerr "nvmf_create_subsystem: serial over 20 characters" 'serial number 1-20' \
 	nvmf_create_subsystem nqn.2016-06.io.spdk:x -s 123456789012345678901
 err "nvmf_create_subsystem: allow_any_host a string" nvmf_create_subsystem \

@@ -6,7 +6,12 @@
 #       results: $LAB_OUT/KERNEL/results    (ok / not ok / skip lines)
 #   totals over both kernels, last line:  "N passed, N failed, N skipped"
 #
-# TEST is tcp, rdma or vfio (default: all). Inside each guest every test runs
+# TEST is tcp, rdma, vfio, rpc, names or blktests (default: all).
+# blktests' nvme group runs against nvmf on every kernel but against nvmet
+# (the control) only on $NVMF_BT_CONTROL (default: the last kernel), for
+# time; NVMF_BT_CONTROL=all runs it everywhere (make check-blktests). The
+# closing lines then tabulate blktests per test and kernel, nvmet / nvmf.
+# Inside each guest every test runs
 # against nvmet (the control) and against ./nvmf; see suite.sh. A guest that
 # times out or dies counts as one failure. Artifacts (console.log, per-check
 # logs, dmesg per run) stay in $LAB_OUT/KERNEL. Exit status 0 when nothing
@@ -14,10 +19,39 @@
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
-# A guest runs every test against nvmet and nvmf (tcp, rdma, vfio, rpc):
-# about 8 minutes on two idle cores, twice that while the cores are busy.
-export NVMF_LAB_TIMEOUT=${NVMF_LAB_TIMEOUT:-1500}
+# A guest runs every test against nvmet and nvmf (tcp, rdma, vfio, rpc,
+# names): about 8 minutes on two idle cores, twice that while the cores are
+# busy; blktests' group adds 10-40 minutes per target (see test-blktests.sh).
+export NVMF_LAB_TIMEOUT=${NVMF_LAB_TIMEOUT:-3600}
 passed=0 failed=0 skipped=0
+
+# blktests per test: one column per kernel, "nvmet / nvmf" results
+# (passed, failed, not run, - when that half did not run), from the .tsv
+# files test-blktests.sh leaves.
+bt_table() {
+	local files
+	files=$(ls "$LAB_OUT"/*/logs/nvm*-blktests.tsv 2>/dev/null) || return 0
+	echo "# blktests nvme group (nvmet / nvmf):"
+	awk -F'\t' -v kernels="$LAB_KERNELS" -v out="$LAB_OUT" '
+		{ r[$1, FILENAME] = $2; t[$1] = 1 }
+		function cell(k, tgt, x) {
+			x = r[x, out "/" k "/logs/" tgt "-blktests.tsv"]
+			return x == "" ? "-" : x
+		}
+		END {
+			nk = split(kernels, k, " ")
+			printf "#   %-9s", "test"
+			for (i = 1; i <= nk; i++) printf " %-22s", k[i]
+			printf "\n"
+			n = asorti(t, s)
+			for (j = 1; j <= n; j++) {
+				printf "#   %-9s", s[j]
+				for (i = 1; i <= nk; i++)
+					printf " %-22s", cell(k[i], "nvmet", s[j]) " / " cell(k[i], "nvmf", s[j])
+				printf "\n"
+			}
+		}' $files
+}
 rpid=
 trap '[ -n "$rpid" ] && kill "$rpid" 2>/dev/null && wait "$rpid"; exit 130' INT TERM HUP
 t0=$SECONDS
@@ -26,6 +60,12 @@ for k in $LAB_KERNELS; do
 	tk=$SECONDS
 	# In the background so that a signal to us reaches run.sh, whose
 	# trap stops the guest.
+	BT_CONTROL=1
+	case ${NVMF_BT_CONTROL:-${LAB_KERNELS##* }} in
+	all | "$k") ;;
+	*) BT_CONTROL=0 ;;
+	esac
+	export BT_CONTROL
 	bash "$LAB_DIR/run.sh" "$k" "$LAB_DIR/suite.sh" "$@" &
 	rpid=$!
 	wait "$rpid"
@@ -43,6 +83,7 @@ for k in $LAB_KERNELS; do
 	echo "# kernel $k: $p ok, $f not ok, $s skipped in $((SECONDS - tk))s"
 	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
 done
+bt_table
 echo "# check-vm took $((SECONDS - t0))s"
 if [ "$failed" -ne 0 ]; then
 	echo "# failures:"

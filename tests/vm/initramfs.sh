@@ -23,9 +23,10 @@ set -euo pipefail
 MODULES="virtio_net virtio_pci virtio_rng 9p 9pnet_virtio overlay configfs
 	nvme nvme-tcp nvme-rdma nvme-fabrics nvmet nvmet-tcp nvmet-rdma
 	rdma_rxe ib_uverbs rdma_ucm ib_umad vfio-pci vfio_iommu_type1
-	null_blk loop tls
+	null_blk loop tls xfs
 	crc32c crc32c_generic crc32c-intel crc32 crc32_generic crc32-pclmul"
 
+# (xfs: blktests' nvme/012 makes a filesystem on the namespace.)
 # Directories copied whole: modules requested by name at run time.
 MODULE_DIRS="kernel/crypto kernel/arch/x86/crypto kernel/lib"
 

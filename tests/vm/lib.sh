@@ -53,6 +53,10 @@ lab_kver() {
 #   multi-page (non-compound) buffers and the check takes that for an
 #   overflow: "usercopy: Kernel memory exposure attempt detected from page
 #   alloc", kernel BUG in nvmet_tcp_io_work, the control target dies.
+#   no_timer_check: under TCG on a busy host the kernel's early check that
+#   the timer interrupt arrives can time out, and with interrupt remapping
+#   that is a panic ("timer doesn't work through Interrupt-remapped
+#   IO-APIC") before the guest has done anything.
 #   -device nvme backed by a small sparse image, for the VFIO exercises.
 lab_qemu_cmd() {
 	local label=$1 mode=$2 share=$3 img=$4 extra=${5:-}
@@ -66,7 +70,7 @@ lab_qemu_cmd() {
 		-nodefaults -display none -no-reboot
 		-device intel-iommu,intremap=on
 		-kernel "$kdir/boot/vmlinuz-$kver" -initrd "$initrd"
-		-append "console=ttyS0 loglevel=4 panic=-1 intel_iommu=on iommu=pt mitigations=off hardened_usercopy=off nvmf.mode=$mode nvmf.repo=$LAB_REPO $extra"
+		-append "console=ttyS0 loglevel=4 panic=-1 intel_iommu=on iommu=pt mitigations=off hardened_usercopy=off no_timer_check nvmf.mode=$mode nvmf.repo=$LAB_REPO $extra"
 		-fsdev local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap
 		-device virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot
 		-fsdev local,id=labout,path="$share",security_model=none,multidevs=remap

@@ -6,7 +6,9 @@
 #   kernel.sh, initramfs.sh (cached)
 #   SHARE=$LAB_OUT/KERNEL  -- 9p labout -->  /run/lab
 #     job  "cd REPO; bash SCRIPT ARGS"  -->  guest.sh runs it, cwd = work tree
+#          (with the BT_* variables of our environment exported)
 #     rc   <-- its exit status               (then init.sh powers off)
+#     config-<kver>  the kernel's config, for the script to use
 #     console.log  <-- serial console, also streamed to our stdout
 #   qemu under `timeout` (NVMF_LAB_TIMEOUT, default 600 s): a hung guest
 #   never hangs CI; on exit or signal we kill qemu by its PID.
@@ -43,6 +45,10 @@ case $script in
 	script=/run/lab/script.sh ;;
 esac
 {
+	# The blktests knobs (BT_*, see test-blktests.sh) reach the guest.
+	for v in $(compgen -v BT_); do
+		printf 'export %s=%q\n' "$v" "${!v}"
+	done
 	printf 'cd %q || exit 1\n' "$PWD"
 	printf 'exec bash %q' "$script"
 	[ $# -eq 0 ] || printf ' %q' "$@"
@@ -58,6 +64,9 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
 lab_qemu_cmd "$label" run "$share" "$img" || lab_die "cannot prepare kernel $label"
+# The kernel's config, for tools in the guest that read it (blktests): the
+# guest has no /boot/config-<kver> of its own.
+cp "$(lab_kernel_dir "$label")"/boot/config-* "$share/" 2>/dev/null
 LAB_QEMU+=(-chardev "stdio,id=con0,signal=off,logfile=$share/console.log"
 	-serial chardev:con0)
 

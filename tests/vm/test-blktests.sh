@@ -1,0 +1,173 @@
+# tests/vm/test-blktests.sh: blktests' nvme group, the suite the kernel's
+# NVMe-oF developers run against nvmet, against both targets in the guest.
+# Sourced by suite.sh, which runs blktests_checks against each target.
+#
+#   kit        ../shared/blktests (NVMF_SHARED), copied to /tmp/blktests
+#              (it writes results/ beside itself)
+#   target     NVME_TARGET_CONTROL=tests/vm/blktests-hook.sh: blktests asks
+#              the hook for every subsystem it wants; BT_TARGET says whether
+#              the hook builds it in nvmet's configfs or over ./nvmf's RPC
+#   transport  BT_TRTYPE tcp (127.0.0.1:4420) or rdma (rxe0, 10.0.2.15)
+#   result     one ok / not ok / skip line per blktests test, then
+#              suite.sh's stop and dmesg-clean
+#
+# The verdict for nvmf is differential: a test that passes against nvmet in
+# this guest and fails against nvmf is "not ok"; one that fails against
+# nvmet too is a skip that says so. tests/vm/blktests.list names the tests
+# that cannot apply to an external target (never counted) and the ones
+# nvmet itself fails on a given kernel (the control's own failures). With
+# BT_CONTROL=0 (check.sh does it on all but one kernel, for time) nvmet is
+# not run and every nvmf failure not in the list is "not ok".
+# fio runs BT_TIMEOUT seconds per job (blktests' TIMEOUT; default 20): under
+# TCG its default sizes take minutes per test. Even so a test takes 30-120 s
+# under TCG on two shared cores (connect, udev, teardown), about 45 of the
+# group run over TCP: BT_RUN_TIMEOUT (2400 s) bounds one target's run.
+
+BT_LIST=tests/vm/blktests.list
+BT_KIT=/tmp/blktests
+export BT_TRTYPE=${BT_TRTYPE:-tcp}
+export BT_RPC=/tmp/blktests-nvmf.sock BT_STATE=/tmp/blktests-hook
+export BT_SIZE=${BT_SIZE:-512M}
+
+# The shared tools beside the repository (CI clones it next to ../shared),
+# else the lab machine's copy.
+bt_kit_src() {
+	local d
+	for d in "${NVMF_SHARED:-}" "$PWD/../shared" /work/shared; do
+		[ -n "$d" ] && [ -x "$d/blktests/check" ] && { echo "$d/blktests"; return 0; }
+	done
+	return 1
+}
+
+bt_skip() {
+	bt_kit_src >/dev/null || { echo "no blktests kit (../shared/blktests; set NVMF_SHARED)"; return; }
+	command -v mkfs.xfs >/dev/null || echo "no mkfs.xfs (apt-get install xfsprogs)"
+}
+blktests_skip_nvmet() {
+	[ "${BT_CONTROL:-1}" = 0 ] && { echo "nvmet control runs on one kernel only (BT_CONTROL=0)"; return; }
+	bt_skip
+}
+blktests_skip_nvmf() { nvmf_built || echo "./nvmf not built"; bt_skip; }
+
+# What blktests needs from the guest besides the host's tools: the kernel
+# config (run.sh puts it in /run/lab), /dev/fd, and for RDMA the rxe
+# device on eth0 (rxe cannot bind lo).
+bt_prepare() {
+	local k
+	k=$(uname -r)
+	[ -f "/boot/config-$k" ] || cp "/run/lab/config-$k" "/boot/config-$k" || return 1
+	# Process substitution needs /dev/fd, which devtmpfs does not make.
+	[ -e /dev/fd ] || ln -s /proc/self/fd /dev/fd || return 1
+	rm -rf "$BT_KIT" "$BT_STATE"
+	cp -a "$(bt_kit_src)" "$BT_KIT" && chmod -R u+w "$BT_KIT" || return 1
+	BT_TRADDR=127.0.0.1
+	if [ "$BT_TRTYPE" = rdma ]; then
+		BT_TRADDR=10.0.2.15
+		rdma link show rxe0 >/dev/null 2>&1 || rdma link add rxe0 type rxe netdev eth0 || return 1
+	fi
+	export BT_TRADDR
+}
+
+blktests_start_nvmet() {
+	export BT_TARGET=nvmet
+	modprobe -a nvmet "nvmet-$BT_TRTYPE" && bt_prepare
+}
+blktests_stop_nvmet() { bt_leftovers; }
+
+blktests_start_nvmf() {
+	export BT_TARGET=nvmf
+	bt_prepare || return 1
+	# No subsystem and no listener: the hook adds them per test, by RPC.
+	NVMF_WAIT_PORTS='' nvmf_start "$LOGS/nvmf-target-blktests.log" --empty -r "$BT_RPC" -D 0 &&
+		./nvmf rpc -s "$BT_RPC" nvmf_create_transport -t "$BT_TRTYPE" >/dev/null
+}
+blktests_stop_nvmf() { bt_leftovers; nvmf_stop; }
+
+# A test that stops half-way may leave a subsystem: clean it and say so.
+bt_leftovers() {
+	local d rc=0
+	for d in "$BT_STATE"/*/; do
+		[ -d "$d" ] || continue
+		echo "blktests left a subsystem set up ($d)"
+		[ -s "$d/loop" ] && losetup -d "$(cat "$d/loop")"
+		rm -rf "$d"
+		rc=1
+	done
+	return $rc
+}
+
+# The list: "TEST KERNELS KIND WHY", KIND "n/a" (cannot apply to an
+# external target) or "nvmet" (the control fails there on KERNELS).
+bt_listed() {	# bt_listed TEST KIND: prints WHY if listed for this kernel
+	awk -v t="$1" -v k="$2" -v v="$KERNEL" '$1 == t && $3 == k &&
+		($2 == "all" || index("," $2 ",", "," v ",")) {
+		$1 = $2 = $3 = ""; sub(/^ +/, ""); print; exit }' "$BT_LIST"
+}
+
+# Run the group; the per-test status lines go to $LOGS/$TARGET-blktests.tsv.
+bt_run() {
+	local log=$LOGS/$TARGET-blktests.log x=() t rc
+	# Tests that cannot apply are not run at all: time matters under TCG.
+	for t in $(awk '$3 == "n/a" { print $1 }' "$BT_LIST"); do
+		x+=(-x "$t")
+	done
+	echo "# blktests nvme group against $TARGET over $BT_TRTYPE (log: $log)"
+	# A target that hangs a test must not eat the guest's whole time.
+	(hook=$PWD/$VM/blktests-hook.sh
+	cd "$BT_KIT" && NVME_TARGET_CONTROL=$hook \
+		TIMEOUT=${BT_TIMEOUT:-20} NVME_IMG_SIZE=$BT_SIZE SYSTEMD_IGNORE_CHROOT=1 \
+		timeout -k 10 "${BT_RUN_TIMEOUT:-2400}" ./check "${x[@]}" nvme) >"$log" 2>&1
+	rc=$?
+	[ $rc -eq 124 ] && echo "blktests stopped after ${BT_RUN_TIMEOUT:-2400} s (BT_RUN_TIMEOUT)"
+	sed -nE 's/^(nvme\/[0-9]+) .*\[(passed|failed|not run)\] *$/\1\t\2/p' "$log" \
+		>"$LOGS/$TARGET-blktests.tsv"
+	[ -s "$LOGS/$TARGET-blktests.tsv" ] || { tail -n 30 "$log"; return 1; }
+	[ $rc -ne 124 ]
+}
+
+# The reason blktests gave for not running TEST (its indented lines).
+bt_why_not_run() {
+	awk -v t="$1" 'index($0, t " ") == 1 { on = 1; next }
+		on && /^    / { sub(/^ +/, ""); printf "%s%s", sep, $0; sep = "; "; next }
+		{ on = 0 }' "$LOGS/$TARGET-blktests.log"
+}
+
+# The verdict for one test against this target.
+bt_verdict() {
+	local t=$1 st=$2 name=$KERNEL/$TARGET/blktests/$1 why ctl
+	why=$(bt_listed "$t" n/a)
+	if [ -n "$why" ]; then
+		record skip "$name" "cannot apply to an external target: $why"
+	elif [ "$st" = "not run" ]; then
+		record skip "$name" "blktests did not run it: $(bt_why_not_run "$t")"
+	elif [ "$st" = passed ]; then
+		record ok "$name"
+	elif [ "$TARGET" = nvmet ] && why=$(bt_listed "$t" nvmet) && [ -n "$why" ]; then
+		record skip "$name" "fails against nvmet (the control) on $KERNEL: $why"
+	elif [ "$TARGET" = nvmf ] &&
+		ctl=$(awk -v t="$t" -F'\t' '$1 == t { print $2 }' "$LOGS/nvmet-blktests.tsv" 2>/dev/null) &&
+		[ "$ctl" = failed ]; then
+		record skip "$name" "fails against nvmet (the control) too"
+	else
+		record "not ok" "$name"
+		bt_show_failure "$t"
+	fi
+}
+
+# A failure's diff (blktests keeps it as results/.../TEST.out.bad) and the
+# hook's complaints, indented like suite.sh's logs.
+bt_show_failure() {
+	local bad
+	bad=$(find "$BT_KIT/results" -path "*/$1.out.bad" 2>/dev/null | head -n 1)
+	[ -n "$bad" ] && diff "$BT_KIT/tests/$1.out" "$bad" | head -n 20 | sed 's/^/    /'
+	cp "$bad" "$LOGS/$TARGET-blktests-${1//\//-}.out.bad" 2>/dev/null
+}
+
+blktests_checks() {
+	local t st
+	check run bt_run
+	[ -s "$LOGS/$TARGET-blktests.tsv" ] || return
+	while IFS=$'\t' read -r t st; do
+		bt_verdict "$t" "$st"
+	done <"$LOGS/$TARGET-blktests.tsv"
+}
