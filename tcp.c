@@ -19,7 +19,9 @@
  * the request's buffer, never through the staging buffer.
  *
  * Also here: the CRC32C digest (ISA-L) and the PDU header checks, which the
- * host side (host.c) reuses.
+ * host side (host.c) reuses; and "the door", which bounds what a peer
+ * that has not sent Connect may cost: deadlines, caps on such
+ * connections, and a pause when accept() runs out of file descriptors.
  *
  * Not implemented: TLS [TCP-1.0c §3.6.1.3], because it needs a handshake
  * daemon and keys, which a teaching lab does not have; TREQ says so.

@@ -119,8 +119,7 @@ start_target 64
 check "target up with ulimit -n 64" grep -q '^try:' "$log"
 check "warm-up: perf --verify" honest
 sleep 0.5
-idle_fds=$(nfds) idle_rss=$(rss_kb)
-cpu0=$(awk '{ print $14 + $15 }' /proc/"$tgt"/stat)
+idle_fds=$(nfds) idle_rss=$(rss_kb) t0=$SECONDS
 fl=()
 for a in 6 7 8 9; do
 	python3 tests/flood.py idle 127.0.0.$a "$port" 30 30 >tests/out/flood_test.emfile$a.out 2>&1 &
@@ -137,7 +136,7 @@ echo "CPU ticks in 3 s of fd exhaustion: $((cpu1 - cpu0))" >>"$DETAIL"
 check "out of fds: the target hit EMFILE and said so" grep -q 'Too many open files; not accepting' "$log"
 check "out of fds: no busy loop (under 1.5 s of CPU in 3 s)" test $((cpu1 - cpu0)) -lt 150
 check "out of fds: at most one log line a second" \
-	test "$(grep -c 'Too many open files; not accepting' "$log")" -le 5
+	test "$(grep -c 'Too many open files; not accepting' "$log")" -le $((SECONDS - t0 + 2))
 check "out of fds: an honest host's perf --verify passes" honest
 wait "${fl[@]}"
 for a in 6 7 8 9; do

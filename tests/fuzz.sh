@@ -17,8 +17,11 @@ rc=$?
 grep -E '^(stat::|Done)' "$log"
 if [ "$rc" = 0 ]; then
 	echo "fuzz: 1 passed, 0 failed"
+	echo "1 passed, 0 failed"
 else
 	grep -E 'ERROR|SUMMARY|Test unit written|abort|runtime error' "$log" | head -20
-	echo "fuzz: 0 passed, 1 failed (exit $rc; log $log)"
+	echo "fuzz: 0 passed, 1 failed"
+	echo "0 passed, 1 failed"
+	echo "(exit $rc; log $log)"
 fi
 [ "$rc" = 0 ]
