@@ -70,7 +70,7 @@ rss_back() {
 # all_closed OUT: flood.py saw the target close every socket it opened.
 all_closed() {
 	grep '^closed' "$1"
-	grep -qE '^closed ([0-9]+) of \1$' "$1"
+	grep -qE '^closed ([0-9]+) of \1( |$)' "$1"
 }
 
 # flood MODE SRC COUNT: run one flood, an honest client in the middle of
@@ -133,15 +133,25 @@ cpu0=$(awk '{ print $14 + $15 }' /proc/"$tgt"/stat)
 sleep 3
 cpu1=$(awk '{ print $14 + $15 }' /proc/"$tgt"/stat)
 echo "CPU ticks in 3 s of fd exhaustion: $((cpu1 - cpu0))" >>"$DETAIL"
-check "out of fds: the target hit EMFILE and said so" grep -q 'Too many open files; not accepting' "$log"
+emfile_logged() {	# within 10 s: accept() has met EMFILE, and said so
+	for _ in $(seq 100); do
+		grep -q 'Too many open files; not accepting' "$log" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+check "out of fds: the target hit EMFILE and said so" emfile_logged
 check "out of fds: no busy loop (under 1.5 s of CPU in 3 s)" test $((cpu1 - cpu0)) -lt 150
-check "out of fds: at most one log line a second" \
-	test "$(grep -c 'Too many open files; not accepting' "$log")" -le $((SECONDS - t0 + 2))
-check "out of fds: an honest host's perf --verify passes" honest
 wait "${fl[@]}"
 for a in 6 7 8 9; do
 	check "out of fds: flood from 127.0.0.$a closed" all_closed tests/out/flood_test.emfile$a.out
 done
+check "out of fds: at most one log line a second" \
+	test "$(grep -c 'Too many open files; not accepting' "$log")" -le $((SECONDS - t0 + 2))
+# The honest host comes after the flood: while the fds are gone, its
+# connection waits in the backlog behind the flood's, and how long that
+# takes depends on this machine's load, not on the target.
+check "out of fds, after: an honest host's perf --verify passes" honest
 check "out of fds: file descriptors back to idle ($idle_fds)" fds_back
 check "out of fds: RSS back within 10% of idle" rss_back
 stop_target
