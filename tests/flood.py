@@ -97,7 +97,7 @@ def never_read():
     time.sleep(wait_s)
     io.close()
     admin.close()
-    print("closed %d of %d" % (count, count))
+    print("done: held %d MiB of reads unread for %g s" % (16, wait_s))
 
 def first_bytes():	# what each flood socket sends before it stops
     if mode == "idle":
