@@ -193,6 +193,7 @@ static void nvmf_reactor_tick(struct nvmf_reactor *r)
 	r->idle_ticks = r->pool.lent ? 0 : r->idle_ticks + 1;
 	if (r->idle_ticks == NVMF_TRIM_TICKS)
 		nvmf_buf_trim(&r->pool);
+	tcp_reactor_tick(r);
 }
 
 /*
@@ -340,6 +341,15 @@ static void nvmf_target_usage(FILE *f)
 		"                              everything over RPC, as with SPDK's nvmf_tgt\n"
 		"  -v, --verbose               more logging (-vv: debug)\n"
 		"      --trace                 print every PDU and command, one line each\n"
+		"      --icreq-timeout MS      close a TCP connection with no ICReq MS after\n"
+		"                              accept (default 5000)\n"
+		"      --connect-timeout MS    ... with no Connect MS after ICResp (5000)\n"
+		"      --pdu-timeout MS        ... that leaves a PDU unfinished MS (10000)\n"
+		"      --max-unconnected N     TCP connections that have not sent Connect:\n"
+		"                              at most N (default 256); beyond, accepting\n"
+		"                              waits for one to connect or time out\n"
+		"      --max-unconnected-per-host N   ... at most N from one address\n"
+		"                              (default 32); beyond, new ones are closed\n"
 		"      --version               say what was built\n"
 		"other subcommands: nvmf discover|identify|perf|rpc|config|sim --help\n",
 		NVMF_DEFAULT_NQN, NVMF_DEFAULT_NS, NVMF_TCP_MAX_IO_DEFAULT >> 10,
@@ -425,6 +435,37 @@ static int nvmf_add_discovery_listeners(const char *disc_port)
 	return 0;
 }
 
+/* Long options without a letter: the connection deadlines and limits. */
+enum {
+	NVMF_OPT_ICREQ_MS = 256, NVMF_OPT_CONNECT_MS, NVMF_OPT_PDU_MS,
+	NVMF_OPT_MAX_UNCONN, NVMF_OPT_MAX_UNCONN_HOST,
+};
+
+/* Set the tcp.c deadline or limit that option opt names. Returns 0, or
+ * -EINVAL after saying what a good value looks like. */
+static int nvmf_parse_limit(int opt, const char *arg)
+{
+	unsigned *dst[] = {
+		[NVMF_OPT_ICREQ_MS - 256] = &g_tcp_icreq_ms,
+		[NVMF_OPT_CONNECT_MS - 256] = &g_tcp_connect_ms,
+		[NVMF_OPT_PDU_MS - 256] = &g_tcp_pdu_ms,
+		[NVMF_OPT_MAX_UNCONN - 256] = &g_tcp_max_unconnected,
+		[NVMF_OPT_MAX_UNCONN_HOST - 256] = &g_tcp_max_unconnected_per_host,
+	};
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(arg, &end, 10);
+	if (errno || *end || !*arg || v == 0 || v > 3600000) {
+		fprintf(stderr, "nvmf: bad value '%s' (want a whole number from 1 up: "
+			"milliseconds for a timeout, connections for a limit)\n", arg);
+		return -EINVAL;
+	}
+	*dst[opt - 256] = v;
+	return 0;
+}
+
 struct nvmf_opts {
 	uint64_t cpumask;
 	const char *disc_port;
@@ -467,6 +508,11 @@ static int nvmf_target_parse(int argc, char **argv, struct nvmf_opts *o)
 		{ "max-io-size", required_argument, NULL, 'i' },
 		{ "buffer-pool", required_argument, NULL, 'B' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "icreq-timeout", required_argument, NULL, NVMF_OPT_ICREQ_MS },
+		{ "connect-timeout", required_argument, NULL, NVMF_OPT_CONNECT_MS },
+		{ "pdu-timeout", required_argument, NULL, NVMF_OPT_PDU_MS },
+		{ "max-unconnected", required_argument, NULL, NVMF_OPT_MAX_UNCONN },
+		{ "max-unconnected-per-host", required_argument, NULL, NVMF_OPT_MAX_UNCONN_HOST },
 		{ 0 },
 	};
 	struct nvmf_subsys *cur = NULL;
@@ -543,6 +589,14 @@ static int nvmf_target_parse(int argc, char **argv, struct nvmf_opts *o)
 		case 'h':
 			nvmf_target_usage(stdout);
 			exit(0);
+		case NVMF_OPT_ICREQ_MS:
+		case NVMF_OPT_CONNECT_MS:
+		case NVMF_OPT_PDU_MS:
+		case NVMF_OPT_MAX_UNCONN:
+		case NVMF_OPT_MAX_UNCONN_HOST:
+			if (nvmf_parse_limit(c, optarg))
+				return 2;
+			break;
 		default:
 			nvmf_target_usage(stderr);
 			return 2;

@@ -329,6 +329,7 @@ struct nvmf_listener {
 	uint16_t portid;
 	bool discovery_only;		/* 8009: discovery subsystem only */
 	bool dynamic;			/* added over RPC: closes when unused */
+	bool paused;			/* tcp.c: not watched for now (reactor 0) */
 	struct sockaddr_storage addr;
 	struct nvmf_poller poller;
 	void *priv;			/* the transport's own state (rdma.c) */
@@ -426,6 +427,9 @@ const char *nvmf_opcode_name(const struct nvme_sqe *sqe, uint16_t qid);
 int tcp_listen(struct nvmf_listener *l, char *err, size_t errlen);
 void tcp_unlisten(struct nvmf_listener *l);
 int tcp_reactor_poll(struct nvmf_reactor *r);	/* queues needing a pass */
+void tcp_reactor_tick(struct nvmf_reactor *r);	/* deadlines, paused listeners */
+extern unsigned g_tcp_icreq_ms, g_tcp_connect_ms, g_tcp_pdu_ms;	/* deadlines */
+extern unsigned g_tcp_max_unconnected, g_tcp_max_unconnected_per_host;
 uint32_t tcp_crc32c(const void *buf, size_t len);
 uint32_t tcp_crc32c_update(uint32_t crc, const void *buf, size_t len);
 void tcp_put_hdgst(uint8_t *hdr, uint32_t hlen, bool on);

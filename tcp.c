@@ -21,7 +21,9 @@
  * connection's own memory is small and fixed (see tcp_queue_alloc).
  *
  * Also here: the CRC32C digest (ISA-L) and the PDU header checks, which the
- * host side (host.c) reuses.
+ * host side (host.c) reuses; and "the door", which bounds what a peer
+ * that has not sent Connect may cost: deadlines, caps on such
+ * connections, and a pause when accept() runs out of file descriptors.
  *
  * Not implemented: TLS [TCP-1.0c §3.6.1.3], because it needs a handshake
  * daemon and keys, which a teaching lab does not have; TREQ says so.
@@ -39,6 +41,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/uio.h>
 #include <unistd.h>
 #include <endian.h>
@@ -58,6 +61,7 @@
 #define TCP_SLOTS		NVMF_MAXCMD	/* before Connect we don't know */
 #define TCP_OUT_PER_REQ		5		/* hdr, data, ddgst, rsp, r2t */
 #define TCP_PDU_MAX_HDR		256		/* pdo is one byte */
+#define TCP_CID_NONE		0xffffffffu	/* cid_of[]: the slot is free */
 
 uint32_t g_tcp_maxh2cdata = 32 * 1024;	/* ICResp MAXH2CDATA */
 uint32_t g_tcp_max_io_size = NVMF_TCP_MAX_IO_DEFAULT;	/* MDTS, -i/--max-io-size */
@@ -141,6 +145,10 @@ struct tcp_queue {
 	uint32_t c2h_align;		/* (HPDA + 1) * 4 */
 	bool want_out;			/* EPOLLOUT is armed */
 	bool close_after_flush;		/* a TermReq is on its way */
+	struct tcp_door *door;		/* until Connect: see "The door" */
+	uint64_t door_ms;		/* accept, then ICResp: deadlines count from it */
+	uint64_t pdu_ms;		/* when the unfinished PDU was first seen */
+	unsigned nr_pdus, nr_pdus_seen;	/* PDUs finished; at the last tick */
 
 	/* receive */
 	enum tcp_recv_state rstate;
@@ -170,6 +178,7 @@ struct tcp_queue {
 	unsigned nr_busy;
 	struct tcp_req *wait_head, *wait_tail;	/* REQ_WAIT_BUF, oldest first */
 	unsigned wait_gen;		/* pool gen when we last found it full */
+	uint32_t cid_of[TCP_SLOTS];	/* CID each busy slot holds; TCP_CID_NONE */
 };
 
 static const struct nvmf_transport_ops tcp_ops;
@@ -371,6 +380,7 @@ static void tcp_req_put(struct tcp_queue *tq, struct tcp_req *t)
 	}
 	t->req.data = NULL;
 	t->state = REQ_FREE;
+	tq->cid_of[t->ttag] = TCP_CID_NONE;
 	t->next_free = tq->free_reqs;
 	tq->free_reqs = t;
 	tq->nr_busy--;
@@ -639,6 +649,7 @@ static void tcp_pdu_done(struct tcp_queue *tq)
 {
 	tq->pdu_got = 0;
 	tq->rreq = NULL;
+	tq->nr_pdus++;			/* the PDU deadline restarts */
 	tcp_set_state(tq, RECV_CH);
 }
 
@@ -662,6 +673,7 @@ static int tcp_handle_icreq(struct tcp_queue *tq)
 	tq->ddgst = req->digest & NVME_TCP_DDGST_ENABLE;
 	tq->c2h_align = (req->hpda + 1u) * 4;
 	tq->icreq_done = true;
+	tq->door_ms = nvmf_now_ms();		/* Connect's deadline counts from here */
 
 	memset(rsp, 0, sizeof(*rsp));
 	rsp->hdr.type = NVME_TCP_ICRESP;
@@ -845,6 +857,27 @@ static void tcp_wait_buf(struct tcp_queue *tq, struct tcp_req *t)
 }
 
 /*
+ * Claim t's CID for as long as t is outstanding. False if another command
+ * on this queue holds it: a CID must be unique among a queue's outstanding
+ * commands [BASE-2.0c §4.2, CDW0 CID], and a second one gets Command ID
+ * Conflict [BASE-2.0c Fig. 94, 03h]. Its completion then carries a CID the
+ * host already uses; that is the host's bug, and the spec's answer. The
+ * compare loop has no early exit, so the compiler can vectorize it.
+ */
+static bool tcp_cid_claim(struct tcp_queue *tq, struct tcp_req *t)
+{
+	uint32_t cid = le16toh(t->req.sqe.cid);
+	unsigned same = 0;
+
+	for (int i = 0; i < TCP_SLOTS; i++)
+		same += tq->cid_of[i] == cid;
+	if (same)
+		return false;
+	tq->cid_of[t->ttag] = cid;
+	return true;
+}
+
+/*
  * Check the SGL of a capsule against what NVMe/TCP allows and hand the
  * command to nvmf.c. TCP knows two data descriptors [TCP-1.0c §3.3.3]:
  * in-capsule data (Data Block, Offset subtype, offset 0 since ICDOFF is 0)
@@ -861,7 +894,9 @@ static void tcp_cmd_ready(struct tcp_req *t)
 
 	t->state = REQ_EXEC;
 	t->req.data_len = len;
-	if (t->ddgst_bad)
+	if (!tcp_cid_claim(container_of(t->req.q, struct tcp_queue, q), t))
+		status = NVME_SC_CID_CONFLICT;
+	else if (t->ddgst_bad)
 		status = NVME_SC_TRANSIENT_TRANSPORT;
 	else if (t->req.icd_len && sgl->type != icd_type)
 		status = NVME_SC_SGL_INVALID_TYPE;
@@ -1062,6 +1097,7 @@ static struct tcp_queue *tcp_queue_alloc(int fd)
 	tq->out = (struct tcp_out *)(m + out_off);
 	tq->out_cap = TCP_SLOTS * TCP_OUT_PER_REQ + 4;
 	tq->reqs = (struct tcp_req *)(m + reqs_off);
+	memset(tq->cid_of, 0xff, sizeof(tq->cid_of));	/* TCP_CID_NONE */
 	return tq;
 }
 
@@ -1079,8 +1115,280 @@ static void tcp_addr_str(const struct sockaddr_storage *ss, char *buf, size_t le
 	snprintf(buf, len, "%s:%s", host, port);
 }
 
+/* ==================================================================== */
+/* The door: deadlines, limits, running out of fds                     */
+/* ==================================================================== */
+
+/*
+ * Until Connect succeeds a connection is anonymous: anyone who reaches
+ * the port can open one. What such a connection may cost is bounded here.
+ *
+ *   accept --ICReq in icreq_ms--> ICResp --Connect in connect_ms--> connected
+ *      \____________________ "in the door" ________________________/
+ *   and at any time: a PDU, once started, is finished in pdu_ms
+ *
+ * - Deadlines are checked at each reactor's 100 ms tick. A queue past one
+ *   is closed with a FIN: the C2HTermReq status codes all name a bad PDU
+ *   [TCP-1.0c §3.6.2.4, Fig. 28], none a slow peer, so none would be true.
+ * - Limits: at most g_tcp_max_unconnected connections in the door, and at
+ *   most g_tcp_max_unconnected_per_host of them from one address. At the
+ *   first cap the listener is not watched until one leaves, so the kernel
+ *   holds the rest in its backlog; past the second, a new connection from
+ *   that address is closed at once (we learn the address only by
+ *   accepting).
+ * - fd exhaustion: a failed accept() leaves the connection in the backlog
+ *   and the listener readable, so watching it would spin. It is paused for
+ *   TCP_BACKOFF_MS instead.
+ * Each of these is logged once per episode, or at most once a second.
+ */
+#define TCP_BACKOFF_MS	200		/* accept() out of fds: pause this long */
+
+unsigned g_tcp_icreq_ms = 5000;		/* --icreq-timeout */
+unsigned g_tcp_connect_ms = 5000;	/* --connect-timeout */
+unsigned g_tcp_pdu_ms = 10000;		/* --pdu-timeout */
+unsigned g_tcp_max_unconnected = 256;	/* --max-unconnected */
+unsigned g_tcp_max_unconnected_per_host = 32;	/* --max-unconnected-per-host */
+
+/* Connections in the door from one address. Freed when its last leaves. */
+struct tcp_door {
+	struct tcp_door *next;
+	struct sockaddr_storage addr;
+	unsigned count;
+	bool refused;			/* this episode's refusal was logged */
+};
+
+static pthread_mutex_t g_tcp_door_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct tcp_door *g_tcp_doors;	/* under g_tcp_door_lock */
+static atomic_uint g_tcp_unconnected;	/* sum of every count */
+
+/* Listener pauses: touched only on reactor 0, which accepts. */
+static unsigned g_tcp_nr_paused;
+static uint64_t g_tcp_resume_ms;
+static bool g_tcp_full_logged;		/* this cap episode was logged */
+
+/* "At most once a second" for log lines a flood would repeat. */
+struct tcp_ratelimit {
+	uint64_t last_ms;
+	unsigned held;			/* lines not printed since */
+};
+
+static struct tcp_ratelimit g_tcp_rl_expired, g_tcp_rl_emfile;
+
+/* Log msg unless rl printed one less than a second ago; then say how
+ * many were held back. Any thread. */
+static void tcp_log_limited(struct tcp_ratelimit *rl, const char *msg)
+{
+	uint64_t now = nvmf_now_ms();
+	unsigned held;
+
+	pthread_mutex_lock(&g_tcp_door_lock);
+	held = rl->held;
+	if (rl->last_ms && now - rl->last_ms < 1000) {
+		rl->held++;
+		pthread_mutex_unlock(&g_tcp_door_lock);
+		return;
+	}
+	rl->last_ms = now;
+	rl->held = 0;
+	pthread_mutex_unlock(&g_tcp_door_lock);
+	if (held)
+		LOG_WARN("%s (and %u more like it in the last seconds)", msg, held);
+	else
+		LOG_WARN("%s", msg);
+}
+
+/* Same host: the address without the port. */
+static bool tcp_same_host(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	const struct sockaddr_in *a4 = (const void *)a, *b4 = (const void *)b;
+	const struct sockaddr_in6 *a6 = (const void *)a, *b6 = (const void *)b;
+
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET)
+		return a4->sin_addr.s_addr == b4->sin_addr.s_addr;
+	return !memcmp(&a6->sin6_addr, &b6->sin6_addr, sizeof(a6->sin6_addr));
+}
+
+/* Find peer's entry, making one if there is none. Caller holds the lock. */
+static struct tcp_door *tcp_door_find(const struct sockaddr_storage *peer)
+{
+	struct tcp_door *d;
+
+	for (d = g_tcp_doors; d; d = d->next)
+		if (tcp_same_host(&d->addr, peer))
+			return d;
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return NULL;
+	d->addr = *peer;
+	d->next = g_tcp_doors;
+	g_tcp_doors = d;
+	return d;
+}
+
+/*
+ * A new connection from peer enters the door. Returns 0 with *out set,
+ * -EUSERS when that address already has its share waiting (logged once
+ * until it has none), or -ENOMEM. Runs on reactor 0.
+ */
+static int tcp_door_enter(const struct sockaddr_storage *peer, const char *name,
+			  struct tcp_door **out)
+{
+	struct tcp_door *d;
+	int rc = 0;
+
+	pthread_mutex_lock(&g_tcp_door_lock);
+	d = tcp_door_find(peer);
+	if (!d) {
+		rc = -ENOMEM;
+	} else if (d->count >= g_tcp_max_unconnected_per_host) {
+		if (!d->refused)
+			LOG_WARN("%s has %u connections that have not sent Connect; closing its "
+				 "new ones until one does or times out (--max-unconnected-per-host)",
+				 name, d->count);
+		d->refused = true;
+		rc = -EUSERS;
+	} else {
+		d->count++;
+		atomic_fetch_add(&g_tcp_unconnected, 1);
+		*out = d;
+	}
+	pthread_mutex_unlock(&g_tcp_door_lock);
+	return rc;
+}
+
+/* Leave the door (connected, or closed): free the slot. Any reactor. */
+static void tcp_door_leave(struct tcp_door **dp)
+{
+	struct tcp_door *d = *dp, **pp;
+
+	if (!d)
+		return;
+	*dp = NULL;
+	pthread_mutex_lock(&g_tcp_door_lock);
+	atomic_fetch_sub(&g_tcp_unconnected, 1);
+	if (--d->count == 0) {
+		for (pp = &g_tcp_doors; *pp != d; pp = &(*pp)->next)
+			;
+		*pp = d->next;
+		free(d);
+	}
+	pthread_mutex_unlock(&g_tcp_door_lock);
+}
+
+/* Stop watching listener l until tcp_listeners_resume() finds the cause
+ * gone and until_ms passed. Reactor 0. */
+static void tcp_listener_pause(struct nvmf_listener *l, uint64_t until_ms)
+{
+	if (until_ms > g_tcp_resume_ms)
+		g_tcp_resume_ms = until_ms;
+	if (l->paused)
+		return;
+	nvmf_reactor_modify(&g_reactors[0], &l->poller, 0);
+	l->paused = true;
+	g_tcp_nr_paused++;
+}
+
+/* The door is full: pause accepting, and say so once per episode. */
+static void tcp_accept_full(struct nvmf_listener *l)
+{
+	if (!g_tcp_full_logged)
+		LOG_WARN("%u connections have not sent Connect; accepting no more until one "
+			 "does or times out (--max-unconnected)", g_tcp_max_unconnected);
+	g_tcp_full_logged = true;
+	tcp_listener_pause(l, 0);
+}
+
+/* accept() failed for want of an fd or memory: back off, log rarely. */
+static void tcp_accept_backoff(struct nvmf_listener *l, int err)
+{
+	struct rlimit rl = { 0 };
+	char msg[256];
+
+	getrlimit(RLIMIT_NOFILE, &rl);
+	snprintf(msg, sizeof(msg), "accept on %s:%s: %s; not accepting for %u ms (open files "
+		 "limit %llu: raise ulimit -n, or lower --max-unconnected)", l->traddr,
+		 l->trsvcid, strerror(err), TCP_BACKOFF_MS, (unsigned long long)rl.rlim_cur);
+	tcp_log_limited(&g_tcp_rl_emfile, msg);
+	tcp_listener_pause(l, nvmf_now_ms() + TCP_BACKOFF_MS);
+}
+
+/* At reactor 0's tick: watch paused listeners again once the backoff has
+ * passed and the door has room. g_config_lock keeps the list still. */
+static void tcp_listeners_resume(uint64_t now)
+{
+	if (!g_tcp_nr_paused || now < g_tcp_resume_ms ||
+	    atomic_load(&g_tcp_unconnected) >= g_tcp_max_unconnected)
+		return;
+	pthread_rwlock_rdlock(&g_config_lock);
+	for (struct nvmf_listener *l = g_listeners; l; l = l->next) {
+		if (l->trtype == NVMF_TRTYPE_TCP && l->paused && l->poller.fd >= 0)
+			nvmf_reactor_modify(&g_reactors[0], &l->poller, EPOLLIN);
+		l->paused = false;
+	}
+	pthread_rwlock_unlock(&g_config_lock);
+	LOG_DBG("accepting again (%u connections waiting for Connect)",
+		atomic_load(&g_tcp_unconnected));
+	g_tcp_nr_paused = 0;
+	g_tcp_full_logged = false;
+}
+
+/*
+ * Which deadline has tq missed, if any? Returns the option that sets it,
+ * or NULL. A PDU counts as started from the tick that first sees it
+ * unfinished, so the bound is pdu_ms plus up to one tick.
+ */
+static const char *tcp_deadline_missed(struct tcp_queue *tq, uint64_t now)
+{
+	if (tq->door && !tq->icreq_done && now - tq->door_ms > g_tcp_icreq_ms)
+		return "icreq-timeout";
+	if (tq->door && tq->icreq_done && now - tq->door_ms > g_tcp_connect_ms)
+		return "connect-timeout";
+	if (tq->rstate == RECV_CH && tq->pdu_got == 0) {
+		tq->pdu_ms = 0;			/* between PDUs */
+		return NULL;
+	}
+	if (!tq->pdu_ms || tq->nr_pdus != tq->nr_pdus_seen) {
+		tq->pdu_ms = now;		/* a new PDU is under way */
+		tq->nr_pdus_seen = tq->nr_pdus;
+		return NULL;
+	}
+	return now - tq->pdu_ms > g_tcp_pdu_ms ? "pdu-timeout" : NULL;
+}
+
+/* Every 100 ms on each reactor: connected queues leave the door, queues
+ * past a deadline close; reactor 0 also resumes paused listeners. */
+void tcp_reactor_tick(struct nvmf_reactor *r)
+{
+	uint64_t now = nvmf_now_ms();
+	char msg[256];
+
+	for (struct nvmf_queue *q = r->queues; q; q = q->next) {
+		struct tcp_queue *tq = container_of(q, struct tcp_queue, q);
+		const char *missed;
+
+		if (q->ops != &tcp_ops || q->closing)
+			continue;
+		if (tq->door && q->ctrl)
+			tcp_door_leave(&tq->door);
+		missed = tcp_deadline_missed(tq, now);
+		if (!missed)
+			continue;
+		snprintf(msg, sizeof(msg), "qid=%u %s: %s (--%s); closing", q->qid, q->peer,
+			 !strcmp(missed, "icreq-timeout") ? "no ICReq in time" :
+			 !strcmp(missed, "connect-timeout") ? "no Connect in time" :
+			 "a PDU left unfinished", missed);
+		tcp_log_limited(&g_tcp_rl_expired, msg);
+		tcp_queue_close(q);
+	}
+	if (r == &g_reactors[0])
+		tcp_listeners_resume(now);
+}
+
 /* The listener is readable: accept every waiting connection and hand
- * each to a reactor, round-robin. Runs on reactor 0. */
+ * each to a reactor, round-robin, while the door has room (see above).
+ * Runs on reactor 0. */
 static void tcp_accept(struct nvmf_poller *p, uint32_t events)
 {
 	struct nvmf_listener *l = container_of(p, struct nvmf_listener, poller);
@@ -1089,28 +1397,46 @@ static void tcp_accept(struct nvmf_poller *p, uint32_t events)
 	for (;;) {
 		struct sockaddr_storage peer;
 		socklen_t plen = sizeof(peer), llen;
+		struct tcp_door *door = NULL;
 		struct tcp_queue *tq;
-		int one = 1;
-		int fd = accept4(p->fd, (struct sockaddr *)&peer, &plen,
-				 SOCK_NONBLOCK | SOCK_CLOEXEC);
+		char name[64];
+		int one = 1, fd;
 
+		if (atomic_load(&g_tcp_unconnected) >= g_tcp_max_unconnected) {
+			tcp_accept_full(l);
+			return;
+		}
+		fd = accept4(p->fd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0 && (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+			       errno == ENOMEM)) {
+			tcp_accept_backoff(l, errno);
+			return;
+		}
 		if (fd < 0) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
 				LOG_WARN("accept on %s:%s: %s", l->traddr, l->trsvcid,
 					 strerror(errno));
 			return;
 		}
+		tcp_addr_str(&peer, name, sizeof(name));
+		if (tcp_door_enter(&peer, name, &door)) {
+			close(fd);
+			continue;
+		}
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		tq = tcp_queue_alloc(fd);
 		if (!tq) {
 			LOG_ERR("out of memory for a new connection; refusing it");
+			tcp_door_leave(&door);
 			close(fd);
 			continue;
 		}
 		tq->q.listener = l;
+		tq->door = door;
+		tq->door_ms = nvmf_now_ms();
 		llen = sizeof(tq->q.local);
 		getsockname(fd, (struct sockaddr *)&tq->q.local, &llen);
-		tcp_addr_str(&peer, tq->q.peer, sizeof(tq->q.peer));
+		memcpy(tq->q.peer, name, sizeof(name));
 		LOG_DBG("connection from %s on %s:%s", tq->q.peer, l->traddr, l->trsvcid);
 		tq->q.reactor = nvmf_reactor_next();
 		nvmf_reactor_add_queue(&tq->q);
@@ -1216,6 +1542,7 @@ static void tcp_queue_close(struct nvmf_queue *q)
 	if (q->closing)
 		return;
 	q->closing = true;
+	tcp_door_leave(&tq->door);		/* its place goes to the next */
 	LOG_DBG("qid=%u %s closing", q->qid, q->peer);
 	nvmf_reactor_unwatch(q->reactor, &tq->poller);
 	/* Send FIN after anything queued, and drain what the host sent, so

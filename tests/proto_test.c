@@ -947,6 +947,32 @@ static void bad_flow(void)
 	cl_close(&c);
 	bad_case("a peer that vanishes mid-write does not disturb others", ttag >= 0);
 
+	/* A second command with the CID of an outstanding one (here a write
+	 * waiting for its data) [BASE-2.0c §4.2]: Command ID Conflict, and
+	 * the first still completes. */
+	static uint8_t w[4096];
+	struct nvme_cqe cqe;
+	cl_io_up(&c, g_port, g_cntlid, 31, 0, 0);
+	ttag = start_r2t_write(&c, 77, 4096);
+	memset(&s, 0, sizeof(s));
+	s.opcode = NVME_CMD_FLUSH;
+	s.cid = htole16(77);
+	s.nsid = htole32(1);
+	cl_send_cmd(&c, &s, NULL, 0);
+	bad_case("a CID already outstanding -> Command ID Conflict (03h), no second R2T",
+		 ttag >= 0 && (cl_wait(&c, 77, &cqe, NULL, NULL) & 0xff) == NVME_STATUS_SC(NVME_SC_CID_CONFLICT) &&
+		 le16toh(cqe.cid) == 77);
+	h.cccid = htole16(77);
+	h.ttag = htole16(ttag);
+	h.datal = htole32(4096);
+	h.hdr.plen = htole32(24 + 4096);
+	h.hdr.flags = NVME_TCP_F_DATA_LAST;
+	cl_send(&c, &h, 24);
+	cl_send(&c, w, sizeof(w));
+	bad_case("... and the first command with that CID still completes",
+		 cl_wait(&c, 77, &cqe, NULL, NULL) == 0);
+	cl_close(&c);
+
 	/* The host gives up with H2CTermReq: we close. */
 	cl_open(&c, g_port);
 	cl_icreq(&c, 0, 0);

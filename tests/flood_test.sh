@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# tests/flood_test.sh - careless and hostile peers against one target:
+# floods of a few hundred sockets that go idle, stop inside a PDU header
+# or half way through a Connect, a host that never reads, and a target
+# short of file descriptors. After each, an honest client's perf --verify
+# must pass (a liveness bound, not a speed check), and the target must be
+# back to the file descriptors and memory it had when idle.
+#
+#   flood_test --> ./nvmf target (short deadlines) <-- tests/flood.py (127.0.0.2..)
+#                        ^
+#                        +-- ./nvmf perf --verify from 127.0.0.1: the honest host
+set -u
+cd "$(dirname "$0")/.."
+DETAIL=tests/out/flood_test.detail
+. tests/lib.sh
+mkdir -p tests/out
+: >"$DETAIL"
+nqn=nqn.2026-11.io.nvmf:flood
+log=tests/out/flood_test.target.out
+tgt=
+stop_target() {
+	[ -n "$tgt" ] && kill "$tgt" 2>/dev/null && wait "$tgt" 2>/dev/null
+	tgt=
+}
+trap 'stop_target; kill $(jobs -p) 2>/dev/null; rm -f tests/out/flood_test.$$.sock' EXIT
+
+# start_target [ULIMIT_N]: deadlines of 1 s so a flood clears quickly.
+start_target() {
+	port=$(free_port)
+	(
+		[ -n "${1:-}" ] && ulimit -n "$1"
+		exec ./nvmf target -l 127.0.0.1:$port -D 0 -r tests/out/flood_test.$$.sock \
+			-s $nqn --ns ram:64M --icreq-timeout 1000 --connect-timeout 1000 \
+			--pdu-timeout 1000
+	) >"$log" 2>&1 &
+	tgt=$!
+	for _ in $(seq 50); do
+		grep -q '^try:' "$log" && break
+		sleep 0.1
+	done
+	trid="trtype:TCP traddr:127.0.0.1 trsvcid:$port subnqn:$nqn"
+}
+
+honest() {	# the honest host: a short verified run, bounded in time
+	timeout 30 ./nvmf perf -q 16 -o 4096 -w randrw -M 50 -t 1 --verify -r "$trid"
+}
+nfds() { ls /proc/"$tgt"/fd | wc -l; }
+rss_kb() { awk '/^VmRSS/ { print $2 }' /proc/"$tgt"/status; }
+
+# fds_back: the target holds the fds it held when idle, within 10 s.
+fds_back() {
+	for _ in $(seq 100); do
+		[ "$(nfds)" -le "$idle_fds" ] && return 0
+		sleep 0.1
+	done
+	echo "fds: idle $idle_fds, now $(nfds)"; ls -l /proc/"$tgt"/fd
+	return 1
+}
+
+# rss_back: resident memory within 10% of idle, within 10 s.
+rss_back() {
+	for _ in $(seq 100); do
+		[ "$(rss_kb)" -le $((idle_rss * 110 / 100)) ] && return 0
+		sleep 0.1
+	done
+	echo "RSS: idle ${idle_rss} kB, now $(rss_kb) kB"
+	return 1
+}
+
+# all_closed OUT: flood.py saw the target close every socket it opened.
+all_closed() {
+	grep '^closed' "$1"
+	grep -qE '^closed ([0-9]+) of \1( |$)' "$1"
+}
+
+# flood MODE SRC COUNT: run one flood, an honest client in the middle of
+# it, then the checks that the target is whole again.
+flood() {
+	local mode=$1 src=$2 n=$3 out=tests/out/flood_test.$1.out hold=30
+	flood_t0=$SECONDS
+	[ "$mode" = never-read ] && hold=10	# it holds on for all of it
+	python3 tests/flood.py "$mode" "$src" "$port" "$n" $hold >"$out" 2>&1 &
+	local fl=$!
+	for _ in $(seq 300); do
+		grep -q '^ready' "$out" && break
+		sleep 0.1
+	done
+	check "$mode flood of $n sockets from $src: opened" grep -q '^ready' "$out"
+	check "$mode flood: an honest host's perf --verify passes during it" honest
+	wait $fl
+	# (the never-reading host closes its own sockets: fds_back checks that
+	# the target let go of them)
+	[ "$mode" = never-read ] || check "$mode flood: the target closed every socket" all_closed "$out"
+	check "$mode flood: file descriptors back to idle ($idle_fds)" fds_back
+	check "$mode flood: RSS back within 10% of idle" rss_back
+}
+
+start_target
+check "target up" grep -q '^try:' "$log"
+check "warm-up: perf --verify" honest
+sleep 0.5
+idle_fds=$(nfds) idle_rss=$(rss_kb)
+echo "idle: $idle_fds fds, $idle_rss kB" >>"$DETAIL"
+
+flood idle 127.0.0.2 300
+check "per-host cap: one log line for the episode, not one per socket" \
+	test "$(grep -c 'have not sent Connect; closing its' "$log")" -le 3
+check "idle sockets closed for want of an ICReq, logged at most once a second" \
+	test "$(grep -c 'no ICReq in time' "$log")" -le $((SECONDS - flood_t0 + 2))
+flood partial-header 127.0.0.3 300
+flood half-connect 127.0.0.4 300
+check "half-Connect sockets closed (a PDU left unfinished or no Connect)" \
+	grep -qE 'a PDU left unfinished|no Connect in time' "$log"
+flood never-read 127.0.0.5 1
+check "after all floods: target still running" kill -0 "$tgt"
+stop_target
+
+# Out of file descriptors: 64 idle sockets from 4 addresses against a
+# target allowed 64. accept() fails with EMFILE; the target must pause
+# the listener rather than spin, log rarely, and serve again once the
+# deadlines have cleared the idle sockets.
+start_target 64
+check "target up with ulimit -n 64" grep -q '^try:' "$log"
+check "warm-up: perf --verify" honest
+sleep 0.5
+idle_fds=$(nfds) idle_rss=$(rss_kb) t0=$SECONDS
+fl=()
+for a in 6 7 8 9; do
+	python3 tests/flood.py idle 127.0.0.$a "$port" 16 30 >tests/out/flood_test.emfile$a.out 2>&1 &
+	fl+=($!)
+done
+for _ in $(seq 300); do
+	[ "$(cat tests/out/flood_test.emfile?.out | grep -c '^ready')" = 4 ] && break
+	sleep 0.1
+done
+cpu0=$(awk '{ print $14 + $15 }' /proc/"$tgt"/stat)
+sleep 3
+cpu1=$(awk '{ print $14 + $15 }' /proc/"$tgt"/stat)
+echo "CPU ticks in 3 s of fd exhaustion: $((cpu1 - cpu0))" >>"$DETAIL"
+emfile_logged() {	# within 10 s: accept() has met EMFILE, and said so
+	for _ in $(seq 100); do
+		grep -q 'Too many open files; not accepting' "$log" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+check "out of fds: the target hit EMFILE and said so" emfile_logged
+check "out of fds: no busy loop (under 1.5 s of CPU in 3 s)" test $((cpu1 - cpu0)) -lt 150
+wait "${fl[@]}"
+for a in 6 7 8 9; do
+	check "out of fds: flood from 127.0.0.$a closed" all_closed tests/out/flood_test.emfile$a.out
+done
+check "out of fds: at most one log line a second" \
+	test "$(grep -c 'Too many open files; not accepting' "$log")" -le $((SECONDS - t0 + 2))
+# The honest host comes after the flood: while the fds are gone, its
+# connection waits in the backlog behind the flood's, and how long that
+# takes depends on this machine's load, not on the target.
+check "out of fds, after: an honest host's perf --verify passes" honest
+check "out of fds: file descriptors back to idle ($idle_fds)" fds_back
+check "out of fds: RSS back within 10% of idle" rss_back
+stop_target
+echo "flood_test: $pass passed, $fail failed"
+[ "$fail" = 0 ]
