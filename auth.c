@@ -24,8 +24,10 @@
  *   Kh' = the host secret, transformed with the host NQN if DHHC-1:0N, N > 0
  *   Ca = C itself with the null group, else HMAC(H(g^xy mod p), C)
  *
- * Keys are configured per host NQN (main.c --host/--dhchap-key) and hold on
- * every subsystem that host may reach, the discovery subsystem included.
+ * Keys are configured per host NQN: on the command line (main.c --host
+ * --dhchap-key) they hold on every subsystem that host may reach, the
+ * discovery subsystem included; over RPC (rpc.c nvmf_subsystem_add_host
+ * with keyring keys) on one subsystem, ahead of the command line's.
  * The hash and group are the strongest the host offers among those allowed
  * (--dhchap-digests, --dhchap-dhgroups). Crypto is OpenSSL's libcrypto
  * (HMAC, SHA-2, the RFC 7919 groups), CRC-32 is zlib's.
@@ -235,6 +237,7 @@ int auth_secret_load(const char *arg, char *out, size_t len)
 
 struct auth_host {
 	struct auth_host *next;
+	char subnqn[NVMF_NQN_SIZE];	/* "": every subsystem (command line) */
 	char hostnqn[NVMF_NQN_SIZE];
 	struct auth_key key;		/* the host's: it proves itself with it */
 	struct auth_key ctrl_key;	/* ours, for bidirectional: len 0 = none */
@@ -242,19 +245,32 @@ struct auth_host {
 
 static struct auth_host *g_auth_hosts;
 
+/* The entry for exactly (subnqn, hostnqn); subnqn NULL or "": every
+ * subsystem. */
+static struct auth_host **auth_host_slot(const char *subnqn, const char *hostnqn)
+{
+	struct auth_host **pp;
+
+	for (pp = &g_auth_hosts; *pp; pp = &(*pp)->next)
+		if (!strcmp((*pp)->hostnqn, hostnqn) && !strcmp((*pp)->subnqn, subnqn ? subnqn : ""))
+			break;
+	return pp;
+}
+
 /* Give hostnqn the secret key (and ctrl_key, may be NULL) as DHHC-1
- * strings, replacing earlier ones. Returns 0 or -EINVAL/-ENOMEM with err. */
-int auth_host_set(const char *hostnqn, const char *key, const char *ctrl_key, char *err,
-		  size_t errlen)
+ * strings on subsystem subnqn (NULL: on every subsystem), replacing
+ * earlier ones. Returns 0 or -EINVAL/-ENOMEM with err filled. */
+int auth_host_set(const char *subnqn, const char *hostnqn, const char *key, const char *ctrl_key,
+		  char *err, size_t errlen)
 {
 	struct auth_host h = { 0 }, *p;
 
+	snprintf(h.subnqn, sizeof(h.subnqn), "%s", subnqn ? subnqn : "");
 	snprintf(h.hostnqn, sizeof(h.hostnqn), "%s", hostnqn);
 	if (auth_key_parse(key, &h.key, err, errlen) ||
 	    (ctrl_key && auth_key_parse(ctrl_key, &h.ctrl_key, err, errlen)))
 		return -EINVAL;
-	for (p = g_auth_hosts; p && strcmp(p->hostnqn, hostnqn); p = p->next)
-		;
+	p = *auth_host_slot(subnqn, hostnqn);
 	if (!p) {
 		p = calloc(1, sizeof(*p));
 		if (!p)
@@ -268,13 +284,25 @@ int auth_host_set(const char *hostnqn, const char *key, const char *ctrl_key, ch
 	return 0;
 }
 
-static const struct auth_host *auth_host_find(const char *hostnqn)
+/* Forget hostnqn's secrets on subnqn (NULL: the every-subsystem ones). */
+void auth_host_remove(const char *subnqn, const char *hostnqn)
 {
-	const struct auth_host *p;
+	struct auth_host **pp = auth_host_slot(subnqn, hostnqn), *p = *pp;
 
-	for (p = g_auth_hosts; p && strcmp(p->hostnqn, hostnqn); p = p->next)
-		;
-	return p;
+	if (!p)
+		return;
+	*pp = p->next;
+	OPENSSL_cleanse(p, sizeof(*p));
+	free(p);
+}
+
+/* The secrets hostnqn uses on subnqn: that subsystem's own, else the
+ * every-subsystem ones; NULL if none (no authentication). */
+static const struct auth_host *auth_host_find(const char *subnqn, const char *hostnqn)
+{
+	const struct auth_host *p = *auth_host_slot(subnqn, hostnqn);
+
+	return p ? p : *auth_host_slot(NULL, hostnqn);
 }
 
 void auth_fini(void)
@@ -487,7 +515,7 @@ static void auth_fail(struct nvmf_queue *q, uint8_t exp)
  */
 bool auth_connect(struct nvmf_queue *q, const char *subnqn, const char *hostnqn)
 {
-	const struct auth_host *h = auth_host_find(hostnqn);
+	const struct auth_host *h = auth_host_find(subnqn, hostnqn);
 	struct auth_queue *a;
 
 	if (!h)

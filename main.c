@@ -429,7 +429,7 @@ static int nvmf_opt_dhchap(int c, const char *host, char *key, size_t klen, char
 	if (auth_secret_load(optarg, c == 'K' ? key : ctrl, c == 'K' ? klen : sizeof(ctrl)))
 		return snprintf(err, errlen, "cannot read secret file '%s': %s", optarg,
 				strerror(errno)), -EINVAL;
-	rc = auth_host_set(host, key, c == 'C' ? ctrl : NULL, err, errlen);
+	rc = auth_host_set(NULL, host, key, c == 'C' ? ctrl : NULL, err, errlen);
 	explicit_bzero(ctrl, sizeof(ctrl));
 	return rc;
 }

@@ -490,10 +490,12 @@ const char *auth_dh_name(uint8_t id);
 /* A DHHC-1 secret given on the command line: itself or a file holding it. */
 int auth_secret_load(const char *arg, char *out, size_t len);
 
-/* Host hostnqn must authenticate with secret key (DHHC-1 string); with
- * ctrl_key (may be NULL) we prove ourselves too. 0 or -errno, err says. */
-int auth_host_set(const char *hostnqn, const char *key, const char *ctrl_key, char *err,
-		  size_t errlen);
+/* Host hostnqn must authenticate on subnqn (NULL: every subsystem) with
+ * secret key (DHHC-1 string); with ctrl_key (may be NULL) we prove
+ * ourselves too. 0 or -errno, err says. _remove forgets them. */
+int auth_host_set(const char *subnqn, const char *hostnqn, const char *key, const char *ctrl_key,
+		  char *err, size_t errlen);
+void auth_host_remove(const char *subnqn, const char *hostnqn);
 void auth_fini(void);
 
 /* Target: at Connect, true if the host must authenticate q (AUTHREQ.ATR);

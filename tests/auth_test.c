@@ -149,7 +149,7 @@ static void test_keys(void)
 	CHECK(auth_key_parse("DHHC-1:00:AAAAAAAAAAAAAAAAAAAAAAAA:", &k, err, sizeof(err)) == -EINVAL &&
 	      strstr(err, "bytes"), "a 14-byte secret refused: %s", err);
 	CHECK(auth_key_parse("secret", &k, err, sizeof(err)) == -EINVAL, "not DHHC-1 refused: %s", err);
-	CHECK(auth_host_set(HOST, KEY01, "DHHC-1:01:bad:", err, sizeof(err)) == -EINVAL,
+	CHECK(auth_host_set(NULL, HOST, KEY01, "DHHC-1:01:bad:", err, sizeof(err)) == -EINVAL,
 	      "a bad controller secret refuses the host entry: %s", err);
 	CHECK(auth_set_digests("sha256,md5") == -EINVAL && auth_set_dhgroups("ffdhe1024") == -EINVAL,
 	      "unknown hash and group names refused");
@@ -200,7 +200,7 @@ static void test_good(void)
 	char err[128];
 
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-		CHECK(auth_host_set(HOST, cases[i].key, BAD03, err, sizeof(err)) == 0, "secret set");
+		CHECK(auth_host_set(NULL, HOST, cases[i].key, BAD03, err, sizeof(err)) == 0, "secret set");
 		CHECK(run_with(cases[i].hash, cases[i].group, cases[i].key, cases[i].bidir ? BAD03 : NULL) == 0 &&
 		      g_q.authenticated && g_q.auth->hashid == auth_hash_id(cases[i].hash) &&
 		      g_q.auth->dhgid == auth_dh_id(cases[i].group),
@@ -229,7 +229,7 @@ static void test_refusals(void)
 
 	auth_set_digests("sha256");
 	auth_set_dhgroups("null,ffdhe2048");
-	auth_host_set(HOST, KEY01, BAD03, err, sizeof(err));
+	auth_host_set(NULL, HOST, KEY01, BAD03, err, sizeof(err));
 	connect_q();
 	CHECK(host_run(BAD01, NULL) == -EACCES && !g_q.authenticated &&
 	      g_last[1] == NVMF_AUTH_FAILURE1 && g_last[7] == NVMF_AUTH_FAIL_FAILED,
@@ -237,7 +237,7 @@ static void test_refusals(void)
 	connect_q();
 	CHECK(host_run(KEY01, KEY03) == -EACCES && !g_q.authenticated && g_q.auth->step == AUTH_NEGOTIATE,
 	      "wrong controller secret -> the host sends Failure2, the queue stays unusable");
-	auth_host_set(HOST, KEY01, NULL, err, sizeof(err));
+	auth_host_set(NULL, HOST, KEY01, NULL, err, sizeof(err));
 	connect_q();
 	CHECK(host_run(KEY01, KEY03) == -EACCES && g_last[7] == NVMF_AUTH_FAIL_FAILED,
 	      "host asks for both ways, target has no controller secret -> Failure1 01h");

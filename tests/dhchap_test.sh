@@ -73,7 +73,68 @@ check "--dhchap-key without --host: says what to do" \
 check "--help lists the DH-HMAC-CHAP options" bash -c './nvmf --help | grep -q -- --dhchap-ctrl-key'
 kill $tgt; wait $tgt; rc=$?
 check "target exits 0 on SIGTERM" test "$rc" = 0
+
+# ---- the same over JSON-RPC, SPDK's names (keyring, add_host keys) ----------
+# SPDK's rpc.py of ../shared/spdk (v23.05) predates DH-HMAC-CHAP (v24.01):
+# `nvmf rpc` sends these with rpc.py's syntax.
+sock=$PWD/tests/out/dhchap_test.sock
+T=$PWD/tests/out/dhchap_test.d
+rm -rf "$T"; mkdir -p "$T"
+echo "$key" >"$T/key0"; echo "$ckey" >"$T/key1"; echo "$key" >"$T/open"
+chmod 600 "$T/key0" "$T/key1"; chmod 644 "$T/open"
+rlog=tests/out/dhchap_test.rpc.out
+rpc() { ./nvmf rpc -s "$sock" "$@"; }
+start_rpc_target() {	# start_rpc_target ARGS...
+	rm -f "$sock"
+	./nvmf target -r "$sock" -D 0 "$@" >>"$rlog" 2>&1 &
+	tgt=$!
+	for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
+}
+: >"$rlog"
+start_rpc_target --empty
+trap 'kill $tgt 2>/dev/null; wait $tgt 2>/dev/null' EXIT
+rpc nvmf_create_transport -t TCP >/dev/null
+rpc bdev_malloc_create -b M0 16 512 >/dev/null
+rpc nvmf_create_subsystem $nqn -s SN0001 >/dev/null
+rpc nvmf_subsystem_add_ns $nqn M0 >/dev/null
+rpc nvmf_subsystem_add_listener $nqn -t tcp -a 127.0.0.1 -s $port >/dev/null
+check "keyring_file_add_key key0, key1" bash -c "./nvmf rpc -s $sock keyring_file_add_key key0 $T/key0 && ./nvmf rpc -s $sock keyring_file_add_key key1 $T/key1"
+check "keyring_file_add_key of a file others can read: refused, says 0600" \
+	fails_saying "make it 0600" rpc keyring_file_add_key open "$T/open"
+check "nvmf_set_config --dhchap-digests sha256 --dhchap-dhgroups ffdhe3072" \
+	rpc nvmf_set_config --dhchap-digests sha256 --dhchap-dhgroups ffdhe3072
+check "nvmf_subsystem_add_host with an unknown key: refused, names it" \
+	fails_saying "no key named 'nokey'" rpc nvmf_subsystem_add_host $nqn $host --dhchap-key nokey
+check "nvmf_subsystem_add_host --dhchap-key key0 --dhchap-ctrlr-key key1" \
+	rpc nvmf_subsystem_add_host $nqn $host --dhchap-key key0 --dhchap-ctrlr-key key1
+out=$(rpc keyring_get_keys 2>&1)
+echo "$out" >>"$DETAIL"
+check "keyring_get_keys: names, paths, refcnt 2; no secret" \
+	bash -c 'grep -q "\"name\": \"key0\"" <<<"$1" && grep -q "\"refcnt\": 2" <<<"$1" && ! grep -q DHHC <<<"$1"' _ "$out"
+check "identify both ways: authenticated with sha256 and ffdhe3072" \
+	bash -c "./nvmf identify -r '$trid' --dhchap-secret '$key' --dhchap-ctrl-secret '$ckey' >/dev/null && grep -q 'authenticated (bidirectional, sha256, ffdhe3072)' $rlog"
+check "identify without a secret: refused" fails_saying "requires authentication" ./nvmf identify -r "$trid"
+rpc save_config >"$T/saved.json"
+cat "$T/saved.json" >>"$DETAIL"
+check "save_config: keyring first, set_config, add_host with key names, no secret" \
+	python3 -c 'import json,sys; c=json.load(open(sys.argv[1])); s=c["subsystems"]; t=open(sys.argv[1]).read()
+assert s[0]["subsystem"]=="keyring" and [e["params"]["name"] for e in s[0]["config"]]==["key0","key1"]
+n=[x for x in s if x["subsystem"]=="nvmf"][0]["config"]
+assert n[0]=={"method":"nvmf_set_config","params":{"dhchap_digests":["sha256"],"dhchap_dhgroups":["ffdhe3072"]}}, n[0]
+h=[e["params"] for e in n if e["method"]=="nvmf_subsystem_add_host"][0]
+assert h["dhchap_key"]=="key0" and h["dhchap_ctrlr_key"]=="key1", h
+assert "DHHC" not in t' "$T/saved.json"
+kill $tgt; wait $tgt
+start_rpc_target -c "$T/saved.json"
+check "restarted from save_config: authenticates again" \
+	./nvmf identify -r "$trid" --dhchap-secret "$key" --dhchap-ctrl-secret "$ckey"
+check "keyring_file_remove_key of a key in use: refused" fails_saying "in use" rpc keyring_file_remove_key key0
+rpc nvmf_subsystem_remove_host $nqn $host >/dev/null
+rpc nvmf_subsystem_add_host $nqn $host >/dev/null
+check "remove_host, add_host without keys: no authentication any more" ./nvmf identify -r "$trid"
+kill $tgt; wait $tgt; rc=$?
+check "RPC target exits 0 on SIGTERM" test "$rc" = 0
 trap - EXIT
-rm -f "$keyfile"
+rm -rf "$keyfile" "$T"
 echo "dhchap_test: $pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -115,13 +115,13 @@ auth_nvmf_said() {
 c_auth_oneway() {
 	auth_use "$1" "$2" || return 1
 	c_connect --hostnqn "$HOST_NQN" -S "$KEY" -i 1 || return 1
-	c_fio 16M && auth_nvmf_said "" && c_disconnect
+	c_fio 8M && auth_nvmf_said "" && c_disconnect
 }
 
 # Both ways: the controller proves it knows CKEY too.
 c_auth_bidir() {
 	c_connect --hostnqn "$HOST_NQN" -S "$KEY" -C "$CKEY" -i 1 || return 1
-	c_fio 8M && auth_nvmf_said "bidirectional, " && c_disconnect
+	c_fio 4M && auth_nvmf_said "bidirectional, " && c_disconnect
 }
 
 # refused WHY DMESG-ERE CONNECT-OPTIONS...: nvme connect must fail, and the
@@ -140,10 +140,10 @@ c_refused() {
 	DMESG_MARK=$(dmesg | wc -l)	# the refusal's error lines are expected
 	wait_gone
 }
-c_no_secret() { c_refused "no secret" "authentication required|qid 0: authentication" ; }
-c_wrong_host_key() { c_refused "a wrong host secret" "authentication failed|qid 0.*fail" -S "$BAD_KEY"; }
+c_no_secret() { c_refused "no secret" "qid 0: no key" ; }
+c_wrong_host_key() { c_refused "a wrong host secret" "qid 0: authentication failed" -S "$BAD_KEY"; }
 c_wrong_ctrl_key() {
-	c_refused "a wrong controller secret" "controller response mismatch|authentication failed|qid 0.*fail" \
+	c_refused "a wrong controller secret" "qid 0: controller authentication failed" \
 		-S "$KEY" -C "$BAD_CKEY"
 }
 
@@ -170,34 +170,37 @@ c_nvmf_host() {
 		--dhchap-secret "$AUTH_KEYFILE" --dhchap-ctrl-secret "$CKEY"
 }
 c_nvmf_host_wrong() {
-	if run ./nvmf identify -r "$(NVMF_TRID)" --dhchap-secret "$BAD_KEY"; then
-		echo "our host got in with a wrong secret"
-		return 1
-	fi
-	if run ./nvmf identify -r "$(NVMF_TRID)" --dhchap-secret "$KEY" --dhchap-ctrl-secret "$BAD_CKEY"; then
-		echo "our host accepted a controller that does not know the secret"
-		return 1
-	fi
+	local out
+	out=$(run ./nvmf identify -r "$(NVMF_TRID)" --dhchap-secret "$BAD_KEY" 2>&1) &&
+		{ echo "our host got in with a wrong secret"; return 1; }
+	echo "$out"
+	grep -q "refused us: authentication failed" <<<"$out" || return 1
+	out=$(run ./nvmf identify -r "$(NVMF_TRID)" --dhchap-secret "$KEY" --dhchap-ctrl-secret "$BAD_CKEY" 2>&1) &&
+		{ echo "our host accepted a controller that does not know the secret"; return 1; }
+	echo "$out"
+	grep -q "response R2 is wrong" <<<"$out" || return 1
+	sleep 1
+	DMESG_MARK=$(dmesg | wc -l)	# nvmet logs the refusals it was sent
 	echo "refused both ways, as it should be"
 }
 
-# Median of 5 nvme connect times (ms), with and without authentication.
+# Median of 3 nvme connect times (ms), with and without authentication.
 auth_connect_ms() {
 	local i t0 ms=()
-	for i in 1 2 3 4 5; do
+	for i in 1 2 3; do
 		t0=$(date +%s%N)
 		nvme connect -t tcp -a "$ADDR" -s 4420 -n "$NQN" -i 1 "$@" >/dev/null || return 1
 		ms+=($((($(date +%s%N) - t0) / 1000000)))
 		find_ctrl tcp >/dev/null; nvme disconnect -n "$NQN" >/dev/null; wait_gone || return 1
 	done
-	printf '%s\n' "${ms[@]}" | sort -n | sed -n 3p
+	printf '%s\n' "${ms[@]}" | sort -n | sed -n 2p
 }
 c_connect_time() {
 	local none one both
 	none=$(auth_connect_ms --hostnqn "$HOST2_NQN") &&
 	one=$(auth_connect_ms --hostnqn "$HOST_NQN" -S "$KEY") &&
 	both=$(auth_connect_ms --hostnqn "$HOST_NQN" -S "$KEY" -C "$CKEY") || return 1
-	echo "$KERNEL $TARGET $AUTH_HASH+$AUTH_GROUP: nvme connect (admin + 1 I/O queue), median of 5:" \
+	echo "$KERNEL $TARGET $AUTH_HASH+$AUTH_GROUP: nvme connect (admin + 1 I/O queue), median of 3:" \
 		"no auth ${none} ms, one way ${one} ms, both ways ${both} ms (TCG guest, shared host)" |
 		tee -a "$LOGS/auth-timing.txt"
 }
@@ -205,7 +208,6 @@ c_connect_time() {
 auth_checks() {
 	check oneway-sha256-null c_auth_oneway sha256 null
 	check bidir-sha256-null c_auth_bidir
-	check connect-time-sha256-null c_connect_time
 	check oneway-sha512-ffdhe4096 c_auth_oneway sha512 ffdhe4096
 	check bidir-sha512-ffdhe4096 c_auth_bidir
 	check connect-time-sha512-ffdhe4096 c_connect_time
