@@ -25,8 +25,8 @@
  *   Ca = C itself with the null group, else HMAC(H(g^xy mod p), C)
  *
  * Keys are configured per host NQN: on the command line (main.c --host
- * --dhchap-key) they hold on every subsystem that host may reach, the
- * discovery subsystem included; over RPC (rpc.c nvmf_subsystem_add_host
+ * --dhchap-key) they hold on every subsystem that host may reach, and on
+ * the discovery subsystem with --dhchap-discovery; over RPC (rpc.c nvmf_subsystem_add_host
  * with keyring keys) on one subsystem, ahead of the command line's.
  * The hash and group are the strongest the host offers among those allowed
  * (--dhchap-digests, --dhchap-dhgroups). Crypto is OpenSSL's libcrypto
@@ -62,6 +62,12 @@
 /* What the target accepts: bit N set = hash ID / DH group ID N allowed. */
 uint32_t g_auth_digests = 1u << NVMF_AUTH_SHA256 | 1u << NVMF_AUTH_SHA384 | 1u << NVMF_AUTH_SHA512;
 uint32_t g_auth_dhgroups = 0x3f;	/* null, ffdhe2048 ... ffdhe8192 */
+
+/* Does the discovery controller ask too? Off by default: nvme-cli 2.3's
+ * `nvme discover --dhchap-secret` does not hand the secret to the kernel
+ * for a discovery controller, so a host with a secret could not discover
+ * at all. nvmf's own host does (`nvmf discover --dhchap-secret`). */
+bool g_auth_discovery;
 
 static const char *const auth_hash_names[] = { NULL, "sha256", "sha384", "sha512" };
 static const char *const auth_dh_names[] = {
@@ -518,7 +524,7 @@ bool auth_connect(struct nvmf_queue *q, const char *subnqn, const char *hostnqn)
 	const struct auth_host *h = auth_host_find(subnqn, hostnqn);
 	struct auth_queue *a;
 
-	if (!h)
+	if (!h || (!g_auth_discovery && !strcmp(subnqn, NVMF_DISC_NQN)))
 		return false;
 	q->auth_required = true;
 	q->authenticated = false;

@@ -296,9 +296,11 @@ static void nvmf_target_usage(FILE *f)
 		"      --dhchap-key KEY        the --host before it must authenticate with\n"
 		"                              DH-HMAC-CHAP using this DHHC-1 secret (the\n"
 		"                              string, or a file holding it, as written by\n"
-		"                              nvme gen-dhchap-key), on every subsystem\n"
+		"                              nvme gen-dhchap-key), on every I/O subsystem\n"
 		"      --dhchap-ctrl-key KEY   and we prove ourselves with this one when the\n"
 		"                              host asks (bidirectional)\n"
+		"      --dhchap-discovery      the discovery controller asks for the secrets\n"
+		"                              too (nvme-cli 2.3's nvme discover cannot answer)\n"
 		"      --dhchap-digests LIST   hashes allowed (default sha256,sha384,sha512)\n"
 		"      --dhchap-dhgroups LIST  DH groups allowed (default null,ffdhe2048,\n"
 		"                              ffdhe3072,ffdhe4096,ffdhe6144,ffdhe8192)\n"
@@ -448,6 +450,7 @@ static int nvmf_target_parse(int argc, char **argv, struct nvmf_opts *o)
 		{ "dhchap-ctrl-key", required_argument, NULL, 'C' },
 		{ "dhchap-digests", required_argument, NULL, 'G' },
 		{ "dhchap-dhgroups", required_argument, NULL, 'g' },
+		{ "dhchap-discovery", no_argument, NULL, 'Y' },
 		{ "cpumask", required_argument, NULL, 'm' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "trace", no_argument, NULL, 'T' },
@@ -503,6 +506,9 @@ static int nvmf_target_parse(int argc, char **argv, struct nvmf_opts *o)
 			}
 			host = optarg;
 			key[0] = 0;
+			break;
+		case 'Y':
+			g_auth_discovery = true;
 			break;
 		case 'K':
 		case 'C':

@@ -482,6 +482,7 @@ void rdma_host_free(struct rdma_host *h);
 /* Allowed hash and DH group IDs (bit N = ID N), and setting them from
  * "sha256,sha512" / "null,ffdhe2048,..." lists (0 or -EINVAL). */
 extern uint32_t g_auth_digests, g_auth_dhgroups;
+extern bool g_auth_discovery;		/* the discovery controller asks too */
 int auth_set_digests(const char *list);
 int auth_set_dhgroups(const char *list);
 const char *auth_hash_name(uint8_t id);

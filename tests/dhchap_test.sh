@@ -24,7 +24,7 @@ echo "$key" >"$keyfile"
 log=tests/out/dhchap_test.target.out
 ./nvmf target -r tests/out/dhchap_test.sock -l 127.0.0.1:$port -D $dport -s $nqn --ns ram:16M \
 	--host $host --dhchap-key "$keyfile" --dhchap-ctrl-key "$ckey" --host $host2 \
-	--dhchap-digests sha384,sha512 --dhchap-dhgroups null,ffdhe2048 >"$log" 2>&1 &
+	--dhchap-digests sha384,sha512 --dhchap-dhgroups null,ffdhe2048 --dhchap-discovery >"$log" 2>&1 &
 tgt=$!
 trap 'kill $tgt 2>/dev/null; wait $tgt 2>/dev/null' EXIT
 for _ in $(seq 50); do
@@ -49,7 +49,7 @@ check "identify, both ways" ./nvmf identify -r "$trid" --dhchap-secret "$key" --
 check "perf --verify both ways: the I/O queue authenticates too" \
 	./nvmf perf -q 8 -o 4096 -w randrw -t 1 --verify -r "$trid" --dhchap-secret "$key" --dhchap-ctrl-secret "$ckey"
 check "target log: qid 1 authenticated" grep -q "qid=1 host $host authenticated (bidirectional" "$log"
-check "discover with the secret on the discovery port" \
+check "discover with the secret on the discovery port (--dhchap-discovery)" \
 	./nvmf discover -r "trtype:TCP traddr:127.0.0.1 trsvcid:$dport hostnqn:$host" --dhchap-secret "$key"
 check "discover without a secret: told to give --dhchap-secret" \
 	fails_saying "requires authentication: give --dhchap-secret" \
@@ -98,6 +98,7 @@ rpc bdev_malloc_create -b M0 16 512 >/dev/null
 rpc nvmf_create_subsystem $nqn -s SN0001 >/dev/null
 rpc nvmf_subsystem_add_ns $nqn M0 >/dev/null
 rpc nvmf_subsystem_add_listener $nqn -t tcp -a 127.0.0.1 -s $port >/dev/null
+rpc nvmf_subsystem_add_listener discovery -t tcp -a 127.0.0.1 -s $dport >/dev/null
 check "keyring_file_add_key key0, key1" bash -c "./nvmf rpc -s $sock keyring_file_add_key key0 $T/key0 && ./nvmf rpc -s $sock keyring_file_add_key key1 $T/key1"
 check "keyring_file_add_key of a file others can read: refused, says 0600" \
 	fails_saying "make it 0600" rpc keyring_file_add_key open "$T/open"
@@ -114,6 +115,8 @@ check "keyring_get_keys: names, paths, refcnt 2; no secret" \
 check "identify both ways: authenticated with sha256 and ffdhe3072" \
 	bash -c "./nvmf identify -r '$trid' --dhchap-secret '$key' --dhchap-ctrl-secret '$ckey' >/dev/null && grep -q 'authenticated (bidirectional, sha256, ffdhe3072)' $rlog"
 check "identify without a secret: refused" fails_saying "requires authentication" ./nvmf identify -r "$trid"
+check "discovery without --dhchap-discovery: no secret asked" \
+	./nvmf discover -r "trtype:TCP traddr:127.0.0.1 trsvcid:$dport hostnqn:$host"
 rpc save_config >"$T/saved.json"
 cat "$T/saved.json" >>"$DETAIL"
 check "save_config: keyring first, set_config, add_host with key names, no secret" \

@@ -152,12 +152,13 @@ c_other_host() {
 	c_connect --hostnqn "$HOST2_NQN" -i 1 && c_disconnect
 }
 
-# nvme discover with the secret; nvmf's discovery controller authenticates
-# this host too (nvmet's lets it in without).
+# nvme discover with the secret works, the discovery controller not asking
+# for it: nvme-cli 2.3 does not give the kernel the secret for a discovery
+# controller (it fails with "Required key not available" against one that
+# asks, as nvmf does with --dhchap-discovery; tests/dhchap_test.sh checks
+# that with nvmf's host).
 c_discover_key() {
-	c_discover -s 8009 --hostnqn "$HOST_NQN" -S "$KEY" || return 1
-	[ "$TARGET" = nvmf ] || return 0
-	grep -q "host $HOST_NQN authenticated" "$NVMF_LOG" || { echo "no authentication in nvmf's log"; return 1; }
+	c_discover -s 8009 --hostnqn "$HOST_NQN" -S "$KEY"
 }
 
 NVMF_TRID() { echo "trtype:TCP traddr:127.0.0.1 trsvcid:4420 subnqn:$NQN hostnqn:$HOST_NQN"; }
