@@ -33,7 +33,7 @@
  * (HMAC, SHA-2, the RFC 7919 groups), CRC-32 is zlib's.
  *
  * Not implemented: secure channel concatenation (SC_C other than 0, the
- * TLS PSK it derives) [BASE-2.0c §8.13.5.9], because the target has no TLS;
+ * TLS PSK it derives) [BASE-2.0c §8.13], because the target has no TLS;
  * an authentication timer of its own: a host that stops half way keeps its
  * queue unusable, and the admin queue's Keep Alive Timeout ends it.
  *
@@ -105,7 +105,7 @@ static size_t auth_dh_len(uint8_t id)
 	return id < ARRAY_SIZE(bits) ? bits[id] / 8 : 0;
 }
 
-/* The failure explanations, for log lines [BASE-2.0c §8.13.5.8]. */
+/* The failure explanations, for log lines [BASE-2.0c §8.13.5]. */
 static const char *auth_fail_str(uint8_t exp)
 {
 	static const char *const s[] = {
@@ -154,7 +154,7 @@ int auth_set_dhgroups(const char *list)
 /* ==================================================================== */
 
 /*
- * A secret as `nvme gen-dhchap-key` writes it [BASE-2.0c §8.13.5.3]:
+ * A secret as `nvme gen-dhchap-key` writes it [BASE-2.0c §8.13.5.8]:
  *
  *   DHHC-1:0N:<base64 of: key (32, 48 or 64 bytes) | CRC-32 of key, le>:
  *
@@ -374,7 +374,7 @@ static int auth_dh_derive(EVP_PKEY *ours, const uint8_t *peer_pub, size_t len, u
  *   Ca | seq (le32) | T_ID (le16) | SC_C (0) | role | nqn1 | 00h | nqn2
  *
  * role "HostHost" with host then subsystem NQN for R1, "Controller" with
- * subsystem then host NQN for R2 [BASE-2.0c §8.13.5.5]. With a DH group,
+ * subsystem then host NQN for R2 [BASE-2.0c §8.13.5]. With a DH group,
  * Ca = HMAC(H(session key), c), so the response also proves the key.
  * out gets hl bytes. Returns 0 or -EIO.
  */
@@ -564,7 +564,7 @@ static int auth_pick(const uint8_t *list, unsigned n, uint32_t allowed)
 	return best;
 }
 
-/* AUTH_Negotiate [BASE-2.0c §8.13.5.4]: one DH-HMAC-CHAP descriptor, no
+/* AUTH_Negotiate [BASE-2.0c §8.13.5]: one DH-HMAC-CHAP descriptor, no
  * secure channel; choose hash and group. 0 or a failure explanation. */
 static uint8_t auth_negotiate(struct auth_queue *a, const uint8_t *buf, uint32_t len)
 {
@@ -593,7 +593,7 @@ static uint8_t auth_negotiate(struct auth_queue *a, const uint8_t *buf, uint32_t
 	return 0;
 }
 
-/* DH-HMAC-CHAP_Reply [BASE-2.0c §8.13.5.6]: the session key from the
+/* DH-HMAC-CHAP_Reply [BASE-2.0c §8.13.5]: the session key from the
  * host's g^y, then R1 checked. 0 or a failure explanation. */
 static uint8_t auth_reply(struct auth_queue *a, const uint8_t *buf, uint32_t len)
 {

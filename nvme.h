@@ -809,7 +809,7 @@ NVME_ASSERT_OFF(struct nvmf_auth_cmd, tl, 44);
 #define NVMF_AUTH_FAILURE2	0xf0
 #define NVMF_AUTH_FAILURE1	0xf1
 
-/* Hash function and DH group identifiers [BASE-2.0c §8.13.5.1]:
+/* Hash function and DH group identifiers [BASE-2.0c §8.13.5]:
  * HMAC-SHA-256/384/512; null (no DH) and the RFC 7919 ffdhe groups. */
 #define NVMF_AUTH_SHA256	0x01
 #define NVMF_AUTH_SHA384	0x02
