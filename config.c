@@ -60,6 +60,7 @@
  *                          (rpc.py's group_as), "@x" stays in the client.
  *   T: s string (default)  i integer        t flag, sends true
  *      f flag, sends false  mib float MiB -> num_blocks (with block_size)
+ *      l "a,b,c" -> ["a", "b", "c"] (rpc.py's split(','))
  *      nqn a string where "discovery" means the discovery NQN
  *
  * So `bdev_malloc_create -b Malloc0 64 512` sends
@@ -128,7 +129,13 @@ static const struct rpc_method rpc_methods[] = {
 	  "nqn namespace.bdev_name -t/--tgt-name -n/--nsid=namespace.nsid:i "
 	  "-g/--nguid=namespace.nguid -e/--eui64=namespace.eui64 -u/--uuid=namespace.uuid" },
 	{ "nvmf_subsystem_remove_ns", NULL, "nqn nsid:i -t/--tgt-name" },
-	{ "nvmf_subsystem_add_host", NULL, "nqn host -t/--tgt-name" },
+	{ "nvmf_subsystem_add_host", NULL,
+	  "nqn host -t/--tgt-name --psk --dhchap-key --dhchap-ctrlr-key" },
+	{ "nvmf_set_config", NULL,
+	  "--dhchap-digests:l --dhchap-dhgroups:l -r/--acceptor-poll-rate:i" },
+	{ "keyring_file_add_key", NULL, "name path" },
+	{ "keyring_file_remove_key", NULL, "name" },
+	{ "keyring_get_keys", NULL, "" },
 	{ "nvmf_subsystem_remove_host", NULL, "nqn host -t/--tgt-name" },
 	{ "nvmf_subsystem_allow_any_host", NULL,
 	  "nqn -e/--enable=allow_any_host:t -d/--disable=allow_any_host:f "
@@ -279,6 +286,14 @@ static int rpc_store(struct rpc_build *bd, const struct rpc_arg *a, const char *
 		return 0;
 	} else if (!strcmp(a->type, "t") || !strcmp(a->type, "f")) {
 		val = json_object_new_boolean(a->type[0] == 't');
+	} else if (!strcmp(a->type, "l")) {
+		const char *c;
+
+		val = json_object_new_array();
+		for (const char *w = text; w; w = c ? c + 1 : NULL) {
+			c = strchr(w, ',');
+			json_object_array_add(val, json_object_new_string_len(w, c ? (int)(c - w) : (int)strlen(w)));
+		}
 	} else if (!strcmp(a->type, "nqn") && !strcmp(text, "discovery")) {
 		val = json_object_new_string(CONFIG_DISC_NQN);
 	} else {

@@ -97,6 +97,7 @@ struct host_opts {
 	uint8_t hostid[16];
 	uint32_t nsid;			/* -n, or ns: in the transport ID */
 	bool hdgst, ddgst;
+	char dhchap[256], dhchap_ctrl[256];	/* DHHC-1 secrets (auth.c), or "" */
 };
 
 /* Which way a command's data flows [BASE-2.0c Fig. 27: opcode bits 1:0]. */
@@ -326,13 +327,16 @@ static char *host_uuid_str(char *buf, const uint8_t *u)
 /* Options: transport ID, host identity                                */
 /* ==================================================================== */
 
-enum { HOST_OPT_HDGST = 256, HOST_OPT_DDGST, HOST_OPT_TRACE, HOST_OPT_VERIFY };
+enum { HOST_OPT_HDGST = 256, HOST_OPT_DDGST, HOST_OPT_TRACE, HOST_OPT_VERIFY,
+       HOST_OPT_DHCHAP, HOST_OPT_DHCHAP_CTRL };
 
 static const struct option host_longopts[] = {
 	{ "hdgst", no_argument, NULL, HOST_OPT_HDGST },
 	{ "ddgst", no_argument, NULL, HOST_OPT_DDGST },
 	{ "trace", no_argument, NULL, HOST_OPT_TRACE },
 	{ "verify", no_argument, NULL, HOST_OPT_VERIFY },	/* perf only */
+	{ "dhchap-secret", required_argument, NULL, HOST_OPT_DHCHAP },
+	{ "dhchap-ctrl-secret", required_argument, NULL, HOST_OPT_DHCHAP_CTRL },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -447,6 +451,13 @@ static int host_opt_common(int ch, struct host_opts *o)
 		return o->ddgst = true, 1;
 	case HOST_OPT_TRACE:
 		return g_trace = true, 1;
+	case HOST_OPT_DHCHAP:		/* nvme-cli's names; a string or a file */
+	case HOST_OPT_DHCHAP_CTRL:
+		if (auth_secret_load(optarg, ch == HOST_OPT_DHCHAP ? o->dhchap : o->dhchap_ctrl,
+				     sizeof(o->dhchap)))
+			return host_err("cannot read secret file '%s': %s", optarg, strerror(errno)),
+			       -EINVAL;
+		return 1;
 	}
 	return 0;
 }
@@ -455,7 +466,9 @@ static int host_opt_common(int ch, struct host_opts *o)
 static int host_usage(int ch, const char *text)
 {
 	fprintf(stderr, "usage: nvmf %s      [--hdgst] [--ddgst] [-v] [--trace]\n"
-		"      -r takes a transport ID: trtype adrfam traddr trsvcid subnqn hostnqn\n", text);
+		"      [--dhchap-secret KEY [--dhchap-ctrl-secret KEY]]\n"
+		"      -r takes a transport ID: trtype adrfam traddr trsvcid subnqn hostnqn\n"
+		"      KEY is a DHHC-1 secret (nvme gen-dhchap-key) or a file holding one\n", text);
 	return ch == 'h' ? 0 : 2;
 }
 
@@ -1255,6 +1268,37 @@ static const char *host_connect_field(uint16_t ipo, bool in_data)
 	       ipo == 46 ? "CATTR" : ipo == 48 ? "KATO" : ipo == 24 ? "the SGL" : "a field";
 }
 
+/* auth.c's way to run an Authentication Send or Receive on our queue. */
+static int host_auth_exec(void *arg, const struct nvme_sqe *sqe, void *buf, uint32_t len)
+{
+	struct nvme_cqe cqe;
+	int rc = host_exec(arg, sqe, buf, len, &cqe);
+
+	if (rc == -EIO)
+		host_print_status("Authentication Send/Receive", &cqe);
+	return rc;
+}
+
+/*
+ * After Connect: when the answer set AUTHREQ.ATR, run DH-HMAC-CHAP
+ * (auth.c) with the secrets we were given [BASE-2.0c §8.13]. A secret the
+ * target did not ask for is not used, as the Linux host does.
+ */
+static int host_authenticate(struct host_queue *q, const struct host_opts *o, bool atr)
+{
+	struct auth_host_io io = { .qid = q->qid, .hostnqn = o->hostnqn, .subnqn = o->subnqn,
+				   .secret = o->dhchap, .exec = host_auth_exec, .arg = q };
+
+	if (!atr)
+		return 0;
+	if (!o->dhchap[0])
+		return host_err("qid %u: the target requires authentication: give --dhchap-secret",
+				q->qid), -EACCES;
+	if (o->dhchap_ctrl[0])
+		io.ctrl_secret = o->dhchap_ctrl;
+	return auth_host_run(&io) ? -EACCES : 0;
+}
+
 /*
  * Fabrics Connect [BASE-2.0c §6.3]: bind this queue to a controller. The
  * 1024-byte Connect data rides in the capsule. *cntlid is FFFFh for the
@@ -1296,7 +1340,7 @@ static int host_fabrics_connect(struct host_queue *q, const struct host_opts *o,
 	*cntlid = dw0 & 0xffff;
 	host_info("qid %u: connected to controller %u of %s (SQSIZE %u, KATO %u ms)", q->qid,
 		  *cntlid, o->subnqn, sqsize, kato_ms);
-	return 0;
+	return host_authenticate(q, o, dw0 & NVMF_CONNECT_AUTHREQ_ATR);
 }
 
 /*

@@ -326,6 +326,17 @@ static void nvmf_target_usage(FILE *f)
 		"                              sim:SIZE[:BS] the same driver on a simulated SSD;\n"
 		"                              SIZE like 64M or 1G, BS 512 or 4096 (default %s)\n"
 		"      --host NQN              allow only this host NQN (repeatable)\n"
+		"      --dhchap-key KEY        the --host before it must authenticate with\n"
+		"                              DH-HMAC-CHAP using this DHHC-1 secret (the\n"
+		"                              string, or a file holding it, as written by\n"
+		"                              nvme gen-dhchap-key), on every I/O subsystem\n"
+		"      --dhchap-ctrl-key KEY   and we prove ourselves with this one when the\n"
+		"                              host asks (bidirectional)\n"
+		"      --dhchap-discovery      the discovery controller asks for the secrets\n"
+		"                              too (nvme-cli 2.3's nvme discover cannot answer)\n"
+		"      --dhchap-digests LIST   hashes allowed (default sha256,sha384,sha512)\n"
+		"      --dhchap-dhgroups LIST  DH groups allowed (default null,ffdhe2048,\n"
+		"                              ffdhe3072,ffdhe4096,ffdhe6144,ffdhe8192)\n"
 		"  -m, --cpumask MASK          one reactor per core in MASK, pinned (e.g. 0x3)\n"
 		"  -i, --max-io-size SIZE      MDTS over TCP: the most data one command\n"
 		"                              carries, a power of two (default %uK)\n"
@@ -489,6 +500,35 @@ static int nvmf_parse_buffers(int opt, const char *arg, char *err, size_t errlen
 	return tcp_set_buffers(max_io, pool, err, errlen);
 }
 
+/*
+ * The DH-HMAC-CHAP options (auth.c): a secret for the last --host, or the
+ * hashes and groups we allow. key keeps the host secret for a
+ * --dhchap-ctrl-key after it. Returns 0, or -EINVAL with err filled.
+ */
+static int nvmf_opt_dhchap(int c, const char *host, char *key, size_t klen, char *err,
+			   size_t errlen)
+{
+	char ctrl[256];
+	int rc;
+
+	if (c == 'G' || c == 'g') {
+		rc = c == 'G' ? auth_set_digests(optarg) : auth_set_dhgroups(optarg);
+		if (rc)
+			snprintf(err, errlen, "'%s': want a list like %s", optarg,
+				 c == 'G' ? "sha256,sha512" : "null,ffdhe2048,ffdhe4096");
+		return rc;
+	}
+	if (!host || (c == 'C' && !key[0]))
+		return snprintf(err, errlen, "--dhchap-key and --dhchap-ctrl-key follow a --host NQN, "
+				"the key before the controller key"), -EINVAL;
+	if (auth_secret_load(optarg, c == 'K' ? key : ctrl, c == 'K' ? klen : sizeof(ctrl)))
+		return snprintf(err, errlen, "cannot read secret file '%s': %s", optarg,
+				strerror(errno)), -EINVAL;
+	rc = auth_host_set(NULL, host, key, c == 'C' ? ctrl : NULL, err, errlen);
+	explicit_bzero(ctrl, sizeof(ctrl));
+	return rc;
+}
+
 /* Parse the target's options into subsystems and listeners. Returns 0,
  * or 2 after printing usage or an error. */
 static int nvmf_target_parse(int argc, char **argv, struct nvmf_opts *o)
@@ -499,6 +539,11 @@ static int nvmf_target_parse(int argc, char **argv, struct nvmf_opts *o)
 		{ "subsys", required_argument, NULL, 's' },
 		{ "ns", required_argument, NULL, 'n' },
 		{ "host", required_argument, NULL, 'H' },
+		{ "dhchap-key", required_argument, NULL, 'K' },
+		{ "dhchap-ctrl-key", required_argument, NULL, 'C' },
+		{ "dhchap-digests", required_argument, NULL, 'G' },
+		{ "dhchap-dhgroups", required_argument, NULL, 'g' },
+		{ "dhchap-discovery", no_argument, NULL, 'Y' },
 		{ "cpumask", required_argument, NULL, 'm' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "trace", no_argument, NULL, 'T' },
@@ -516,7 +561,8 @@ static int nvmf_target_parse(int argc, char **argv, struct nvmf_opts *o)
 		{ 0 },
 	};
 	struct nvmf_subsys *cur = NULL;
-	char err[256];
+	const char *host = NULL;	/* the last --host, for --dhchap-key */
+	char err[256], key[256] = "";
 	int c;
 
 	o->disc_port = "8009";
@@ -558,6 +604,18 @@ static int nvmf_target_parse(int argc, char **argv, struct nvmf_opts *o)
 				snprintf(err, sizeof(err), "'%s' is not a host NQN", optarg);
 				goto bad;
 			}
+			host = optarg;
+			key[0] = 0;
+			break;
+		case 'Y':
+			g_auth_discovery = true;
+			break;
+		case 'K':
+		case 'C':
+		case 'G':
+		case 'g':
+			if (nvmf_opt_dhchap(c, host, key, sizeof(key), err, sizeof(err)))
+				goto bad;
 			break;
 		case 'm':
 			o->cpumask = strtoull(optarg, &end, 16);
@@ -722,6 +780,7 @@ static void nvmf_target_cleanup(void)
 	}
 	free(g_reactors);
 	nvmf_fini();
+	auth_fini();
 }
 
 static int nvmf_target_main(int argc, char **argv)

@@ -179,6 +179,7 @@ NVME_ASSERT_OFF(struct nvme_cqe, status, 14);
 #define NVME_SC_CONNECT_INVALID_PARAM	NVME_STATUS(1, 0x82)
 #define NVME_SC_CONNECT_RESTART_DISC	NVME_STATUS(1, 0x83)
 #define NVME_SC_CONNECT_INVALID_HOST	NVME_STATUS(1, 0x84)
+#define NVME_SC_AUTH_REQUIRED		NVME_STATUS(1, 0x91)	/* [BASE-2.0c §8.13] */
 
 /* Media and data integrity errors [BASE-2.0c Fig. 101; NVM-1.0c Fig. 60]. */
 #define NVME_SC_WRITE_FAULT		NVME_STATUS(2, 0x80)
@@ -699,6 +700,8 @@ NVME_ASSERT_OFF(struct nvme_dsm_range, slba, 8);
 #define NVMF_FCTYPE_PROP_SET	0x00
 #define NVMF_FCTYPE_CONNECT	0x01
 #define NVMF_FCTYPE_PROP_GET	0x04
+#define NVMF_FCTYPE_AUTH_SEND	0x05
+#define NVMF_FCTYPE_AUTH_RECV	0x06
 
 /*
  * Fabrics command, common layout, 64 bytes [BASE-2.0c Fig. 541]. Byte 4 is
@@ -760,6 +763,164 @@ NVME_ASSERT_OFF(struct nvmf_connect_data, hostnqn, 512);
  * bad field), IATTR bit 0 (0 = in the SQE, 1 = in the data) [BASE-2.0c
  * Fig. 549]. On success DW0 bits 15:0 are CNTLID. */
 #define NVMF_CONNECT_IATTR_DATA	1u
+
+/* Connect response DW0 bit 17, AUTHREQ.ATR: the host must run an
+ * authentication transaction on this queue before anything else
+ * [BASE-2.0c Fig. 549]. (Bit 18, ASCR, asks for a secure channel.) */
+#define NVMF_CONNECT_AUTHREQ_ATR (1u << 17)
+
+/*
+ * Authentication Send / Receive, 64 bytes [BASE-2.0c §6.1-6.2, Fig. 543,
+ * 545]. Host -> controller. The same layout carries both: Send's data (TL
+ * bytes) is a message for the controller, Receive's buffer (AL bytes)
+ * takes the controller's next message. SECP E9h names the NVMe in-band
+ * authentication protocol, SPSP1:SPSP0 = 01h:01h its one version.
+ */
+struct nvmf_auth_cmd {
+	uint8_t opcode;
+	uint8_t rsvd1;
+	le16 cid;
+	uint8_t fctype;		/* 05h Send, 06h Receive */
+	uint8_t rsvd5[19];
+	struct nvme_sgl dptr;
+	uint8_t rsvd40;
+	uint8_t spsp0;
+	uint8_t spsp1;
+	uint8_t secp;
+	le32 tl;		/* Send: transfer length; Receive: AL */
+	uint8_t rsvd48[16];
+};
+NVME_ASSERT_SIZE(struct nvmf_auth_cmd, 64);
+NVME_ASSERT_OFF(struct nvmf_auth_cmd, spsp0, 41);
+NVME_ASSERT_OFF(struct nvmf_auth_cmd, spsp1, 42);
+NVME_ASSERT_OFF(struct nvmf_auth_cmd, secp, 43);
+NVME_ASSERT_OFF(struct nvmf_auth_cmd, tl, 44);
+#define NVMF_AUTH_SECP		0xe9
+#define NVMF_AUTH_SPSP		0x01
+
+/* Message types (AUTH_Type byte 0, AUTH_Id byte 1) [BASE-2.0c §8.13.5]. */
+#define NVMF_AUTH_COMMON	0x00	/* AUTH_Negotiate, AUTH_Failure1 */
+#define NVMF_AUTH_DHCHAP	0x01	/* the DH-HMAC-CHAP messages */
+#define NVMF_AUTH_NEGOTIATE	0x00
+#define NVMF_AUTH_CHALLENGE	0x01
+#define NVMF_AUTH_REPLY		0x02
+#define NVMF_AUTH_SUCCESS1	0x03
+#define NVMF_AUTH_SUCCESS2	0x04
+#define NVMF_AUTH_FAILURE2	0xf0
+#define NVMF_AUTH_FAILURE1	0xf1
+
+/* Hash function and DH group identifiers [BASE-2.0c §8.13.5]:
+ * HMAC-SHA-256/384/512; null (no DH) and the RFC 7919 ffdhe groups. */
+#define NVMF_AUTH_SHA256	0x01
+#define NVMF_AUTH_SHA384	0x02
+#define NVMF_AUTH_SHA512	0x03
+#define NVMF_AUTH_DH_NULL	0x00
+#define NVMF_AUTH_FFDHE2048	0x01
+#define NVMF_AUTH_FFDHE8192	0x05
+
+/* Failure reason code explanations (AUTH_Failure1/2 byte 7). */
+#define NVMF_AUTH_FAIL_FAILED		0x01
+#define NVMF_AUTH_FAIL_NOT_USABLE	0x02
+#define NVMF_AUTH_FAIL_CONCAT_MISMATCH	0x03
+#define NVMF_AUTH_FAIL_HASH_UNUSABLE	0x04
+#define NVMF_AUTH_FAIL_DHGROUP_UNUSABLE	0x05
+#define NVMF_AUTH_FAIL_INCORRECT_MESSAGE 0x06
+#define NVMF_AUTH_FAIL_INCORRECT_PAYLOAD 0x07
+
+/* The first 6 bytes of every message: type, id, transaction ID (T_ID,
+ * the host's number for this transaction, echoed in every message). */
+struct nvmf_auth_hdr {
+	uint8_t auth_type;
+	uint8_t auth_id;
+	le16 rsvd2;
+	le16 t_id;
+};
+NVME_ASSERT_SIZE(struct nvmf_auth_hdr, 6);
+NVME_ASSERT_OFF(struct nvmf_auth_hdr, t_id, 4);
+
+/* AUTH_Negotiate, host -> controller: SC_C (secure channel), then NAPD
+ * protocol descriptors of 64 bytes. A DH-HMAC-CHAP descriptor lists HALEN
+ * hash IDs in IDList[0..29] and DHLEN group IDs in IDList[30..59]. */
+struct nvmf_auth_negotiate {
+	struct nvmf_auth_hdr h;
+	uint8_t sc_c;
+	uint8_t napd;
+	uint8_t authid;		/* 01h: DH-HMAC-CHAP */
+	uint8_t rsvd9;
+	uint8_t halen;
+	uint8_t dhlen;
+	uint8_t idlist[60];
+};
+NVME_ASSERT_SIZE(struct nvmf_auth_negotiate, 72);
+NVME_ASSERT_OFF(struct nvmf_auth_negotiate, napd, 7);
+NVME_ASSERT_OFF(struct nvmf_auth_negotiate, authid, 8);
+NVME_ASSERT_OFF(struct nvmf_auth_negotiate, halen, 10);
+NVME_ASSERT_OFF(struct nvmf_auth_negotiate, idlist, 12);
+
+/* DH-HMAC-CHAP_Challenge, controller -> host: HL bytes of challenge C1,
+ * then DHVLEN bytes of our DH public value g^x mod p. */
+struct nvmf_auth_challenge {
+	struct nvmf_auth_hdr h;
+	uint8_t hl;
+	uint8_t rsvd7;
+	uint8_t hashid;
+	uint8_t dhgid;
+	le16 dhvlen;
+	le32 seqnum;		/* S1 */
+	uint8_t cval[];
+};
+NVME_ASSERT_SIZE(struct nvmf_auth_challenge, 16);
+NVME_ASSERT_OFF(struct nvmf_auth_challenge, hl, 6);
+NVME_ASSERT_OFF(struct nvmf_auth_challenge, hashid, 8);
+NVME_ASSERT_OFF(struct nvmf_auth_challenge, dhvlen, 10);
+NVME_ASSERT_OFF(struct nvmf_auth_challenge, seqnum, 12);
+
+/* DH-HMAC-CHAP_Reply, host -> controller: response R1 (HL bytes), the
+ * host's challenge C2 (HL bytes, valid if CVALID), DHVLEN bytes of g^y. */
+struct nvmf_auth_reply {
+	struct nvmf_auth_hdr h;
+	uint8_t hl;
+	uint8_t rsvd7;
+	uint8_t cvalid;
+	uint8_t rsvd9;
+	le16 dhvlen;
+	le32 seqnum;		/* S2, 0 if no C2 */
+	uint8_t rval[];
+};
+NVME_ASSERT_SIZE(struct nvmf_auth_reply, 16);
+NVME_ASSERT_OFF(struct nvmf_auth_reply, cvalid, 8);
+NVME_ASSERT_OFF(struct nvmf_auth_reply, dhvlen, 10);
+NVME_ASSERT_OFF(struct nvmf_auth_reply, seqnum, 12);
+
+/* DH-HMAC-CHAP_Success1, controller -> host: with RVALID, our response
+ * R2 to the host's C2 (HL bytes). */
+struct nvmf_auth_success1 {
+	struct nvmf_auth_hdr h;
+	uint8_t hl;
+	uint8_t rsvd7;
+	uint8_t rvalid;
+	uint8_t rsvd9[7];
+	uint8_t rval[];
+};
+NVME_ASSERT_SIZE(struct nvmf_auth_success1, 16);
+NVME_ASSERT_OFF(struct nvmf_auth_success1, rvalid, 8);
+
+/* DH-HMAC-CHAP_Success2 (host -> controller), 16 bytes: R2 checked. */
+struct nvmf_auth_success2 {
+	struct nvmf_auth_hdr h;
+	uint8_t rsvd6[10];
+};
+NVME_ASSERT_SIZE(struct nvmf_auth_success2, 16);
+
+/* AUTH_Failure1 (controller -> host) and DH-HMAC-CHAP_Failure2 (host ->
+ * controller): reason code 01h (failure) and its explanation. */
+struct nvmf_auth_failure {
+	struct nvmf_auth_hdr h;
+	uint8_t rescode;
+	uint8_t rescode_exp;
+};
+NVME_ASSERT_SIZE(struct nvmf_auth_failure, 8);
+NVME_ASSERT_OFF(struct nvmf_auth_failure, rescode_exp, 7);
 
 /* Property Set / Property Get [BASE-2.0c Fig. 554, 557]. */
 struct nvmf_prop_cmd {

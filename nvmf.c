@@ -193,7 +193,9 @@ const char *nvmf_opcode_name(const struct nvme_sqe *sqe, uint16_t qid)
 	if (sqe->opcode == NVME_FABRICS_OPCODE)
 		return f->fctype == NVMF_FCTYPE_CONNECT ? "Connect" :
 		       f->fctype == NVMF_FCTYPE_PROP_GET ? "PropertyGet" :
-		       f->fctype == NVMF_FCTYPE_PROP_SET ? "PropertySet" : "Fabrics?";
+		       f->fctype == NVMF_FCTYPE_PROP_SET ? "PropertySet" :
+		       f->fctype == NVMF_FCTYPE_AUTH_SEND ? "AuthSend" :
+		       f->fctype == NVMF_FCTYPE_AUTH_RECV ? "AuthRecv" : "Fabrics?";
 	if (qid == 0)
 		return sqe->opcode < ARRAY_SIZE(admin) && admin[sqe->opcode] ?
 		       admin[sqe->opcode] : "Admin?";
@@ -610,6 +612,7 @@ void nvmf_queue_closed(struct nvmf_queue *q)
 {
 	struct nvmf_ctrl *ctrl = q->ctrl;
 
+	auth_queue_free(q);
 	if (!ctrl)
 		return;
 	pthread_mutex_lock(&ctrl->lock);
@@ -1223,7 +1226,8 @@ static void nvmf_connect_admin(struct nvmf_req *r, struct nvmf_subsys *s,
 	q->max_icd = NVMF_ADMIN_ICD;
 	LOG_INFO("controller %u of %s for %s from %s (KATO %u ms)", ctrl->cntlid, s->nqn,
 		 ctrl->hostnqn, q->peer, ctrl->kato_ms);
-	r->cqe.dw0 = htole32(ctrl->cntlid);
+	r->cqe.dw0 = htole32(ctrl->cntlid |
+			     (auth_connect(q, s->nqn, ctrl->hostnqn) ? NVMF_CONNECT_AUTHREQ_ATR : 0));
 	nvmf_req_done(r, NVME_SC_SUCCESS);
 }
 
@@ -1277,7 +1281,8 @@ static void nvmf_connect_io(struct nvmf_req *r, struct nvmf_subsys *s,
 	q->max_icd = g_limits.io_icd;
 	LOG_DBG("controller %u: I/O queue %u (%u entries) from %s", ctrl->cntlid, qid,
 		le16toh(c->sqsize) + 1, q->peer);
-	r->cqe.dw0 = htole32(ctrl->cntlid);
+	r->cqe.dw0 = htole32(ctrl->cntlid |
+			     (auth_connect(q, s->nqn, ctrl->hostnqn) ? NVMF_CONNECT_AUTHREQ_ATR : 0));
 	nvmf_req_done(r, NVME_SC_SUCCESS);
 }
 
@@ -1427,14 +1432,21 @@ static void nvmf_property(struct nvmf_req *r)
 	nvmf_req_done(r, NVME_SC_SUCCESS);
 }
 
+/* Fabrics commands [BASE-2.0c §6]. Authentication Send/Receive go to
+ * auth.c, on any queue: the Linux host authenticates each one. */
 static void nvmf_fabrics(struct nvmf_req *r)
 {
 	const struct nvmf_fabrics_cmd *f = (const void *)&r->sqe;
+	uint16_t st, loc = 0;
 
 	if (f->fctype == NVMF_FCTYPE_CONNECT)
 		return nvmf_connect(r);
 	if (!r->q->ctrl)
 		return nvmf_req_fail_at(r, NVME_SC_CMD_SEQ_ERROR, 0);
+	if (f->fctype == NVMF_FCTYPE_AUTH_SEND || f->fctype == NVMF_FCTYPE_AUTH_RECV) {
+		st = f->fctype == NVMF_FCTYPE_AUTH_SEND ? auth_send(r, &loc) : auth_recv(r, &loc);
+		return st ? nvmf_req_fail_at(r, st, loc) : nvmf_req_done(r, st);
+	}
 	if (r->q->qid != 0)	/* only Connect travels on I/O queues */
 		return nvmf_req_fail_at(r, NVME_SC_INVALID_OPCODE, offsetof(struct nvmf_fabrics_cmd, fctype));
 	if (f->fctype == NVMF_FCTYPE_PROP_GET || f->fctype == NVMF_FCTYPE_PROP_SET)
@@ -2408,6 +2420,20 @@ static void nvmf_dispatch(struct nvmf_req *r)
 	nvmf_io(r);
 }
 
+/* A queue whose Connect answered AUTHREQ.ATR takes nothing but Connect
+ * and Authentication Send/Receive until a transaction succeeded
+ * [BASE-2.0c §8.13]: everything else fails with Authentication Required. */
+static bool nvmf_auth_pending(const struct nvmf_req *r)
+{
+	uint8_t fctype = ((const struct nvmf_fabrics_cmd *)&r->sqe)->fctype;
+
+	if (!r->q->auth_required || r->q->authenticated)
+		return false;
+	return r->sqe.opcode != NVME_FABRICS_OPCODE ||
+	       (fctype != NVMF_FCTYPE_CONNECT && fctype != NVMF_FCTYPE_AUTH_SEND &&
+		fctype != NVMF_FCTYPE_AUTH_RECV);
+}
+
 /*
  * A capsule arrived on q. Checks that need no data come first (so we never
  * ask the host for data we would refuse), then the transport fetches the
@@ -2430,6 +2456,11 @@ void nvmf_req_exec(struct nvmf_req *r)
 		return nvmf_req_fail_at(r, NVME_SC_INVALID_FIELD, offsetof(struct nvme_sqe, dptr));
 	if (r->xfer == XFER_NONE)
 		r->data_len = 0;
+	if (nvmf_auth_pending(r)) {
+		LOG_WARN("qid=%u: %s before authentication finished", q->qid,
+			 nvmf_opcode_name(&r->sqe, q->qid));
+		return nvmf_req_fail_at(r, NVME_SC_AUTH_REQUIRED | NVME_STATUS_DNR, 0);
+	}
 	if (q->qid && r->sqe.opcode != NVME_FABRICS_OPCODE && q->ctrl &&
 	    (atomic_load(&q->ctrl->csts) & NVME_CSTS_RDY) && nvmf_io_prep(r))
 		return;

@@ -283,6 +283,9 @@ struct nvmf_queue {
 	unsigned nr_cmds_seen;		/* nr_cmds at the last tick */
 	struct sockaddr_storage local;	/* our address on this connection */
 	char peer[64];			/* "addr:port" for log lines */
+	struct auth_queue *auth;	/* DH-HMAC-CHAP state; NULL: no secret */
+	bool auth_required;		/* Connect answered AUTHREQ.ATR */
+	bool authenticated;		/* a transaction succeeded (auth.c) */
 };
 
 /* ==================================================================== */
@@ -514,6 +517,49 @@ int rdma_host_submit(struct rdma_host *h, const struct nvme_sqe *sqe, void *buf,
 int rdma_host_poll(struct rdma_host *h, struct nvme_cqe *out, int max, char *err, size_t errlen);
 void rdma_host_free(struct rdma_host *h);
 #endif
+
+/* ==================================================================== */
+/* auth.c: in-band authentication, DH-HMAC-CHAP, target and host       */
+/* ==================================================================== */
+
+/* Allowed hash and DH group IDs (bit N = ID N), and setting them from
+ * "sha256,sha512" / "null,ffdhe2048,..." lists (0 or -EINVAL). */
+extern uint32_t g_auth_digests, g_auth_dhgroups;
+extern bool g_auth_discovery;		/* the discovery controller asks too */
+int auth_set_digests(const char *list);
+int auth_set_dhgroups(const char *list);
+const char *auth_hash_name(uint8_t id);
+const char *auth_dh_name(uint8_t id);
+
+/* A DHHC-1 secret given on the command line: itself or a file holding it. */
+int auth_secret_load(const char *arg, char *out, size_t len);
+
+/* Host hostnqn must authenticate on subnqn (NULL: every subsystem) with
+ * secret key (DHHC-1 string); with ctrl_key (may be NULL) we prove
+ * ourselves too. 0 or -errno, err says. _remove forgets them. */
+int auth_host_set(const char *subnqn, const char *hostnqn, const char *key, const char *ctrl_key,
+		  char *err, size_t errlen);
+void auth_host_remove(const char *subnqn, const char *hostnqn);
+void auth_fini(void);
+
+/* Target: at Connect, true if the host must authenticate q (AUTHREQ.ATR);
+ * Authentication Send/Receive return the NVMe status (*loc: bad field). */
+struct auth_queue;
+bool auth_connect(struct nvmf_queue *q, const char *subnqn, const char *hostnqn);
+uint16_t auth_send(struct nvmf_req *r, uint16_t *loc);
+uint16_t auth_recv(struct nvmf_req *r, uint16_t *loc);
+void auth_queue_free(struct nvmf_queue *q);
+
+/* Host: authenticate one queue after its Connect answered ATR. exec runs
+ * one command with len bytes of data at buf, 0 on success. */
+struct auth_host_io {
+	uint16_t qid;
+	const char *hostnqn, *subnqn;
+	const char *secret, *ctrl_secret;	/* DHHC-1; ctrl_secret NULL: one-way */
+	int (*exec)(void *arg, const struct nvme_sqe *sqe, void *buf, uint32_t len);
+	void *arg;
+};
+int auth_host_run(const struct auth_host_io *io);
 
 /* ==================================================================== */
 /* host.c: the initiator side: discover, identify, perf                */

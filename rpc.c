@@ -1125,6 +1125,242 @@ static int rpc_remove_ns(struct json_object *p, struct json_object **res, struct
 	return 0;
 }
 
+/* ==================================================================== */
+/* Keyring and DH-HMAC-CHAP (SPDK's keyring_file, auth.c's secrets)    */
+/* ==================================================================== */
+
+/*
+ * SPDK names secrets: keyring_file_add_key registers a file under a
+ * name, and nvmf_subsystem_add_host refers to it. We read the file when
+ * a host is given the key, hand the DHHC-1 text to auth.c, and keep
+ * only names and paths here, which is all save_config and
+ * keyring_get_keys print (SPDK prints no secret either).
+ */
+struct rpc_key {
+	struct rpc_key *next;
+	char name[64];
+	char path[256];
+};
+
+/* Which keys a host was given on a subsystem, for save_config. */
+struct rpc_dhchap {
+	struct rpc_dhchap *next;
+	char nqn[NVMF_NQN_SIZE], host[NVMF_NQN_SIZE];
+	char key[64], ctrlr_key[64];		/* names; "" = none */
+};
+
+static struct rpc_key *g_keys;
+static struct rpc_dhchap *g_dhchap;
+
+static struct rpc_key *rpc_key_find(const char *name)
+{
+	struct rpc_key *k;
+
+	for (k = g_keys; k && strcmp(k->name, name); k = k->next)
+		;
+	return k;
+}
+
+/* keyring_file_add_key: an absolute path to a file only its owner may
+ * read (SPDK's rule: a key file others can read is refused). */
+static int rpc_keyring_add(struct json_object *p, struct json_object **res, struct rpc_err *e)
+{
+	const char *name = NULL, *path = NULL;
+	struct rpc_key *k;
+	struct stat st;
+
+	if (rpc_check_keys(p, "keyring_file_add_key", " name path ", NULL, e) ||
+	    rpc_str(p, "name", true, &name, e) || rpc_str(p, "path", true, &path, e))
+		return -1;
+	if (strlen(name) >= sizeof(k->name) || strlen(path) >= sizeof(k->path))
+		return rpc_fail(e, RPC_INVALID_PARAMS, "name or path too long");
+	if (rpc_key_find(name))
+		return rpc_fail(e, RPC_INVALID_PARAMS, "key '%s' already exists", name);
+	if (path[0] != '/')
+		return rpc_fail(e, RPC_INVALID_PARAMS, "key path '%s' is not absolute", path);
+	if (stat(path, &st))
+		return rpc_fail(e, RPC_INVALID_PARAMS, "key file '%s': %s", path, strerror(errno));
+	if (st.st_mode & 077)
+		return rpc_fail(e, RPC_INVALID_PARAMS, "key file '%s' has mode 0%o: make it 0600",
+				path, st.st_mode & 0777);
+	k = calloc(1, sizeof(*k));
+	if (!k)
+		return rpc_fail(e, RPC_INTERNAL_ERROR, "out of memory");
+	snprintf(k->name, sizeof(k->name), "%s", name);
+	snprintf(k->path, sizeof(k->path), "%s", path);
+	k->next = g_keys;
+	g_keys = k;
+	*res = json_object_new_boolean(1);
+	return 0;
+}
+
+/* How many hosts use key name (SPDK's refcnt, less its own reference). */
+static int rpc_key_users(const char *name)
+{
+	int n = 0;
+
+	for (struct rpc_dhchap *d = g_dhchap; d; d = d->next)
+		n += !strcmp(d->key, name) + !strcmp(d->ctrlr_key, name);
+	return n;
+}
+
+static int rpc_keyring_remove(struct json_object *p, struct json_object **res, struct rpc_err *e)
+{
+	const char *name = NULL;
+	struct rpc_key **pp, *k;
+
+	if (rpc_check_keys(p, "keyring_file_remove_key", " name ", NULL, e) ||
+	    rpc_str(p, "name", true, &name, e))
+		return -1;
+	for (pp = &g_keys; *pp && strcmp((*pp)->name, name); pp = &(*pp)->next)
+		;
+	if (!*pp)
+		return rpc_fail(e, RPC_INVALID_PARAMS, "no key named '%s'", name);
+	if (rpc_key_users(name))
+		return rpc_fail(e, RPC_INVALID_PARAMS, "key '%s' is in use by a host", name);
+	k = *pp;
+	*pp = k->next;
+	free(k);
+	*res = json_object_new_boolean(1);
+	return 0;
+}
+
+/* keyring_get_keys: SPDK's fields, never the secret. */
+static int rpc_keyring_get(struct json_object *p, struct json_object **res, struct rpc_err *e)
+{
+	if (rpc_check_keys(p, "keyring_get_keys", " ", NULL, e))
+		return -1;
+	*res = json_object_new_array();
+	for (struct rpc_key *k = g_keys; k; k = k->next) {
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "name", json_object_new_string(k->name));
+		json_object_object_add(o, "path", json_object_new_string(k->path));
+		json_object_object_add(o, "module", json_object_new_string("keyring_file"));
+		json_object_object_add(o, "removed", json_object_new_boolean(0));
+		json_object_object_add(o, "probed", json_object_new_boolean(1));
+		json_object_object_add(o, "refcnt", json_object_new_int(1 + rpc_key_users(k->name)));
+		json_object_array_add(*res, o);
+	}
+	return 0;
+}
+
+/* The secret behind key name into out; 0, or fails e. */
+static int rpc_key_secret(const char *name, char *out, size_t len, struct rpc_err *e)
+{
+	const struct rpc_key *k = rpc_key_find(name);
+
+	if (!k)
+		return rpc_fail(e, RPC_INVALID_PARAMS, "no key named '%s' (keyring_file_add_key first)", name);
+	if (auth_secret_load(k->path, out, len))
+		return rpc_fail(e, RPC_INVALID_PARAMS, "key file '%s': %s", k->path, strerror(errno));
+	return 0;
+}
+
+/* Remember (or forget, key NULL) which keys host has on nqn. */
+static void rpc_dhchap_note(const char *nqn, const char *host, const char *key, const char *ckey)
+{
+	struct rpc_dhchap **pp, *d;
+
+	for (pp = &g_dhchap; *pp && (strcmp((*pp)->nqn, nqn) || strcmp((*pp)->host, host));
+	     pp = &(*pp)->next)
+		;
+	if (*pp) {
+		d = *pp;
+		*pp = d->next;
+		free(d);
+	}
+	if (!key || !(d = calloc(1, sizeof(*d))))
+		return;
+	snprintf(d->nqn, sizeof(d->nqn), "%s", nqn);
+	snprintf(d->host, sizeof(d->host), "%s", host);
+	snprintf(d->key, sizeof(d->key), "%s", key);
+	snprintf(d->ctrlr_key, sizeof(d->ctrlr_key), "%s", ckey ? ckey : "");
+	d->next = g_dhchap;
+	g_dhchap = d;
+}
+
+/*
+ * nvmf_subsystem_add_host's dhchap_key and dhchap_ctrlr_key: key names.
+ * The host must then authenticate on s (auth.c). Under g_config_lock, as
+ * reactors read the secrets at Connect. 0, or fails e.
+ */
+static int rpc_host_keys(struct json_object *p, struct nvmf_subsys *s, const char *host,
+			 struct rpc_err *e)
+{
+	const char *key = NULL, *ckey = NULL;
+	char k[256], c[256], err[160];
+	int rc = 0;
+
+	if (rpc_str(p, "dhchap_key", false, &key, e) || rpc_str(p, "dhchap_ctrlr_key", false, &ckey, e))
+		return -1;
+	if (!key && ckey)
+		return rpc_fail(e, RPC_INVALID_PARAMS, "dhchap_ctrlr_key needs a dhchap_key");
+	if (!key)
+		return 0;
+	if (rpc_key_secret(key, k, sizeof(k), e) || (ckey && rpc_key_secret(ckey, c, sizeof(c), e)))
+		return -1;
+	pthread_rwlock_wrlock(&g_config_lock);
+	rc = auth_host_set(s->nqn, host, k, ckey ? c : NULL, err, sizeof(err));
+	pthread_rwlock_unlock(&g_config_lock);
+	explicit_bzero(k, sizeof(k));
+	explicit_bzero(c, sizeof(c));
+	if (rc)
+		return rpc_fail(e, RPC_INVALID_PARAMS, "%s: %s", key, err);
+	rpc_dhchap_note(s->nqn, host, key, ckey);
+	return 0;
+}
+
+/* nvmf_set_config: of SPDK's target options, the allowed DH-HMAC-CHAP
+ * hashes and groups (lists of names); the rest do not apply here. */
+static int rpc_set_config(struct json_object *p, struct json_object **res, struct rpc_err *e)
+{
+	static const char *const keys[] = { "dhchap_digests", "dhchap_dhgroups" };
+
+	if (rpc_check_keys(p, "nvmf_set_config", " dhchap_digests dhchap_dhgroups ",
+			   " acceptor_poll_rate conn_sched passthru_identify_ctrlr poll_groups_mask"
+			   " discovery_filter admin_cmd_passthru ", e))
+		return -1;
+	for (int i = 0; i < 2; i++) {
+		struct json_object *v;
+		char list[256] = "";
+		int rc;
+
+		if (!p || !json_object_object_get_ex(p, keys[i], &v))
+			continue;
+		if (!json_object_is_type(v, json_type_array))
+			return rpc_fail(e, RPC_INVALID_PARAMS, "%s must be an array of names", keys[i]);
+		for (size_t j = 0; j < json_object_array_length(v); j++)
+			snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", j ? "," : "",
+				 json_object_get_string(json_object_array_get_idx(v, j)));
+		pthread_rwlock_wrlock(&g_config_lock);
+		rc = i ? auth_set_dhgroups(list) : auth_set_digests(list);
+		pthread_rwlock_unlock(&g_config_lock);
+		if (rc)
+			return rpc_fail(e, RPC_INVALID_PARAMS, "%s: '%s' has an unknown name (%s)", keys[i],
+					list, i ? "null, ffdhe2048 ... ffdhe8192" : "sha256, sha384, sha512");
+	}
+	*res = json_object_new_boolean(1);
+	return 0;
+}
+
+/* save_config's nvmf_set_config: the lists as SPDK writes them. */
+static struct json_object *rpc_set_config_json(void)
+{
+	struct json_object *p = json_object_new_object(), *d = json_object_new_array();
+	struct json_object *g = json_object_new_array();
+
+	for (uint8_t i = 1; i <= 3; i++)
+		if (g_auth_digests >> i & 1)
+			json_object_array_add(d, json_object_new_string(auth_hash_name(i)));
+	for (uint8_t i = 0; i <= 5; i++)
+		if (g_auth_dhgroups >> i & 1)
+			json_object_array_add(g, json_object_new_string(auth_dh_name(i)));
+	json_object_object_add(p, "dhchap_digests", d);
+	json_object_object_add(p, "dhchap_dhgroups", g);
+	return p;
+}
+
 static int rpc_host_method(struct json_object *p, struct json_object **res, struct rpc_err *e,
 			   bool add)
 {
@@ -1134,11 +1370,23 @@ static int rpc_host_method(struct json_object *p, struct json_object **res, stru
 	bool any;
 	int rc;
 
-	if (rpc_check_keys(p, method, " nqn host ", " tgt_name psk dhchap_key dhchap_ctrlr_key ", e) ||
+	if (rpc_check_keys(p, method, add ? " nqn host dhchap_key dhchap_ctrlr_key " : " nqn host ",
+			   " tgt_name psk ", e) ||
 	    !(s = rpc_subsys(p, e)) || rpc_str(p, "host", true, &host, e))
 		return -1;
 	if (s->is_disc)
 		return rpc_fail(e, RPC_INVALID_PARAMS, "the discovery subsystem admits every host");
+	for (int i = 0; add && i < s->nr_hosts; i++)	/* before any key changes */
+		if (!strcmp(s->hosts[i], host))
+			return rpc_fail(e, RPC_INVALID_PARAMS, "host %s is already allowed on %s", host, s->nqn);
+	if (add && rpc_host_keys(p, s, host, e))
+		return -1;
+	if (!add) {
+		pthread_rwlock_wrlock(&g_config_lock);
+		auth_host_remove(s->nqn, host);
+		pthread_rwlock_unlock(&g_config_lock);
+		rpc_dhchap_note(s->nqn, host, NULL, NULL);
+	}
 	any = s->allow_any_host;
 	rc = add ? nvmf_subsys_add_host(s, host) : nvmf_subsys_remove_host(s, host);
 	if (add && !rc)
@@ -1568,6 +1816,14 @@ static void rpc_save_subsys(struct json_object *cfg, struct nvmf_subsys *s)
 		p = json_object_new_object();
 		json_object_object_add(p, "nqn", json_object_new_string(s->nqn));
 		json_object_object_add(p, "host", json_object_new_string(s->hosts[i]));
+		for (struct rpc_dhchap *d = g_dhchap; d; d = d->next) {
+			if (strcmp(d->nqn, s->nqn) || strcmp(d->host, s->hosts[i]))
+				continue;
+			json_object_object_add(p, "dhchap_key", json_object_new_string(d->key));
+			if (d->ctrlr_key[0])
+				json_object_object_add(p, "dhchap_ctrlr_key",
+						       json_object_new_string(d->ctrlr_key));
+		}
 		rpc_cfg_add(cfg, "nvmf_subsystem_add_host", p);
 	}
 	for (int i = 0; i < NVMF_MAX_NS; i++) {
@@ -1590,6 +1846,25 @@ static void rpc_save_subsys(struct json_object *cfg, struct nvmf_subsys *s)
 	}
 }
 
+/* The keyring section: keyring_file_add_key for each key, oldest first. */
+static struct json_object *rpc_keyring_json(void)
+{
+	struct json_object *cfg = json_object_new_array();
+	struct rpc_key *order[64];
+	int n = 0;
+
+	for (struct rpc_key *k = g_keys; k && n < 64; k = k->next)
+		order[n++] = k;
+	while (n--) {
+		struct json_object *p = json_object_new_object();
+
+		json_object_object_add(p, "name", json_object_new_string(order[n]->name));
+		json_object_object_add(p, "path", json_object_new_string(order[n]->path));
+		rpc_cfg_add(cfg, "keyring_file_add_key", p);
+	}
+	return cfg;
+}
+
 /* The nvmf section: transports first, so a listener finds its own. */
 static struct json_object *rpc_save_nvmf(void)
 {
@@ -1597,6 +1872,8 @@ static struct json_object *rpc_save_nvmf(void)
 	struct nvmf_listener *ports[64];
 	int n;
 
+	if (g_keys || g_auth_digests != 0xe || g_auth_dhgroups != 0x3f)
+		rpc_cfg_add(cfg, "nvmf_set_config", rpc_set_config_json());
 	for (size_t i = 0; i < ARRAY_SIZE(g_transports); i++)
 		if (g_transports[i].created)
 			rpc_cfg_add(cfg, "nvmf_create_transport", rpc_transport_json(&g_transports[i]));
@@ -1612,8 +1889,9 @@ static struct json_object *rpc_save_nvmf(void)
 
 /*
  * SPDK calls the parts of its configuration "subsystems" (of the
- * application, not NVMe subsystems). nvmf has two: bdev, then nvmf,
- * which names bdevs and so must load after it. rpc.py's save_config
+ * application, not NVMe subsystems). nvmf has three: keyring (only when
+ * a DH-HMAC-CHAP key was added; SPDK's order, keys before what uses
+ * them), bdev, then nvmf, which names bdevs and keys and so loads last. rpc.py's save_config
  * asks framework_get_subsystems for the list and framework_get_config
  * for each section, so both methods and our own save_config read this.
  */
@@ -1621,14 +1899,23 @@ static const struct rpc_section {
 	const char *name;
 	const char *depends_on;		/* NULL: nothing */
 } g_sections[] = {
+	{ "keyring", NULL },
 	{ "bdev", NULL },
 	{ "nvmf", "bdev" },
 };
+
+/* A section is listed when it has something to say: keyring only with keys. */
+static bool rpc_section_listed(const struct rpc_section *sec)
+{
+	return strcmp(sec->name, "keyring") || g_keys;
+}
 
 static struct json_object *rpc_section_config(const struct rpc_section *sec)
 {
 	struct json_object *cfg;
 
+	if (!strcmp(sec->name, "keyring"))
+		return rpc_keyring_json();
 	if (strcmp(sec->name, "bdev"))
 		return rpc_save_nvmf();
 	cfg = json_object_new_array();
@@ -1644,7 +1931,12 @@ static int rpc_framework_get_subsystems(struct json_object *p, struct json_objec
 		return -1;
 	*res = json_object_new_array();
 	for (size_t i = 0; i < ARRAY_SIZE(g_sections); i++) {
-		struct json_object *o = json_object_new_object(), *dep = json_object_new_array();
+		struct json_object *o, *dep;
+
+		if (!rpc_section_listed(&g_sections[i]))
+			continue;
+		o = json_object_new_object();
+		dep = json_object_new_array();
 
 		if (g_sections[i].depends_on)
 			json_object_array_add(dep, json_object_new_string(g_sections[i].depends_on));
@@ -1690,7 +1982,11 @@ static int rpc_save_config(struct json_object *p, struct json_object **res, stru
 		return -1;
 	subs = json_object_new_array();
 	for (size_t i = 0; i < ARRAY_SIZE(g_sections); i++) {
-		struct json_object *o = json_object_new_object();
+		struct json_object *o;
+
+		if (!rpc_section_listed(&g_sections[i]))
+			continue;
+		o = json_object_new_object();
 
 		json_object_object_add(o, "subsystem", json_object_new_string(g_sections[i].name));
 		json_object_object_add(o, "config", rpc_section_config(&g_sections[i]));
@@ -1738,7 +2034,7 @@ int rpc_load_config(struct json_object *cfg, char *err, size_t errlen)
 			snprintf(err, errlen, "subsystem %s: \"config\" must be an array", sname);
 			return -EINVAL;
 		}
-		if (strcmp(sname, "bdev") && strcmp(sname, "nvmf")) {
+		if (strcmp(sname, "bdev") && strcmp(sname, "nvmf") && strcmp(sname, "keyring")) {
 			if (json_object_array_length(config))
 				LOG_WARN("config: subsystem '%s' is not supported by nvmf; its %zu "
 					 "entries were skipped", sname, json_object_array_length(config));
@@ -1835,6 +2131,10 @@ static const struct rpc_method {
 	{ "nvmf_subsystem_add_ns", rpc_add_ns, NULL },
 	{ "nvmf_subsystem_remove_ns", rpc_remove_ns, NULL },
 	{ "nvmf_subsystem_add_host", rpc_add_host, NULL },
+	{ "nvmf_set_config", rpc_set_config, NULL },
+	{ "keyring_file_add_key", rpc_keyring_add, NULL },
+	{ "keyring_file_remove_key", rpc_keyring_remove, NULL },
+	{ "keyring_get_keys", rpc_keyring_get, NULL },
 	{ "nvmf_subsystem_remove_host", rpc_remove_host, NULL },
 	{ "nvmf_subsystem_allow_any_host", rpc_allow_any_host, NULL },
 	{ "nvmf_subsystem_get_controllers", rpc_get_controllers, NULL },
@@ -2270,5 +2570,17 @@ void rpc_stop(void)
 
 		g_nvme_ctrls = c->next;
 		free(c);
+	}
+	while (g_keys) {
+		struct rpc_key *k = g_keys;
+
+		g_keys = k->next;
+		free(k);
+	}
+	while (g_dhchap) {
+		struct rpc_dhchap *d = g_dhchap;
+
+		g_dhchap = d->next;
+		free(d);
 	}
 }

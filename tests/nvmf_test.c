@@ -36,6 +36,7 @@
 #include "../bdev.c"
 #include "../pcie_nvme.c"	/* bdev.c dispatches nvme: and sim: to it */
 #include "../sim/sim.c"
+#include "../auth.c"	/* Connect asks it whether a host must authenticate */
 #include "test.h"
 
 #include <arpa/inet.h>

@@ -36,6 +36,8 @@
 #define LOCKED_NQN	"nqn.2026-11.io.nvmf:locked"
 #define HOSTNQN		"nqn.2014-08.org.nvmexpress:uuid:11111111-2222-3333-4444-555555555555"
 #define OTHER_HOSTNQN	"nqn.2014-08.org.nvmexpress:uuid:99999999-2222-3333-4444-555555555555"
+#define AUTH_HOSTNQN	"nqn.2014-08.org.nvmexpress:uuid:a0a0a0a0-2222-3333-4444-555555555555"
+#define AUTH_KEY	"DHHC-1:01:X7fWDXYKkGsEDDpbZ4IEfXNRzUWs5IHufbT8wdN6qp6sXokS:"
 #define NS_BLOCKS	(16u * 1024 * 1024 / 512)
 
 /* CRC32C as the target computes it (tcp.c), straight from ISA-L. */
@@ -408,7 +410,8 @@ static void target_start(void)
 		freopen("/dev/null", "w", stdout);
 		execl("./nvmf", "nvmf", "target", "-l", l1, "-l", l2, "-D", d,
 		      "-s", SUBNQN, "--ns", "ram:16M",
-		      "-s", LOCKED_NQN, "--ns", "null:1G", "--host", OTHER_HOSTNQN, (char *)NULL);
+		      "-s", LOCKED_NQN, "--ns", "null:1G", "--host", OTHER_HOSTNQN,
+		      "--host", AUTH_HOSTNQN, "--dhchap-key", AUTH_KEY, (char *)NULL);
 		_exit(127);
 	}
 	for (int i = 0; i < 100; i++) {
@@ -864,6 +867,43 @@ static void bad_admin(void)
 	cl_close(&c);
 }
 
+/*
+ * A host with a secret: Connect answers AUTHREQ.ATR, and until a
+ * transaction succeeds every other command fails with Authentication
+ * Required (191h) + DNR [BASE-2.0c §8.13]; a Connect still works on
+ * another queue. auth_test.c checks the transaction's own answers.
+ */
+static void bad_unauthenticated(void)
+{
+	static uint8_t buf[4096];
+	static struct cl c;
+	struct nvme_sqe s = { .opcode = NVME_ADM_KEEP_ALIVE };
+	uint32_t dw0 = 0;
+
+	cl_open(&c, g_port);
+	cl_icreq(&c, 0, 0);
+	bad_case("Connect of a host with a secret -> success, AUTHREQ.ATR (DW0 bit 17)",
+		 cl_connect(&c, 0, 31, LOCKED_NQN, AUTH_HOSTNQN, 0xffff, 0, &dw0) == 0 &&
+		 (dw0 & NVMF_CONNECT_AUTHREQ_ATR));
+	bad_case("Property Get before authentication -> Authentication Required + DNR",
+		 cl_prop(&c, NVMF_FCTYPE_PROP_GET, NVME_REG_CAP, true, 0, NULL) ==
+		 (NVME_SC_AUTH_REQUIRED | NVME_STATUS_DNR));
+	bad_case("Property Set CC.EN before authentication -> Authentication Required + DNR",
+		 cl_prop(&c, NVMF_FCTYPE_PROP_SET, NVME_REG_CC, false, 0x460001, NULL) ==
+		 (NVME_SC_AUTH_REQUIRED | NVME_STATUS_DNR));
+	bad_case("Identify before authentication -> Authentication Required + DNR",
+		 cl_identify(&c, NVME_CNS_CTRL, 0, buf) == (NVME_SC_AUTH_REQUIRED | NVME_STATUS_DNR));
+	bad_case("Keep Alive before authentication -> Authentication Required + DNR",
+		 cl_cmd(&c, &s, NULL, 0, NULL, NULL, NULL) == (NVME_SC_AUTH_REQUIRED | NVME_STATUS_DNR));
+	cl_close(&c);
+	cl_open(&c, g_port);
+	cl_icreq(&c, 0, 0);
+	bad_case("the same host on another subsystem -> ATR too (a secret holds on every subsystem)",
+		 cl_connect(&c, 0, 31, SUBNQN, AUTH_HOSTNQN, 0xffff, 0, &dw0) == 0 &&
+		 (dw0 & NVMF_CONNECT_AUTHREQ_ATR));
+	cl_close(&c);
+}
+
 /* Connect rejections: status, and IPO/IATTR naming the field. */
 static void bad_connect_one(const char *name, uint16_t qid, uint16_t sqsize, const char *subnqn,
 			    const char *hostnqn, uint16_t cntlid, uint32_t want, int ipo, int iattr)
@@ -1055,6 +1095,7 @@ int main(void)
 	bad_case("H2CData above MAXH2CDATA -> FES 5", bad_h2c(0, 0, 0, 40960, 5, -1));
 	bad_commands();
 	bad_admin();
+	bad_unauthenticated();
 	bad_connects();
 	bad_flow();
 

@@ -137,11 +137,11 @@ run_half() {
 	echo "# $KERNEL: $TEST against $TARGET took $((SECONDS - t0))s"
 }
 
-[ $# -gt 0 ] || set -- tcp rdma vfio rpc names blktests
+[ $# -gt 0 ] || set -- tcp rdma vfio rpc names auth blktests
 dmesg -n 4 2>/dev/null
 for test in "$@"; do
 	if [ ! -f "$VM/test-$test.sh" ]; then
-		record "not ok" "$KERNEL/$test" "no such test (tcp, rdma, vfio, rpc, blktests)"
+		record "not ok" "$KERNEL/$test" "no such test (tcp, rdma, vfio, rpc, names, auth, blktests)"
 		continue
 	fi
 	. "$VM/test-$test.sh"

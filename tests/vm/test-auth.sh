@@ -1,0 +1,222 @@
+# tests/vm/test-auth.sh: NVMe in-band authentication (DH-HMAC-CHAP) with the
+# Linux host. Sourced by suite.sh, which runs auth_checks against each target.
+#
+#   target: $NQN, namespace 1, 127.0.0.1:4420 and discovery on 8009;
+#           $HOST_NQN must authenticate (host secret KEY, controller secret
+#           CKEY), $HOST2_NQN is allowed without a secret
+#     nvmet: configfs hosts/<nqn>/dhchap_key, dhchap_ctrl_key, dhchap_hash,
+#            dhchap_dhgroup           nvmf: --host --dhchap-key --dhchap-ctrl-key,
+#                                     --dhchap-digests/--dhchap-dhgroups (restart)
+#   for sha256+null, sha512+ffdhe4096: nvme connect -S (one way) + fio verify,
+#       -S -C (both ways) | no secret, wrong host secret, wrong controller
+#       secret: refused, dmesg says why | $HOST2_NQN: no authentication |
+#       nvme discover -S | nvmf identify/perf --dhchap-secret (our host) |
+#       how long authentication adds to a connect (logs/auth-timing.txt)
+#
+# Debian's 6.1 is built without CONFIG_NVME_AUTH (no nvme-auth module): there
+# both halves are skipped. The refused connects make the kernel log errors on
+# purpose; those checks move the dmesg mark past them.
+. tests/vm/fabrics.sh
+
+HOST_NQN=nqn.2014-08.org.nvmexpress:uuid:a17ba17b-0000-4000-8000-00000000a001
+HOST2_NQN=nqn.2014-08.org.nvmexpress:uuid:a17ba17b-0000-4000-8000-00000000a002
+KEY='' CKEY='' BAD_KEY='' BAD_CKEY=''
+AUTH_KEYFILE=/tmp/nvmf-auth-host.key
+AUTH_HASH='' AUTH_GROUP=''
+
+auth_no_kernel_auth() {
+	modprobe nvme-auth 2>/dev/null ||
+		echo "kernel $KERNEL has no NVMe in-band authentication (built without CONFIG_NVME_AUTH)"
+}
+auth_skip_nvmet() { auth_no_kernel_auth; }
+auth_skip_nvmf() {
+	local r
+	r=$(auth_no_kernel_auth)
+	[ -n "$r" ] && { echo "$r"; return; }
+	nvmf_built || echo "./nvmf not built"
+}
+
+# Fresh secrets from nvme-cli, the way an admin makes them: the host's
+# transformed with SHA-256 (DHHC-1:01), the controller's with SHA-512.
+auth_keys() {
+	KEY=$(nvme gen-dhchap-key -m 1 -n "$HOST_NQN") &&
+	CKEY=$(nvme gen-dhchap-key -m 3 -l 64 -n "$NQN") &&
+	BAD_KEY=$(nvme gen-dhchap-key -m 1 -n "$HOST_NQN") &&
+	BAD_CKEY=$(nvme gen-dhchap-key -m 3 -l 64 -n "$NQN") &&
+	echo "$KEY" >"$AUTH_KEYFILE" && chmod 600 "$AUTH_KEYFILE"
+}
+
+auth_start_nvmet() {
+	local s=$NVMET/subsystems/$NQN h
+	TR=tcp ADDR=127.0.0.1
+	auth_keys || return 1
+	nvmet_start tcp 127.0.0.1 || return 1
+	echo 0 >"$s/attr_allow_any_host"
+	for h in "$HOST_NQN" "$HOST2_NQN"; do
+		mkdir -p "$NVMET/hosts/$h" && ln -s "$NVMET/hosts/$h" "$s/allowed_hosts/$h" || return 1
+	done
+	echo "$KEY" >"$NVMET/hosts/$HOST_NQN/dhchap_key" &&
+	echo "$CKEY" >"$NVMET/hosts/$HOST_NQN/dhchap_ctrl_key"
+}
+
+auth_stop_nvmet() {
+	local h
+	rm -f "$NVMET/subsystems/$NQN/allowed_hosts/"* 2>/dev/null
+	nvmet_stop
+	for h in "$HOST_NQN" "$HOST2_NQN"; do rmdir "$NVMET/hosts/$h" 2>/dev/null; done
+	rm -f "$AUTH_KEYFILE"
+	return 0
+}
+
+# nvmf: the host secret from a file, the controller secret as a string.
+auth_start_nvmf() {
+	TR=tcp ADDR=127.0.0.1
+	[ -n "$KEY" ] || auth_keys || return 1
+	[ -f "$AUTH_KEYFILE" ] || echo "$KEY" >"$AUTH_KEYFILE"
+	auth_nvmf_up "${AUTH_HASH:-sha256}" "${AUTH_GROUP:-null}"
+}
+
+auth_nvmf_up() {
+	nvmf_start "$LOGS/nvmf-auth-$1-$2.log" -l 127.0.0.1:4420 -s "$NQN" --ns ram:64M \
+		--host "$HOST_NQN" --dhchap-key "$AUTH_KEYFILE" --dhchap-ctrl-key "$CKEY" \
+		--host "$HOST2_NQN" --dhchap-digests "$1" --dhchap-dhgroups "$2"
+}
+
+auth_stop_nvmf() {
+	nvmf_stop
+	local rc=$?
+	rm -f "$AUTH_KEYFILE"
+	return $rc
+}
+
+# Make the target pick HASH and GROUP: nvmet's per-host attributes, or nvmf
+# restarted allowing only those.
+auth_use() {
+	AUTH_HASH=$1 AUTH_GROUP=$2
+	if [ "$TARGET" = nvmet ]; then
+		echo "hmac($1)" >"$NVMET/hosts/$HOST_NQN/dhchap_hash" &&
+		echo "$2" >"$NVMET/hosts/$HOST_NQN/dhchap_dhgroup"
+		return
+	fi
+	nvmf_stop && auth_nvmf_up "$1" "$2"
+}
+
+# nvmf's log must say the host authenticated with what we asked for.
+auth_nvmf_said() {
+	[ "$TARGET" = nvmf ] || return 0
+	grep -q "host $HOST_NQN authenticated ($1$AUTH_HASH, $AUTH_GROUP)" "$NVMF_LOG" || {
+		echo "nvmf's log does not say '$1$AUTH_HASH, $AUTH_GROUP':"
+		grep auth "$NVMF_LOG" | tail -n 5
+		return 1
+	}
+}
+
+# One way: connect with the host secret, fio verify, disconnect.
+c_auth_oneway() {
+	auth_use "$1" "$2" || return 1
+	c_connect --hostnqn "$HOST_NQN" -S "$KEY" -i 1 || return 1
+	c_fio 8M && auth_nvmf_said "" && c_disconnect
+}
+
+# Both ways: the controller proves it knows CKEY too.
+c_auth_bidir() {
+	c_connect --hostnqn "$HOST_NQN" -S "$KEY" -C "$CKEY" -i 1 || return 1
+	c_fio 4M && auth_nvmf_said "bidirectional, " && c_disconnect
+}
+
+# refused WHY DMESG-ERE CONNECT-OPTIONS...: nvme connect must fail, and the
+# host's dmesg must say why (matching DMESG-ERE).
+c_refused() {
+	local why=$1 ere=$2 mark
+	shift 2
+	mark=$(dmesg | wc -l)
+	if run nvme connect -t tcp -a "$ADDR" -s 4420 -n "$NQN" --hostnqn "$HOST_NQN" -i 1 "$@"; then
+		echo "connected with $why"
+		return 1
+	fi
+	sleep 1
+	dmesg | tail -n +$((mark + 1))
+	dmesg | tail -n +$((mark + 1)) | grep -qiE "$ere" || { echo "dmesg does not say /$ere/"; return 1; }
+	DMESG_MARK=$(dmesg | wc -l)	# the refusal's error lines are expected
+	wait_gone
+}
+c_no_secret() { c_refused "no secret" "qid 0: no key" ; }
+c_wrong_host_key() { c_refused "a wrong host secret" "qid 0: authentication failed" -S "$BAD_KEY"; }
+c_wrong_ctrl_key() {
+	c_refused "a wrong controller secret" "qid 0: controller authentication failed" \
+		-S "$KEY" -C "$BAD_CKEY"
+}
+
+# A host with no secret is not asked to authenticate (per-host requirement).
+c_other_host() {
+	c_connect --hostnqn "$HOST2_NQN" -i 1 && c_disconnect
+}
+
+# nvme discover with the secret works, the discovery controller not asking
+# for it: nvme-cli 2.3 does not give the kernel the secret for a discovery
+# controller (it fails with "Required key not available" against one that
+# asks, as nvmf does with --dhchap-discovery; tests/dhchap_test.sh checks
+# that with nvmf's host).
+c_discover_key() {
+	c_discover -s 8009 --hostnqn "$HOST_NQN" -S "$KEY"
+}
+
+NVMF_TRID() { echo "trtype:TCP traddr:127.0.0.1 trsvcid:4420 subnqn:$NQN hostnqn:$HOST_NQN"; }
+
+# Our host (host.c + auth.c) against this target.
+c_nvmf_host() {
+	run ./nvmf identify -r "$(NVMF_TRID)" --dhchap-secret "$KEY" --dhchap-ctrl-secret "$CKEY" |
+		grep -E '^subnqn *: '"$NQN"'$' || return 1
+	run ./nvmf perf -q 8 -o 4096 -w randrw -t 2 --verify -r "$(NVMF_TRID)" \
+		--dhchap-secret "$AUTH_KEYFILE" --dhchap-ctrl-secret "$CKEY"
+}
+c_nvmf_host_wrong() {
+	local out
+	out=$(run ./nvmf identify -r "$(NVMF_TRID)" --dhchap-secret "$BAD_KEY" 2>&1) &&
+		{ echo "our host got in with a wrong secret"; return 1; }
+	echo "$out"
+	grep -q "refused us: authentication failed" <<<"$out" || return 1
+	out=$(run ./nvmf identify -r "$(NVMF_TRID)" --dhchap-secret "$KEY" --dhchap-ctrl-secret "$BAD_CKEY" 2>&1) &&
+		{ echo "our host accepted a controller that does not know the secret"; return 1; }
+	echo "$out"
+	grep -q "response R2 is wrong" <<<"$out" || return 1
+	sleep 1
+	DMESG_MARK=$(dmesg | wc -l)	# nvmet logs the refusals it was sent
+	echo "refused both ways, as it should be"
+}
+
+# Median of 3 nvme connect times (ms), with and without authentication.
+auth_connect_ms() {
+	local i t0 ms=()
+	for i in 1 2 3; do
+		t0=$(date +%s%N)
+		nvme connect -t tcp -a "$ADDR" -s 4420 -n "$NQN" -i 1 "$@" >/dev/null || return 1
+		ms+=($((($(date +%s%N) - t0) / 1000000)))
+		find_ctrl tcp >/dev/null; nvme disconnect -n "$NQN" >/dev/null; wait_gone || return 1
+	done
+	printf '%s\n' "${ms[@]}" | sort -n | sed -n 2p
+}
+c_connect_time() {
+	local none one both
+	none=$(auth_connect_ms --hostnqn "$HOST2_NQN") &&
+	one=$(auth_connect_ms --hostnqn "$HOST_NQN" -S "$KEY") &&
+	both=$(auth_connect_ms --hostnqn "$HOST_NQN" -S "$KEY" -C "$CKEY") || return 1
+	echo "$KERNEL $TARGET $AUTH_HASH+$AUTH_GROUP: nvme connect (admin + 1 I/O queue), median of 3:" \
+		"no auth ${none} ms, one way ${one} ms, both ways ${both} ms (TCG guest, shared host)" |
+		tee -a "$LOGS/auth-timing.txt"
+}
+
+auth_checks() {
+	check oneway-sha256-null c_auth_oneway sha256 null
+	check bidir-sha256-null c_auth_bidir
+	check oneway-sha512-ffdhe4096 c_auth_oneway sha512 ffdhe4096
+	check bidir-sha512-ffdhe4096 c_auth_bidir
+	check connect-time-sha512-ffdhe4096 c_connect_time
+	check no-secret-refused c_no_secret
+	check wrong-host-secret-refused c_wrong_host_key
+	check wrong-ctrl-secret-refused c_wrong_ctrl_key
+	check other-host-no-auth c_other_host
+	check discover-with-secret c_discover_key
+	check nvmf-host c_nvmf_host
+	check nvmf-host-wrong-secret c_nvmf_host_wrong
+}
