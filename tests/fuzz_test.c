@@ -34,6 +34,7 @@
 #include "../bdev.c"
 #include "../pcie_nvme.c"	/* bdev.c dispatches nvme: and sim: to it */
 #include "../sim/sim.c"
+#include "../auth.c"	/* Connect and Authentication Send/Receive reach it */
 #include "test.h"
 
 #include <dirent.h>
