@@ -873,6 +873,14 @@ static bool tcp_cid_claim(struct tcp_queue *tq, struct tcp_req *t)
 		same += tq->cid_of[i] == cid;
 	if (same)
 		return false;
+	/* An Asynchronous Event Request is parked here until an event, and
+	 * SPDK's host, shutting down, gives its AERs up without aborting them
+	 * and reuses their CIDs for Property Get CC (SPDK's target and nvmet
+	 * accept that). So an AER's CID is checked but not held: a later
+	 * command may take it, and the AER's completion, if one ever comes,
+	 * is the host's to ignore. */
+	if (tq->q.qid == 0 && t->req.sqe.opcode == NVME_ADM_ASYNC_EVENT)
+		return true;
 	tq->cid_of[t->ttag] = cid;
 	return true;
 }
