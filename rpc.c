@@ -761,8 +761,13 @@ static int rpc_create_transport(struct json_object *p, struct json_object **res,
 		return rpc_fail(e, RPC_INVALID_PARAMS, "in_capsule_data_size %llu: nvmf allows 0..%u "
 				"in multiples of 16 (IOCCSZ is in 16-byte units)",
 				(unsigned long long)icd, NVMF_IO_ICD);
+	/* Without max_io_size, SPDK's default (128 KiB), as nvmf_tgt would
+	 * take it, so that a saved config loads there too (SPDK refuses more
+	 * than 16 io_unit_size units in one max_io_size). A -i given on our
+	 * command line wins: the user asked for it. */
 	if (!mio)
-		mio = t->trtype == NVMF_TRTYPE_TCP ? g_tcp_max_io_size : NVMF_MAX_DATA;
+		mio = t->trtype == NVMF_TRTYPE_TCP && g_tcp_max_io_size != NVMF_TCP_MAX_IO_DEFAULT ?
+		      g_tcp_max_io_size : NVMF_MAX_DATA;
 	if (t->trtype != NVMF_TRTYPE_TCP && mio != NVMF_MAX_DATA)
 		return rpc_fail(e, RPC_INVALID_PARAMS, "max_io_size %llu: MDTS over RDMA is %u bytes in "
 				"this build (its data buffers are still per queue)",
@@ -2159,7 +2164,6 @@ static const struct rpc_method {
 	{ "bdev_nvme_set_options", NULL, NULL },
 	{ "bdev_nvme_set_hotplug", NULL, NULL },
 	{ "framework_set_scheduler", NULL, NULL },
-	{ "nvmf_set_config", NULL, NULL },
 	{ "nvmf_set_max_subsystems", NULL, NULL },
 	{ "nvmf_set_crdt", NULL, NULL },
 	{ "load_config", rpc_load_config_method, NULL },
