@@ -11,7 +11,9 @@ mkdir -p tests/out
 : >tests/out/host_test.detail
 port=$(free_port) dport=$(free_port)
 nqn=nqn.2026-11.io.nvmf:hosttest
-./nvmf target -l 127.0.0.1:$port -D $dport -s $nqn --ns ram:64M --ns ram:32M:4096 \
+: >tests/out/host_test.target.out	# not the last run's "try:" line
+./nvmf target -r "$(mktemp -u /tmp/nvmf-host.XXXXXX)" -l 127.0.0.1:$port -D $dport -s $nqn \
+	--ns ram:64M --ns ram:32M:4096 \
 	>tests/out/host_test.target.out 2>&1 &
 tgt=$!
 trap 'kill $tgt 2>/dev/null; wait $tgt 2>/dev/null' EXIT
@@ -54,6 +56,7 @@ big=()
 for i in $(seq -w 1 1000); do
 	big+=(-s "nqn.2026-12.io.nvmf:big$i" --ns null:1M)
 done
+: >tests/out/host_test.target2.out	# not the last run's "try:" line
 ./nvmf target -r "$(mktemp -u /tmp/nvmf-host.XXXXXX)" -l 127.0.0.1:$port -D 0 "${big[@]}" \
 	>tests/out/host_test.target2.out 2>&1 &
 tgt=$!

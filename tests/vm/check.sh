@@ -6,15 +6,15 @@
 #       results: $LAB_OUT/KERNEL/results    (ok / not ok / skip lines)
 #   totals over both kernels, last line:  "N passed, N failed, N skipped"
 #
-# TEST is tcp, rdma or vfio (default: all). Inside each guest every test runs
-# against nvmet (the control) and against ./nvmf; see suite.sh. A guest that
+# TEST is tcp, rdma, vfio, rpc or disc (default: all). Inside each guest
+# every test runs against nvmet (the control) and against ./nvmf; see suite.sh. A guest that
 # times out or dies counts as one failure. Artifacts (console.log, per-check
 # logs, dmesg per run) stay in $LAB_OUT/KERNEL. Exit status 0 when nothing
 # failed.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
-# A guest runs every test against nvmet and nvmf (tcp, rdma, vfio, rpc):
+# A guest runs every test against nvmet and nvmf (tcp, rdma, vfio, rpc, disc):
 # about 8 minutes on two idle cores, twice that while the cores are busy.
 export NVMF_LAB_TIMEOUT=${NVMF_LAB_TIMEOUT:-1500}
 passed=0 failed=0 skipped=0
