@@ -92,6 +92,20 @@ struct nvmf_subsys g_discovery = {
 };
 struct nvmf_listener *g_listeners;
 static atomic_uint_fast64_t g_disc_genctr = 1;
+
+/*
+ * GENCTR moves twice for a change of the configuration. First under the
+ * write lock, with the change: a reader holds the read lock while it
+ * walks the entries and reads GENCTR, so it never pairs new entries with
+ * the old GENCTR (a host comparing GENCTR before and after its pieces
+ * would then keep a torn log). Then again in nvmf_disc_changed, after
+ * what the change finishes outside the lock (a listener's socket closes).
+ */
+static void nvmf_disc_genctr_move(void)
+{
+	atomic_fetch_add(&g_disc_genctr, 1);
+}
+
 static pthread_mutex_t g_cntlid_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint16_t g_next_cntlid = 1;
 static uint64_t g_start_ms;
@@ -276,6 +290,7 @@ struct nvmf_subsys *nvmf_subsys_create(const char *nqn, const char *sn, const ch
 		}
 	}
 	*pp = s;
+	nvmf_disc_genctr_move();
 	pthread_rwlock_unlock(&g_config_lock);
 	nvmf_disc_changed();
 	return s;
@@ -788,6 +803,8 @@ int nvmf_subsys_remove_host(struct nvmf_subsys *s, const char *hostnqn)
 			break;
 		}
 	}
+	if (!rc)
+		nvmf_disc_genctr_move();
 	pthread_rwlock_unlock(&g_config_lock);
 	if (!rc)
 		nvmf_disc_changed();	/* its discovery log just shrank */
@@ -798,6 +815,7 @@ void nvmf_subsys_allow_any(struct nvmf_subsys *s, bool on)
 {
 	pthread_rwlock_wrlock(&g_config_lock);
 	s->allow_any_host = on;
+	nvmf_disc_genctr_move();
 	pthread_rwlock_unlock(&g_config_lock);
 	nvmf_disc_changed();
 }
@@ -910,8 +928,10 @@ int nvmf_subsys_listen(struct nvmf_subsys *s, const struct nvmf_listener *tmpl,
 		rc = -EADDRINUSE;
 	else if (l->discovery_only && !s->is_disc)
 		l->discovery_only = false;	/* now an I/O port too */
-	if (!rc)
+	if (!rc) {
 		s->listeners[s->nr_listeners++] = l;
+		nvmf_disc_genctr_move();
+	}
 	pthread_rwlock_unlock(&g_config_lock);
 	if (!rc)
 		nvmf_disc_changed();
@@ -940,6 +960,7 @@ int nvmf_subsys_unlisten(struct nvmf_subsys *s, const struct nvmf_listener *tmpl
 	}
 	s->listeners[i] = s->listeners[--s->nr_listeners];
 	release = nvmf_listener_release(l, &gone);
+	nvmf_disc_genctr_move();
 	pthread_rwlock_unlock(&g_config_lock);
 	if (release)
 		nvmf_listener_close(&gone);
@@ -971,6 +992,7 @@ int nvmf_referral_add(const struct nvmf_referral *tmpl, char *err, size_t errlen
 		*f = *tmpl;
 		f->next = NULL;
 		*pp = f;
+		nvmf_disc_genctr_move();
 	}
 	pthread_rwlock_unlock(&g_config_lock);
 	if (!f) {
@@ -990,6 +1012,7 @@ int nvmf_referral_remove(const struct nvmf_referral *tmpl, char *err, size_t err
 		if (nvmf_referral_same(*pp, tmpl)) {
 			f = *pp;
 			*pp = f->next;
+			nvmf_disc_genctr_move();
 			break;
 		}
 	}
@@ -1071,6 +1094,7 @@ int nvmf_subsys_remove(struct nvmf_subsys *s, char *err, size_t errlen)
 	for (int i = 0; i < s->nr_listeners; i++)
 		if (nvmf_listener_release(s->listeners[i], &gone[nr_gone]))
 			nr_gone++;
+	nvmf_disc_genctr_move();
 	pthread_rwlock_unlock(&g_config_lock);
 	for (int i = 0; i < nr_gone; i++)
 		nvmf_listener_close(&gone[i]);
@@ -1859,9 +1883,9 @@ static uint64_t nvmf_log_disc(struct nvmf_req *r, uint8_t *out, uint64_t off, ui
 			nvmf_disc_win_entry(&w, r->q, l, &g_discovery, NULL);
 	for (struct nvmf_referral *f = g_referrals; f; f = f->next)
 		nvmf_disc_win_entry(&w, r->q, NULL, NULL, f);
-	/* Every change moves GENCTR just after it releases the write lock,
-	 * so a host that sees the same GENCTR before and after its pieces
-	 * read one configuration. */
+	/* A change moves GENCTR before it releases the write lock
+	 * (nvmf_disc_genctr_move), so a host that sees the same GENCTR
+	 * before and after its pieces read one configuration. */
 	h.genctr = htole64(atomic_load(&g_disc_genctr));
 	pthread_rwlock_unlock(&g_config_lock);
 	h.numrec = htole64(w.n);
