@@ -81,7 +81,7 @@
 #define HOST_PDU_MAX		256		/* PDO is one byte */
 #define HOST_MIN_MAXH2CDATA	4096		/* [TCP-1.0c §3.6.2.3] */
 #define HOST_DISC_CHUNK		4096		/* libnvme's log piece size */
-#define HOST_DISC_MAX_REC	1024
+#define HOST_DISC_MAX_REC	65536	/* 64 MiB: a sanity bound on NUMREC */
 #define HOST_VERIFY_REGION	(64ull << 20)
 #define HOST_MAX_PRINT		20
 #define HOST_GEN_UNKNOWN	0xffffffffu	/* verify: after a failed write */

@@ -14,9 +14,10 @@
  *        |              each new connection to a reactor, round-robin
  *        +-- reactor 1..n (with -m): epoll on their own queues
  *
- * A reactor spins on epoll_wait(0) while there is work, so a busy queue
- * never waits for a wakeup; after NVMF_SPIN_US without work it sleeps in
- * epoll_wait until a socket wakes it or the 100 ms tick is due, so an
+ * A reactor spins on epoll_wait(0) for a while after work, so a busy queue
+ * never waits for a wakeup; how long adapts to how soon work came back
+ * recently (at most NVMF_SPIN_US, see nvmf_spin_timeout). Then it sleeps
+ * in epoll_wait until a socket wakes it or the 100 ms tick is due, so an
  * idle target costs no CPU.
  *
  * Tutorial chapter 01 starts here; chapter 04 comes back for the reactor.
@@ -36,7 +37,7 @@
 
 #include "nvmf.h"
 
-#define NVMF_SPIN_US		1000	/* busy-poll this long after work */
+#define NVMF_SPIN_US		1000	/* busy-poll at most this long after work */
 #define NVMF_TICK_MS		100
 #define NVMF_TRIM_TICKS		10	/* idle this long: give buffers back */
 #define NVMF_DEFAULT_NQN	"nqn.2026-11.io.nvmf:cnode1"
@@ -233,19 +234,67 @@ static int nvmf_reactor_pass(struct nvmf_reactor *r, int timeout, uint64_t *last
 	return work;
 }
 
-/* The reactor thread: passes until r->stop is set. It spins (timeout 0)
- * for NVMF_SPIN_US after the last work, then sleeps until an fd wakes it
+/*
+ * The adaptive spin. Spinning after work pays when the next command comes
+ * back within the spin: it is served without the cost of a wakeup. It is
+ * waste when nothing comes, and worse than waste when the host that would
+ * send the next command runs on the CPU we hold (a kernel host in the same
+ * VM: its completion work and its next submission wait for our spin).
+ *
+ * So each reactor learns from the gaps between bursts of work:
+ *   - work after a quiet gap shorter than NVMF_SPIN_US: a spin of twice
+ *     that gap would have caught it, so the spin grows to that (never
+ *     above NVMF_SPIN_US);
+ *   - a spin that ends with nothing found was wasted: the next is half
+ *     as long, down to none.
+ * A host at depth 1 on its own core answers in microseconds and keeps the
+ * spin; a host that cannot run while we spin answers late, halves the spin
+ * at each try and leaves the CPU to it. An idle target spins once, for
+ * ever shorter times, then sleeps: no CPU at idle.
+ */
+struct nvmf_spin {
+	uint64_t last_work;		/* us: the last pass that found work */
+	uint64_t spin_us;		/* how long the next spin lasts */
+	bool spinning;			/* the last pass was part of a spin */
+};
+
+/* The epoll timeout for the next pass: 0 while spinning, else the tick. */
+static int nvmf_spin_timeout(struct nvmf_spin *s, uint64_t now)
+{
+	if (now - s->last_work < s->spin_us) {
+		s->spinning = true;
+		return 0;
+	}
+	if (s->spinning)		/* the spin found nothing: wasted */
+		s->spin_us /= 2;
+	s->spinning = false;
+	return NVMF_TICK_MS;
+}
+
+/* A pass found work at now: learn from the gap since the last. */
+static void nvmf_spin_work(struct nvmf_spin *s, uint64_t now)
+{
+	uint64_t gap = now - s->last_work;
+
+	if (gap < NVMF_SPIN_US && 2 * gap > s->spin_us)
+		s->spin_us = 2 * gap < NVMF_SPIN_US ? 2 * gap : NVMF_SPIN_US;
+	s->last_work = now;
+}
+
+/* The reactor thread: passes until r->stop is set, spinning (timeout 0)
+ * as long as nvmf_spin_timeout says, then sleeping until an fd wakes it
  * or the tick is due. */
 static void *nvmf_reactor_main(void *arg)
 {
 	struct nvmf_reactor *r = arg;
-	uint64_t last_work = nvmf_now_us(), last_tick = nvmf_now_ms();
+	struct nvmf_spin spin = { .last_work = nvmf_now_us(), .spin_us = NVMF_SPIN_US };
+	uint64_t last_tick = nvmf_now_ms();
 
 	while (!atomic_load(&r->stop)) {
-		int timeout = nvmf_now_us() - last_work < NVMF_SPIN_US ? 0 : NVMF_TICK_MS;
+		int timeout = nvmf_spin_timeout(&spin, nvmf_now_us());
 
 		if (nvmf_reactor_pass(r, timeout, &last_tick) > 0)
-			last_work = nvmf_now_us();
+			nvmf_spin_work(&spin, nvmf_now_us());
 	}
 	/* Shutting down: close every queue this reactor owns. */
 	for (struct nvmf_queue *q = r->queues; q; q = q->next)

@@ -92,6 +92,20 @@ struct nvmf_subsys g_discovery = {
 };
 struct nvmf_listener *g_listeners;
 static atomic_uint_fast64_t g_disc_genctr = 1;
+
+/*
+ * GENCTR moves twice for a change of the configuration. First under the
+ * write lock, with the change: a reader holds the read lock while it
+ * walks the entries and reads GENCTR, so it never pairs new entries with
+ * the old GENCTR (a host comparing GENCTR before and after its pieces
+ * would then keep a torn log). Then again in nvmf_disc_changed, after
+ * what the change finishes outside the lock (a listener's socket closes).
+ */
+static void nvmf_disc_genctr_move(void)
+{
+	atomic_fetch_add(&g_disc_genctr, 1);
+}
+
 static pthread_mutex_t g_cntlid_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint16_t g_next_cntlid = 1;
 static uint64_t g_start_ms;
@@ -310,6 +324,7 @@ struct nvmf_subsys *nvmf_subsys_create(const char *nqn, const char *sn, const ch
 		}
 	}
 	*pp = s;
+	nvmf_disc_genctr_move();
 	pthread_rwlock_unlock(&g_config_lock);
 	nvmf_disc_changed();
 	return s;
@@ -823,6 +838,8 @@ int nvmf_subsys_remove_host(struct nvmf_subsys *s, const char *hostnqn)
 			break;
 		}
 	}
+	if (!rc)
+		nvmf_disc_genctr_move();
 	pthread_rwlock_unlock(&g_config_lock);
 	if (!rc)
 		nvmf_disc_changed();	/* its discovery log just shrank */
@@ -833,6 +850,7 @@ void nvmf_subsys_allow_any(struct nvmf_subsys *s, bool on)
 {
 	pthread_rwlock_wrlock(&g_config_lock);
 	s->allow_any_host = on;
+	nvmf_disc_genctr_move();
 	pthread_rwlock_unlock(&g_config_lock);
 	nvmf_disc_changed();
 }
@@ -945,8 +963,10 @@ int nvmf_subsys_listen(struct nvmf_subsys *s, const struct nvmf_listener *tmpl,
 		rc = -EADDRINUSE;
 	else if (l->discovery_only && !s->is_disc)
 		l->discovery_only = false;	/* now an I/O port too */
-	if (!rc)
+	if (!rc) {
 		s->listeners[s->nr_listeners++] = l;
+		nvmf_disc_genctr_move();
+	}
 	pthread_rwlock_unlock(&g_config_lock);
 	if (!rc)
 		nvmf_disc_changed();
@@ -975,6 +995,7 @@ int nvmf_subsys_unlisten(struct nvmf_subsys *s, const struct nvmf_listener *tmpl
 	}
 	s->listeners[i] = s->listeners[--s->nr_listeners];
 	release = nvmf_listener_release(l, &gone);
+	nvmf_disc_genctr_move();
 	pthread_rwlock_unlock(&g_config_lock);
 	if (release)
 		nvmf_listener_close(&gone);
@@ -1006,6 +1027,7 @@ int nvmf_referral_add(const struct nvmf_referral *tmpl, char *err, size_t errlen
 		*f = *tmpl;
 		f->next = NULL;
 		*pp = f;
+		nvmf_disc_genctr_move();
 	}
 	pthread_rwlock_unlock(&g_config_lock);
 	if (!f) {
@@ -1025,6 +1047,7 @@ int nvmf_referral_remove(const struct nvmf_referral *tmpl, char *err, size_t err
 		if (nvmf_referral_same(*pp, tmpl)) {
 			f = *pp;
 			*pp = f->next;
+			nvmf_disc_genctr_move();
 			break;
 		}
 	}
@@ -1106,6 +1129,7 @@ int nvmf_subsys_remove(struct nvmf_subsys *s, char *err, size_t errlen)
 	for (int i = 0; i < s->nr_listeners; i++)
 		if (nvmf_listener_release(s->listeners[i], &gone[nr_gone]))
 			nr_gone++;
+	nvmf_disc_genctr_move();
 	pthread_rwlock_unlock(&g_config_lock);
 	for (int i = 0; i < nr_gone; i++)
 		nvmf_listener_close(&gone[i]);
@@ -1659,9 +1683,14 @@ static void nvmf_identify(struct nvmf_req *r)
 /* Log pages [BASE-2.0c §5.16]                                         */
 /* ==================================================================== */
 
-/* Every log is built whole into this per-thread buffer, then the slice
- * the host asked for (LPOL/LPOU, NUMDL/NUMDU) is copied out. */
-static _Thread_local uint8_t nvmf_log_buf[NVMF_MAX_DATA];
+/* The fixed-size logs are built whole into this per-thread buffer, then
+ * the slice the host asked for (LPOL/LPOU, NUMDL/NUMDU) is copied out.
+ * The largest (Changed Namespace List, Commands Supported and Effects)
+ * are 4 KiB; the discovery log, of any size, fills the host's buffer
+ * directly (nvmf_log_disc). */
+static _Thread_local uint8_t nvmf_log_buf[4096];
+_Static_assert(NVMF_ERRLOG_ENTRIES * sizeof(struct nvme_error_log) <= sizeof(nvmf_log_buf),
+	       "the error log fits the log buffer");
 
 static size_t nvmf_log_supported(struct nvmf_ctrl *ctrl, le32 *lids)
 {
@@ -1829,37 +1858,93 @@ static void nvmf_disc_referral(struct nvmf_disc_log_entry *e, const struct nvmf_
  * this host may use on it), entries for this discovery subsystem itself,
  * then the referrals. Command-line subsystems are on every I/O port; RPC
  * ones only on the ports given to them.
+ *
+ * The log has no size limit: 1,000 subsystems on two ports make 2 MiB,
+ * far more than one command carries, so hosts read it in pieces at an
+ * offset (LPOL/LPOU). No copy of the whole log is ever built. Each read
+ * walks the configuration in the same order, counts every entry, and
+ * fills only the entries that overlap the window [off, off + len) the
+ * host asked for. Entries are 1 KiB at fixed places (entry i starts at
+ * 1024 * (i + 1)), so a count is all it takes to know where one falls.
+ * The order only changes with the configuration, and every change moves
+ * GENCTR, which is how the host knows its pieces belong together.
  */
-static size_t nvmf_log_disc(struct nvmf_req *r, uint8_t *buf, size_t cap)
+struct nvmf_disc_win {
+	uint8_t *out;			/* the host's buffer: log bytes off.. */
+	uint64_t off, len;		/* the window, in log bytes */
+	uint64_t n;			/* entries counted so far */
+};
+
+/* Copy the part of the log bytes [at, at + size) inside the window. */
+static void nvmf_disc_win_put(struct nvmf_disc_win *w, uint64_t at, const void *src, size_t size)
 {
-	struct nvmf_disc_log_hdr *h = (void *)buf;
+	uint64_t lo = at > w->off ? at : w->off;
+	uint64_t hi = at + size < w->off + w->len ? at + size : w->off + w->len;
+
+	if (lo < hi)
+		memcpy(w->out + (lo - w->off), (const uint8_t *)src + (lo - at), hi - lo);
+}
+
+/* Where the next entry goes, and whether any of it is in the window. */
+static bool nvmf_disc_win_wants(const struct nvmf_disc_win *w)
+{
+	uint64_t at = (w->n + 1) * sizeof(struct nvmf_disc_log_entry);
+
+	return at < w->off + w->len && at + sizeof(struct nvmf_disc_log_entry) > w->off;
+}
+
+/* Count one entry; build it only when the host will see part of it. */
+static void nvmf_disc_win_entry(struct nvmf_disc_win *w, const struct nvmf_queue *q,
+				const struct nvmf_listener *l, const struct nvmf_subsys *s,
+				const struct nvmf_referral *f)
+{
+	struct nvmf_disc_log_entry e;
+
+	if (nvmf_disc_win_wants(w)) {
+		if (f)
+			nvmf_disc_referral(&e, f);
+		else
+			nvmf_disc_entry(&e, q, l, s);
+		nvmf_disc_win_put(w, (w->n + 1) * sizeof(e), &e, sizeof(e));
+	}
+	w->n++;
+}
+
+/* Fill the window [off, off + len) of the discovery log into out (which
+ * the caller zeroed) and return the size of the whole log. */
+static uint64_t nvmf_log_disc(struct nvmf_req *r, uint8_t *out, uint64_t off, uint64_t len)
+{
+	struct nvmf_disc_win w = { .out = out, .off = off, .len = len };
 	struct nvmf_ctrl *ctrl = r->q->ctrl;
-	size_t n = 0, max = cap / sizeof(struct nvmf_disc_log_entry) - 1;
-	struct nvmf_disc_log_entry *e = (void *)(buf + sizeof(*h));
+	struct nvmf_disc_log_hdr h = { 0 };
 
 	pthread_rwlock_rdlock(&g_config_lock);
 	for (struct nvmf_listener *l = g_listeners; l; l = l->next) {
 		if (l->poller.fd < 0)		/* removed: not listening */
 			continue;
-		for (struct nvmf_subsys *s = g_subsystems; s && n < max; s = s->next)
+		for (struct nvmf_subsys *s = g_subsystems; s; s = s->next)
 			if (nvmf_subsys_on_listener(s, l) && nvmf_host_allowed(s, ctrl->hostnqn))
-				nvmf_disc_entry(&e[n++], r->q, l, s);
+				nvmf_disc_win_entry(&w, r->q, l, s, NULL);
 	}
-	for (struct nvmf_listener *l = g_listeners; l && n < max; l = l->next)
+	for (struct nvmf_listener *l = g_listeners; l; l = l->next)
 		if (l->poller.fd >= 0)
-			nvmf_disc_entry(&e[n++], r->q, l, &g_discovery);
-	for (struct nvmf_referral *f = g_referrals; f && n < max; f = f->next)
-		nvmf_disc_referral(&e[n++], f);
-	h->genctr = htole64(atomic_load(&g_disc_genctr));
+			nvmf_disc_win_entry(&w, r->q, l, &g_discovery, NULL);
+	for (struct nvmf_referral *f = g_referrals; f; f = f->next)
+		nvmf_disc_win_entry(&w, r->q, NULL, NULL, f);
+	/* A change moves GENCTR before it releases the write lock
+	 * (nvmf_disc_genctr_move), so a host that sees the same GENCTR
+	 * before and after its pieces read one configuration. */
+	h.genctr = htole64(atomic_load(&g_disc_genctr));
 	pthread_rwlock_unlock(&g_config_lock);
-	h->numrec = htole64(n);
-	h->recfmt = 0;
+	h.numrec = htole64(w.n);
+	h.recfmt = 0;
+	nvmf_disc_win_put(&w, 0, &h, sizeof(h));
 	if (!(le32toh(r->sqe.cdw10) & (1u << 15))) {	/* RAE = 0 */
 		pthread_mutex_lock(&ctrl->lock);
 		ctrl->evt_masked &= ~NVMF_EVT_DISC_CHANGED;
 		pthread_mutex_unlock(&ctrl->lock);
 	}
-	return sizeof(*h) + n * sizeof(*e);
+	return sizeof(h) + w.n * sizeof(struct nvmf_disc_log_entry);
 }
 
 /*
@@ -1876,6 +1961,7 @@ static void nvmf_get_log_page(struct nvmf_req *r)
 	uint64_t numd = ((uint64_t)(cdw11 & 0xffff) << 16 | cdw10 >> 16) + 1;
 	uint64_t off = (uint64_t)le32toh(r->sqe.cdw13) << 32 | le32toh(r->sqe.cdw12);
 	uint64_t len = numd * 4;
+	bool disc_log = ctrl->subsys->is_disc && lid == NVME_LOG_DISC;
 	uint8_t *buf = nvmf_log_buf;
 	size_t size = 0;
 
@@ -1885,11 +1971,13 @@ static void nvmf_get_log_page(struct nvmf_req *r)
 		return nvmf_req_fail_at(r, NVME_SC_SGL_INVALID_DATA, offsetof(struct nvme_sqe, dptr));
 	if (off & 3)
 		return nvmf_req_fail_at(r, NVME_SC_INVALID_FIELD, offsetof(struct nvme_sqe, cdw12));
+	/* Past the end of the log the host reads zeroes. */
+	memset(r->data, 0, len);
 	memset(buf, 0, sizeof(nvmf_log_buf));
 	if (lid == NVME_LOG_SUPPORTED)
 		size = nvmf_log_supported(ctrl, (void *)buf);
-	else if (ctrl->subsys->is_disc && lid == NVME_LOG_DISC)
-		size = nvmf_log_disc(r, buf, sizeof(nvmf_log_buf));
+	else if (disc_log)
+		size = nvmf_log_disc(r, r->data, off, len);	/* fills r->data itself */
 	else if (ctrl->subsys->is_disc)
 		size = 0;
 	else if (lid == NVME_LOG_ERROR)
@@ -1911,9 +1999,8 @@ static void nvmf_get_log_page(struct nvmf_req *r)
 		return nvmf_req_fail_at(r, NVME_SC_INVALID_LOG_PAGE, offsetof(struct nvme_sqe, cdw10));
 	if (off > size)
 		return nvmf_req_fail_at(r, NVME_SC_INVALID_FIELD, offsetof(struct nvme_sqe, cdw12));
-	/* Past the end of the log the host reads zeroes. */
-	memset(r->data, 0, len);
-	memcpy(r->data, buf + off, size - off < len ? size - off : len);
+	if (!disc_log)
+		memcpy(r->data, buf + off, size - off < len ? size - off : len);
 	r->xfer_len = len;
 	nvmf_req_done(r, NVME_SC_SUCCESS);
 }

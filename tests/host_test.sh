@@ -11,7 +11,9 @@ mkdir -p tests/out
 : >tests/out/host_test.detail
 port=$(free_port) dport=$(free_port)
 nqn=nqn.2026-11.io.nvmf:hosttest
-./nvmf target -l 127.0.0.1:$port -D $dport -s $nqn --ns ram:64M --ns ram:32M:4096 \
+: >tests/out/host_test.target.out	# not the last run's "try:" line
+./nvmf target -r "$(mktemp -u /tmp/nvmf-host.XXXXXX)" -l 127.0.0.1:$port -D $dport -s $nqn \
+	--ns ram:64M --ns ram:32M:4096 \
 	>tests/out/host_test.target.out 2>&1 &
 tgt=$!
 trap 'kill $tgt 2>/dev/null; wait $tgt 2>/dev/null' EXIT
@@ -44,6 +46,42 @@ check "perf against an unknown subsystem fails" \
 	bash -c "! ./nvmf perf -q 1 -o 4096 -w read -t 1 -r 'trtype:TCP traddr:127.0.0.1 trsvcid:$port subnqn:nqn.2026-11.io.nvmf:nope'"
 kill $tgt; wait $tgt; rc=$?
 check "target exits 0 on SIGTERM" test "$rc" = 0
+
+# A discovery log of 1,000 subsystems (1 MiB), read in pieces at an
+# offset by our host and by SPDK's identify (the real peer).
+SHARED=${NVMF_SHARED:-$(pwd)/../shared}
+[ -d "$SHARED/spdk" ] || SHARED=/work/shared
+port=$(free_port)
+big=()
+for i in $(seq -w 1 1000); do
+	big+=(-s "nqn.2026-12.io.nvmf:big$i" --ns null:1M)
+done
+: >tests/out/host_test.target2.out	# not the last run's "try:" line
+./nvmf target -r "$(mktemp -u /tmp/nvmf-host.XXXXXX)" -l 127.0.0.1:$port -D 0 "${big[@]}" \
+	>tests/out/host_test.target2.out 2>&1 &
+tgt=$!
+for _ in $(seq 300); do
+	grep -q '^try:' tests/out/host_test.target2.out && break
+	sleep 0.1
+done
+# listed_all OUTPUT: big0001..big1000, each exactly once
+listed_all() {
+	[ "$(grep -oE 'nqn\.2026-12\.io\.nvmf:big[0-9]{4}' <<<"$1" | sort | uniq -u | wc -l)" = 1000 ] &&
+		[ "$(grep -cE 'nqn\.2026-12\.io\.nvmf:big[0-9]{4}' <<<"$1")" = 1000 ]
+}
+out=$(./nvmf discover -r "trtype:TCP traddr:127.0.0.1 trsvcid:$port" 2>&1)
+echo "$out" >>tests/out/host_test.detail
+check "discover: 1,000 subsystems give NUMREC 1001 (and the discovery entry)" \
+	grep -q "^Discovery Log Number of Records 1001," <<<"$out"
+check "discover: every one of the 1,000 subsystems listed once" listed_all "$out"
+out=$("$SHARED/spdk/run" identify -r "trtype:TCP adrfam:IPv4 traddr:127.0.0.1 trsvcid:$port \
+subnqn:nqn.2014-08.org.nvmexpress.discovery hostnqn:nqn.2014-08.org.nvmexpress:uuid:11111111-2222-3333-4444-555555555555" 2>&1)
+echo "$out" >>tests/out/host_test.detail
+check "SPDK identify: Number of Records 1001 in the discovery log" \
+	grep -qE "^Number of Records: +1001\$" <<<"$out"
+check "SPDK identify: every one of the 1,000 subsystems listed once" listed_all "$out"
+kill $tgt; wait $tgt; rc=$?
+check "the 1,000-subsystem target exits 0 on SIGTERM" test "$rc" = 0
 trap - EXIT
 echo "host_test: $pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -1167,7 +1167,10 @@ static void test_log_pages(void)
 /* 5. The discovery log [BASE-2.0c §5.16.1.23]                         */
 /* ==================================================================== */
 
-static uint8_t g_disc[NVMF_MAX_DATA];	/* a whole discovery log, read in one go */
+#define DISC_BIG	1000		/* subsystems for the log of any size */
+/* A whole discovery log read in pieces: room for DISC_BIG subsystems on
+ * a few listeners, far more than one command (MDTS) carries. */
+static uint8_t g_disc[4 << 20];
 
 /* Read the discovery log as libnvme does: header with RAE=1, entries in
  * 4 KiB pieces at LPOL/LPOU, the header again. Returns numrec, or -1. */
@@ -1184,6 +1187,8 @@ static int disc_read_paged(struct nvmf_queue *q, uint64_t *genctr1, uint64_t *ge
 	*genctr1 = le64toh(h.genctr);
 	n = le64toh(h.numrec);
 	memcpy(g_disc, &h, sizeof(h));
+	if ((n + 1) * 1024 > sizeof(g_disc))
+		return -1;
 	for (uint64_t off = 0; off < n * 1024; off += 4096) {
 		uint32_t len = n * 1024 - off < 4096 ? n * 1024 - off : 4096;
 
@@ -1327,6 +1332,64 @@ static void test_discovery(void)
 		listener_remove(l6);
 	}
 	q_free(db);
+	q_free(d);
+}
+
+/* The discovery log of any size: DISC_BIG more subsystems, each on both
+ * I/O listeners, make a log of 2 MiB, 16 times MDTS. */
+static void test_discovery_big(void)
+{
+	static struct nvmf_subsys *big[DISC_BIG];
+	static uint8_t piece[NVMF_MAX_DATA];
+	struct nvmf_queue *d = ctrl_up(NVMF_DISC_NQN, HOSTA, 0);
+	uint64_t g1, g2, gbig, size;
+	int n0, n, ok = 1;
+	char nqn[64], err[256];
+	struct cpl *c;
+
+	n0 = disc_read_paged(d, &g1, &g2);
+	for (int i = 0; i < DISC_BIG; i++) {
+		snprintf(nqn, sizeof(nqn), "nqn.2026-12.io.nvmf.test:big%04d", i);
+		big[i] = subsys_new(nqn);
+	}
+	n = disc_read_paged(d, &g1, &g2);
+	CHECK_EQ_U(n, n0 + 2 * DISC_BIG,
+		   "discovery log of any size: NUMREC counts 1,000 more subsystems on 2 I/O listeners (no cut at one MDTS) [BASE-2.0c §5.16.1.23]");
+	CHECK(g1 == g2, "discovery log of any size: GENCTR stable across ~500 paged reads [BASE-2.0c Fig. 262]");
+	for (int i = 0; i < DISC_BIG && n > 0; i++) {
+		snprintf(nqn, sizeof(nqn), "nqn.2026-12.io.nvmf.test:big%04d", i);
+		ok &= disc_count(g_disc, n, g_l_io, NVMF_SUBTYPE_NVME, nqn) == 1 &&
+		      disc_count(g_disc, n, NULL, NVMF_SUBTYPE_NVME, nqn) == 2;
+	}
+	CHECK(ok, "discovery log of any size: every one of the 1,000 subsystems is listed once per I/O listener [BASE-2.0c §5.16.1.23]");
+
+	/* MDTS-sized reads (128 KiB) over the whole log equal the 4 KiB pieces. */
+	size = 1024 + (uint64_t)(n > 0 ? n : 0) * 1024;
+	for (uint64_t off = 0; off < size && ok; off += sizeof(piece)) {
+		c = get_log(d, NVME_LOG_DISC, 0, true, sizeof(piece), off);
+		ok = !st(c) && !memcmp(g_out, g_disc + off, size - off < sizeof(piece) ? size - off : sizeof(piece));
+		if (size - off < sizeof(piece))
+			ok &= g_out[size - off] == 0 && !memcmp(g_out + (size - off), g_out + (size - off) + 1,
+							    sizeof(piece) - (size - off) - 1);
+	}
+	CHECK(ok, "discovery log of any size: 128 KiB reads equal the 4 KiB paged read; past the end reads zeroes [BASE-2.0c Fig. 199]");
+	c = get_log(d, NVME_LOG_DISC, 0, true, 4096, 1024 * 700 + 512);
+	CHECK(st(c) == 0 && !memcmp(g_out, g_disc + 1024 * 700 + 512, 4096),
+	      "discovery log of any size: an offset in the middle of entry 699 returns the same bytes [BASE-2.0c Fig. 199]");
+	c = get_log(d, NVME_LOG_DISC, 0, true, 4096, size);
+	CHECK(st(c) == 0 && g_out[0] == 0 && !memcmp(g_out, g_out + 1, 4095),
+	      "discovery log of any size: an offset at the end reads zeroes [BASE-2.0c Fig. 199]");
+	c = get_log(d, NVME_LOG_DISC, 0, true, 4096, size + 4);
+	CHECK_EQ_U(st(c), NVME_SC_INVALID_FIELD | DNR,
+		   "discovery log of any size: an offset past the end -> Invalid Field [BASE-2.0c Fig. 199]");
+
+	for (int i = 0; i < DISC_BIG; i++)
+		if (nvmf_subsys_remove(big[i], err, sizeof(err)))
+			printf("# removing a subsystem failed: %s\n", err);
+	gbig = g1;
+	n = disc_read_paged(d, &g1, &g2);
+	CHECK(n == n0 && g1 > gbig && g1 == g2,
+	      "discovery log of any size: back to its size, with a new GENCTR, once the subsystems are gone [BASE-2.0c Fig. 262]");
 	q_free(d);
 }
 
@@ -2043,6 +2106,7 @@ int main(void)
 	test_identify_stable_ids();
 	test_log_pages();
 	test_discovery();
+	test_discovery_big();
 	test_features();
 	test_keep_alive();
 	test_aer();

@@ -6,7 +6,7 @@
 #       results: $LAB_OUT/KERNEL/results    (ok / not ok / skip lines)
 #   totals over both kernels, last line:  "N passed, N failed, N skipped"
 #
-# TEST is tcp, rdma, vfio, rpc, names, auth or blktests (default: all).
+# TEST is tcp, rdma, vfio, rpc, disc, names, auth or blktests (default: all).
 # blktests' nvme group is long under TCG (10-17 minutes per target and
 # kernel on two idle cores), so by default (make check-vm, and so CI) it
 # runs only against nvmf and only on $NVMF_BT_KERNELS (default 6.12, the
@@ -25,8 +25,9 @@ set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
 # A guest runs every test against nvmet and nvmf (tcp, rdma, vfio, rpc,
-# names): about 8 minutes on two idle cores, twice that while the cores are
-# busy; blktests' group adds 10-40 minutes per target (see test-blktests.sh).
+# disc, names, auth): about 10 minutes on two idle cores, twice that while
+# the cores are busy; blktests' group adds 10-40 minutes per target (see
+# test-blktests.sh).
 export NVMF_LAB_TIMEOUT=${NVMF_LAB_TIMEOUT:-3600}
 passed=0 failed=0 skipped=0
 
@@ -74,7 +75,7 @@ for k in $LAB_KERNELS; do
 	# This guest's tests: all of them, or those asked for, less blktests
 	# where it is not to run on this kernel.
 	tests=("$@")
-	[ ${#tests[@]} -gt 0 ] || tests=(tcp rdma vfio rpc names auth blktests)
+	[ ${#tests[@]} -gt 0 ] || tests=(tcp rdma vfio rpc disc names auth blktests)
 	case " ${NVMF_BT_KERNELS:-6.12} " in
 	*" all "* | *" $k "*) ;;
 	*) tests=("${tests[@]/blktests/}") ;;

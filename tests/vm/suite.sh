@@ -3,7 +3,7 @@
 # check.sh (through run.sh). Differential: every test runs twice, first against
 # the kernel's own target (nvmet, the control), then against ./nvmf.
 #
-#   for TEST in tcp rdma vfio rpc names blktests:      (default: all)
+#   for TEST in tcp rdma vfio rpc disc names auth blktests:   (default: all)
 #     for TARGET in nvmet nvmf:
 #       start TARGET (targets.sh)  ->  test-TEST.sh: check NAME FUNC ...
 #       stop TARGET, nvme disconnect-all, dmesg diff   (always, pass or fail)
@@ -137,11 +137,11 @@ run_half() {
 	echo "# $KERNEL: $TEST against $TARGET took $((SECONDS - t0))s"
 }
 
-[ $# -gt 0 ] || set -- tcp rdma vfio rpc names auth blktests
+[ $# -gt 0 ] || set -- tcp rdma vfio rpc disc names auth blktests
 dmesg -n 4 2>/dev/null
 for test in "$@"; do
 	if [ ! -f "$VM/test-$test.sh" ]; then
-		record "not ok" "$KERNEL/$test" "no such test (tcp, rdma, vfio, rpc, names, auth, blktests)"
+		record "not ok" "$KERNEL/$test" "no such test (tcp, rdma, vfio, rpc, disc, names, auth, blktests)"
 		continue
 	fi
 	. "$VM/test-$test.sh"
