@@ -120,9 +120,18 @@ for _ in $(seq 50); do
 done
 after=$(rss_kb $tgt)
 echo "idle $idle KiB, during the flood $busy KiB, after $after KiB" >>"$DETAIL"
-check "RSS back within 10% of idle after the flood ($idle -> $busy -> $after KiB)" \
-	test "$after" -le $(( idle + idle / 10 ))
+# Under AddressSanitizer (make asan) RSS also counts the shadow pages of
+# every buffer the pool ever lent (one byte per eight), which ASan keeps
+# after munmap(): that check then measures ASan, not us, and is skipped.
+skip=0
+if grep -q libasan "/proc/$tgt/maps"; then
+	echo "skip - RSS back within 10% of idle ($idle -> $busy -> $after KiB): AddressSanitizer keeps the shadow of unmapped buffers"
+	skip=1
+else
+	check "RSS back within 10% of idle after the flood ($idle -> $busy -> $after KiB)" \
+		test "$after" -le $(( idle + idle / 10 ))
+fi
 kill $tgt; wait $tgt 2>/dev/null
 
-echo "pool_test: $pass passed, $fail failed"
+echo "pool_test: $pass passed, $fail failed, $skip skipped"
 [ "$fail" = 0 ]
