@@ -7,14 +7,13 @@
 #   totals over both kernels, last line:  "N passed, N failed, N skipped"
 #
 # TEST is tcp, rdma, vfio, rpc, disc, names, auth or blktests (default: all).
-# blktests' nvme group is long under TCG (10-17 minutes per target and
-# kernel on two idle cores), so by default (make check-vm, and so CI) it
-# runs only against nvmf and only on $NVMF_BT_KERNELS (default 6.12, the
-# kernel whose host also runs the authentication tests); without the nvmet
-# control every nvmf failure not in tests/vm/blktests.list fails.
+# blktests' nvme group is long under TCG: one run against nvmf on 6.12
+# took 41 minutes on two busy cores and was cut at nvme/052 by its
+# 40-minute limit. So make check-vm (and CI) leaves it out by default;
 # make check-blktests sets NVMF_BT_KERNELS=all NVMF_BT_CONTROL=all: both
 # targets on every kernel, the verdict then differential (see
-# test-blktests.sh). The closing lines tabulate blktests per test and
+# test-blktests.sh). NVMF_BT_KERNELS="6.12" runs it against nvmf on that
+# kernel only, where every nvmf failure not in tests/vm/blktests.list fails. The closing lines tabulate blktests per test and
 # kernel, nvmet / nvmf.
 # Inside each guest every test runs
 # against nvmet (the control) and against ./nvmf; see suite.sh. A guest that
@@ -76,7 +75,7 @@ for k in $LAB_KERNELS; do
 	# where it is not to run on this kernel.
 	tests=("$@")
 	[ ${#tests[@]} -gt 0 ] || tests=(tcp rdma vfio rpc disc names auth blktests)
-	case " ${NVMF_BT_KERNELS:-6.12} " in
+	case " ${NVMF_BT_KERNELS:-none} " in
 	*" all "* | *" $k "*) ;;
 	*) tests=("${tests[@]/blktests/}") ;;
 	esac
