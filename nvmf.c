@@ -53,6 +53,9 @@
 #define NVMF_EVT_NS_CHANGED	(1u << 0)
 #define NVMF_EVT_DISC_CHANGED	(1u << 1)
 #define NVMF_CHANGED_NS_MAX	1024
+/* How long a host may take to authenticate its admin queue (the keep-alive
+ * timer waits for it; see nvmf_queue_tick). */
+#define NVMF_AUTH_TIMEOUT_MS	120000u
 
 struct nvmf_ctrl {
 	struct nvmf_ctrl *next;		/* subsys->ctrls */
@@ -68,6 +71,7 @@ struct nvmf_ctrl {
 	struct nvmf_queue *queues[NVMF_MAX_IO_QUEUES + 1];
 	uint32_t kato_ms;
 	uint64_t last_ka_ms;
+	uint64_t born_ms;		/* Connect: bounds admin-queue authentication */
 	uint16_t nr_io_queues;		/* granted by Set Features 07h */
 	bool nr_io_queues_set;
 	struct nvmf_req *aer[NVMF_AERL + 1];
@@ -568,6 +572,7 @@ static struct nvmf_ctrl *nvmf_ctrl_alloc(struct nvmf_subsys *s, const struct nvm
 	memcpy(ctrl->hostid, d->hostid, sizeof(ctrl->hostid));
 	ctrl->kato_ms = kato_ms;
 	ctrl->last_ka_ms = nvmf_now_ms();
+	ctrl->born_ms = ctrl->last_ka_ms;
 	ctrl->temp_over = 0x157;	/* 343 K, the warning threshold */
 	pthread_mutex_init(&ctrl->lock, NULL);
 	ctrl->next = s->ctrls;
@@ -745,6 +750,27 @@ void nvmf_queue_tick(struct nvmf_queue *q)
 			ctrl->last_ka_ms = now;
 			pthread_mutex_unlock(&ctrl->lock);
 		}
+		return;
+	}
+	if (q->auth_required && !q->authenticated) {
+		/* Until the admin queue is authenticated the host can send
+		 * nothing but Authentication Send/Receive (Keep Alive would
+		 * fail with Authentication Required), and one side's DH step
+		 * may take longer than KATO on a slow machine. So the keep-
+		 * alive timer starts when authentication succeeds, and until
+		 * then a longer bound closes the queue of a host that stopped
+		 * half way. */
+		if (now - ctrl->born_ms > NVMF_AUTH_TIMEOUT_MS) {
+			LOG_ERR("controller %u (%s): authentication not finished %u ms after "
+				"Connect; closing the admin queue", ctrl->cntlid, ctrl->hostnqn,
+				NVMF_AUTH_TIMEOUT_MS);
+			nvmf_ctrl_kill(ctrl);
+			q->ops->close(q);
+			return;
+		}
+		pthread_mutex_lock(&ctrl->lock);
+		ctrl->last_ka_ms = now;
+		pthread_mutex_unlock(&ctrl->lock);
 		return;
 	}
 	pthread_mutex_lock(&ctrl->lock);

@@ -1555,6 +1555,71 @@ static void test_keep_alive(void)
 	q_free(a);
 }
 
+/* auth_host_run's way to the target: its Authentication Send/Receive go
+ * through the queue in arg like any other command. */
+static int auth_exec(void *arg, const struct nvme_sqe *sqe, void *buf, uint32_t len)
+{
+	bool send = ((const struct nvmf_fabrics_cmd *)sqe)->fctype == NVMF_FCTYPE_AUTH_SEND;
+	struct cpl *c = submit(arg, sqe, send ? buf : NULL, len);
+
+	if (st(c))
+		return -EIO;
+	if (!send)
+		memcpy(buf, g_out, c->xfer_len);
+	return 0;
+}
+
+/*
+ * Keep Alive while a host authenticates. Until its admin queue is
+ * authenticated a host can send only Authentication Send/Receive (Keep
+ * Alive is refused, Authentication Required), and under emulation the
+ * Linux host took longer than its 5 s KATO for the ffdhe8192 step: the
+ * timer must not run then (blktests nvme/041 caught it). A host that
+ * stops half way is still let go, after NVMF_AUTH_TIMEOUT_MS.
+ * The secret is an untransformed one, as `nvme gen-dhchap-key` writes
+ * by default (DHHC-1:00:).
+ */
+static void test_keep_alive_auth(void)
+{
+	static const char key00[] = "DHHC-1:00:wqjgEIqlcoIv0ymI0jjNVHvvB7LvFOoy8+vSZ2LdrYcAfcNu:";
+	struct auth_host_io io = { .qid = 0, .hostnqn = HOSTA, .subnqn = NQN_S1, .secret = key00,
+				   .exec = auth_exec };
+	uint32_t groups = g_auth_dhgroups;
+	struct nvmf_queue *a = q_new(), *b = q_new();
+	char err[160];
+	struct cpl *c;
+
+	g_auth_dhgroups = 1u << NVMF_AUTH_FFDHE2048;	/* one quick group is enough here */
+	CHECK(auth_host_set(NQN_S1, HOSTA, key00, NULL, err, sizeof(err)) == 0,
+	      "a DHHC-1:00: secret (no transform) is taken for a host [BASE-2.0c §8.13.5.8]");
+	c = connect_admin(a, NQN_S1, HOSTA, 1000);
+	CHECK(!st(c) && (le32toh(c->cqe.dw0) & NVMF_CONNECT_AUTHREQ_ATR),
+	      "Connect of a host with a secret answers AUTHREQ.ATR [BASE-2.0c Fig. 550]");
+	g_now_ms += 5000;
+	nvmf_queue_tick(a);
+	CHECK(!a->closing, "Keep Alive: 5 s into authentication with KATO 1000 ms: the timer has not started");
+	io.arg = a;
+	CHECK(auth_host_run(&io) == 0 && a->authenticated,
+	      "authentication with the untransformed secret succeeds after the wait");
+	nvmf_queue_tick(a);
+	CHECK(!a->closing, "Keep Alive: the timer starts when authentication succeeds [BASE-2.0c §3.9.5]");
+	g_now_ms += 1500;
+	nvmf_queue_tick(a);
+	CHECK(a->closing, "Keep Alive: 1500 ms idle after authentication with KATO 1000 ms -> torn down");
+	/* A host that never finishes: closed after the authentication bound. */
+	connect_admin(b, NQN_S1, HOSTA, 1000);
+	g_now_ms += NVMF_AUTH_TIMEOUT_MS - 1;
+	nvmf_queue_tick(b);
+	CHECK(!b->closing, "authentication bound: still open just before it");
+	g_now_ms += 2;
+	nvmf_queue_tick(b);
+	CHECK(b->closing, "authentication bound: a host that stopped half way is closed");
+	auth_host_remove(NQN_S1, HOSTA);
+	g_auth_dhgroups = groups;
+	q_free(b);
+	q_free(a);
+}
+
 /* ==================================================================== */
 /* 8. Asynchronous events [BASE-2.0c §5.2]                             */
 /* ==================================================================== */
@@ -2109,6 +2174,7 @@ int main(void)
 	test_discovery_big();
 	test_features();
 	test_keep_alive();
+	test_keep_alive_auth();
 	test_aer();
 	test_abort();
 	test_io();

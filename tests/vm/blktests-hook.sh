@@ -152,6 +152,7 @@ nvmf_setup() {
 		keys+=(--dhchap-ctrlr-key "c$bdev")
 	fi
 	rpc nvmf_subsystem_add_host "$1" "$3" "${keys[@]}"
+	echo "$3" >"$7/host"
 	rpc nvmf_subsystem_add_listener "$1" -t "$BT_TRTYPE" -a "$BT_TRADDR" \
 		-f ipv4 -s "$BT_TRSVCID"
 }
@@ -159,13 +160,16 @@ nvmf_setup() {
 nvmf_cleanup() {
 	local k del=bdev_aio_delete rc=0
 	[ "$BT_BLKDEV" = device ] || del=bdev_uring_delete
+	# The host entry goes first: a key still named by a host is in use,
+	# and keyring_file_remove_key refuses it.
+	rpc_try nvmf_subsystem_remove_host "$1" "$(cat "$2/host")" || rc=1
+	for k in $(cat "$2/keys" 2>/dev/null); do
+		rpc_try keyring_file_remove_key "$k" || rc=1
+	done
 	rpc_try nvmf_delete_subsystem "$1" || rc=1
 	if [ -s "$2/bdev" ]; then
 		rpc_try "$del" "$(cat "$2/bdev")" || rc=1
 	fi
-	for k in $(cat "$2/keys" 2>/dev/null); do
-		rpc_try keyring_file_remove_key "$k" || rc=1
-	done
 	return $rc
 }
 

@@ -22,6 +22,7 @@
 # TCG its default sizes take minutes per test. Even so a test takes 30-120 s
 # under TCG on two shared cores (connect, udev, teardown), about 45 of the
 # group run over TCP: BT_RUN_TIMEOUT (2400 s) bounds one target's run.
+# BT_TESTS="nvme/041 nvme/042" runs only those tests instead of the group.
 
 BT_LIST=tests/vm/blktests.list
 BT_KIT=/tmp/blktests
@@ -131,7 +132,7 @@ bt_run() {
 	(hook=$PWD/$VM/blktests-hook.sh
 	cd "$BT_KIT" && NVME_TARGET_CONTROL=$hook \
 		TIMEOUT=${BT_TIMEOUT:-20} NVME_IMG_SIZE=$BT_SIZE SYSTEMD_IGNORE_CHROOT=1 \
-		timeout -k 10 "${BT_RUN_TIMEOUT:-2400}" ./check "${x[@]}" nvme) >"$log" 2>&1
+		timeout -k 10 "${BT_RUN_TIMEOUT:-2400}" ./check "${x[@]}" ${BT_TESTS:-nvme}) >"$log" 2>&1
 	rc=$?
 	[ $rc -eq 124 ] && echo "blktests stopped after ${BT_RUN_TIMEOUT:-2400} s (BT_RUN_TIMEOUT)"
 	sed -nE 's/^(nvme\/[0-9]+) .*\[(passed|failed|not run)\] *$/\1\t\2/p' "$log" \
