@@ -42,8 +42,13 @@ nqn=nqn.2026-11.io.nvmf:pooltest
 start_target tests/out/pool_test.target1.out -l 127.0.0.1:$port -D 0 -s $nqn --ns ram:16M \
 	-i 16K --buffer-pool 16K
 trid="trtype:TCP traddr:127.0.0.1 trsvcid:$port subnqn:$nqn"
-check "the banner says MDTS and pool size" grep -q "MDTS 16 KiB over TCP.*buffer pool 16 KiB" \
-	tests/out/pool_test.target1.out
+# (Waits a little: once, under ASan on a loaded machine, the check ran
+# before that line had reached the file.)
+banner_says() {
+	for _ in $(seq 50); do grep -q "$1" tests/out/pool_test.target1.out && return 0; sleep 0.1; done
+	return 1
+}
+check "the banner says MDTS and pool size" banner_says "MDTS 16 KiB over TCP.*buffer pool 16 KiB"
 check "16K randrw QD32 --verify through a one-buffer pool: nothing fails" \
 	./nvmf perf -q 32 -o 16384 -w randrw -M 50 -t 2 --verify -r "$trid"
 check "4K in-capsule writes QD32 --verify through a four-buffer pool" \
