@@ -49,8 +49,7 @@ check "target exits 0 on SIGTERM" test "$rc" = 0
 
 # A discovery log of 1,000 subsystems (1 MiB), read in pieces at an
 # offset by our host and by SPDK's identify (the real peer).
-SHARED=${NVMF_SHARED:-$(pwd)/../shared}
-[ -d "$SHARED/spdk" ] || SHARED=/work/shared
+spdk_kit || SPDK=/nonexistent/spdk/run	# tests/lib.sh: SPDK's run wrapper
 port=$(free_port)
 big=()
 for i in $(seq -w 1 1000); do
@@ -74,7 +73,7 @@ echo "$out" >>tests/out/host_test.detail
 check "discover: 1,000 subsystems give NUMREC 1001 (and the discovery entry)" \
 	grep -q "^Discovery Log Number of Records 1001," <<<"$out"
 check "discover: every one of the 1,000 subsystems listed once" listed_all "$out"
-out=$("$SHARED/spdk/run" identify -r "trtype:TCP adrfam:IPv4 traddr:127.0.0.1 trsvcid:$port \
+out=$("$SPDK" identify -r "trtype:TCP adrfam:IPv4 traddr:127.0.0.1 trsvcid:$port \
 subnqn:nqn.2014-08.org.nvmexpress.discovery hostnqn:nqn.2014-08.org.nvmexpress:uuid:11111111-2222-3333-4444-555555555555" 2>&1)
 echo "$out" >>tests/out/host_test.detail
 check "SPDK identify: Number of Records 1001 in the discovery log" \

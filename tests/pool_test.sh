@@ -17,8 +17,7 @@ DETAIL=tests/out/pool_test.detail
 . tests/lib.sh
 mkdir -p tests/out
 : >"$DETAIL"
-SHARED=${NVMF_SHARED:-$(pwd)/../shared}
-[ -d "$SHARED/spdk" ] || SHARED=/work/shared
+spdk_kit || SPDK=	# tests/lib.sh: SPDK's run wrapper, empty without the kit
 pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done' EXIT
 
@@ -65,13 +64,13 @@ check "the pool must hold one command of MDTS" \
 	bash -c './nvmf target -i 1M --buffer-pool 512K -r /tmp/nvmf-pool-x.sock 2>&1 | grep -q "smaller than one command"'
 
 # --- 2. MDTS through SPDK's rpc.py ----------------------------------------
-if [ -x "$SHARED/spdk/run" ]; then
+if [ -n "$SPDK" ]; then
 	sock=$(mktemp -u /tmp/nvmf-pool-rpc.XXXXXX)
 	port=$(free_port)
 	./nvmf target --empty -r "$sock" >tests/out/pool_test.target2.out 2>&1 &
 	tgt=$!; pids+=($tgt)
 	for _ in $(seq 600); do [ -S "$sock" ] && break; sleep 0.1; done
-	R="$SHARED/spdk/run rpc.py -s $sock"
+	R="$SPDK rpc.py -s $sock"
 	check "rpc.py nvmf_create_transport -t RDMA -i 1048576 is refused with a reason" \
 		bash -c "$R nvmf_create_transport -t RDMA -i 1048576 2>&1 | tee -a $DETAIL | grep -q 'per queue'"
 	check "rpc.py nvmf_create_transport -t TCP -i 1048576 -u 65536 -n 64" \
@@ -89,7 +88,7 @@ if [ -x "$SHARED/spdk/run" ]; then
 	check "1 MiB writes and reads --verify" ./nvmf perf -q 4 -o 1048576 -w randrw -t 2 --verify -r "$trid"
 	kill $tgt; wait $tgt 2>/dev/null
 else
-	echo "# no $SHARED/spdk: the rpc.py checks are not run" | tee -a "$DETAIL"
+	echo "# no SPDK kit beside the clone (../shared/spdk): the rpc.py checks are not run" | tee -a "$DETAIL"
 	fail=$((fail + 1))
 fi
 
