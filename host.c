@@ -1276,6 +1276,12 @@ static int host_auth_exec(void *arg, const struct nvme_sqe *sqe, void *buf, uint
 
 	if (rc == -EIO)
 		host_print_status("Authentication Send/Receive", &cqe);
+	/* nvmet, refusing our reply, queues its Failure1 and then closes the
+	 * queue at once; the close can win, and the Failure1 is never sent. */
+	if (rc == -ECONNRESET)
+		host_err("qid %u: the controller closed the connection during authentication: "
+			 "it refused us: authentication failed (check --dhchap-secret)",
+			 ((struct host_queue *)arg)->qid);
 	return rc;
 }
 
