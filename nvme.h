@@ -27,6 +27,7 @@
 #ifndef NVME_H
 #define NVME_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -947,6 +948,38 @@ NVME_ASSERT_OFF(struct nvmf_prop_cmd, value, 48);
 #define NVME_REG_CC		0x14
 #define NVME_REG_CSTS		0x1c
 #define NVME_REG_NSSR		0x20
+
+/*
+ * CAP, Controller Capabilities [BASE-2.0c §3.1.4.1, Fig. 36]: read-only,
+ * 64 bits. The target builds it (nvmf.c, Property Get) and the driver
+ * reads a device's (pcie_nvme.c), so both name the fields here: readers
+ * nvme_cap_*() and one builder from a struct of named fields.
+ */
+#define NVME_CAP_CSS_NVM	0x01	/* CSS bit 0: the NVM command set */
+#define NVME_CAP_CSS_IOCS	0x40	/* CSS bit 6: I/O command sets (Identify CSI) */
+
+struct nvme_cap_fields {
+	uint16_t mqes;		/* largest queue, entries - 1 (0's based) */
+	bool cqr;		/* queues must be physically contiguous */
+	uint8_t to;		/* worst time to become ready, 500 ms units */
+	uint8_t dstrd;		/* doorbell stride, 4 << dstrd bytes */
+	uint8_t css;		/* command sets, NVME_CAP_CSS_* */
+	uint8_t mpsmin, mpsmax;	/* page sizes, 4 KiB << value */
+};
+
+static inline uint32_t nvme_cap_mqes(uint64_t cap)   { return cap & 0xffff; }
+static inline uint32_t nvme_cap_to(uint64_t cap)     { return (cap >> 24) & 0xff; }
+static inline uint32_t nvme_cap_dstrd(uint64_t cap)  { return (cap >> 32) & 0xf; }
+static inline uint32_t nvme_cap_css(uint64_t cap)    { return (cap >> 37) & 0xff; }
+static inline uint32_t nvme_cap_mpsmin(uint64_t cap) { return (cap >> 48) & 0xf; }
+static inline uint32_t nvme_cap_mpsmax(uint64_t cap) { return (cap >> 52) & 0xf; }
+
+static inline uint64_t nvme_cap_build(const struct nvme_cap_fields *f)
+{
+	return (uint64_t)f->mqes | (uint64_t)f->cqr << 16 | (uint64_t)f->to << 24 |
+	       (uint64_t)(f->dstrd & 0xf) << 32 | (uint64_t)f->css << 37 |
+	       (uint64_t)(f->mpsmin & 0xf) << 48 | (uint64_t)(f->mpsmax & 0xf) << 52;
+}
 
 #define NVME_CC_EN		(1u << 0)
 #define NVME_CC_CSS_SHIFT	4

@@ -289,7 +289,7 @@ struct nvmf_queue {
 };
 
 /* ==================================================================== */
-/* nvmf.c: subsystems, controllers, commands                           */
+/* nvmf.c, subsys.c, admin.c: the target core (core.h: its insides)    */
 /* ==================================================================== */
 
 struct nvmf_ns {
@@ -384,7 +384,7 @@ struct nvmf_qpair_info {
 	struct nvmf_listener *listener;
 };
 
-/* Transport limits nvmf_create_transport may lower (nvmf.c owns them). */
+/* Transport limits nvmf_create_transport may lower (subsys.c owns them). */
 struct nvmf_limits {
 	uint32_t max_queue_depth;	/* MAXCMD, CAP.MQES + 1 */
 	uint32_t max_io_qpairs;		/* I/O queues per controller */

@@ -61,13 +61,6 @@
 #define PCI_REG_ACQ		0x30	/* Admin CQ base, 64 bit */
 #define PCI_REG_DBS		0x1000	/* first doorbell [BASE-2.0c §3.1.4] */
 
-/* CAP fields [BASE-2.0c Fig. 36]. */
-static inline uint32_t pci_cap_mqes(uint64_t cap)   { return cap & 0xffff; }	/* 0's based */
-static inline uint32_t pci_cap_to(uint64_t cap)     { return (cap >> 24) & 0xff; }	/* 500 ms units */
-static inline uint32_t pci_cap_dstrd(uint64_t cap)  { return (cap >> 32) & 0xf; }
-static inline uint32_t pci_cap_css(uint64_t cap)    { return (cap >> 37) & 0xff; }
-static inline uint32_t pci_cap_mpsmin(uint64_t cap) { return (cap >> 48) & 0xf; }
-#define PCI_CAP_CSS_NVM		0x01	/* CAP.CSS bit 0: NVM command set */
 
 /* CC values we write [BASE-2.0c §3.1.4]: NVM command set (CSS 000b),
  * 4 KiB pages (MPS 0 = 2^(12+0)), 64-byte SQEs and 16-byte CQEs (log2). */
@@ -976,14 +969,14 @@ static int pci_read_cap(struct pci_ctrl *c, char *err, size_t errlen)
 		return -ENODEV;
 	}
 	/* MPSMAX >= MPSMIN, so MPSMIN = 0 (4 KiB) is all we need to see. */
-	if (!(pci_cap_css(c->cap) & PCI_CAP_CSS_NVM) || pci_cap_mpsmin(c->cap) > 0) {
+	if (!(nvme_cap_css(c->cap) & NVME_CAP_CSS_NVM) || nvme_cap_mpsmin(c->cap) > 0) {
 		snprintf(err, errlen, "controller (CAP 0x%016llx) lacks the NVM command set "
 			 "or 4 KiB pages", (unsigned long long)c->cap);
 		return -ENOTSUP;
 	}
-	c->dstrd_bytes = 4u << pci_cap_dstrd(c->cap);
-	c->to_ms = (pci_cap_to(c->cap) ? pci_cap_to(c->cap) : 1) * 500;
-	c->io_qsize = pci_cap_mqes(c->cap) + 1 < PCI_IO_QSIZE ? pci_cap_mqes(c->cap) + 1 : PCI_IO_QSIZE;
+	c->dstrd_bytes = 4u << nvme_cap_dstrd(c->cap);
+	c->to_ms = (nvme_cap_to(c->cap) ? nvme_cap_to(c->cap) : 1) * 500;
+	c->io_qsize = nvme_cap_mqes(c->cap) + 1 < PCI_IO_QSIZE ? nvme_cap_mqes(c->cap) + 1 : PCI_IO_QSIZE;
 	return 0;
 }
 

@@ -31,6 +31,8 @@
  */
 #include "../tcp.c"
 #include "../nvmf.c"
+#include "../subsys.c"
+#include "../admin.c"
 #include "../bdev.c"
 #include "../pcie_nvme.c"	/* bdev.c dispatches nvme: and sim: to it */
 #include "../sim/sim.c"

@@ -1,7 +1,7 @@
 /*
- * nvmf_test.c - unit tests of the target core, nvmf.c.
+ * nvmf_test.c - unit tests of the target core: nvmf.c, subsys.c, admin.c.
  *
- * nvmf.c and bdev.c are compiled in whole, so namespaces sit on the real
+ * The core and bdev.c are compiled in whole, so namespaces sit on the real
  * ram (and null) backends. What they need from main.c is stubbed: the log,
  * the trace and a clock the tests move by hand (keep-alive expiry). The
  * transport is a fake that records what the core asks of it:
@@ -33,6 +33,8 @@
  * log lines as "# ..." comments.
  */
 #include "../nvmf.c"
+#include "../subsys.c"
+#include "../admin.c"
 #include "../bdev.c"
 #include "../pcie_nvme.c"	/* bdev.c dispatches nvme: and sim: to it */
 #include "../sim/sim.c"
@@ -779,6 +781,7 @@ static void test_property(void)
 	CHECK((cap & 1ull << 37) && (cap & 1ull << 43),
 	      "CAP.CSS has bit 37 (NVM command set) and bit 43 (I/O command sets) [BASE-2.0c Fig. 36]");
 	CHECK_EQ_U(cap >> 48 & 0xf, 0, "CAP.MPSMIN is 0 (4 KiB pages) [BASE-2.0c Fig. 36]");
+	CHECK_EQ_U(cap >> 52 & 0xf, 0, "CAP.MPSMAX is 0: 4 KiB is the only page size [BASE-2.0c Fig. 36]");
 	c = prop_get(a, NVME_REG_CAP, false);
 	CHECK_EQ_U(st(c), NVME_SC_INVALID_FIELD | DNR,
 		   "Property Get CAP with a 4-byte ATTRIB -> Invalid Field [BASE-2.0c Fig. 557]");

@@ -138,14 +138,14 @@ static void test_bringup(struct pci_ctrl *c)
 	uint32_t cc = c->bus->ops->read32(c->bus, PCI_REG_CC);
 	uint32_t csts = c->bus->ops->read32(c->bus, PCI_REG_CSTS);
 
-	CHECK(pci_cap_css(c->cap) & PCI_CAP_CSS_NVM, "CAP.CSS offers the NVM command set [BASE-2.0c Fig. 36]");
+	CHECK(nvme_cap_css(c->cap) & NVME_CAP_CSS_NVM, "CAP.CSS offers the NVM command set [BASE-2.0c Fig. 36]");
 	CHECK(cc & NVME_CC_EN, "CC.EN is 1 after bring-up [BASE-2.0c §3.5.1]");
 	CHECK_EQ_U((cc >> NVME_CC_IOSQES_SHIFT) & 0xf, 6, "CC.IOSQES = 6 (64-byte SQEs)");
 	CHECK_EQ_U((cc >> NVME_CC_IOCQES_SHIFT) & 0xf, 4, "CC.IOCQES = 4 (16-byte CQEs)");
 	CHECK_EQ_U(csts & (NVME_CSTS_RDY | NVME_CSTS_CFS), NVME_CSTS_RDY, "CSTS.RDY = 1, CFS = 0");
 	CHECK(c->vs >= NVME_VS(1, 0, 0), "VS reports version %u.%u", c->vs >> 16, (c->vs >> 8) & 0xff);
 	CHECK(c->nr_ioq >= 1, "Set Features Number of Queues granted %u I/O queues", c->nr_ioq);
-	CHECK_EQ_U(c->dstrd_bytes, 4u << pci_cap_dstrd(c->cap), "doorbell stride from CAP.DSTRD");
+	CHECK_EQ_U(c->dstrd_bytes, 4u << nvme_cap_dstrd(c->cap), "doorbell stride from CAP.DSTRD");
 }
 
 static void test_identify(struct pci_ctrl *c, struct nvme_id_ns *ns)
