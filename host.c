@@ -419,7 +419,7 @@ static int host_authenticate(struct host_queue *q, const struct host_opts *o, bo
  * an I/O queue; on success it holds the answer's CNTLID (DW0 15:0).
  */
 int host_fabrics_connect(struct host_queue *q, const struct host_opts *o, uint16_t sqsize,
-				uint32_t kato_ms, uint16_t *cntlid)
+			 uint32_t kato_ms, uint16_t *cntlid)
 {
 	union { struct nvme_sqe sqe; struct nvmf_connect_cmd c; } u = { 0 };
 	struct nvmf_connect_data data = { 0 };
@@ -485,7 +485,7 @@ static int host_prop(struct host_ctrl *c, bool set, uint32_t ofst, bool wide, ui
 
 /* An admin command of the usual shape: opcode, NSID, CDW10-13. */
 int host_admin(struct host_ctrl *c, uint8_t opc, uint32_t nsid, uint32_t cdw10,
-		      uint32_t cdw11, uint64_t cdw12_13, void *buf, uint32_t len, const char *what)
+	       uint32_t cdw11, uint64_t cdw12_13, void *buf, uint32_t len, const char *what)
 {
 	struct nvme_sqe sqe = { .opcode = opc };
 	struct nvme_cqe cqe;
@@ -606,7 +606,7 @@ static int host_ctrl_check(struct host_ctrl *c, bool discovery)
  * Timeout we ask for (0: none, as for discovery). Returns 0 or -errno.
  */
 int host_ctrl_connect(struct host_ctrl *c, const struct host_opts *o, uint32_t kato_ms,
-			     bool discovery)
+		      bool discovery)
 {
 	int rc;
 

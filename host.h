@@ -98,7 +98,7 @@ struct host_cmd {
 /* One NVMe/TCP connection: the admin queue or an I/O queue. */
 struct host_queue {
 	int fd;
-	struct rdma_host *rdma;		/* an NVMe/RDMA queue: rdma.c carries it */
+	struct rdma_host *rdma;		/* an NVMe/RDMA queue: rdma_host_* carry it */
 	int rdma_rc;			/* the RDMA queue failed: this -errno */
 	uint16_t qid;
 	char peer[300];			/* "traddr:trsvcid", for messages */
@@ -148,6 +148,7 @@ struct host_ctrl {
 	struct nvme_id_ctrl id;
 };
 
+/* -v: each step says what it did, through host_info(). */
 extern bool host_verbose;
 
 #define host_info(...) do { if (host_verbose) host_err(__VA_ARGS__); } while (0)
@@ -156,43 +157,50 @@ extern bool host_verbose;
 /* Between the files                                                   */
 /* ==================================================================== */
 
-/* host.c: messages, status names, time, options, the controller. */
-/* The long options, beyond 255 so they cannot clash with a letter. */
-enum { HOST_OPT_HDGST = 256, HOST_OPT_DDGST, HOST_OPT_TRACE, HOST_OPT_VERIFY,
-       HOST_OPT_DHCHAP, HOST_OPT_DHCHAP_CTRL };
-
-extern const struct option host_longopts[];
-int host_admin(struct host_ctrl *c, uint8_t opc, uint32_t nsid, uint32_t cdw10,
-		      uint32_t cdw11, uint64_t cdw12_13, void *buf, uint32_t len, const char *what);
-int host_ctrl_connect(struct host_ctrl *c, const struct host_opts *o, uint32_t kato_ms,
-			     bool discovery);
-void host_ctrl_shutdown(struct host_ctrl *c, bool polite);
+/* host.c, helpers: messages to the user (stderr) and the clock. host_err
+ * only prints; each caller returns its own error, so a reader sees which
+ * domain (-errno or an NVMe status) every return belongs to. */
+void host_vmsg(const char *fmt, va_list ap);
 void __attribute__((format(printf, 1, 2))) host_err(const char *fmt, ...);
-int host_fabrics_connect(struct host_queue *q, const struct host_opts *o, uint16_t sqsize,
-				uint32_t kato_ms, uint16_t *cntlid);
 int __attribute__((format(printf, 2, 3))) host_must(bool ok, const char *fmt, ...);
 uint64_t host_now_ns(void);
-int host_opt_common(int ch, struct host_opts *o);
-int host_opts_finish(struct host_opts *o, const char *port, const char *subnqn);
-void host_print_status(const char *what, const struct nvme_cqe *cqe);
 uint64_t host_rand(uint64_t *s);
 uint16_t host_status(const struct nvme_cqe *cqe);
 const char *host_status_str(uint16_t st, char *buf, size_t len);
-int host_usage(int ch, const char *text);
-void host_vmsg(const char *fmt, va_list ap);
+void host_print_status(const char *what, const struct nvme_cqe *cqe);
 
-/* host_queue.c: queues, command slots, one command's round trip. */
+/* host.c, options: every subcommand takes them all; perf alone acts on
+ * --verify. The long ones start at 256 so none can clash with a letter. */
+enum { HOST_OPT_HDGST = 256, HOST_OPT_DDGST, HOST_OPT_TRACE, HOST_OPT_VERIFY,
+       HOST_OPT_DHCHAP, HOST_OPT_DHCHAP_CTRL };
+extern const struct option host_longopts[];
+int host_opt_common(int ch, struct host_opts *o);
+int host_usage(int ch, const char *text);
+int host_opts_finish(struct host_opts *o, const char *port, const char *subnqn);
+
+/* host.c, the controller: Connect on any queue, bring-up, one admin
+ * command, shut down. */
+int host_fabrics_connect(struct host_queue *q, const struct host_opts *o, uint16_t sqsize,
+			 uint32_t kato_ms, uint16_t *cntlid);
+int host_admin(struct host_ctrl *c, uint8_t opc, uint32_t nsid, uint32_t cdw10,
+	       uint32_t cdw11, uint64_t cdw12_13, void *buf, uint32_t len, const char *what);
+int host_ctrl_connect(struct host_ctrl *c, const struct host_opts *o, uint32_t kato_ms,
+		      bool discovery);
+void host_ctrl_shutdown(struct host_ctrl *c, bool polite);
+
+/* host_queue.c: a queue's life, its command slots, and one command's
+ * round trip (host_exec waits; perf submits and reaps on its own). */
+struct host_queue *host_queue_alloc(uint16_t qid, unsigned slots, uint32_t max_data);
+void host_queue_free(struct host_queue *q);
 struct host_cmd *host_cmd_get(struct host_queue *q);
 void host_cmd_put(struct host_queue *q, struct host_cmd *c);
-void host_cmd_submit(struct host_queue *q, struct host_cmd *c,
-			    const struct nvme_sqe *sqe, void *buf, uint32_t len);
-int host_exec(struct host_queue *q, const struct nvme_sqe *sqe, void *buf,
-		     uint32_t len, struct nvme_cqe *cqe);
 int host_flush(struct host_queue *q);
-struct host_queue *host_queue_alloc(uint16_t qid, unsigned slots, uint32_t max_data);
-int host_queue_connect(struct host_queue *q, const struct host_opts *o);
+void host_cmd_submit(struct host_queue *q, struct host_cmd *c,
+		     const struct nvme_sqe *sqe, void *buf, uint32_t len);
 int host_queue_fd(const struct host_queue *q);
-void host_queue_free(struct host_queue *q);
 int host_queue_process(struct host_queue *q);
+int host_exec(struct host_queue *q, const struct nvme_sqe *sqe, void *buf,
+	      uint32_t len, struct nvme_cqe *cqe);
+int host_queue_connect(struct host_queue *q, const struct host_opts *o);
 
 #endif

@@ -153,7 +153,7 @@ static void host_out_push(struct host_queue *q, void *base, size_t len)
 	struct iovec *v;
 
 	if (q->out_count == q->out_cap) {
-		host_err("qid %u: output ring full (a bug in host.c)", q->qid);
+		host_err("qid %u: output ring full (a bug in host_queue.c)", q->qid);
 		abort();
 	}
 	v = &q->out[(q->out_head + q->out_count++) % q->out_cap];
@@ -237,8 +237,9 @@ static enum host_xfer host_xfer_dir(const struct nvme_sqe *sqe)
 	return bits == 1 ? HOST_XFER_H2C : bits == 2 ? HOST_XFER_C2H : HOST_XFER_NONE;
 }
 
-/* NVMe/RDMA: rdma.c sends the capsule with a keyed SGL over c's data. A
- * failure is remembered and reported by the next host_queue_process(). */
+/* NVMe/RDMA: rdma_host_submit() sends the capsule with a keyed SGL over
+ * c's data. A failure is remembered and reported by the next
+ * host_queue_process(). */
 static void host_rdma_submit(struct host_queue *q, struct host_cmd *c, const struct nvme_sqe *sqe)
 {
 	struct nvme_sqe s = *sqe;
@@ -260,7 +261,7 @@ static void host_rdma_submit(struct host_queue *q, struct host_cmd *c, const str
  * pushes read data by C2HData.
  */
 void host_cmd_submit(struct host_queue *q, struct host_cmd *c,
-			    const struct nvme_sqe *sqe, void *buf, uint32_t len)
+		     const struct nvme_sqe *sqe, void *buf, uint32_t len)
 {
 	struct nvme_tcp_cmd *pdu = (struct nvme_tcp_cmd *)c->pdu;
 	uint32_t hd = q->hdgst ? NVME_TCP_DIGEST_LEN : 0, dd = q->ddgst ? NVME_TCP_DIGEST_LEN : 0;
@@ -636,8 +637,9 @@ static int host_fill(struct host_queue *q)
 	return -ECONNRESET;
 }
 
-/* NVMe/RDMA: take the responses rdma.c reaped and finish their commands.
- * A full batch means there may be more: ask again before sleeping. */
+/* NVMe/RDMA: take the responses rdma_host_poll() reaped and finish their
+ * commands. A full batch means there may be more: ask again before
+ * sleeping. */
 static int host_rdma_process(struct host_queue *q)
 {
 	struct nvme_cqe cqe[32];
@@ -726,7 +728,7 @@ static int host_wait(struct host_queue *q, const bool *flag, uint64_t timeout_ms
  * another -errno when the connection failed (already reported).
  */
 int host_exec(struct host_queue *q, const struct nvme_sqe *sqe, void *buf,
-		     uint32_t len, struct nvme_cqe *cqe)
+	      uint32_t len, struct nvme_cqe *cqe)
 {
 	struct host_cmd *c = host_cmd_get(q);
 	int rc;
@@ -787,9 +789,9 @@ static int host_icresp_check(struct host_queue *q, const struct host_opts *o)
 	return 0;
 }
 
-/* NVMe/RDMA: a queue pair through the RDMA CM (rdma.c). HSQSIZE is the
- * SQSIZE the Fabrics Connect will carry: 31 on the admin queue, the slot
- * count (perf's depth) on an I/O queue. */
+/* NVMe/RDMA: a queue pair through the RDMA CM (rdma_host_connect). HSQSIZE
+ * is the SQSIZE the Fabrics Connect will carry: 31 on the admin queue, the
+ * slot count (perf's depth) on an I/O queue. */
 static int host_rdma_connect(struct host_queue *q, const struct host_opts *o)
 {
 	uint16_t hsqsize = q->qid ? q->nr_cmds : HOST_ADMIN_SQSIZE;
@@ -841,8 +843,8 @@ int host_queue_connect(struct host_queue *q, const struct host_opts *o)
 
 /*
  * The initiator's queue, for `nvmf discover|identify|perf -r trtype:RDMA`.
- * host.c keeps its command slots (CID = slot index) and asks us to carry
- * capsules. Each slot has a registered data buffer: a write's data is
+ * The sections above keep the command slots (CID = slot index) and ask
+ * these functions to carry capsules. Each slot has a registered data buffer: a write's data is
  * copied in before the SEND and the target RDMA READs it from there; a
  * read's data lands there by RDMA WRITE and is copied out when the CQE
  * arrives. One keyed SGL per command, subtype 0: our memory is registered

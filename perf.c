@@ -41,6 +41,11 @@ struct host_perf_io {
 	bool write;
 };
 
+/*
+ * One run: what was asked (the options), the I/O queue and its buffers
+ * while it runs, the --verify tables, and the counters the report prints.
+ * Everything lives on one thread, so nothing here needs a lock.
+ */
 struct host_perf {
 	unsigned depth, seconds;	/* what to do */
 	uint32_t io_size, nsid;
@@ -54,6 +59,8 @@ struct host_perf {
 	unsigned inflight;
 	bool prefill;			/* verify: the initial pattern pass */
 	uint64_t rng;
+	/* Two I/Os in flight on one unit would leave its content undefined
+	 * (either may land last), so --verify keeps at most one per unit. */
 	uint8_t *busy;			/* verify: by unit, an I/O is in flight */
 	uint32_t *gen;			/* verify: by block, what it holds */
 	uint32_t wgen;
@@ -63,6 +70,8 @@ struct host_perf {
 	uint64_t errors, mismatches;
 };
 
+/* Ctrl-C ends the timed phase early: the loop drains what is in flight
+ * and the report still prints, as SPDK perf does. */
 static volatile sig_atomic_t host_interrupted;
 
 static void host_on_sigint(int sig)
@@ -167,6 +176,8 @@ static bool host_perf_submit(struct host_perf *p)
 	sqe.cdw10 = htole32((uint32_t)slba);
 	sqe.cdw11 = htole32((uint32_t)(slba >> 32));
 	sqe.cdw12 = htole32(p->lbas_per_io - 1);	/* NLB, 0's based */
+	/* The latency clock starts before the capsule is queued: it counts
+	 * our own send path too, as SPDK perf's does. */
 	io->start_ns = host_now_ns();
 	host_cmd_submit(p->q, c, &sqe, buf, p->io_size);
 	p->inflight++;
@@ -392,6 +403,8 @@ static int host_perf_queue(struct host_perf *p, struct host_ctrl *c)
 /* Buffers, the PRNG, and with --verify the state tables. 0 or -ENOMEM. */
 static int host_perf_alloc(struct host_perf *p)
 {
+	/* A fresh key per run: a block left by an earlier run (or one the
+	 * target never wrote) cannot pass for this run's data. */
 	if (getrandom(&p->rng, sizeof(p->rng), 0) != sizeof(p->rng) || !p->rng)
 		p->rng = host_now_ns() | 1;
 	p->key = host_rand(&p->rng);
@@ -484,6 +497,11 @@ static int host_perf_workload(struct host_perf *p, const char *w, int mix)
 	"      [-r 'traddr:127.0.0.1 trsvcid:4420 subnqn:" HOST_IO_NQN "']\n" \
 	"      (defaults: -q 32 -o 4096 -w randread -t 5 -n 1)\n"
 
+/*
+ * `nvmf perf`: options as SPDK perf spells them, then connect, run and
+ * report. The exit status is 1 when any I/O failed or any block read
+ * back wrong, so a script can use perf as a check, not only a benchmark.
+ */
 int host_perf_main(int argc, char **argv)
 {
 	struct host_opts o = { .trtype = "TCP", .adrfam = "IPv4", .traddr = "127.0.0.1" };
