@@ -39,23 +39,14 @@
 #include <ctype.h>
 #include <endian.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
-#include <sched.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
-#include <sys/socket.h>
-#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -63,7 +54,6 @@
 #include "host.h"
 
 bool host_verbose;		/* -v: say what each step did */
-
 
 /* ==================================================================== */
 /* Helpers: messages, status names, time                               */
@@ -304,7 +294,7 @@ static void host_identity(struct host_opts *o)
 }
 
 /* The options every subcommand takes. Returns 1 if ch was one of them,
- * 0 if not, -EINVAL for a bad transport ID. */
+ * 0 if not, -EINVAL for a bad transport ID or secret. */
 int host_opt_common(int ch, struct host_opts *o)
 {
 	switch (ch) {
@@ -315,17 +305,21 @@ int host_opt_common(int ch, struct host_opts *o)
 		g_log_level++;
 		return 1;
 	case HOST_OPT_HDGST:
-		return o->hdgst = true, 1;
+		o->hdgst = true;
+		return 1;
 	case HOST_OPT_DDGST:
-		return o->ddgst = true, 1;
+		o->ddgst = true;
+		return 1;
 	case HOST_OPT_TRACE:
-		return g_trace = true, 1;
+		g_trace = true;
+		return 1;
 	case HOST_OPT_DHCHAP:		/* nvme-cli's names; a string or a file */
 	case HOST_OPT_DHCHAP_CTRL:
 		if (auth_secret_load(optarg, ch == HOST_OPT_DHCHAP ? o->dhchap : o->dhchap_ctrl,
-				     sizeof(o->dhchap)))
-			return host_err("cannot read secret file '%s': %s", optarg, strerror(errno)),
-			       -EINVAL;
+				     sizeof(o->dhchap))) {
+			host_err("cannot read secret file '%s': %s", optarg, strerror(errno));
+			return -EINVAL;
+		}
 		return 1;
 	}
 	return 0;
@@ -351,17 +345,20 @@ int host_opts_finish(struct host_opts *o, const char *port, const char *subnqn)
 	if (!o->subnqn[0])
 		snprintf(o->subnqn, sizeof(o->subnqn), "%s", subnqn);
 	host_identity(o);
-	if (strcasecmp(o->trtype, "TCP") && strcasecmp(o->trtype, "RDMA"))
-		return host_err("trtype '%s': we know TCP and RDMA", o->trtype), 2;
-	if (strcasecmp(o->adrfam, "IPv4") && strcasecmp(o->adrfam, "IPv6"))
-		return host_err("adrfam '%s': IPv4 or IPv6", o->adrfam), 2;
+	if (strcasecmp(o->trtype, "TCP") && strcasecmp(o->trtype, "RDMA")) {
+		host_err("trtype '%s': we know TCP and RDMA", o->trtype);
+		return 2;
+	}
+	if (strcasecmp(o->adrfam, "IPv4") && strcasecmp(o->adrfam, "IPv6")) {
+		host_err("adrfam '%s': IPv4 or IPv6", o->adrfam);
+		return 2;
+	}
 	return 0;
 }
 
 /* ==================================================================== */
 /* Connect: Fabrics Connect and authentication                        */
 /* ==================================================================== */
-
 
 /* Name the Connect field an IPO points at [BASE-2.0c Fig. 546-547]. */
 static const char *host_connect_field(uint16_t ipo, bool in_data)

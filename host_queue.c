@@ -1040,26 +1040,33 @@ int rdma_host_connect(struct rdma_host **out, const char *addr, const char *port
 	h->max_data = max_data;
 	if ((rc = rdma_have_device(err, errlen)))
 		return rc;
-	if ((rc = getaddrinfo(addr, port, &hints, &ai)))
-		return snprintf(err, errlen, "cannot resolve %s:%s: %s", addr, port, gai_strerror(rc)),
-		       -EINVAL;
+	if ((rc = getaddrinfo(addr, port, &hints, &ai))) {
+		snprintf(err, errlen, "cannot resolve %s:%s: %s", addr, port, gai_strerror(rc));
+		return -EINVAL;
+	}
 	h->ch = rdma_create_event_channel();
 	rc = !h->ch || rdma_create_id(h->ch, &h->id, h, RDMA_PS_TCP) ? -errno : 0;
 	if (rc)
 		snprintf(err, errlen, "cannot open the RDMA CM: %s", strerror(errno));
-	if (!rc && rdma_resolve_addr(h->id, NULL, ai->ai_addr, HOST_RDMA_TIMEOUT_MS))
-		rc = -errno, snprintf(err, errlen, "resolving %s: %s", addr, strerror(errno));
+	if (!rc && rdma_resolve_addr(h->id, NULL, ai->ai_addr, HOST_RDMA_TIMEOUT_MS)) {
+		rc = -errno;
+		snprintf(err, errlen, "resolving %s: %s", addr, strerror(errno));
+	}
 	freeaddrinfo(ai);
 	if (!rc)
 		rc = rdma_host_cm_wait(h, RDMA_CM_EVENT_ADDR_RESOLVED, err, errlen);
-	if (!rc && rdma_resolve_route(h->id, HOST_RDMA_TIMEOUT_MS))
-		rc = -errno, snprintf(err, errlen, "resolving a route: %s", strerror(errno));
+	if (!rc && rdma_resolve_route(h->id, HOST_RDMA_TIMEOUT_MS)) {
+		rc = -errno;
+		snprintf(err, errlen, "resolving a route: %s", strerror(errno));
+	}
 	if (!rc)
 		rc = rdma_host_cm_wait(h, RDMA_CM_EVENT_ROUTE_RESOLVED, err, errlen);
 	if (!rc)
 		rc = rdma_host_verbs(h, err, errlen);
-	if (!rc && ibv_query_device(h->id->verbs, &da))
-		rc = -errno, snprintf(err, errlen, "ibv_query_device: %s", strerror(errno));
+	if (!rc && ibv_query_device(h->id->verbs, &da)) {
+		rc = -errno;
+		snprintf(err, errlen, "ibv_query_device: %s", strerror(errno));
+	}
 	if (rc)
 		return rc;
 	p.responder_resources = da.max_qp_rd_atom;

@@ -23,8 +23,6 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "nvmf.h"
 #include "host.h"
