@@ -53,6 +53,13 @@
 #include "nvmf.h"
 #include "host.h"
 
+/* This file's own constants; the shared ones are in host.h. */
+#define HOST_ADMIN_SLOTS	4
+#define HOST_ADMIN_MAX_DATA	4096		/* Identify, log pieces, Connect data */
+#define HOST_ADMIN_ICD		8192		/* see host_ctrl_connect() */
+#define HOST_DISC_CHUNK		4096		/* libnvme's log piece size */
+#define HOST_DISC_MAX_REC	65536	/* 64 MiB: a sanity bound on NUMREC */
+
 bool host_verbose;		/* -v: say what each step did */
 
 /* ==================================================================== */

@@ -3,7 +3,7 @@
  * options, connect, the controller, discover, identify), host_queue.c
  * (the TCP and RDMA queues that carry commands) and perf.c (nvmf perf).
  *
- * Sections: constants; structs (options, a command slot, a queue, a
+ * Sections: the constants more than one file uses; structs (options, a command slot, a queue, a
  * controller); the functions one host file calls in another, by file.
  */
 #ifndef HOST_H
@@ -21,21 +21,9 @@
 
 #define HOST_IO_NQN		"nqn.2026-11.io.nvmf:cnode1"	/* our target's default */
 #define HOST_ADMIN_SQSIZE	31		/* 32 entries, 0's based, as Linux */
-#define HOST_ADMIN_SLOTS	4
-#define HOST_ADMIN_MAX_DATA	4096		/* Identify, log pieces, Connect data */
-#define HOST_ADMIN_ICD		8192		/* see host_ctrl_connect() */
 #define HOST_KATO_MS		30000
 #define HOST_TIMEOUT_MS		10000		/* for any one command */
-#define HOST_RBUF_SIZE		(256 * 1024)	/* one recv() worth */
-#define HOST_DIRECT_MIN		4096		/* recv payload straight into place */
-#define HOST_RECV_BUDGET	8		/* recv() calls per pass */
 #define HOST_PDU_MAX		256		/* PDO is one byte */
-#define HOST_MIN_MAXH2CDATA	4096		/* [TCP-1.0c §3.6.2.3] */
-#define HOST_DISC_CHUNK		4096		/* libnvme's log piece size */
-#define HOST_DISC_MAX_REC	65536	/* 64 MiB: a sanity bound on NUMREC */
-#define HOST_VERIFY_REGION	(64ull << 20)
-#define HOST_MAX_PRINT		20
-#define HOST_GEN_UNKNOWN	0xffffffffu	/* verify: after a failed write */
 
 /* ==================================================================== */
 /* Structs                                                             */

@@ -47,6 +47,12 @@
 #include "nvmf.h"
 #include "host.h"
 
+/* This file's own constants; the shared ones are in host.h. */
+#define HOST_RBUF_SIZE		(256 * 1024)	/* one recv() worth */
+#define HOST_DIRECT_MIN		4096		/* recv payload straight into place */
+#define HOST_RECV_BUDGET	8		/* recv() calls per pass */
+#define HOST_MIN_MAXH2CDATA	4096		/* [TCP-1.0c §3.6.2.3] */
+
 /* ==================================================================== */
 /* Queue: setup and send                                               */
 /* ==================================================================== */

@@ -27,6 +27,11 @@
 #include "nvmf.h"
 #include "host.h"
 
+/* This file's own constants; the shared ones are in host.h. */
+#define HOST_VERIFY_REGION	(64ull << 20)
+#define HOST_MAX_PRINT		20
+#define HOST_GEN_UNKNOWN	0xffffffffu	/* verify: after a failed write */
+
 /* ==================================================================== */
 /* nvmf perf: the workload and its verification                        */
 /* ==================================================================== */
