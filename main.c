@@ -3,7 +3,7 @@
  * signals, logging.
  *
  *   nvmf [target] [options]     the NVMe-oF target (the default job)
- *   nvmf discover|identify|perf the host side (host.c)
+ *   nvmf discover|identify|perf the host side (host.c, perf.c)
  *   nvmf sim                    a scripted session on the simulator (sim/)
  *
  * The target's threads:

@@ -507,7 +507,12 @@ int rdma_port_listen(struct nvmf_listener *l, char *err, size_t errlen);
 void rdma_port_unlisten(struct nvmf_listener *l);
 int rdma_reactor_poll(struct nvmf_reactor *r);	/* completions reaped */
 void rdma_reactor_stop(struct nvmf_reactor *r);	/* free every RDMA queue */
-/* The host side's queue (host.c: -r trtype:RDMA). */
+/* rdma.c's helpers that host_queue.c's RDMA queue shares. */
+int rdma_nonblock(int fd);
+const char *rdma_rej_str(uint16_t sts);		/* a CM REJ status, in words */
+void rdma_memlock_hint(char *buf, size_t len, size_t need);
+int rdma_have_device(char *err, size_t errlen);
+/* The host side's queue (host_queue.c: -r trtype:RDMA). */
 struct rdma_host;
 int rdma_host_connect(struct rdma_host **out, const char *addr, const char *port, uint16_t qid,
 		      uint16_t hsqsize, unsigned slots, uint32_t max_data, char *err, size_t errlen);
@@ -562,12 +567,12 @@ struct auth_host_io {
 int auth_host_run(const struct auth_host_io *io);
 
 /* ==================================================================== */
-/* host.c: the initiator side: discover, identify, perf                */
+/* host.c, perf.c: the initiator side: discover, identify, perf         */
 /* ==================================================================== */
 
 int host_discover_main(int argc, char **argv);
 int host_identify_main(int argc, char **argv);
-int host_perf_main(int argc, char **argv);
+int host_perf_main(int argc, char **argv);	/* perf.c */
 
 /* ==================================================================== */
 /* config.c: `nvmf rpc` (rpc.py's syntax) and config file loaders      */

@@ -32,8 +32,10 @@
  * peer-to-peer start (rxe and RoCE do not need it); more than one rkey to
  * invalidate per command (the Linux host registers one MR per command).
  *
- * The last section is the host side's queue (rdma_host_*), which host.c
- * uses for `nvmf discover|identify|perf -r trtype:RDMA`.
+ * The host side's queue (rdma_host_*, for `nvmf discover|identify|perf
+ * -r trtype:RDMA`) is in host_queue.c, beside the host's TCP queue; it
+ * borrows four helpers from here: rdma_nonblock(), rdma_rej_str(),
+ * rdma_memlock_hint() and rdma_have_device().
  *
  * Tutorial chapter 06 reads this file top to bottom.
  */
@@ -69,7 +71,6 @@
 #define RDMA_CQ_BUDGET		4		/* batches per queue per pass */
 #define RDMA_CQ_ACK_EVERY	64		/* ibv_ack_cq_events() batching */
 #define RDMA_BACKLOG		128
-#define HOST_RDMA_TIMEOUT_MS	2000		/* address and route resolution */
 
 /* ==================================================================== */
 /* Structs                                                             */
@@ -177,7 +178,7 @@ static void rdma_addr_str(struct sockaddr *sa, char *buf, size_t len)
 	snprintf(buf, len, "%s:%s", host, port);
 }
 
-static int rdma_nonblock(int fd)
+int rdma_nonblock(int fd)
 {
 	int fl = fcntl(fd, F_GETFL);
 
@@ -196,6 +197,12 @@ static const char *const rdma_rej_name[] = {
 	[NVME_RDMA_CM_INVALID_CNTLID] = "invalid controller ID",
 };
 
+/* A CM REJ's NVMe/RDMA status in words, for either side's messages. */
+const char *rdma_rej_str(uint16_t sts)
+{
+	return sts < ARRAY_SIZE(rdma_rej_name) && rdma_rej_name[sts] ? rdma_rej_name[sts] : "unknown";
+}
+
 /* How much memory one queue of n entries pins: two slots per entry, each
  * with an MDTS buffer and a response, plus n receive buffers. */
 static size_t rdma_queue_mem(unsigned entries)
@@ -205,7 +212,7 @@ static size_t rdma_queue_mem(unsigned entries)
 }
 
 /* The advice for a registration that failed for want of locked memory. */
-static void rdma_memlock_hint(char *buf, size_t len, size_t need)
+void rdma_memlock_hint(char *buf, size_t len, size_t need)
 {
 	struct rlimit rl = { 0 };
 
@@ -965,7 +972,7 @@ static void rdma_start(struct nvmf_queue *q)
 
 /* No RDMA device at all is the first thing a newcomer hits: say how to
  * make a SoftRoCE one. */
-static int rdma_have_device(char *err, size_t errlen)
+int rdma_have_device(char *err, size_t errlen)
 {
 	int n = 0;
 	struct ibv_device **list = ibv_get_device_list(&n);
@@ -1127,349 +1134,6 @@ void rdma_reactor_stop(struct nvmf_reactor *r)
 		*pp = q->next;
 		rdma_queue_free(container_of(q, struct rdma_queue, q));
 	}
-}
-
-/* ==================================================================== */
-/* Host side: one NVMe/RDMA queue for host.c                           */
-/* ==================================================================== */
-
-/*
- * The initiator's queue, for `nvmf discover|identify|perf -r trtype:RDMA`.
- * host.c keeps its command slots (CID = slot index) and asks us to carry
- * capsules. Each slot has a registered data buffer: a write's data is
- * copied in before the SEND and the target RDMA READs it from there; a
- * read's data lands there by RDMA WRITE and is copied out when the CQE
- * arrives. One keyed SGL per command, subtype 0: our memory is registered
- * once, for the queue's life, so there is no key to invalidate.
- *
- *   mem: | slot data: slots * max_data | SQEs: slots * 64 | CQEs: rq * 16 |
- */
-/* A slot is done when both its response arrived and its own SEND
- * completed, as in the Linux host: the response can overtake the ACK of
- * our SEND, and a slot reused before that would overfill the send queue. */
-struct rdma_host_slot {
-	void *buf;			/* the caller's buffer */
-	uint32_t len;
-	bool read;			/* copy out when the CQE arrives */
-	bool sent, answered;
-	struct nvme_cqe cqe;
-};
-
-#define RDMA_HOST_SEND_WR	(1ull << 32)	/* wr_id: SEND of slot (low bits) */
-
-struct rdma_host {
-	struct rdma_event_channel *ch;
-	struct rdma_cm_id *id;
-	struct ibv_pd *pd;
-	struct ibv_comp_channel *comp_ch;
-	struct ibv_cq *cq;
-	struct ibv_mr *mr;
-	uint8_t *mem;
-	size_t mem_len;
-	unsigned slots, nr_recv;
-	uint32_t max_data;
-	bool armed;
-	unsigned cq_events;
-	struct rdma_host_slot *slot;
-};
-
-static uint8_t *rdma_host_data(struct rdma_host *h, unsigned i)
-{
-	return h->mem + (size_t)i * h->max_data;
-}
-
-static uint8_t *rdma_host_sqe(struct rdma_host *h, unsigned i)
-{
-	return h->mem + (size_t)h->slots * h->max_data + (size_t)i * sizeof(struct nvme_sqe);
-}
-
-static uint8_t *rdma_host_cqe(struct rdma_host *h, unsigned i)
-{
-	return rdma_host_sqe(h, h->slots) + (size_t)i * sizeof(struct nvme_cqe);
-}
-
-static int rdma_host_post_recv(struct rdma_host *h, unsigned i)
-{
-	struct ibv_sge sge = { (uintptr_t)rdma_host_cqe(h, i), sizeof(struct nvme_cqe), h->mr->lkey };
-	struct ibv_recv_wr wr = { .wr_id = i, .sg_list = &sge, .num_sge = 1 }, *bad;
-
-	return -ibv_post_recv(h->id->qp, &wr, &bad);
-}
-
-void rdma_host_free(struct rdma_host *h)
-{
-	if (!h)
-		return;
-	if (h->id && h->id->qp) {
-		rdma_disconnect(h->id);
-		rdma_destroy_qp(h->id);
-	}
-	if (h->mr)
-		ibv_dereg_mr(h->mr);
-	if (h->cq) {
-		ibv_ack_cq_events(h->cq, h->cq_events);
-		ibv_destroy_cq(h->cq);
-	}
-	if (h->comp_ch)
-		ibv_destroy_comp_channel(h->comp_ch);
-	if (h->pd)
-		ibv_dealloc_pd(h->pd);
-	if (h->id)
-		rdma_destroy_id(h->id);
-	if (h->ch)
-		rdma_destroy_event_channel(h->ch);
-	free(h->mem);
-	free(h->slot);
-	free(h);
-}
-
-/* Wait for one CM event on the host's channel; 0 if it is want, else
- * -errno with the reason in err (a REJ's NVMe/RDMA status, spelled out). */
-static int rdma_host_cm_wait(struct rdma_host *h, enum rdma_cm_event_type want,
-			     char *err, size_t errlen)
-{
-	struct rdma_cm_event *ev;
-	int rc = 0;
-
-	if (rdma_get_cm_event(h->ch, &ev))
-		return snprintf(err, errlen, "RDMA CM: %s", strerror(errno)), -errno;
-	if (ev->event == RDMA_CM_EVENT_REJECTED && ev->param.conn.private_data &&
-	    ev->param.conn.private_data_len >= sizeof(struct nvme_rdma_cm_rej)) {
-		struct nvme_rdma_cm_rej rej;
-		uint16_t sts;
-
-		memcpy(&rej, ev->param.conn.private_data, sizeof(rej));
-		sts = le16toh(rej.sts);
-		snprintf(err, errlen, "the target rejected the connection: NVMe/RDMA status %u (%s)", sts,
-			 sts < ARRAY_SIZE(rdma_rej_name) && rdma_rej_name[sts] ? rdma_rej_name[sts] : "unknown");
-		rc = -ECONNREFUSED;
-	} else if (ev->event != want) {
-		snprintf(err, errlen, "%s (status %d), waiting for %s%s", rdma_event_str(ev->event),
-			 ev->status, rdma_event_str(want), ev->event == RDMA_CM_EVENT_ADDR_ERROR ?
-			 ": no RDMA device has a route to that address (rdma link; ibv_devices)" :
-			 ev->event == RDMA_CM_EVENT_REJECTED ? ": is a target listening there?" : "");
-		rc = -ECONNREFUSED;
-	}
-	rdma_ack_cm_event(ev);
-	return rc;
-}
-
-/* Verbs objects and memory for a queue of `slots` commands of max_data
- * bytes, with nr_recv response buffers posted. Returns 0 or -errno. */
-static int rdma_host_verbs(struct rdma_host *h, char *err, size_t errlen)
-{
-	struct ibv_qp_init_attr qa = { .qp_type = IBV_QPT_RC,
-		.cap = { .max_send_wr = h->slots + 1, .max_recv_wr = h->nr_recv,
-			 .max_send_sge = 1, .max_recv_sge = 1 } };
-	struct ibv_context *dev = h->id->verbs;
-
-	h->mem_len = (size_t)h->slots * (h->max_data + sizeof(struct nvme_sqe)) +
-		     (size_t)h->nr_recv * sizeof(struct nvme_cqe);
-	h->mem_len = (h->mem_len + NVMF_PAGE_SIZE - 1) & ~(size_t)(NVMF_PAGE_SIZE - 1);
-	h->mem = aligned_alloc(NVMF_PAGE_SIZE, h->mem_len);
-	h->slot = calloc(h->slots, sizeof(*h->slot));
-	h->pd = ibv_alloc_pd(dev);
-	h->comp_ch = h->pd ? ibv_create_comp_channel(dev) : NULL;
-	h->cq = h->comp_ch ? ibv_create_cq(dev, qa.cap.max_send_wr + h->nr_recv, h, h->comp_ch, 0) : NULL;
-	if (!h->mem || !h->slot || !h->cq || rdma_nonblock(h->comp_ch->fd))
-		return snprintf(err, errlen, "cannot allocate a queue: %s", strerror(errno)), -ENOMEM;
-	qa.send_cq = qa.recv_cq = h->cq;
-	if (rdma_create_qp(h->id, h->pd, &qa))
-		return snprintf(err, errlen, "cannot create a QP: %s", strerror(errno)), -errno;
-	h->mr = ibv_reg_mr(h->pd, h->mem, h->mem_len, IBV_ACCESS_LOCAL_WRITE |
-			   IBV_ACCESS_REMOTE_READ | IBV_ACCESS_REMOTE_WRITE);
-	if (!h->mr) {
-		char hint[256];
-
-		rdma_memlock_hint(hint, sizeof(hint), h->mem_len);
-		return snprintf(err, errlen, "cannot register %zu KiB: %s (%s)", h->mem_len >> 10,
-				strerror(errno), hint), -errno;
-	}
-	for (unsigned i = 0; i < h->nr_recv; i++)
-		if (rdma_host_post_recv(h, i))
-			return snprintf(err, errlen, "cannot post receives"), -EIO;
-	return 0;
-}
-
-/*
- * Connect one NVMe/RDMA queue: resolve the address and route, build the
- * QP, and send the CM REQ with our private data [RDMA-1.0c §3.3]: HSQSIZE
- * is the Connect SQSIZE (0's based), HRQSIZE the responses we can take.
- * We let the target RDMA READ our memory (responder resources) and never
- * read its. Returns 0 or -errno with the reason in err.
- */
-int rdma_host_connect(struct rdma_host **out, const char *addr, const char *port, uint16_t qid,
-		      uint16_t hsqsize, unsigned slots, uint32_t max_data, char *err, size_t errlen)
-{
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV }, *ai;
-	struct rdma_host *h = calloc(1, sizeof(*h));
-	struct nvme_rdma_cm_req req = { .recfmt = htole16(NVME_RDMA_CM_FMT_1_0), .qid = htole16(qid),
-					.hrqsize = htole16(hsqsize + 1), .hsqsize = htole16(hsqsize) };
-	struct rdma_conn_param p = { .private_data = &req, .private_data_len = sizeof(req),
-				     .retry_count = 7, .rnr_retry_count = 7 };
-	struct ibv_device_attr da;
-	int rc;
-
-	*out = h;
-	if (!h)
-		return -ENOMEM;
-	h->slots = slots;
-	h->nr_recv = hsqsize + 1u;
-	h->max_data = max_data;
-	if ((rc = rdma_have_device(err, errlen)))
-		return rc;
-	if ((rc = getaddrinfo(addr, port, &hints, &ai)))
-		return snprintf(err, errlen, "cannot resolve %s:%s: %s", addr, port, gai_strerror(rc)),
-		       -EINVAL;
-	h->ch = rdma_create_event_channel();
-	rc = !h->ch || rdma_create_id(h->ch, &h->id, h, RDMA_PS_TCP) ? -errno : 0;
-	if (rc)
-		snprintf(err, errlen, "cannot open the RDMA CM: %s", strerror(errno));
-	if (!rc && rdma_resolve_addr(h->id, NULL, ai->ai_addr, HOST_RDMA_TIMEOUT_MS))
-		rc = -errno, snprintf(err, errlen, "resolving %s: %s", addr, strerror(errno));
-	freeaddrinfo(ai);
-	if (!rc)
-		rc = rdma_host_cm_wait(h, RDMA_CM_EVENT_ADDR_RESOLVED, err, errlen);
-	if (!rc && rdma_resolve_route(h->id, HOST_RDMA_TIMEOUT_MS))
-		rc = -errno, snprintf(err, errlen, "resolving a route: %s", strerror(errno));
-	if (!rc)
-		rc = rdma_host_cm_wait(h, RDMA_CM_EVENT_ROUTE_RESOLVED, err, errlen);
-	if (!rc)
-		rc = rdma_host_verbs(h, err, errlen);
-	if (!rc && ibv_query_device(h->id->verbs, &da))
-		rc = -errno, snprintf(err, errlen, "ibv_query_device: %s", strerror(errno));
-	if (rc)
-		return rc;
-	p.responder_resources = da.max_qp_rd_atom;
-	if (rdma_connect(h->id, &p))
-		return snprintf(err, errlen, "rdma_connect: %s", strerror(errno)), -errno;
-	return rdma_host_cm_wait(h, RDMA_CM_EVENT_ESTABLISHED, err, errlen);
-}
-
-/* The fd to poll() on while waiting: the completion channel, armed by
- * rdma_host_poll() whenever it finds the CQ empty. */
-int rdma_host_fd(const struct rdma_host *h)
-{
-	return h->comp_ch->fd;
-}
-
-/*
- * Send one command capsule. sqe->cid is the slot; buf/len its data. A
- * write's data is copied to the slot's registered buffer, which one keyed
- * data block descriptor names [BASE-2.0c Fig. 123]; a command without
- * data gets a keyed descriptor of length 0, as the Linux host sends.
- * Returns 0 or -errno.
- */
-int rdma_host_submit(struct rdma_host *h, const struct nvme_sqe *sqe, void *buf, uint32_t len,
-		     bool write)
-{
-	uint16_t i = le16toh(sqe->cid);
-	struct nvme_sqe *s = (struct nvme_sqe *)rdma_host_sqe(h, i);
-	struct nvme_keyed_sgl *k = (struct nvme_keyed_sgl *)&s->dptr;
-	struct ibv_sge sge = { (uintptr_t)s, sizeof(*s), h->mr->lkey };
-	struct ibv_send_wr wr = { .wr_id = RDMA_HOST_SEND_WR | i, .sg_list = &sge, .num_sge = 1,
-				  .opcode = IBV_WR_SEND, .send_flags = IBV_SEND_SIGNALED }, *bad;
-	uint32_t key = htole32(h->mr->rkey);
-
-	if (i >= h->slots || len > h->max_data)
-		return -EINVAL;
-	*s = *sqe;
-	/* Fabrics commands describe data with SGLs only; nvmet refuses any
-	 * other PSDT with Invalid Field [BASE-2.0c Fig. 88]. */
-	s->flags = (s->flags & ~(3u << NVME_SQE_PSDT_SHIFT)) |
-		   NVME_PSDT_SGL_MPTR_CONTIG << NVME_SQE_PSDT_SHIFT;
-	memset(k, 0, sizeof(*k));
-	k->type = NVME_SGL_TYPE_KEYED_DATA_BLOCK << 4 | NVME_SGL_SUBTYPE_ADDRESS;
-	if (len) {
-		k->addr = htole64((uintptr_t)rdma_host_data(h, i));
-		k->length[0] = len, k->length[1] = len >> 8, k->length[2] = len >> 16;
-		memcpy(k->key, &key, sizeof(key));
-	}
-	if (write && len)
-		memcpy(rdma_host_data(h, i), buf, len);
-	h->slot[i] = (struct rdma_host_slot){ .buf = buf, .len = len, .read = !write && len };
-	if (g_trace)
-		nvmf_trace("rdma -> capsule qid=? cid=%u opc=0x%02x len=%u", i, s->opcode, len);
-	return -ibv_post_send(h->id->qp, &wr, &bad);
-}
-
-/* One host completion: a SEND of slot (low bits), or a RECV of a
- * response. Puts the CQE in *out and returns 1 once its slot has both;
- * 0 while waiting for the other half; -EIO with err on a failure. */
-static int rdma_host_wc(struct rdma_host *h, const struct ibv_wc *wc, struct nvme_cqe *out,
-			char *err, size_t errlen)
-{
-	bool send = wc->wr_id & RDMA_HOST_SEND_WR;
-	struct rdma_host_slot *sl;
-	uint16_t cid = (uint16_t)wc->wr_id;
-
-	if (wc->status != IBV_WC_SUCCESS)
-		return snprintf(err, errlen, "%s failed: %s", send ? "SEND of a capsule" : "RECV",
-				ibv_wc_status_str(wc->status)), -EIO;
-	if (!send) {
-		struct nvme_cqe cqe;
-
-		memcpy(&cqe, rdma_host_cqe(h, wc->wr_id), sizeof(cqe));
-		if (rdma_host_post_recv(h, wc->wr_id))
-			return snprintf(err, errlen, "cannot repost a receive"), -EIO;
-		cid = le16toh(cqe.cid);
-		if (cid >= h->slots || h->slot[cid].answered)
-			return snprintf(err, errlen, "response for CID %u, which is not outstanding",
-					cid), -EIO;
-		h->slot[cid].cqe = cqe;
-	}
-	sl = &h->slot[cid];
-	sl->sent |= send;
-	sl->answered |= !send;
-	if (!sl->sent || !sl->answered)
-		return 0;
-	if (sl->read && sl->buf)
-		memcpy(sl->buf, rdma_host_data(h, cid), sl->len);
-	*out = sl->cqe;
-	sl->sent = sl->answered = false;
-	return 1;
-}
-
-/*
- * Reap completions: up to max CQEs of finished commands into out (a
- * read's data copied to the caller's buffer first). Returns the count or
- * -EIO when the queue failed (the message is in err). A count below max
- * promises that the CQ was found empty after arming it, so the caller may
- * sleep in poll() on rdma_host_fd(); at max, call again first.
- */
-int rdma_host_poll(struct rdma_host *h, struct nvme_cqe *out, int max, char *err, size_t errlen)
-{
-	struct ibv_wc wc[RDMA_CQ_BATCH];
-	struct ibv_cq *cq;
-	void *ctx;
-	int got = 0;
-
-	while (ibv_get_cq_event(h->comp_ch, &cq, &ctx) == 0) {
-		h->armed = false;
-		h->cq_events++;
-	}
-	while (got < max) {
-		int n = ibv_poll_cq(h->cq, max - got < RDMA_CQ_BATCH ? max - got : RDMA_CQ_BATCH, wc);
-
-		if (n < 0)
-			return snprintf(err, errlen, "ibv_poll_cq failed"), -EIO;
-		if (n == 0 && h->armed)
-			break;
-		if (n == 0) {		/* arm, then look once more */
-			if (ibv_req_notify_cq(h->cq, 0))
-				return snprintf(err, errlen, "ibv_req_notify_cq failed"), -EIO;
-			h->armed = true;
-			continue;
-		}
-		for (int j = 0; j < n; j++) {
-			int rc = rdma_host_wc(h, &wc[j], &out[got], err, errlen);
-
-			if (rc < 0)
-				return rc;
-			got += rc;
-		}
-	}
-	return got;
 }
 
 static const struct nvmf_transport_ops rdma_ops = {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# tests/host_test.sh - the host side (host.c) against the target, both
-# from this build, over loopback: discover, identify, perf --verify.
+# tests/host_test.sh - the host side (host.c, host_queue.c, perf.c)
+# against the target, both from this build, over loopback: discover,
+# identify, perf --verify.
 # These are the acceptance commands of the README's quick start.
 set -u
 cd "$(dirname "$0")/.."
