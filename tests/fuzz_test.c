@@ -30,6 +30,7 @@
  * quick suite keeps replaying it: that is the regression test.
  */
 #include "../tcp.c"
+#include "../tcp_accept.c"
 #include "../nvmf.c"
 #include "../bdev.c"
 #include "../pcie_nvme.c"	/* bdev.c dispatches nvme: and sim: to it */
