@@ -319,6 +319,34 @@ static void tcp_out_push(struct tcp_queue *tq, void *base, size_t len, struct tc
 	o->req = t;
 }
 
+/*
+ * Start a header-only PDU we send (CapsuleResp, R2T): zero its hlen bytes
+ * and fill the common header [TCP-1.0c §3.6.1], with the header digest
+ * flag and room for the digest when one was negotiated.
+ */
+static void tcp_hdr_init(struct tcp_queue *tq, void *pdu, uint8_t type, uint8_t hlen)
+{
+	struct nvme_tcp_hdr *h = pdu;
+
+	memset(pdu, 0, hlen);
+	h->type = type;
+	h->flags = tq->hdgst ? NVME_TCP_F_HDGST : 0;
+	h->hlen = hlen;
+	h->plen = htole32(hlen + tcp_hd(tq));
+}
+
+/* Queue a header we built: its digest (when negotiated) after hlen bytes,
+ * a --trace line, then len bytes (header, digest, padding). t as in
+ * tcp_out_push(). */
+static void tcp_send_hdr(struct tcp_queue *tq, uint8_t *pdu, uint32_t hlen, uint32_t len,
+			 struct tcp_req *t)
+{
+	tcp_put_hdgst(pdu, hlen, tq->hdgst);
+	if (g_trace)
+		tcp_trace_pdu("->", (const struct nvme_tcp_hdr *)pdu, pdu);
+	tcp_out_push(tq, pdu, len, t);
+}
+
 /* ==================================================================== */
 /* Reactor entry points: a socket event, a pass, a tick                 */
 /* ==================================================================== */
@@ -988,10 +1016,7 @@ static bool tcp_send_c2h(struct tcp_queue *tq, struct tcp_req *t)
 	d->cccid = t->req.sqe.cid;
 	d->datao = 0;
 	d->datal = htole32(len);
-	tcp_put_hdgst(t->c2h, sizeof(*d), tq->hdgst);
-	if (g_trace)
-		tcp_trace_pdu("->", &d->hdr, d);
-	tcp_out_push(tq, t->c2h, pdo, NULL);
+	tcp_send_hdr(tq, t->c2h, sizeof(*d), pdo, NULL);
 	tcp_out_push(tq, t->req.data, len, success && !tq->ddgst ? t : NULL);
 	if (tq->ddgst) {
 		t->ddgst = htole32(tcp_crc32c(t->req.data, len));
@@ -1015,16 +1040,9 @@ static void tcp_complete(struct nvmf_req *r)
 	t->state = REQ_SENDING;
 	if (r->xfer == XFER_C2H && r->xfer_len && tcp_send_c2h(tq, t))
 		return;
-	memset(rsp, 0, sizeof(*rsp));
-	rsp->hdr.type = NVME_TCP_RSP;
-	rsp->hdr.flags = tq->hdgst ? NVME_TCP_F_HDGST : 0;
-	rsp->hdr.hlen = sizeof(*rsp);
-	rsp->hdr.plen = htole32(sizeof(*rsp) + tcp_hd(tq));
+	tcp_hdr_init(tq, rsp, NVME_TCP_RSP, sizeof(*rsp));
 	rsp->cqe = r->cqe;
-	tcp_put_hdgst(t->rsp, sizeof(*rsp), tq->hdgst);
-	if (g_trace)
-		tcp_trace_pdu("->", &rsp->hdr, rsp);
-	tcp_out_push(tq, t->rsp, sizeof(*rsp) + tcp_hd(tq), t);
+	tcp_send_hdr(tq, t->rsp, sizeof(*rsp), sizeof(*rsp) + tcp_hd(tq), t);
 }
 
 /*
@@ -1038,21 +1056,14 @@ static void tcp_fetch_data(struct nvmf_req *r)
 	struct tcp_queue *tq = container_of(r->q, struct tcp_queue, q);
 	struct nvme_tcp_r2t *r2t = (struct nvme_tcp_r2t *)t->r2t;
 
-	memset(r2t, 0, sizeof(*r2t));
-	r2t->hdr.type = NVME_TCP_R2T;
-	r2t->hdr.flags = tq->hdgst ? NVME_TCP_F_HDGST : 0;
-	r2t->hdr.hlen = sizeof(*r2t);
-	r2t->hdr.plen = htole32(sizeof(*r2t) + tcp_hd(tq));
+	tcp_hdr_init(tq, r2t, NVME_TCP_R2T, sizeof(*r2t));
 	r2t->cccid = r->sqe.cid;
 	r2t->ttag = htole16(t->ttag);
 	r2t->r2to = 0;
 	r2t->r2tl = htole32(r->data_len);
-	tcp_put_hdgst(t->r2t, sizeof(*r2t), tq->hdgst);
-	if (g_trace)
-		tcp_trace_pdu("->", &r2t->hdr, r2t);
 	t->h2c_next = 0;
 	t->state = REQ_WAIT_H2C;
-	tcp_out_push(tq, t->r2t, sizeof(*r2t) + tcp_hd(tq), NULL);
+	tcp_send_hdr(tq, t->r2t, sizeof(*r2t), sizeof(*r2t) + tcp_hd(tq), NULL);
 }
 
 /* ==================================================================== */
