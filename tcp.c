@@ -165,7 +165,7 @@ struct tcp_queue {
 	uint32_t c2h_align;		/* (HPDA + 1) * 4 */
 	bool want_out;			/* EPOLLOUT is armed */
 	bool close_after_flush;		/* a TermReq is on its way */
-	struct tcp_door *door;		/* until Connect: see "The door" */
+	struct tcp_door *door;		/* until Connect: see tcp_accept.c */
 	uint64_t door_ms;		/* accept, then ICResp: deadlines count from it */
 	uint64_t pdu_ms;		/* when the unfinished PDU was first seen */
 	unsigned nr_pdus, nr_pdus_seen;	/* PDUs finished; at the last tick */
