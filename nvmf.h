@@ -427,12 +427,10 @@ const char *nvmf_opcode_name(const struct nvme_sqe *sqe, uint16_t qid);
 /* tcp.c: NVMe/TCP, target side, and PDU helpers the host side reuses  */
 /* ==================================================================== */
 
-int tcp_listen(struct nvmf_listener *l, char *err, size_t errlen);
-void tcp_unlisten(struct nvmf_listener *l);
 int tcp_reactor_poll(struct nvmf_reactor *r);	/* queues needing a pass */
 void tcp_reactor_tick(struct nvmf_reactor *r);	/* deadlines, paused listeners */
-extern unsigned g_tcp_icreq_ms, g_tcp_connect_ms, g_tcp_pdu_ms;	/* deadlines */
-extern unsigned g_tcp_max_unconnected, g_tcp_max_unconnected_per_host;
+struct tcp_door;	/* tcp_accept.c's count of a peer's connections */
+int tcp_queue_open(int fd, struct nvmf_listener *l, const char *peer, struct tcp_door *door);
 uint32_t tcp_crc32c(const void *buf, size_t len);
 uint32_t tcp_crc32c_update(uint32_t crc, const void *buf, size_t len);
 void tcp_put_hdgst(uint8_t *hdr, uint32_t hlen, bool on);
@@ -448,6 +446,18 @@ extern uint32_t g_tcp_maxh2cdata;
 #define NVMF_MAX_IO_LIMIT	(NVMF_PAGE_SIZE << (NVMF_BUF_CLASSES - 1))	/* 8 MiB */
 extern uint32_t g_tcp_max_io_size;
 int tcp_set_buffers(uint64_t max_io, uint64_t pool, char *err, size_t errlen);
+
+/* ==================================================================== */
+/* tcp_accept.c: listening, accepting, limits before Connect           */
+/* ==================================================================== */
+
+int tcp_listen(struct nvmf_listener *l, char *err, size_t errlen);
+void tcp_unlisten(struct nvmf_listener *l);
+extern unsigned g_tcp_icreq_ms, g_tcp_connect_ms, g_tcp_pdu_ms;	/* deadlines */
+extern unsigned g_tcp_max_unconnected, g_tcp_max_unconnected_per_host;
+void tcp_door_leave(struct tcp_door **dp);	/* connected, or closed */
+void tcp_door_log_timeout(const char *msg);	/* at most once a second */
+void tcp_listeners_resume(uint64_t now);	/* reactor 0's tick */
 
 /* ==================================================================== */
 /* rpc.c: JSON-RPC server (SPDK's methods), save/load of SPDK configs  */

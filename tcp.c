@@ -20,10 +20,23 @@
  * lent by the reactor's pool (bdev.c) for the command's life only, so a
  * connection's own memory is small and fixed (see tcp_queue_alloc).
  *
- * Also here: the CRC32C digest (ISA-L) and the PDU header checks, which the
- * host side (host.c) reuses; and "the door", which bounds what a peer
- * that has not sent Connect may cost: deadlines, caps on such
- * connections, and a pause when accept() runs out of file descriptors.
+ * The file, in the order a 4 KiB read travels through it:
+ *
+ *   Structs            the two state machines, a slot, a connection
+ *   Helpers            small pieces every section below uses
+ *   Entry points       what the reactor calls: a socket event, a pass, a tick
+ *   Receive: bytes     recv() into the staging buffer or straight into place
+ *   Receive: PDUs      the state machine, one named step per state
+ *   Capsule handling   ICReq, CapsuleCmd (-> nvmf.c), H2CData
+ *   What nvmf.c calls  a response, a read's C2HData, a write's R2T
+ *   Send               one writev() for everything queued
+ *   Setup, teardown    a connection's memory, close, MDTS and the pool
+ *   Shared with host.c CRC32C, PDU header checks, the --trace line
+ *
+ * Listening, accepting and what a peer may cost before Connect (deadlines,
+ * caps on such connections, a pause when accept() runs out of file
+ * descriptors) are tcp_accept.c's; the deadlines are checked here, at the
+ * tick, because only this file can see how far a PDU has got.
  *
  * Not implemented: TLS [TCP-1.0c §3.6.1.3], because it needs a handshake
  * daemon and keys, which a teaching lab does not have; TREQ says so.
@@ -31,17 +44,14 @@
  * Tutorial chapter 03 reads this file top to bottom.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
-#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
 #include <endian.h>
@@ -67,24 +77,34 @@ uint32_t g_tcp_maxh2cdata = 32 * 1024;	/* ICResp MAXH2CDATA */
 uint32_t g_tcp_max_io_size = NVMF_TCP_MAX_IO_DEFAULT;	/* MDTS, -i/--max-io-size */
 
 /* ==================================================================== */
-/* Structs                                                             */
+/* Structs                                                              */
 /* ==================================================================== */
 
 /*
- * The receive state machine. One PDU at a time, in this order:
+ * The receive state machine. One PDU at a time, each state one function
+ * of the section "Receive: PDUs":
  *
- *          +---------+ 8 bytes  +----------+ rest of header, HDGST, pad
- *   -----> | RECV_CH | -------> | RECV_PSH | ---------------------+
- *          +---------+          +----------+                      |
- *               ^                                          handle header
- *               |           no data                               |
- *               +------------------------------------------------+
- *               |                                                 | data
- *               |   +------------+  DDGST on  +-------------+     v
- *               +---| (data done)|<-----------| RECV_DDGST  |<- RECV_DATA
- *                   +------------+            +-------------+
+ *            8 bytes             rest of header (+HDGST, +pad to PDO)
+ *   +---------+ -------------> +----------+
+ *   | RECV_CH |                | RECV_PSH |  header handled (ICReq, a
+ *   +---------+ <------------- +----------+  capsule or H2CData with no
+ *     ^     ^     no data           |        data, H2CTermReq)
+ *     |     |                       | data follows: into a slot's buffer
+ *     |     |   no DDGST: data      v
+ *     |     |   done          +-----------+
+ *     |     +---------------- | RECV_DATA |
+ *     |                       +-----------+
+ *     |   digest checked:           | DDGST negotiated
+ *     |   data done                 v
+ *     |                       +------------+
+ *     +---------------------- | RECV_DDGST |
+ *                             +------------+
  *
- *   RECV_ERR: we sent a C2HTermReq; nothing more is read.
+ *   "data done" (tcp_data_done) is a step, not a state: the command is
+ *   handed on and the next PDU starts at RECV_CH. A capsule that waits
+ *   for a buffer stays in RECV_PSH with its header read.
+ *   RECV_ERR: from any state, once tcp_fatal() has queued a C2HTermReq;
+ *   nothing more is read.
  */
 enum tcp_recv_state {
 	RECV_CH,	/* waiting for the 8-byte common header */
@@ -145,7 +165,7 @@ struct tcp_queue {
 	uint32_t c2h_align;		/* (HPDA + 1) * 4 */
 	bool want_out;			/* EPOLLOUT is armed */
 	bool close_after_flush;		/* a TermReq is on its way */
-	struct tcp_door *door;		/* until Connect: see "The door" */
+	struct tcp_door *door;		/* until Connect: see tcp_accept.c */
 	uint64_t door_ms;		/* accept, then ICResp: deadlines count from it */
 	uint64_t pdu_ms;		/* when the unfinished PDU was first seen */
 	unsigned nr_pdus, nr_pdus_seen;	/* PDUs finished; at the last tick */
@@ -181,156 +201,23 @@ struct tcp_queue {
 	uint32_t cid_of[TCP_SLOTS];	/* CID each busy slot holds; TCP_CID_NONE */
 };
 
-static const struct nvmf_transport_ops tcp_ops;
-
-/* ==================================================================== */
-/* Digests and header checks (shared with host.c)                      */
-/* ==================================================================== */
-
-/* CRC32C, the iSCSI polynomial [TCP-1.0c §3.3.4]: seed ~0, result
- * inverted. ISA-L's crc32_iscsi() does neither, so we do both. */
-uint32_t tcp_crc32c_update(uint32_t crc, const void *buf, size_t len)
-{
-	return crc32_iscsi((unsigned char *)buf, (int)len, crc);
-}
-
-uint32_t tcp_crc32c(const void *buf, size_t len)
-{
-	return ~tcp_crc32c_update(~0u, buf, len);
-}
-
-const char *tcp_pdu_name(uint8_t type)
-{
-	static const char *const names[] = {
-		"ICReq", "ICResp", "H2CTermReq", "C2HTermReq", "CapsuleCmd",
-		"CapsuleResp", "H2CData", "C2HData", "type8", "R2T",
-	};
-	return type < ARRAY_SIZE(names) ? names[type] : "unknown";
-}
-
-/* Header length of each PDU type, and whether it may carry a header
- * digest and data [TCP-1.0c Fig. 21, §3.6.2]. */
-struct tcp_pdu_rule {
-	uint8_t hlen;
-	bool digests;
-	bool data;
-};
-
-static const struct tcp_pdu_rule tcp_rules[] = {
-	[NVME_TCP_ICREQ] = { 128, false, false },
-	[NVME_TCP_ICRESP] = { 128, false, false },
-	[NVME_TCP_H2C_TERM] = { 24, false, true },
-	[NVME_TCP_C2H_TERM] = { 24, false, true },
-	[NVME_TCP_CMD] = { 72, true, true },
-	[NVME_TCP_RSP] = { 24, true, false },
-	[NVME_TCP_H2C_DATA] = { 24, true, true },
-	[NVME_TCP_C2H_DATA] = { 24, true, true },
-	[NVME_TCP_R2T] = { 24, true, false },
-};
-
 /*
- * Check a common header before trusting hlen, pdo or plen [TCP-1.0c
- * §3.6.1]. hdgst/ddgst say what was negotiated, cpda the data alignment
- * the receiver asked for (in 4-byte units, 0's based), max_data the
- * largest data part this PDU type may carry here. On error returns
- * -EPROTO with the TermReq FES and FEI (byte offset of the bad field).
+ * No cycle needs these. The file is in the order a byte travels (the
+ * reactor's entry points first, the receive path next), and C wants a
+ * function declared before the first call to it; so each one called from
+ * above its definition is declared here, once, with the section it is in.
  */
-int tcp_hdr_check(const struct nvme_tcp_hdr *h, bool hdgst, bool ddgst,
-		  uint32_t cpda, uint32_t max_data, uint16_t *fes, uint32_t *fei)
-{
-	uint32_t plen = le32toh(h->plen);
-	const struct tcp_pdu_rule *rule;
-	uint32_t hd, dd, dlen;
-
-	*fes = NVME_TCP_FES_INVALID_HEADER;
-	if (h->type >= ARRAY_SIZE(tcp_rules) || tcp_rules[h->type].hlen == 0)
-		return *fei = offsetof(struct nvme_tcp_hdr, type), -EPROTO;
-	rule = &tcp_rules[h->type];
-	if (h->hlen != rule->hlen)
-		return *fei = offsetof(struct nvme_tcp_hdr, hlen), -EPROTO;
-	hd = rule->digests && hdgst ? NVME_TCP_DIGEST_LEN : 0;
-	if (rule->digests && !!(h->flags & NVME_TCP_F_HDGST) != hdgst)
-		return *fei = offsetof(struct nvme_tcp_hdr, flags), -EPROTO;
-	if (plen < h->hlen + hd)
-		return *fei = offsetof(struct nvme_tcp_hdr, plen), -EPROTO;
-	if (plen == h->hlen + hd)
-		return 0;			/* no data */
-	if (!rule->data)
-		return *fei = offsetof(struct nvme_tcp_hdr, plen), -EPROTO;
-	if (!rule->digests) {			/* TermReq: header copy */
-		if (plen > h->hlen + (uint32_t)NVME_TCP_TERM_MAX_DATA)
-			return *fei = offsetof(struct nvme_tcp_hdr, plen), -EPROTO;
-		return 0;
-	}
-	if (!!(h->flags & NVME_TCP_F_DDGST) != ddgst)
-		return *fei = offsetof(struct nvme_tcp_hdr, flags), -EPROTO;
-	dd = ddgst ? NVME_TCP_DIGEST_LEN : 0;
-	if (h->pdo < h->hlen + hd || h->pdo % ((cpda + 1) * 4) ||
-	    (uint32_t)h->pdo + dd >= plen)
-		return *fei = offsetof(struct nvme_tcp_hdr, pdo), -EPROTO;
-	dlen = plen - h->pdo - dd;
-	if (dlen > max_data) {
-		*fes = NVME_TCP_FES_R2T_LIMIT;
-		return *fei = offsetof(struct nvme_tcp_hdr, plen), -EPROTO;
-	}
-	return 0;
-}
-
-/* Append a header digest after hlen bytes of header when on (negotiated)
- * [TCP-1.0c §3.3.4]; hdr must have 4 bytes of room after the header. */
-void tcp_put_hdgst(uint8_t *hdr, uint32_t hlen, bool on)
-{
-	uint32_t crc;
-
-	if (!on)
-		return;
-	crc = htole32(tcp_crc32c(hdr, hlen));
-	memcpy(hdr + hlen, &crc, sizeof(crc));
-}
-
-/* One readable line per PDU, for --trace. psh is the PDU header. */
-void tcp_trace_pdu(const char *dir, const struct nvme_tcp_hdr *h, const void *psh)
-{
-	const struct nvme_tcp_data *d = psh;
-	const struct nvme_tcp_r2t *r2t = psh;
-	const struct nvme_tcp_rsp *rsp = psh;
-	const struct nvme_tcp_cmd *cmd = psh;
-	const struct nvme_tcp_term *t = psh;
-	char extra[96] = "";
-
-	switch (h->type) {
-	case NVME_TCP_CMD:
-		snprintf(extra, sizeof(extra), " cid=%u opc=0x%02x",
-			 le16toh(cmd->sqe.cid), cmd->sqe.opcode);
-		break;
-	case NVME_TCP_RSP:
-		snprintf(extra, sizeof(extra), " cid=%u status=0x%x",
-			 le16toh(rsp->cqe.cid), le16toh(rsp->cqe.status) >> 1);
-		break;
-	case NVME_TCP_H2C_DATA:
-	case NVME_TCP_C2H_DATA:
-		snprintf(extra, sizeof(extra), " cccid=%u ttag=%u datao=%u datal=%u%s%s",
-			 le16toh(d->cccid), le16toh(d->ttag), le32toh(d->datao),
-			 le32toh(d->datal), h->flags & NVME_TCP_F_DATA_LAST ? " LAST" : "",
-			 h->flags & NVME_TCP_F_DATA_SUCCESS ? " SUCCESS" : "");
-		break;
-	case NVME_TCP_R2T:
-		snprintf(extra, sizeof(extra), " cccid=%u ttag=%u r2to=%u r2tl=%u",
-			 le16toh(r2t->cccid), le16toh(r2t->ttag),
-			 le32toh(r2t->r2to), le32toh(r2t->r2tl));
-		break;
-	case NVME_TCP_H2C_TERM:
-	case NVME_TCP_C2H_TERM:
-		snprintf(extra, sizeof(extra), " fes=%u", le16toh(t->fes));
-		break;
-	}
-	nvmf_trace("tcp %s %-11s hlen=%u pdo=%u plen=%u flags=0x%x%s", dir,
-		   tcp_pdu_name(h->type), h->hlen, h->pdo, le32toh(h->plen),
-		   h->flags, extra);
-}
+static const struct nvmf_transport_ops tcp_ops;	/* Setup, teardown */
+static int tcp_recv(struct tcp_queue *tq);		/* Receive: PDUs */
+static int tcp_handle_icreq(struct tcp_queue *tq);	/* Capsule handling */
+static int tcp_handle_cmd(struct tcp_queue *tq);	/* Capsule handling */
+static int tcp_handle_h2c_data(struct tcp_queue *tq);	/* Capsule handling */
+static void tcp_cmd_ready(struct tcp_req *t);		/* Capsule handling */
+static int tcp_flush(struct tcp_queue *tq);		/* Send */
+static void tcp_queue_close(struct nvmf_queue *q);	/* Setup, teardown */
 
 /* ==================================================================== */
-/* Helpers: state, slots, output                                       */
+/* Helpers: receive state, slots, buffers, output                       */
 /* ==================================================================== */
 
 static void tcp_set_state(struct tcp_queue *tq, enum tcp_recv_state s)
@@ -411,6 +298,11 @@ static void tcp_set_events(struct tcp_queue *tq)
 			    (tq->rx_paused ? 0 : EPOLLIN) | (tq->want_out ? EPOLLOUT : 0));
 }
 
+static void tcp_queue_free(struct tcp_queue *tq)
+{
+	munmap(tq, tq->map_len);
+}
+
 /* Queue len bytes at base for sending; t is finished once they are sent. */
 static void tcp_out_push(struct tcp_queue *tq, void *base, size_t len, struct tcp_req *t)
 {
@@ -427,86 +319,191 @@ static void tcp_out_push(struct tcp_queue *tq, void *base, size_t len, struct tc
 	o->req = t;
 }
 
-
-static void tcp_queue_close(struct nvmf_queue *q);
-
-/* Send what is queued, in as few writev() calls as the socket allows.
- * Returns 0, or -errno when the connection is broken. */
-static int tcp_flush(struct tcp_queue *tq)
+/*
+ * Start a header-only PDU we send (CapsuleResp, R2T): zero its hlen bytes
+ * and fill the common header [TCP-1.0c §3.6.1], with the header digest
+ * flag and room for the digest when one was negotiated.
+ */
+static void tcp_hdr_init(struct tcp_queue *tq, void *pdu, uint8_t type, uint8_t hlen)
 {
-	struct iovec iov[64];
+	struct nvme_tcp_hdr *h = pdu;
 
-	while (tq->out_count) {
-		int n = 0;
-		ssize_t sent;
-
-		while (n < (int)ARRAY_SIZE(iov) && n < (int)tq->out_count) {
-			iov[n] = tq->out[(tq->out_head + n) % tq->out_cap].iov;
-			n++;
-		}
-		sent = writev(tq->poller.fd, iov, n);
-		if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			break;
-		if (sent < 0)
-			return -errno;
-		while (sent > 0) {
-			struct tcp_out *o = &tq->out[tq->out_head];
-			size_t k = (size_t)sent < o->iov.iov_len ? (size_t)sent : o->iov.iov_len;
-
-			o->iov.iov_base = (char *)o->iov.iov_base + k;
-			o->iov.iov_len -= k;
-			sent -= k;
-			if (o->iov.iov_len)
-				break;
-			tq->out_head = (tq->out_head + 1) % tq->out_cap;
-			tq->out_count--;
-			if (o->req)
-				tcp_req_put(tq, o->req);
-		}
-	}
-	/* Sleep on EPOLLOUT only while the socket is what holds us back. */
-	if (!!tq->out_count != tq->want_out) {
-		tq->want_out = !!tq->out_count;
-		tcp_set_events(tq);
-	}
-	if (!tq->out_count && tq->close_after_flush)
-		return -ECONNABORTED;
-	return 0;
+	memset(pdu, 0, hlen);
+	h->type = type;
+	h->flags = tq->hdgst ? NVME_TCP_F_HDGST : 0;
+	h->hlen = hlen;
+	h->plen = htole32(hlen + tcp_hd(tq));
 }
 
-/*
- * A fatal protocol error: queue a C2HTermReq carrying the offending header
- * [TCP-1.0c §3.6.2.4], stop reading, close once it is sent. Returns -EPROTO
- * so the receive loop stops.
- */
-static int tcp_fatal(struct tcp_queue *tq, uint16_t fes, uint32_t fei, const char *why)
+/* Queue a header we built: its digest (when negotiated) after hlen bytes,
+ * a --trace line, then len bytes (header, digest, padding). t as in
+ * tcp_out_push(). */
+static void tcp_send_hdr(struct tcp_queue *tq, uint8_t *pdu, uint32_t hlen, uint32_t len,
+			 struct tcp_req *t)
 {
-	struct nvme_tcp_term *t = (struct nvme_tcp_term *)tq->term;
-	uint32_t copy = tq->pdu_got < NVME_TCP_TERM_MAX_DATA ? tq->pdu_got
-							    : NVME_TCP_TERM_MAX_DATA;
-
-	LOG_ERR("qid=%u %s: %s; sending C2HTermReq fes=%u fei=%u", tq->q.qid,
-		tq->q.peer, why, fes, fei);
-	pdu_hexdump("offending PDU header", tq->pdu, tq->pdu_got);
-	memset(t, 0, sizeof(*t));
-	t->hdr.type = NVME_TCP_C2H_TERM;
-	t->hdr.hlen = sizeof(*t);
-	t->hdr.pdo = 0;
-	t->hdr.plen = htole32(sizeof(*t) + copy);
-	t->fes = htole16(fes);
-	fei = htole32(fei);
-	memcpy(t->fei, &fei, sizeof(t->fei));
-	memcpy(tq->term + sizeof(*t), tq->pdu, copy);
+	tcp_put_hdgst(pdu, hlen, tq->hdgst);
 	if (g_trace)
-		tcp_trace_pdu("->", &t->hdr, t);
-	tcp_out_push(tq, tq->term, sizeof(*t) + copy, NULL);
-	tq->close_after_flush = true;
-	tcp_set_state(tq, RECV_ERR);
-	return -EPROTO;
+		tcp_trace_pdu("->", (const struct nvme_tcp_hdr *)pdu, pdu);
+	tcp_out_push(tq, pdu, len, t);
 }
 
 /* ==================================================================== */
-/* Receive: bytes                                                      */
+/* Reactor entry points: a socket event, a pass, a tick                 */
+/* ==================================================================== */
+
+/* epoll says the socket is readable or writable (or broken). */
+static void tcp_queue_event(struct nvmf_poller *p, uint32_t events)
+{
+	struct tcp_queue *tq = container_of(p, struct tcp_queue, poller);
+	int rc = 0;
+
+	if (events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+		rc = tcp_recv(tq);
+	if (rc == -ECONNRESET) {
+		LOG_DBG("qid=%u %s disconnected", tq->q.qid, tq->q.peer);
+		tcp_queue_close(&tq->q);
+		return;
+	}
+	if (tcp_flush(tq) < 0)
+		tcp_queue_close(&tq->q);
+}
+
+/* tq waits for a buffer, and one has come back since it last looked. */
+static bool tcp_queue_can_retry(struct tcp_queue *tq)
+{
+	return (tq->wait_head || tq->rx_paused) && tq->wait_gen != tq->q.reactor->pool.gen;
+}
+
+/*
+ * A buffer came back to the pool since tq last found it full: hand it to
+ * the waiting commands, oldest first, then to a parked capsule. Stops at
+ * the first that still finds the pool full.
+ */
+static void tcp_retry_waiters(struct tcp_queue *tq)
+{
+	while (tq->wait_head) {
+		struct tcp_req *t = tq->wait_head;
+
+		if (tcp_buf_get(tq, t, t->req.data_len))
+			return;
+		tq->wait_head = t->next_free;
+		if (!tq->wait_head)
+			tq->wait_tail = NULL;
+		t->state = REQ_EXEC;
+		nvmf_req_exec(&t->req);
+	}
+	if (tq->rx_paused) {
+		tq->rx_paused = false;
+		tcp_set_events(tq);
+		if (tcp_recv(tq) == -ECONNRESET)
+			tcp_queue_close(&tq->q);
+	}
+}
+
+/*
+ * Once per reactor pass, after everything else that may complete
+ * commands: hand returned buffers to waiting commands, send what
+ * completions queued, and free queues whose last slot has come back.
+ *
+ * Returns how many queues still have work that no event will announce
+ * (a buffer came back after their turn in this walk), so the reactor
+ * makes another pass instead of sleeping. Output the socket would not
+ * take is not such work: EPOLLOUT is armed for it.
+ */
+int tcp_reactor_poll(struct nvmf_reactor *r)
+{
+	struct nvmf_queue **pp = &r->queues;
+	int pending = 0;
+
+	while (*pp) {
+		struct nvmf_queue *q = *pp;
+		struct tcp_queue *tq = container_of(q, struct tcp_queue, q);
+
+		if (q->ops != &tcp_ops) {
+			pp = &q->next;
+			continue;
+		}
+		if (!q->closing && tcp_queue_can_retry(tq))
+			tcp_retry_waiters(tq);
+		if (!q->closing && tq->out_count && !tq->want_out && tcp_flush(tq) < 0)
+			tcp_queue_close(q);
+		if (q->closing && tq->nr_busy == 0) {
+			*pp = q->next;
+			tcp_queue_free(tq);
+			continue;
+		}
+		pp = &q->next;
+	}
+	for (struct nvmf_queue *q = r->queues; q; q = q->next)
+		if (q->ops == &tcp_ops && !q->closing &&
+		    tcp_queue_can_retry(container_of(q, struct tcp_queue, q)))
+			pending++;
+	return pending;
+}
+
+/*
+ * Which deadline has tq missed, if any? Returns the option that sets it,
+ * or NULL. A PDU counts as started from the tick that first sees it
+ * unfinished, so the bound is pdu_ms plus up to one tick.
+ */
+static const char *tcp_deadline_missed(struct tcp_queue *tq, uint64_t now)
+{
+	if (tq->door && !tq->icreq_done && now - tq->door_ms > g_tcp_icreq_ms)
+		return "icreq-timeout";
+	if (tq->door && tq->icreq_done && now - tq->door_ms > g_tcp_connect_ms)
+		return "connect-timeout";
+	if (tq->rstate == RECV_CH && tq->pdu_got == 0) {
+		tq->pdu_ms = 0;			/* between PDUs */
+		return NULL;
+	}
+	if (!tq->pdu_ms || tq->nr_pdus != tq->nr_pdus_seen) {
+		tq->pdu_ms = now;		/* a new PDU is under way */
+		tq->nr_pdus_seen = tq->nr_pdus;
+		return NULL;
+	}
+	return now - tq->pdu_ms > g_tcp_pdu_ms ? "pdu-timeout" : NULL;
+}
+
+/* Every 100 ms on each reactor: connected queues leave the door, queues
+ * past a deadline close; reactor 0 also resumes paused listeners. */
+void tcp_reactor_tick(struct nvmf_reactor *r)
+{
+	uint64_t now = nvmf_now_ms();
+	char msg[256];
+
+	for (struct nvmf_queue *q = r->queues; q; q = q->next) {
+		struct tcp_queue *tq = container_of(q, struct tcp_queue, q);
+		const char *missed;
+
+		if (q->ops != &tcp_ops || q->closing)
+			continue;
+		if (tq->door && q->ctrl)
+			tcp_door_leave(&tq->door);
+		missed = tcp_deadline_missed(tq, now);
+		if (!missed)
+			continue;
+		snprintf(msg, sizeof(msg), "qid=%u %s: %s (--%s); closing", q->qid, q->peer,
+			 !strcmp(missed, "icreq-timeout") ? "no ICReq in time" :
+			 !strcmp(missed, "connect-timeout") ? "no Connect in time" :
+			 "a PDU left unfinished", missed);
+		tcp_door_log_timeout(msg);
+		tcp_queue_close(q);
+	}
+	if (r == &g_reactors[0])
+		tcp_listeners_resume(now);
+}
+
+/* The reactor adopted the queue: start watching its socket. */
+static void tcp_start(struct nvmf_queue *q)
+{
+	struct tcp_queue *tq = container_of(q, struct tcp_queue, q);
+
+	if (nvmf_reactor_watch(q->reactor, &tq->poller, EPOLLIN) < 0)
+		tcp_queue_close(q);
+}
+
+/* ==================================================================== */
+/* Receive: bytes                                                       */
 /* ==================================================================== */
 
 /* recv()'s answer in our convention: > 0 bytes, -EAGAIN, or -ECONNRESET. */
@@ -569,8 +566,39 @@ static int tcp_read_full(struct tcp_queue *tq, uint8_t *buf, uint32_t *got, uint
 }
 
 /* ==================================================================== */
-/* Receive: PDUs                                                       */
+/* Receive: PDUs, one state at a time                                   */
 /* ==================================================================== */
+
+/*
+ * A fatal protocol error: queue a C2HTermReq carrying the offending header
+ * [TCP-1.0c §3.6.2.4], stop reading, close once it is sent. Returns -EPROTO
+ * so the receive loop stops.
+ */
+static int tcp_fatal(struct tcp_queue *tq, uint16_t fes, uint32_t fei, const char *why)
+{
+	struct nvme_tcp_term *t = (struct nvme_tcp_term *)tq->term;
+	uint32_t copy = tq->pdu_got < NVME_TCP_TERM_MAX_DATA ? tq->pdu_got
+							    : NVME_TCP_TERM_MAX_DATA;
+
+	LOG_ERR("qid=%u %s: %s; sending C2HTermReq fes=%u fei=%u", tq->q.qid,
+		tq->q.peer, why, fes, fei);
+	pdu_hexdump("offending PDU header", tq->pdu, tq->pdu_got);
+	memset(t, 0, sizeof(*t));
+	t->hdr.type = NVME_TCP_C2H_TERM;
+	t->hdr.hlen = sizeof(*t);
+	t->hdr.pdo = 0;
+	t->hdr.plen = htole32(sizeof(*t) + copy);
+	t->fes = htole16(fes);
+	fei = htole32(fei);
+	memcpy(t->fei, &fei, sizeof(t->fei));
+	memcpy(tq->term + sizeof(*t), tq->pdu, copy);
+	if (g_trace)
+		tcp_trace_pdu("->", &t->hdr, t);
+	tcp_out_push(tq, tq->term, sizeof(*t) + copy, NULL);
+	tq->close_after_flush = true;
+	tcp_set_state(tq, RECV_ERR);
+	return -EPROTO;
+}
 
 /* Common header: validate it, then decide how much header follows. */
 static int tcp_recv_ch(struct tcp_queue *tq)
@@ -604,10 +632,6 @@ static int tcp_recv_ch(struct tcp_queue *tq)
 	tcp_set_state(tq, RECV_PSH);
 	return 0;
 }
-
-static int tcp_handle_icreq(struct tcp_queue *tq);
-static int tcp_handle_cmd(struct tcp_queue *tq);
-static int tcp_handle_h2c_data(struct tcp_queue *tq);
 
 /* Rest of the header: check its digest, then act on the PDU type. */
 static int tcp_recv_psh(struct tcp_queue *tq)
@@ -652,6 +676,102 @@ static void tcp_pdu_done(struct tcp_queue *tq)
 	tq->nr_pdus++;			/* the PDU deadline restarts */
 	tcp_set_state(tq, RECV_CH);
 }
+
+/* All the data of one PDU is in: hand the command on, or wait for more. */
+static void tcp_data_done(struct tcp_queue *tq)
+{
+	struct tcp_req *t = tq->rreq;
+
+	tcp_pdu_done(tq);
+	if (t->state == REQ_RECV_ICD) {
+		tcp_cmd_ready(t);
+		return;
+	}
+	t->h2c_next += tq->rdata_len;
+	if (t->h2c_next < t->req.data_len)
+		return;
+	t->state = REQ_EXEC;
+	if (t->ddgst_bad)
+		nvmf_req_fail(&t->req, NVME_SC_TRANSIENT_TRANSPORT);
+	else
+		nvmf_req_data_ready(&t->req);
+}
+
+
+/* Data of a CapsuleCmd or H2CData PDU, straight into the slot's buffer. */
+static int tcp_recv_data(struct tcp_queue *tq)
+{
+	struct tcp_req *t = tq->rreq;
+	int rc;
+
+	rc = tcp_read_full(tq, t->req.data + tq->rdata_off, &tq->rdata_got, tq->rdata_len);
+	if (rc)
+		return rc;
+	if (tq->ddgst)
+		tcp_set_state(tq, RECV_DDGST);
+	else
+		tcp_data_done(tq);
+	return 0;
+}
+
+/*
+ * The data digest. A mismatch is not fatal: the command fails with
+ * Transient Transport Error once all its data is in, and the host may
+ * retry it [TCP-1.0c §3.3.4; BASE-2.0c Fig. 94].
+ */
+static int tcp_recv_ddgst(struct tcp_queue *tq)
+{
+	struct tcp_req *t = tq->rreq;
+	uint32_t want, got;
+	int rc;
+
+	rc = tcp_read_full(tq, tq->rddgst, &tq->rddgst_got, sizeof(tq->rddgst));
+	if (rc)
+		return rc;
+	want = tcp_crc32c(t->req.data + tq->rdata_off, tq->rdata_len);
+	memcpy(&got, tq->rddgst, sizeof(got));
+	if (le32toh(got) != want) {
+		LOG_ERR("qid=%u cid=%u data digest: received 0x%08x, expected 0x%08x",
+			tq->q.qid, le16toh(t->req.sqe.cid), le32toh(got), want);
+		t->ddgst_bad = true;
+	}
+	tcp_data_done(tq);
+	return 0;
+}
+
+/*
+ * Drive the receive state machine until the socket is dry, the budget is
+ * spent, or the connection fails. Each state is one named step.
+ */
+static int tcp_recv(struct tcp_queue *tq)
+{
+	int rc = 0;
+
+	tq->recv_budget = TCP_RECV_BUDGET;
+	while (rc == 0 && !tq->q.closing) {
+		switch (tq->rstate) {
+		case RECV_CH:
+			rc = tcp_recv_ch(tq);
+			break;
+		case RECV_PSH:
+			rc = tcp_recv_psh(tq);
+			break;
+		case RECV_DATA:
+			rc = tcp_recv_data(tq);
+			break;
+		case RECV_DDGST:
+			rc = tcp_recv_ddgst(tq);
+			break;
+		case RECV_ERR:
+			return -EPROTO;
+		}
+	}
+	return rc == -EAGAIN ? 0 : rc;
+}
+
+/* ==================================================================== */
+/* Capsule handling: ICReq, CapsuleCmd, H2CData                         */
+/* ==================================================================== */
 
 /*
  * ICReq: agree on digests and alignment, answer ICResp [TCP-1.0c
@@ -713,8 +833,6 @@ static uint32_t tcp_pdu_dlen(struct tcp_queue *tq)
 	return plen - h->pdo - (tq->ddgst ? NVME_TCP_DIGEST_LEN : 0);
 }
 
-static void tcp_cmd_ready(struct tcp_req *t);
-
 /*
  * CapsuleCmd: take a slot, copy the SQE, and receive any in-capsule data
  * into a buffer from the pool [TCP-1.0c §3.6.2.5]. More commands than the
@@ -754,109 +872,6 @@ static int tcp_handle_cmd(struct tcp_queue *tq)
 }
 
 /*
- * H2CData: the host answers our R2T. The TTAG names the slot; the data
- * must continue exactly where the last PDU stopped and stay inside the
- * command [TCP-1.0c §3.6.2.7].
- */
-static int tcp_handle_h2c_data(struct tcp_queue *tq)
-{
-	struct nvme_tcp_data *d = (struct nvme_tcp_data *)tq->pdu;
-	uint16_t ttag = le16toh(d->ttag);
-	uint32_t datao = le32toh(d->datao), datal = le32toh(d->datal);
-	struct tcp_req *t;
-
-	if (ttag >= tq->nr_slots || tq->reqs[ttag].state != REQ_WAIT_H2C)
-		return tcp_fatal(tq, NVME_TCP_FES_INVALID_HEADER,
-				 offsetof(struct nvme_tcp_data, ttag), "H2CData with unknown TTAG");
-	t = &tq->reqs[ttag];
-	if (le16toh(d->cccid) != le16toh(t->req.sqe.cid))
-		return tcp_fatal(tq, NVME_TCP_FES_INVALID_HEADER,
-				 offsetof(struct nvme_tcp_data, cccid), "H2CData CCCID does not match TTAG");
-	if (datal != tcp_pdu_dlen(tq))
-		return tcp_fatal(tq, NVME_TCP_FES_INVALID_HEADER,
-				 offsetof(struct nvme_tcp_data, datal), "H2CData DATAL disagrees with PLEN");
-	if (datao != t->h2c_next || datal == 0 || datao + datal > t->req.data_len)
-		return tcp_fatal(tq, NVME_TCP_FES_DATA_RANGE,
-				 offsetof(struct nvme_tcp_data, datao), "H2CData outside the R2T");
-	if (datao + datal == t->req.data_len && !(d->hdr.flags & NVME_TCP_F_DATA_LAST))
-		LOG_WARN("qid=%u cid=%u last H2CData without LAST_PDU", tq->q.qid,
-			 le16toh(d->cccid));
-	tcp_expect_data(tq, t, datao, datal);
-	return 0;
-}
-
-/* Data of a CapsuleCmd or H2CData PDU, straight into the slot's buffer. */
-static int tcp_recv_data(struct tcp_queue *tq)
-{
-	struct tcp_req *t = tq->rreq;
-	int rc;
-
-	rc = tcp_read_full(tq, t->req.data + tq->rdata_off, &tq->rdata_got, tq->rdata_len);
-	if (rc)
-		return rc;
-	tcp_set_state(tq, tq->ddgst ? RECV_DDGST : RECV_CH);
-	return 0;
-}
-
-/*
- * The data digest. A mismatch is not fatal: the command fails with
- * Transient Transport Error once all its data is in, and the host may
- * retry it [TCP-1.0c §3.3.4; BASE-2.0c Fig. 94].
- */
-static int tcp_recv_ddgst(struct tcp_queue *tq)
-{
-	struct tcp_req *t = tq->rreq;
-	uint32_t want, got;
-	int rc;
-
-	rc = tcp_read_full(tq, tq->rddgst, &tq->rddgst_got, sizeof(tq->rddgst));
-	if (rc)
-		return rc;
-	want = tcp_crc32c(t->req.data + tq->rdata_off, tq->rdata_len);
-	memcpy(&got, tq->rddgst, sizeof(got));
-	if (le32toh(got) != want) {
-		LOG_ERR("qid=%u cid=%u data digest: received 0x%08x, expected 0x%08x",
-			tq->q.qid, le16toh(t->req.sqe.cid), le32toh(got), want);
-		t->ddgst_bad = true;
-	}
-	tcp_set_state(tq, RECV_CH);
-	return 0;
-}
-
-/* All the data of one PDU is in: hand the command on, or wait for more. */
-static void tcp_data_done(struct tcp_queue *tq)
-{
-	struct tcp_req *t = tq->rreq;
-
-	tcp_pdu_done(tq);
-	if (t->state == REQ_RECV_ICD) {
-		tcp_cmd_ready(t);
-		return;
-	}
-	t->h2c_next += tq->rdata_len;
-	if (t->h2c_next < t->req.data_len)
-		return;
-	t->state = REQ_EXEC;
-	if (t->ddgst_bad)
-		nvmf_req_fail(&t->req, NVME_SC_TRANSIENT_TRANSPORT);
-	else
-		nvmf_req_data_ready(&t->req);
-}
-
-/* Park t until the pool has a buffer for it; the queue's waiters are
- * served in the order they came. */
-static void tcp_wait_buf(struct tcp_queue *tq, struct tcp_req *t)
-{
-	t->state = REQ_WAIT_BUF;
-	t->next_free = NULL;
-	if (tq->wait_tail)
-		tq->wait_tail->next_free = t;
-	else
-		tq->wait_head = t;
-	tq->wait_tail = t;
-}
-
-/*
  * Claim t's CID for as long as t is outstanding. False if another command
  * on this queue holds it: a CID must be unique among a queue's outstanding
  * commands [BASE-2.0c §4.2, CDW0 CID], and a second one gets Command ID
@@ -883,6 +898,19 @@ static bool tcp_cid_claim(struct tcp_queue *tq, struct tcp_req *t)
 		return true;
 	tq->cid_of[t->ttag] = cid;
 	return true;
+}
+
+/* Park t until the pool has a buffer for it; the queue's waiters are
+ * served in the order they came. */
+static void tcp_wait_buf(struct tcp_queue *tq, struct tcp_req *t)
+{
+	t->state = REQ_WAIT_BUF;
+	t->next_free = NULL;
+	if (tq->wait_tail)
+		tq->wait_tail->next_free = t;
+	else
+		tq->wait_head = t;
+	tq->wait_tail = t;
 }
 
 /*
@@ -931,70 +959,40 @@ static void tcp_cmd_ready(struct tcp_req *t)
 }
 
 /*
- * Drive the receive state machine until the socket is dry, the budget is
- * spent, or the connection fails. Each state is one named step.
+ * H2CData: the host answers our R2T. The TTAG names the slot; the data
+ * must continue exactly where the last PDU stopped and stay inside the
+ * command [TCP-1.0c §3.6.2.7].
  */
-static int tcp_recv(struct tcp_queue *tq)
+static int tcp_handle_h2c_data(struct tcp_queue *tq)
 {
-	int rc = 0;
+	struct nvme_tcp_data *d = (struct nvme_tcp_data *)tq->pdu;
+	uint16_t ttag = le16toh(d->ttag);
+	uint32_t datao = le32toh(d->datao), datal = le32toh(d->datal);
+	struct tcp_req *t;
 
-	tq->recv_budget = TCP_RECV_BUDGET;
-	while (rc == 0 && !tq->q.closing) {
-		switch (tq->rstate) {
-		case RECV_CH:
-			if (tq->rreq) {		/* data just finished */
-				tcp_data_done(tq);
-				continue;
-			}
-			rc = tcp_recv_ch(tq);
-			break;
-		case RECV_PSH:
-			rc = tcp_recv_psh(tq);
-			break;
-		case RECV_DATA:
-			rc = tcp_recv_data(tq);
-			break;
-		case RECV_DDGST:
-			rc = tcp_recv_ddgst(tq);
-			break;
-		case RECV_ERR:
-			return -EPROTO;
-		}
-	}
-	return rc == -EAGAIN ? 0 : rc;
+	if (ttag >= tq->nr_slots || tq->reqs[ttag].state != REQ_WAIT_H2C)
+		return tcp_fatal(tq, NVME_TCP_FES_INVALID_HEADER,
+				 offsetof(struct nvme_tcp_data, ttag), "H2CData with unknown TTAG");
+	t = &tq->reqs[ttag];
+	if (le16toh(d->cccid) != le16toh(t->req.sqe.cid))
+		return tcp_fatal(tq, NVME_TCP_FES_INVALID_HEADER,
+				 offsetof(struct nvme_tcp_data, cccid), "H2CData CCCID does not match TTAG");
+	if (datal != tcp_pdu_dlen(tq))
+		return tcp_fatal(tq, NVME_TCP_FES_INVALID_HEADER,
+				 offsetof(struct nvme_tcp_data, datal), "H2CData DATAL disagrees with PLEN");
+	if (datao != t->h2c_next || datal == 0 || datao + datal > t->req.data_len)
+		return tcp_fatal(tq, NVME_TCP_FES_DATA_RANGE,
+				 offsetof(struct nvme_tcp_data, datao), "H2CData outside the R2T");
+	if (datao + datal == t->req.data_len && !(d->hdr.flags & NVME_TCP_F_DATA_LAST))
+		LOG_WARN("qid=%u cid=%u last H2CData without LAST_PDU", tq->q.qid,
+			 le16toh(d->cccid));
+	tcp_expect_data(tq, t, datao, datal);
+	return 0;
 }
 
 /* ==================================================================== */
-/* Send: what nvmf.c asks of us                                        */
+/* What nvmf.c calls: a response, a read's data, an R2T                 */
 /* ==================================================================== */
-
-/*
- * Ask the host for a write's data with one R2T covering the whole command
- * [TCP-1.0c §3.6.2.9]; it answers with H2CData PDUs of at most MAXH2CDATA
- * bytes each.
- */
-static void tcp_fetch_data(struct nvmf_req *r)
-{
-	struct tcp_req *t = container_of(r, struct tcp_req, req);
-	struct tcp_queue *tq = container_of(r->q, struct tcp_queue, q);
-	struct nvme_tcp_r2t *r2t = (struct nvme_tcp_r2t *)t->r2t;
-
-	memset(r2t, 0, sizeof(*r2t));
-	r2t->hdr.type = NVME_TCP_R2T;
-	r2t->hdr.flags = tq->hdgst ? NVME_TCP_F_HDGST : 0;
-	r2t->hdr.hlen = sizeof(*r2t);
-	r2t->hdr.plen = htole32(sizeof(*r2t) + tcp_hd(tq));
-	r2t->cccid = r->sqe.cid;
-	r2t->ttag = htole16(t->ttag);
-	r2t->r2to = 0;
-	r2t->r2tl = htole32(r->data_len);
-	tcp_put_hdgst(t->r2t, sizeof(*r2t), tq->hdgst);
-	if (g_trace)
-		tcp_trace_pdu("->", &r2t->hdr, r2t);
-	t->h2c_next = 0;
-	t->state = REQ_WAIT_H2C;
-	tcp_out_push(tq, t->r2t, sizeof(*r2t) + tcp_hd(tq), NULL);
-}
 
 /* Queue a C2HData PDU with all of a read's data. With SQ flow control
  * off, SUCCESS (set only with LAST_PDU) stands in for the CapsuleResp
@@ -1018,10 +1016,7 @@ static bool tcp_send_c2h(struct tcp_queue *tq, struct tcp_req *t)
 	d->cccid = t->req.sqe.cid;
 	d->datao = 0;
 	d->datal = htole32(len);
-	tcp_put_hdgst(t->c2h, sizeof(*d), tq->hdgst);
-	if (g_trace)
-		tcp_trace_pdu("->", &d->hdr, d);
-	tcp_out_push(tq, t->c2h, pdo, NULL);
+	tcp_send_hdr(tq, t->c2h, sizeof(*d), pdo, NULL);
 	tcp_out_push(tq, t->req.data, len, success && !tq->ddgst ? t : NULL);
 	if (tq->ddgst) {
 		t->ddgst = htole32(tcp_crc32c(t->req.data, len));
@@ -1045,23 +1040,83 @@ static void tcp_complete(struct nvmf_req *r)
 	t->state = REQ_SENDING;
 	if (r->xfer == XFER_C2H && r->xfer_len && tcp_send_c2h(tq, t))
 		return;
-	memset(rsp, 0, sizeof(*rsp));
-	rsp->hdr.type = NVME_TCP_RSP;
-	rsp->hdr.flags = tq->hdgst ? NVME_TCP_F_HDGST : 0;
-	rsp->hdr.hlen = sizeof(*rsp);
-	rsp->hdr.plen = htole32(sizeof(*rsp) + tcp_hd(tq));
+	tcp_hdr_init(tq, rsp, NVME_TCP_RSP, sizeof(*rsp));
 	rsp->cqe = r->cqe;
-	tcp_put_hdgst(t->rsp, sizeof(*rsp), tq->hdgst);
-	if (g_trace)
-		tcp_trace_pdu("->", &rsp->hdr, rsp);
-	tcp_out_push(tq, t->rsp, sizeof(*rsp) + tcp_hd(tq), t);
+	tcp_send_hdr(tq, t->rsp, sizeof(*rsp), sizeof(*rsp) + tcp_hd(tq), t);
+}
+
+/*
+ * Ask the host for a write's data with one R2T covering the whole command
+ * [TCP-1.0c §3.6.2.9]; it answers with H2CData PDUs of at most MAXH2CDATA
+ * bytes each.
+ */
+static void tcp_fetch_data(struct nvmf_req *r)
+{
+	struct tcp_req *t = container_of(r, struct tcp_req, req);
+	struct tcp_queue *tq = container_of(r->q, struct tcp_queue, q);
+	struct nvme_tcp_r2t *r2t = (struct nvme_tcp_r2t *)t->r2t;
+
+	tcp_hdr_init(tq, r2t, NVME_TCP_R2T, sizeof(*r2t));
+	r2t->cccid = r->sqe.cid;
+	r2t->ttag = htole16(t->ttag);
+	r2t->r2to = 0;
+	r2t->r2tl = htole32(r->data_len);
+	t->h2c_next = 0;
+	t->state = REQ_WAIT_H2C;
+	tcp_send_hdr(tq, t->r2t, sizeof(*r2t), sizeof(*r2t) + tcp_hd(tq), NULL);
 }
 
 /* ==================================================================== */
-/* Setup and accept                                                    */
+/* Send: one writev() for everything queued                             */
 /* ==================================================================== */
 
-static void tcp_queue_event(struct nvmf_poller *p, uint32_t events);
+/* Send what is queued, in as few writev() calls as the socket allows.
+ * Returns 0, or -errno when the connection is broken. */
+static int tcp_flush(struct tcp_queue *tq)
+{
+	struct iovec iov[64];
+
+	while (tq->out_count) {
+		int n = 0;
+		ssize_t sent;
+
+		while (n < (int)ARRAY_SIZE(iov) && n < (int)tq->out_count) {
+			iov[n] = tq->out[(tq->out_head + n) % tq->out_cap].iov;
+			n++;
+		}
+		sent = writev(tq->poller.fd, iov, n);
+		if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (sent < 0)
+			return -errno;
+		while (sent > 0) {
+			struct tcp_out *o = &tq->out[tq->out_head];
+			size_t k = (size_t)sent < o->iov.iov_len ? (size_t)sent : o->iov.iov_len;
+
+			o->iov.iov_base = (char *)o->iov.iov_base + k;
+			o->iov.iov_len -= k;
+			sent -= k;
+			if (o->iov.iov_len)
+				break;
+			tq->out_head = (tq->out_head + 1) % tq->out_cap;
+			tq->out_count--;
+			if (o->req)
+				tcp_req_put(tq, o->req);
+		}
+	}
+	/* Sleep on EPOLLOUT only while the socket is what holds us back. */
+	if (!!tq->out_count != tq->want_out) {
+		tq->want_out = !!tq->out_count;
+		tcp_set_events(tq);
+	}
+	if (!tq->out_count && tq->close_after_flush)
+		return -ECONNABORTED;
+	return 0;
+}
+
+/* ==================================================================== */
+/* Setup, teardown and limits                                           */
+/* ==================================================================== */
 
 /*
  * A connection's memory is one anonymous mapping:
@@ -1109,437 +1164,28 @@ static struct tcp_queue *tcp_queue_alloc(int fd)
 	return tq;
 }
 
-static void tcp_queue_free(struct tcp_queue *tq)
-{
-	munmap(tq, tq->map_len);
-}
-
-static void tcp_addr_str(const struct sockaddr_storage *ss, char *buf, size_t len)
-{
-	char host[INET6_ADDRSTRLEN] = "?", port[8] = "?";
-
-	getnameinfo((const struct sockaddr *)ss, sizeof(*ss), host, sizeof(host),
-		    port, sizeof(port), NI_NUMERICHOST | NI_NUMERICSERV);
-	snprintf(buf, len, "%s:%s", host, port);
-}
-
-/* ==================================================================== */
-/* The door: deadlines, limits, running out of fds                     */
-/* ==================================================================== */
-
 /*
- * Until Connect succeeds a connection is anonymous: anyone who reaches
- * the port can open one. What such a connection may cost is bounded here.
- *
- *   accept --ICReq in icreq_ms--> ICResp --Connect in connect_ms--> connected
- *      \____________________ "in the door" ________________________/
- *   and at any time: a PDU, once started, is finished in pdu_ms
- *
- * - Deadlines are checked at each reactor's 100 ms tick. A queue past one
- *   is closed with a FIN: the C2HTermReq status codes all name a bad PDU
- *   [TCP-1.0c §3.6.2.4, Fig. 28], none a slow peer, so none would be true.
- * - Limits: at most g_tcp_max_unconnected connections in the door, and at
- *   most g_tcp_max_unconnected_per_host of them from one address. At the
- *   first cap the listener is not watched until one leaves, so the kernel
- *   holds the rest in its backlog; past the second, a new connection from
- *   that address is closed at once (we learn the address only by
- *   accepting).
- * - fd exhaustion: a failed accept() leaves the connection in the backlog
- *   and the listener readable, so watching it would spin. It is paused for
- *   TCP_BACKOFF_MS instead.
- * Each of these is logged once per episode, or at most once a second.
+ * tcp_accept.c has accepted fd from peer on listener l: give it a queue
+ * and hand it to a reactor, round-robin. door is its place "in the door"
+ * until Connect. Returns 0, or -ENOMEM.
  */
-#define TCP_BACKOFF_MS	200		/* accept() out of fds: pause this long */
-
-unsigned g_tcp_icreq_ms = 5000;		/* --icreq-timeout */
-unsigned g_tcp_connect_ms = 5000;	/* --connect-timeout */
-unsigned g_tcp_pdu_ms = 10000;		/* --pdu-timeout */
-unsigned g_tcp_max_unconnected = 256;	/* --max-unconnected */
-unsigned g_tcp_max_unconnected_per_host = 32;	/* --max-unconnected-per-host */
-
-/* Connections in the door from one address. Freed when its last leaves. */
-struct tcp_door {
-	struct tcp_door *next;
-	struct sockaddr_storage addr;
-	unsigned count;
-	bool refused;			/* this episode's refusal was logged */
-};
-
-static pthread_mutex_t g_tcp_door_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct tcp_door *g_tcp_doors;	/* under g_tcp_door_lock */
-static atomic_uint g_tcp_unconnected;	/* sum of every count */
-
-/* Listener pauses: touched only on reactor 0, which accepts. */
-static unsigned g_tcp_nr_paused;
-static uint64_t g_tcp_resume_ms;
-static bool g_tcp_full_logged;		/* this cap episode was logged */
-
-/* "At most once a second" for log lines a flood would repeat. */
-struct tcp_ratelimit {
-	uint64_t last_ms;
-	unsigned held;			/* lines not printed since */
-};
-
-static struct tcp_ratelimit g_tcp_rl_expired, g_tcp_rl_emfile;
-
-/* Log msg unless rl printed one less than a second ago; then say how
- * many were held back. Any thread. */
-static void tcp_log_limited(struct tcp_ratelimit *rl, const char *msg)
+int tcp_queue_open(int fd, struct nvmf_listener *l, const char *peer, struct tcp_door *door)
 {
-	uint64_t now = nvmf_now_ms();
-	unsigned held;
+	struct tcp_queue *tq = tcp_queue_alloc(fd);
+	socklen_t llen = sizeof(tq->q.local);
 
-	pthread_mutex_lock(&g_tcp_door_lock);
-	held = rl->held;
-	if (rl->last_ms && now - rl->last_ms < 1000) {
-		rl->held++;
-		pthread_mutex_unlock(&g_tcp_door_lock);
-		return;
-	}
-	rl->last_ms = now;
-	rl->held = 0;
-	pthread_mutex_unlock(&g_tcp_door_lock);
-	if (held)
-		LOG_WARN("%s (and %u more like it in the last seconds)", msg, held);
-	else
-		LOG_WARN("%s", msg);
-}
-
-/* Same host: the address without the port. */
-static bool tcp_same_host(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-	const struct sockaddr_in *a4 = (const void *)a, *b4 = (const void *)b;
-	const struct sockaddr_in6 *a6 = (const void *)a, *b6 = (const void *)b;
-
-	if (a->ss_family != b->ss_family)
-		return false;
-	if (a->ss_family == AF_INET)
-		return a4->sin_addr.s_addr == b4->sin_addr.s_addr;
-	return !memcmp(&a6->sin6_addr, &b6->sin6_addr, sizeof(a6->sin6_addr));
-}
-
-/* Find peer's entry, making one if there is none. Caller holds the lock. */
-static struct tcp_door *tcp_door_find(const struct sockaddr_storage *peer)
-{
-	struct tcp_door *d;
-
-	for (d = g_tcp_doors; d; d = d->next)
-		if (tcp_same_host(&d->addr, peer))
-			return d;
-	d = calloc(1, sizeof(*d));
-	if (!d)
-		return NULL;
-	d->addr = *peer;
-	d->next = g_tcp_doors;
-	g_tcp_doors = d;
-	return d;
-}
-
-/*
- * A new connection from peer enters the door. Returns 0 with *out set,
- * -EUSERS when that address already has its share waiting (logged once
- * until it has none), or -ENOMEM. Runs on reactor 0.
- */
-static int tcp_door_enter(const struct sockaddr_storage *peer, const char *name,
-			  struct tcp_door **out)
-{
-	struct tcp_door *d;
-	int rc = 0;
-
-	pthread_mutex_lock(&g_tcp_door_lock);
-	d = tcp_door_find(peer);
-	if (!d) {
-		rc = -ENOMEM;
-	} else if (d->count >= g_tcp_max_unconnected_per_host) {
-		if (!d->refused)
-			LOG_WARN("%s has %u connections that have not sent Connect; closing its "
-				 "new ones until one does or times out (--max-unconnected-per-host)",
-				 name, d->count);
-		d->refused = true;
-		rc = -EUSERS;
-	} else {
-		d->count++;
-		atomic_fetch_add(&g_tcp_unconnected, 1);
-		*out = d;
-	}
-	pthread_mutex_unlock(&g_tcp_door_lock);
-	return rc;
-}
-
-/* Leave the door (connected, or closed): free the slot. Any reactor. */
-static void tcp_door_leave(struct tcp_door **dp)
-{
-	struct tcp_door *d = *dp, **pp;
-
-	if (!d)
-		return;
-	*dp = NULL;
-	pthread_mutex_lock(&g_tcp_door_lock);
-	atomic_fetch_sub(&g_tcp_unconnected, 1);
-	if (--d->count == 0) {
-		for (pp = &g_tcp_doors; *pp != d; pp = &(*pp)->next)
-			;
-		*pp = d->next;
-		free(d);
-	}
-	pthread_mutex_unlock(&g_tcp_door_lock);
-}
-
-/* Stop watching listener l until tcp_listeners_resume() finds the cause
- * gone and until_ms passed. Reactor 0. */
-static void tcp_listener_pause(struct nvmf_listener *l, uint64_t until_ms)
-{
-	if (until_ms > g_tcp_resume_ms)
-		g_tcp_resume_ms = until_ms;
-	if (l->paused)
-		return;
-	nvmf_reactor_modify(&g_reactors[0], &l->poller, 0);
-	l->paused = true;
-	g_tcp_nr_paused++;
-}
-
-/* The door is full: pause accepting, and say so once per episode. */
-static void tcp_accept_full(struct nvmf_listener *l)
-{
-	if (!g_tcp_full_logged)
-		LOG_WARN("%u connections have not sent Connect; accepting no more until one "
-			 "does or times out (--max-unconnected)", g_tcp_max_unconnected);
-	g_tcp_full_logged = true;
-	tcp_listener_pause(l, 0);
-}
-
-/* accept() failed for want of an fd or memory: back off, log rarely. */
-static void tcp_accept_backoff(struct nvmf_listener *l, int err)
-{
-	struct rlimit rl = { 0 };
-	char msg[256];
-
-	getrlimit(RLIMIT_NOFILE, &rl);
-	snprintf(msg, sizeof(msg), "accept on %s:%s: %s; not accepting for %u ms (open files "
-		 "limit %llu: raise ulimit -n, or lower --max-unconnected)", l->traddr,
-		 l->trsvcid, strerror(err), TCP_BACKOFF_MS, (unsigned long long)rl.rlim_cur);
-	tcp_log_limited(&g_tcp_rl_emfile, msg);
-	tcp_listener_pause(l, nvmf_now_ms() + TCP_BACKOFF_MS);
-}
-
-/* At reactor 0's tick: watch paused listeners again once the backoff has
- * passed and the door has room. g_config_lock keeps the list still. */
-static void tcp_listeners_resume(uint64_t now)
-{
-	if (!g_tcp_nr_paused || now < g_tcp_resume_ms ||
-	    atomic_load(&g_tcp_unconnected) >= g_tcp_max_unconnected)
-		return;
-	pthread_rwlock_rdlock(&g_config_lock);
-	for (struct nvmf_listener *l = g_listeners; l; l = l->next) {
-		if (l->trtype == NVMF_TRTYPE_TCP && l->paused && l->poller.fd >= 0)
-			nvmf_reactor_modify(&g_reactors[0], &l->poller, EPOLLIN);
-		l->paused = false;
-	}
-	pthread_rwlock_unlock(&g_config_lock);
-	LOG_DBG("accepting again (%u connections waiting for Connect)",
-		atomic_load(&g_tcp_unconnected));
-	g_tcp_nr_paused = 0;
-	g_tcp_full_logged = false;
-}
-
-/*
- * Which deadline has tq missed, if any? Returns the option that sets it,
- * or NULL. A PDU counts as started from the tick that first sees it
- * unfinished, so the bound is pdu_ms plus up to one tick.
- */
-static const char *tcp_deadline_missed(struct tcp_queue *tq, uint64_t now)
-{
-	if (tq->door && !tq->icreq_done && now - tq->door_ms > g_tcp_icreq_ms)
-		return "icreq-timeout";
-	if (tq->door && tq->icreq_done && now - tq->door_ms > g_tcp_connect_ms)
-		return "connect-timeout";
-	if (tq->rstate == RECV_CH && tq->pdu_got == 0) {
-		tq->pdu_ms = 0;			/* between PDUs */
-		return NULL;
-	}
-	if (!tq->pdu_ms || tq->nr_pdus != tq->nr_pdus_seen) {
-		tq->pdu_ms = now;		/* a new PDU is under way */
-		tq->nr_pdus_seen = tq->nr_pdus;
-		return NULL;
-	}
-	return now - tq->pdu_ms > g_tcp_pdu_ms ? "pdu-timeout" : NULL;
-}
-
-/* Every 100 ms on each reactor: connected queues leave the door, queues
- * past a deadline close; reactor 0 also resumes paused listeners. */
-void tcp_reactor_tick(struct nvmf_reactor *r)
-{
-	uint64_t now = nvmf_now_ms();
-	char msg[256];
-
-	for (struct nvmf_queue *q = r->queues; q; q = q->next) {
-		struct tcp_queue *tq = container_of(q, struct tcp_queue, q);
-		const char *missed;
-
-		if (q->ops != &tcp_ops || q->closing)
-			continue;
-		if (tq->door && q->ctrl)
-			tcp_door_leave(&tq->door);
-		missed = tcp_deadline_missed(tq, now);
-		if (!missed)
-			continue;
-		snprintf(msg, sizeof(msg), "qid=%u %s: %s (--%s); closing", q->qid, q->peer,
-			 !strcmp(missed, "icreq-timeout") ? "no ICReq in time" :
-			 !strcmp(missed, "connect-timeout") ? "no Connect in time" :
-			 "a PDU left unfinished", missed);
-		tcp_log_limited(&g_tcp_rl_expired, msg);
-		tcp_queue_close(q);
-	}
-	if (r == &g_reactors[0])
-		tcp_listeners_resume(now);
-}
-
-/* The listener is readable: accept every waiting connection and hand
- * each to a reactor, round-robin, while the door has room (see above).
- * Runs on reactor 0. */
-static void tcp_accept(struct nvmf_poller *p, uint32_t events)
-{
-	struct nvmf_listener *l = container_of(p, struct nvmf_listener, poller);
-
-	(void)events;
-	for (;;) {
-		struct sockaddr_storage peer;
-		socklen_t plen = sizeof(peer), llen;
-		struct tcp_door *door = NULL;
-		struct tcp_queue *tq;
-		char name[64];
-		int one = 1, fd;
-
-		if (atomic_load(&g_tcp_unconnected) >= g_tcp_max_unconnected) {
-			tcp_accept_full(l);
-			return;
-		}
-		fd = accept4(p->fd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0 && (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
-			       errno == ENOMEM)) {
-			tcp_accept_backoff(l, errno);
-			return;
-		}
-		if (fd < 0) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-				LOG_WARN("accept on %s:%s: %s", l->traddr, l->trsvcid,
-					 strerror(errno));
-			return;
-		}
-		tcp_addr_str(&peer, name, sizeof(name));
-		if (tcp_door_enter(&peer, name, &door)) {
-			close(fd);
-			continue;
-		}
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		tq = tcp_queue_alloc(fd);
-		if (!tq) {
-			LOG_ERR("out of memory for a new connection; refusing it");
-			tcp_door_leave(&door);
-			close(fd);
-			continue;
-		}
-		tq->q.listener = l;
-		tq->door = door;
-		tq->door_ms = nvmf_now_ms();
-		llen = sizeof(tq->q.local);
-		getsockname(fd, (struct sockaddr *)&tq->q.local, &llen);
-		memcpy(tq->q.peer, name, sizeof(name));
-		LOG_DBG("connection from %s on %s:%s", tq->q.peer, l->traddr, l->trsvcid);
-		tq->q.reactor = nvmf_reactor_next();
-		nvmf_reactor_add_queue(&tq->q);
-	}
-}
-
-/* The reactor adopted the queue: start watching its socket. */
-static void tcp_start(struct nvmf_queue *q)
-{
-	struct tcp_queue *tq = container_of(q, struct tcp_queue, q);
-
-	if (nvmf_reactor_watch(q->reactor, &tq->poller, EPOLLIN) < 0)
-		tcp_queue_close(q);
-}
-
-/*
- * Bind and listen on l->traddr:l->trsvcid. Returns 0, or -errno with a
- * sentence in err that says what to do.
- */
-int tcp_listen(struct nvmf_listener *l, char *err, size_t errlen)
-{
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-				  .ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV };
-	struct addrinfo *ai;
-	int fd, one = 1, rc;
-
-	rc = getaddrinfo(l->traddr, l->trsvcid, &hints, &ai);
-	if (rc) {
-		snprintf(err, errlen, "cannot listen on %s:%s: %s (give a numeric IPv4 or IPv6 address and port)",
-			 l->traddr, l->trsvcid, gai_strerror(rc));
-		return -EINVAL;
-	}
-	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		rc = -errno;
-		goto out_free;
-	}
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 128) < 0) {
-		rc = -errno;
-		snprintf(err, errlen, "cannot listen on %s:%s: %s%s", l->traddr, l->trsvcid,
-			 strerror(errno), errno == EADDRINUSE ?
-			 " (another target, perhaps the kernel's nvmet, holds the port: stop it or pick another with -l ADDR:PORT)" : "");
-		close(fd);
-		goto out_free;
-	}
-	memcpy(&l->addr, ai->ai_addr, ai->ai_addrlen);
-	l->adrfam = ai->ai_family == AF_INET6 ? NVMF_ADRFAM_IPV6 : NVMF_ADRFAM_IPV4;
-	l->poller.fd = fd;
-	l->poller.fn = tcp_accept;
-	rc = nvmf_reactor_watch(&g_reactors[0], &l->poller, EPOLLIN);
-	if (rc)
-		close(fd);
-out_free:
-	freeaddrinfo(ai);
-	return rc;
-}
-
-void tcp_unlisten(struct nvmf_listener *l)
-{
-	if (l->poller.fd < 0)
-		return;
-	nvmf_reactor_unwatch(&g_reactors[0], &l->poller);
-	close(l->poller.fd);
-	l->poller.fd = -1;
-}
-
-/*
- * Set MDTS over TCP and the size of each reactor's buffer pool, as the
- * command line (-i, --buffer-pool) or nvmf_create_transport asks. MDTS is
- * a power of two of 4 KiB pages [BASE-2.0c Fig. 275]; the pool must hold
- * one command of that size, or such a command would wait forever.
- * Returns 0, or -EINVAL with a sentence in err.
- */
-int tcp_set_buffers(uint64_t max_io, uint64_t pool, char *err, size_t errlen)
-{
-	if (max_io < NVMF_PAGE_SIZE || max_io > NVMF_MAX_IO_LIMIT || (max_io & (max_io - 1))) {
-		snprintf(err, errlen, "max_io_size %llu: a power of two from %u to %u bytes",
-			 (unsigned long long)max_io, NVMF_PAGE_SIZE, NVMF_MAX_IO_LIMIT);
-		return -EINVAL;
-	}
-	if (pool < max_io) {
-		snprintf(err, errlen, "buffer pool of %llu bytes is smaller than one command of "
-			 "max_io_size %llu: give at least that much",
-			 (unsigned long long)pool, (unsigned long long)max_io);
-		return -EINVAL;
-	}
-	g_tcp_max_io_size = max_io;
-	g_buf_pool_size = pool;
+	if (!tq)
+		return -ENOMEM;
+	tq->q.listener = l;
+	tq->door = door;
+	tq->door_ms = nvmf_now_ms();
+	getsockname(fd, (struct sockaddr *)&tq->q.local, &llen);
+	snprintf(tq->q.peer, sizeof(tq->q.peer), "%s", peer);
+	LOG_DBG("connection from %s on %s:%s", tq->q.peer, l->traddr, l->trsvcid);
+	tq->q.reactor = nvmf_reactor_next();
+	nvmf_reactor_add_queue(&tq->q);
 	return 0;
 }
-
-/* ==================================================================== */
-/* Events and teardown                                                 */
-/* ==================================================================== */
 
 /* Close the connection. Slots still with a backend stay until they come
  * back; tcp_reactor_poll() frees the queue after that. */
@@ -1575,94 +1221,29 @@ static void tcp_queue_close(struct nvmf_queue *q)
 	nvmf_queue_closed(q);
 }
 
-/* epoll says the socket is readable or writable (or broken). */
-static void tcp_queue_event(struct nvmf_poller *p, uint32_t events)
-{
-	struct tcp_queue *tq = container_of(p, struct tcp_queue, poller);
-	int rc = 0;
-
-	if (events & (EPOLLIN | EPOLLERR | EPOLLHUP))
-		rc = tcp_recv(tq);
-	if (rc == -ECONNRESET) {
-		LOG_DBG("qid=%u %s disconnected", tq->q.qid, tq->q.peer);
-		tcp_queue_close(&tq->q);
-		return;
-	}
-	if (tcp_flush(tq) < 0)
-		tcp_queue_close(&tq->q);
-}
-
 /*
- * A buffer came back to the pool since tq last found it full: hand it to
- * the waiting commands, oldest first, then to a parked capsule. Stops at
- * the first that still finds the pool full.
+ * Set MDTS over TCP and the size of each reactor's buffer pool, as the
+ * command line (-i, --buffer-pool) or nvmf_create_transport asks. MDTS is
+ * a power of two of 4 KiB pages [BASE-2.0c Fig. 275]; the pool must hold
+ * one command of that size, or such a command would wait forever.
+ * Returns 0, or -EINVAL with a sentence in err.
  */
-static void tcp_retry_waiters(struct tcp_queue *tq)
+int tcp_set_buffers(uint64_t max_io, uint64_t pool, char *err, size_t errlen)
 {
-	while (tq->wait_head) {
-		struct tcp_req *t = tq->wait_head;
-
-		if (tcp_buf_get(tq, t, t->req.data_len))
-			return;
-		tq->wait_head = t->next_free;
-		if (!tq->wait_head)
-			tq->wait_tail = NULL;
-		t->state = REQ_EXEC;
-		nvmf_req_exec(&t->req);
+	if (max_io < NVMF_PAGE_SIZE || max_io > NVMF_MAX_IO_LIMIT || (max_io & (max_io - 1))) {
+		snprintf(err, errlen, "max_io_size %llu: a power of two from %u to %u bytes",
+			 (unsigned long long)max_io, NVMF_PAGE_SIZE, NVMF_MAX_IO_LIMIT);
+		return -EINVAL;
 	}
-	if (tq->rx_paused) {
-		tq->rx_paused = false;
-		tcp_set_events(tq);
-		if (tcp_recv(tq) == -ECONNRESET)
-			tcp_queue_close(&tq->q);
+	if (pool < max_io) {
+		snprintf(err, errlen, "buffer pool of %llu bytes is smaller than one command of "
+			 "max_io_size %llu: give at least that much",
+			 (unsigned long long)pool, (unsigned long long)max_io);
+		return -EINVAL;
 	}
-}
-
-/* tq waits for a buffer, and one has come back since it last looked. */
-static bool tcp_queue_can_retry(struct tcp_queue *tq)
-{
-	return (tq->wait_head || tq->rx_paused) && tq->wait_gen != tq->q.reactor->pool.gen;
-}
-
-/*
- * Once per reactor pass, after everything else that may complete
- * commands: hand returned buffers to waiting commands, send what
- * completions queued, and free queues whose last slot has come back.
- *
- * Returns how many queues still have work that no event will announce
- * (a buffer came back after their turn in this walk), so the reactor
- * makes another pass instead of sleeping. Output the socket would not
- * take is not such work: EPOLLOUT is armed for it.
- */
-int tcp_reactor_poll(struct nvmf_reactor *r)
-{
-	struct nvmf_queue **pp = &r->queues;
-	int pending = 0;
-
-	while (*pp) {
-		struct nvmf_queue *q = *pp;
-		struct tcp_queue *tq = container_of(q, struct tcp_queue, q);
-
-		if (q->ops != &tcp_ops) {
-			pp = &q->next;
-			continue;
-		}
-		if (!q->closing && tcp_queue_can_retry(tq))
-			tcp_retry_waiters(tq);
-		if (!q->closing && tq->out_count && !tq->want_out && tcp_flush(tq) < 0)
-			tcp_queue_close(q);
-		if (q->closing && tq->nr_busy == 0) {
-			*pp = q->next;
-			tcp_queue_free(tq);
-			continue;
-		}
-		pp = &q->next;
-	}
-	for (struct nvmf_queue *q = r->queues; q; q = q->next)
-		if (q->ops == &tcp_ops && !q->closing &&
-		    tcp_queue_can_retry(container_of(q, struct tcp_queue, q)))
-			pending++;
-	return pending;
+	g_tcp_max_io_size = max_io;
+	g_buf_pool_size = pool;
+	return 0;
 }
 
 static const struct nvmf_transport_ops tcp_ops = {
@@ -1673,3 +1254,157 @@ static const struct nvmf_transport_ops tcp_ops = {
 	.complete = tcp_complete,
 	.close = tcp_queue_close,
 };
+
+/* ==================================================================== */
+/* Helpers shared with host.c: digests, header checks, trace            */
+/* ==================================================================== */
+
+/* CRC32C, the iSCSI polynomial [TCP-1.0c §3.3.4]: seed ~0, result
+ * inverted. ISA-L's crc32_iscsi() does neither, so we do both. */
+uint32_t tcp_crc32c_update(uint32_t crc, const void *buf, size_t len)
+{
+	return crc32_iscsi((unsigned char *)buf, (int)len, crc);
+}
+
+uint32_t tcp_crc32c(const void *buf, size_t len)
+{
+	return ~tcp_crc32c_update(~0u, buf, len);
+}
+
+const char *tcp_pdu_name(uint8_t type)
+{
+	static const char *const names[] = {
+		"ICReq", "ICResp", "H2CTermReq", "C2HTermReq", "CapsuleCmd",
+		"CapsuleResp", "H2CData", "C2HData", "type8", "R2T",
+	};
+	return type < ARRAY_SIZE(names) ? names[type] : "unknown";
+}
+
+/* Header length of each PDU type, and whether it may carry a header
+ * digest and data [TCP-1.0c Fig. 21, §3.6.2]. */
+struct tcp_pdu_rule {
+	uint8_t hlen;
+	bool digests;
+	bool data;
+};
+
+static const struct tcp_pdu_rule tcp_rules[] = {
+	[NVME_TCP_ICREQ] = { 128, false, false },
+	[NVME_TCP_ICRESP] = { 128, false, false },
+	[NVME_TCP_H2C_TERM] = { 24, false, true },
+	[NVME_TCP_C2H_TERM] = { 24, false, true },
+	[NVME_TCP_CMD] = { 72, true, true },
+	[NVME_TCP_RSP] = { 24, true, false },
+	[NVME_TCP_H2C_DATA] = { 24, true, true },
+	[NVME_TCP_C2H_DATA] = { 24, true, true },
+	[NVME_TCP_R2T] = { 24, true, false },
+};
+
+/* The header check failed at byte off of the header: that is the FEI a
+ * TermReq carries, and the error is a protocol one. */
+static int tcp_hdr_bad(uint32_t *fei, size_t off)
+{
+	*fei = off;
+	return -EPROTO;
+}
+
+/*
+ * Check a common header before trusting hlen, pdo or plen [TCP-1.0c
+ * §3.6.1]. hdgst/ddgst say what was negotiated, cpda the data alignment
+ * the receiver asked for (in 4-byte units, 0's based), max_data the
+ * largest data part this PDU type may carry here. On error returns
+ * -EPROTO with the TermReq FES and FEI (byte offset of the bad field).
+ */
+int tcp_hdr_check(const struct nvme_tcp_hdr *h, bool hdgst, bool ddgst,
+		  uint32_t cpda, uint32_t max_data, uint16_t *fes, uint32_t *fei)
+{
+	uint32_t plen = le32toh(h->plen);
+	const struct tcp_pdu_rule *rule;
+	uint32_t hd, dd, dlen;
+
+	*fes = NVME_TCP_FES_INVALID_HEADER;
+	if (h->type >= ARRAY_SIZE(tcp_rules) || tcp_rules[h->type].hlen == 0)
+		return tcp_hdr_bad(fei, offsetof(struct nvme_tcp_hdr, type));
+	rule = &tcp_rules[h->type];
+	if (h->hlen != rule->hlen)
+		return tcp_hdr_bad(fei, offsetof(struct nvme_tcp_hdr, hlen));
+	hd = rule->digests && hdgst ? NVME_TCP_DIGEST_LEN : 0;
+	if (rule->digests && !!(h->flags & NVME_TCP_F_HDGST) != hdgst)
+		return tcp_hdr_bad(fei, offsetof(struct nvme_tcp_hdr, flags));
+	if (plen < h->hlen + hd)
+		return tcp_hdr_bad(fei, offsetof(struct nvme_tcp_hdr, plen));
+	if (plen == h->hlen + hd)
+		return 0;			/* no data */
+	if (!rule->data)
+		return tcp_hdr_bad(fei, offsetof(struct nvme_tcp_hdr, plen));
+	if (!rule->digests) {			/* TermReq: header copy */
+		if (plen > h->hlen + (uint32_t)NVME_TCP_TERM_MAX_DATA)
+			return tcp_hdr_bad(fei, offsetof(struct nvme_tcp_hdr, plen));
+		return 0;
+	}
+	if (!!(h->flags & NVME_TCP_F_DDGST) != ddgst)
+		return tcp_hdr_bad(fei, offsetof(struct nvme_tcp_hdr, flags));
+	dd = ddgst ? NVME_TCP_DIGEST_LEN : 0;
+	if (h->pdo < h->hlen + hd || h->pdo % ((cpda + 1) * 4) ||
+	    (uint32_t)h->pdo + dd >= plen)
+		return tcp_hdr_bad(fei, offsetof(struct nvme_tcp_hdr, pdo));
+	dlen = plen - h->pdo - dd;
+	if (dlen > max_data) {
+		*fes = NVME_TCP_FES_R2T_LIMIT;
+		return tcp_hdr_bad(fei, offsetof(struct nvme_tcp_hdr, plen));
+	}
+	return 0;
+}
+
+/* Append a header digest after hlen bytes of header when on (negotiated)
+ * [TCP-1.0c §3.3.4]; hdr must have 4 bytes of room after the header. */
+void tcp_put_hdgst(uint8_t *hdr, uint32_t hlen, bool on)
+{
+	uint32_t crc;
+
+	if (!on)
+		return;
+	crc = htole32(tcp_crc32c(hdr, hlen));
+	memcpy(hdr + hlen, &crc, sizeof(crc));
+}
+
+/* One readable line per PDU, for --trace. psh is the PDU header. */
+void tcp_trace_pdu(const char *dir, const struct nvme_tcp_hdr *h, const void *psh)
+{
+	const struct nvme_tcp_data *d = psh;
+	const struct nvme_tcp_r2t *r2t = psh;
+	const struct nvme_tcp_rsp *rsp = psh;
+	const struct nvme_tcp_cmd *cmd = psh;
+	const struct nvme_tcp_term *t = psh;
+	char extra[96] = "";
+
+	switch (h->type) {
+	case NVME_TCP_CMD:
+		snprintf(extra, sizeof(extra), " cid=%u opc=0x%02x",
+			 le16toh(cmd->sqe.cid), cmd->sqe.opcode);
+		break;
+	case NVME_TCP_RSP:
+		snprintf(extra, sizeof(extra), " cid=%u status=0x%x",
+			 le16toh(rsp->cqe.cid), le16toh(rsp->cqe.status) >> 1);
+		break;
+	case NVME_TCP_H2C_DATA:
+	case NVME_TCP_C2H_DATA:
+		snprintf(extra, sizeof(extra), " cccid=%u ttag=%u datao=%u datal=%u%s%s",
+			 le16toh(d->cccid), le16toh(d->ttag), le32toh(d->datao),
+			 le32toh(d->datal), h->flags & NVME_TCP_F_DATA_LAST ? " LAST" : "",
+			 h->flags & NVME_TCP_F_DATA_SUCCESS ? " SUCCESS" : "");
+		break;
+	case NVME_TCP_R2T:
+		snprintf(extra, sizeof(extra), " cccid=%u ttag=%u r2to=%u r2tl=%u",
+			 le16toh(r2t->cccid), le16toh(r2t->ttag),
+			 le32toh(r2t->r2to), le32toh(r2t->r2tl));
+		break;
+	case NVME_TCP_H2C_TERM:
+	case NVME_TCP_C2H_TERM:
+		snprintf(extra, sizeof(extra), " fes=%u", le16toh(t->fes));
+		break;
+	}
+	nvmf_trace("tcp %s %-11s hlen=%u pdo=%u plen=%u flags=0x%x%s", dir,
+		   tcp_pdu_name(h->type), h->hlen, h->pdo, le32toh(h->plen),
+		   h->flags, extra);
+}

@@ -30,6 +30,7 @@
  * quick suite keeps replaying it: that is the regression test.
  */
 #include "../tcp.c"
+#include "../tcp_accept.c"
 #include "../nvmf.c"
 #include "../subsys.c"
 #include "../admin.c"
