@@ -13,8 +13,9 @@
  * These are the commands a PCIe driver needs to bring a controller up and
  * create its I/O queues, and the ones whose command-specific statuses
  * a driver must handle (the queue commands). Not implemented: firmware,
- * format, namespace management, security, and every feature not listed in
- * sim_feature() (Invalid Field in Command). Tutorial chapter 08.
+ * format, namespace management, security (Invalid Command Opcode), and
+ * every feature other than Number of Queues and those sim_feature() lists
+ * (Invalid Field in Command). Tutorial chapter 08.
  */
 #include <string.h>
 #include <endian.h>
