@@ -8,12 +8,15 @@
  * the way a driver would. It knows one admin pair and one I/O pair, one
  * data buffer, and nothing about errors beyond reporting them.
  *
- *   sim_host_enable     CC.EN=0, wait RDY=0; AQA/ASQ/ACQ; CC.EN=1, wait RDY=1
- *   sim_host_cmd        write the SQE at the tail, ring the SQ doorbell,
- *                       poll() the device, take the CQE whose phase is new,
- *                       ring the CQ doorbell
- *   sim_host_prp        PRP1/PRP2 or a PRP list for a piece of the buffer
- *   sim_main            `nvmf sim [--trace] [SPEC]`: a scripted session
+ * Two sections, in the order a command needs them:
+ *   1. the driver
+ *      sim_host_submit   write the SQE at the tail, ring the SQ doorbell
+ *      sim_host_reap     take the CQE whose phase is new, ring the CQ doorbell
+ *      sim_host_cmd      submit, poll() the device until the CQE comes
+ *      sim_host_prp      PRP1/PRP2 or a PRP list for a piece of the buffer
+ *      sim_host_enable   CC.EN=0, wait RDY=0; AQA/ASQ/ACQ; CC.EN=1, wait RDY=1
+ *      sim_host_io_queue, _identify, _shutdown: the admin steps
+ *   2. `nvmf sim [--trace] [--bench] [SPEC]`: a scripted session, sim_main
  *
  * Host-side ring ownership [BASE-2.0c §3.3.1]:
  *
@@ -33,6 +36,10 @@
 #include <endian.h>
 
 #include "../nvmf.h"
+
+/* ==================================================================== */
+/* 1. The driver: one admin pair, one I/O pair, one buffer              */
+/* ==================================================================== */
 
 #define SIM_HOST_BUF		(1u << 20)	/* data buffer: 1 MiB */
 #define SIM_HOST_POLLS		1000		/* polls before "no completion" */
@@ -270,7 +277,7 @@ static int sim_host_shutdown(struct sim_host *h)
 }
 
 /* ==================================================================== */
-/* `nvmf sim`: a scripted session                                      */
+/* 2. `nvmf sim`: a scripted session                                   */
 /* ==================================================================== */
 
 /* Steps 1-3: bring-up, Identify, one I/O queue pair. Returns the block size, or 0. */
