@@ -182,7 +182,7 @@ void nvmf_bdev_done(struct nvmf_req *r, uint16_t status);	/* in nvmf.c */
 /*
  * The driver in pcie_nvme.c sees a controller only through this table, so
  * the same driver code runs on VFIO (a real or QEMU-emulated SSD, in
- * pcie_nvme.c) and on the software controller in sim/.
+ * pcie_vfio.c) and on the software controller in sim/.
  *   read32/64, write32/64: BAR0 registers by offset [BASE-2.0c §3.1.4].
  *       A doorbell is a register too: a write32 at 0x1000 + (2*qid + is_cq)
  *       * (4 << CAP.DSTRD) rings it.
@@ -600,7 +600,7 @@ int config_translate(const char *name, const char *text, struct json_object **ou
 		     struct json_object **warnings, char *err, size_t errlen);
 int config_load_file(const char *path, struct json_object **out, char *err, size_t errlen);
 void config_print_json(FILE *f, struct json_object *obj, int indent, int depth);
-/* pcie_nvme.c: the user-space NVMe driver (VFIO bus, nvme: and sim:)  */
+/* pcie_nvme.c, pcie_vfio.c: the NVMe driver and its VFIO bus         */
 /* ==================================================================== */
 
 /* bdev_create hands "nvme:BDF[/NSID]" and "sim:SIZE[...]" specs here. */
@@ -608,7 +608,7 @@ int pci_bdev_create(const char *spec, struct nvmf_bdev **out, char *err, size_t 
 /* Register page-aligned memory request buffers live in: commands on it
  * then go to the device without a bounce copy. 0 or -errno. */
 int pci_bdev_dma_register(struct nvmf_bdev *b, void *va, size_t len);
-/* The VFIO implementation of the bus seam, for a PCI address. */
+/* pcie_vfio.c: the VFIO implementation of the bus seam, for a PCI address. */
 int pci_vfio_bus_open(const char *bdf, struct nvme_bus **out, char *err, size_t errlen);
 
 /* ==================================================================== */

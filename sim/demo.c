@@ -8,12 +8,15 @@
  * the way a driver would. It knows one admin pair and one I/O pair, one
  * data buffer, and nothing about errors beyond reporting them.
  *
- *   sim_host_enable     CC.EN=0, wait RDY=0; AQA/ASQ/ACQ; CC.EN=1, wait RDY=1
- *   sim_host_cmd        write the SQE at the tail, ring the SQ doorbell,
- *                       poll() the device, take the CQE whose phase is new,
- *                       ring the CQ doorbell
- *   sim_host_prp        PRP1/PRP2 or a PRP list for a piece of the buffer
- *   sim_main            `nvmf sim [--trace] [SPEC]`: a scripted session
+ * Two sections, in the order a command needs them:
+ *   1. the driver
+ *      sim_host_submit   write the SQE at the tail, ring the SQ doorbell
+ *      sim_host_reap     take the CQE whose phase is new, ring the CQ doorbell
+ *      sim_host_cmd      submit, poll() the device until the CQE comes
+ *      sim_host_prp      PRP1/PRP2 or a PRP list for a piece of the buffer
+ *      sim_host_enable   CC.EN=0, wait RDY=0; AQA/ASQ/ACQ; CC.EN=1, wait RDY=1
+ *      sim_host_io_queue, _identify, _shutdown: the admin steps
+ *   2. `nvmf sim [--trace] [--bench] [SPEC]`: a scripted session, sim_main
  *
  * Host-side ring ownership [BASE-2.0c §3.3.1]:
  *
@@ -22,7 +25,8 @@
  *   CQ: [ C C . . . . . ]    the device writes C with phase = our phase;
  *         ^head              we consume at cq_head, flip phase on wrap
  *
- * Tutorial chapter 08 reads it after sim.c.
+ * Tutorial chapter 07 reads it first, before pcie_nvme.c, which takes the
+ * same steps with VFIO, many queues, timeouts and resets around them.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -32,6 +36,10 @@
 #include <endian.h>
 
 #include "../nvmf.h"
+
+/* ==================================================================== */
+/* 1. The driver: one admin pair, one I/O pair, one buffer              */
+/* ==================================================================== */
 
 #define SIM_HOST_BUF		(1u << 20)	/* data buffer: 1 MiB */
 #define SIM_HOST_POLLS		1000		/* polls before "no completion" */
@@ -62,6 +70,8 @@ static uint32_t sim_host_sq_db(const struct sim_host *h, uint16_t qid)
 	return 0x1000 + (2 * qid) * h->stride;
 }
 
+/* The CQ's doorbell is one stride after its SQ's; we write our CQ head
+ * there, which hands the consumed slots back to the device. */
 static uint32_t sim_host_cq_db(const struct sim_host *h, uint16_t qid)
 {
 	return 0x1000 + (2 * qid + 1) * h->stride;
@@ -87,6 +97,8 @@ static uint16_t sim_host_submit(struct sim_host *h, uint16_t qid, struct nvme_sq
 	struct sim_hq *q = &h->q[qid ? 1 : 0];
 	uint16_t cid = h->next_cid++;
 
+	/* The CID only matches the CQE to its command; any value unique among
+	 * the commands in flight works, so a counter does. */
 	sqe->cid = htole16(cid);
 	q->sqes[q->sq_tail] = *sqe;
 	q->sq_tail = (q->sq_tail + 1) % q->size;
@@ -107,6 +119,8 @@ static int sim_host_reap(struct sim_host *h, uint16_t qid, struct nvme_cqe *cqe)
 		q->cq_head = 0;
 		q->phase ^= 1;
 	}
+	/* Until we write the head, the device counts the slot as full; a CQ
+	 * that fills stops the device fetching commands [BASE-2.0c §3.3.1]. */
 	h->bus->ops->write32(h->bus, sim_host_cq_db(h, qid), q->cq_head);
 	return 1;
 }
@@ -153,6 +167,8 @@ static void sim_host_prp(struct sim_host *h, struct nvme_sqe *sqe, uint32_t off,
 	} else if (end > page) {
 		prp2 = page;
 	}
+	/* DPTR is 16 bytes. nvme.h types it as an SGL descriptor, but with
+	 * PSDT 00b the same bytes are PRP1 (first 8) and PRP2 (next 8). */
 	sqe->dptr.addr = htole64(prp1);
 	prp2 = htole64(prp2);
 	memcpy((uint8_t *)&sqe->dptr + 8, &prp2, 8);
@@ -188,6 +204,8 @@ static int sim_host_enable(struct sim_host *h, struct nvme_bus *bus, uint16_t aq
 	h->prps = bus->ops->dma_alloc(bus, 4096, &h->prps_iova);
 	if (!h->buf || !h->prps || sim_host_qalloc(h, 0, aqsize))
 		return -ENOMEM;
+	/* Disable first: a controller left enabled still holds its old
+	 * queues, and AQA/ASQ/ACQ are read only when EN goes 0 to 1. */
 	bus->ops->write32(bus, NVME_REG_CC, 0);
 	if ((rc = sim_host_wait_rdy(h, 0)))
 		return rc;
@@ -259,7 +277,7 @@ static int sim_host_shutdown(struct sim_host *h)
 }
 
 /* ==================================================================== */
-/* `nvmf sim`: a scripted session                                      */
+/* 2. `nvmf sim`: a scripted session                                   */
 /* ==================================================================== */
 
 /* Steps 1-3: bring-up, Identify, one I/O queue pair. Returns the block size, or 0. */

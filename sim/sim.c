@@ -30,10 +30,16 @@
  * Data Transfer Error, not a corrupted heap.
  *
  * Implements: registers and doorbells [BASE-2.0c §3.1.4], queues [BASE-2.0c
- * §3.3.1], PRPs [BASE-2.0c §4.3.1], admin commands [BASE-2.0c §5], NVM
- * commands [NVM-1.0c §3]. Not implemented: SGLs, interrupts (the driver
- * polls), more than one namespace. ~1600 lines, longer than the other files:
- * it is one device, which split in two would not read as one. Tutorial chapter 08.
+ * §3.3.1], PRPs [BASE-2.0c §4.3.1], NVM commands [NVM-1.0c §3]. The admin
+ * commands [BASE-2.0c §5] are in sim/admin.c, and the state both files
+ * share (constants, struct sim_ctrl and its rings) in sim/sim.h: a driver
+ * learns the device from its registers and queues, and reads the admin
+ * command set as a separate list of answers. Not implemented: SGLs,
+ * interrupts (the driver polls), more than one namespace.
+ *
+ * Sections: the IOVA table, the medium, PRPs, completions and events, NVM
+ * commands, fetch and dispatch (fault rules, poll), the register file,
+ * setup and teardown, then fault injection. Tutorial chapter 08 walks them.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -46,154 +52,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "../nvmf.h"
+#include "sim.h"
 
-/* ==================================================================== */
-/* Constants                                                           */
-/* ==================================================================== */
-
-/* Registers nvme.h does not name yet [BASE-2.0c §3.1.4, Fig. 35]. */
-#define SIM_REG_INTMS		0x0c
-#define SIM_REG_INTMC		0x10
-#define SIM_REG_AQA		0x24
-#define SIM_REG_ASQ		0x28
-#define SIM_REG_ACQ		0x30
-#define SIM_REG_DBS		0x1000	/* first doorbell */
-
-/* CAP fields [BASE-2.0c Fig. 36]. */
-#define SIM_CAP_CQR		(1ull << 16)	/* queues must be contiguous */
-#define SIM_CAP_TO_SHIFT	24
-#define SIM_CAP_DSTRD_SHIFT	32
-#define SIM_CAP_CSS_NVM		(1ull << 37)
-#define SIM_CAP_MPSMIN_SHIFT	48
-#define SIM_CAP_MPSMAX_SHIFT	52
-
-#define SIM_CSTS_SHST_OCCURRING	(1u << 2)	/* [BASE-2.0c Fig. 42] */
-
-/* Status codes nvme.h does not have yet [BASE-2.0c Fig. 94-95]. */
-#define SIM_SC_PRP_OFFSET	NVME_STATUS(0, 0x13)	/* PRP Offset Invalid */
-#define SIM_SC_CQ_INVALID	NVME_STATUS(1, 0x00)
-#define SIM_SC_ABORT_LIMIT	NVME_STATUS(1, 0x03)
-#define SIM_SC_INVALID_VECTOR	NVME_STATUS(1, 0x08)
-#define SIM_SC_QUEUE_DELETION	NVME_STATUS(1, 0x0c)	/* Invalid Queue Deletion */
-#define SIM_SC_WRITE_FAULT	NVME_STATUS(2, 0x80)	/* [NVM-1.0c Fig. 60] */
-#define SIM_SC_READ_ERROR	NVME_STATUS(2, 0x81)
-
-/* Asynchronous event, type Error [BASE-2.0c Fig. 147-148]. */
-#define SIM_AER_TYPE_ERROR	0
-#define SIM_AER_BAD_DB_REG	0x00	/* write to an invalid doorbell register */
-#define SIM_AER_BAD_DB_VALUE	0x01	/* invalid doorbell write value */
-
-#define SIM_PAGE		4096u	/* CC.MPS 0, the only page size we take */
-#define SIM_MAX_IOQ		64
-#define SIM_AERL		3	/* 0's based: 4 AERs */
-#define SIM_ACL			3	/* 0's based: 4 Aborts */
-#define SIM_MAX_DELAYED		64
-#define SIM_MAX_EVENTS		8
-#define SIM_ERRLOG		16
-#define SIM_IOVA_BASE		(1ull << 40)
-
-/* ==================================================================== */
-/* Structures                                                          */
-/* ==================================================================== */
-
-/* One DMA region: memory the device may reach, at va, seen by it at iova. */
-struct sim_region {
-	uint8_t *va;
-	size_t len;
-	uint64_t iova;
-	bool owned;			/* dma_alloc'ed: ours to free */
-};
-
-/*
- * A queue pair's two rings. Ownership, as in every NVMe driver:
- *   SQ: the host owns the tail (doorbell), the device the head (SQHD).
- *   CQ: the device owns the tail and the phase, the host the head (doorbell).
- */
-struct sim_sq {
-	bool live;
-	uint64_t iova;
-	uint32_t size;			/* entries, 1's based */
-	uint32_t head, tail;
-	uint16_t cqid;
-};
-
-struct sim_cq {
-	bool live;
-	uint64_t iova;
-	uint32_t size;
-	uint32_t head, tail;
-	uint16_t phase;			/* the tag we write; flips on wrap */
-	uint16_t nsq;			/* SQs bound to it */
-};
-
-/* A command a DELAY rule holds: fetched, not yet executed. (AERs wait
- * in sim_ctrl.aer_cid: they need no SQE, only a CID to answer.) */
-struct sim_cmd {
-	bool used;
-	uint16_t sqid;
-	struct nvme_sqe sqe;
-	unsigned polls;			/* polls left before it runs */
-};
-
-struct sim_rule {
-	bool used;
-	struct sim_fault f;
-	unsigned seen;			/* matching commands since added */
-};
-
-struct sim_ctrl {
-	struct nvme_bus bus;		/* first: the driver holds &bus */
-	/* what the spec options chose */
-	uint8_t dstrd, mdts, to;
-	uint16_t mqes, max_ioq;
-	/* the namespace */
-	uint8_t *mem;			/* memory backing, or NULL */
-	int fd;				/* file backing, or -1 */
-	uint64_t nsze;			/* blocks */
-	uint32_t blksz;
-	uint8_t lbads;
-	/* registers */
-	uint64_t cap;
-	uint32_t cc, csts, aqa;
-	uint64_t asq, acq;
-	/* slow RDY: a pending CSTS.RDY change */
-	unsigned rdy_reads, rdy_ms;
-	bool rdy_pending;
-	unsigned rdy_left;
-	uint64_t rdy_due;
-	/* queues; index 0 is the admin pair */
-	struct sim_sq sq[SIM_MAX_IOQ + 1];
-	struct sim_cq cq[SIM_MAX_IOQ + 1];
-	uint16_t nioq;			/* granted by Number of Queues */
-	bool nioq_set;
-	/* features [BASE-2.0c §5.27.1] */
-	uint32_t feat_arb, feat_pm, feat_temp, feat_err, feat_aec;
-	/* asynchronous events [BASE-2.0c §5.2] */
-	uint16_t aer_cid[SIM_AERL + 1];
-	unsigned naer;
-	uint32_t events[SIM_MAX_EVENTS];	/* dw0 of events not yet sent */
-	unsigned nevents;
-	bool error_masked;		/* until the host reads log 01h */
-	/* Error Information log, newest first [BASE-2.0c §5.16.1.2] */
-	struct nvme_error_log errlog[SIM_ERRLOG];
-	uint64_t err_count;
-	/* SMART counters [BASE-2.0c §5.16.1.3] */
-	uint64_t units_read, units_written, host_reads, host_writes;
-	/* fault injection and commands in flight */
-	struct sim_rule rules[SIM_MAX_FAULTS];
-	struct sim_cmd held[SIM_MAX_DELAYED];
-	/* the IOVA table */
-	struct sim_region *rgn;
-	int nrgn, rgn_cap;
-	uint64_t next_iova;
-	/* scratch for one command: its data segments and a 4 KiB page */
-	struct iovec *segs;
-	unsigned max_segs;
-	_Alignas(8) uint8_t page[SIM_PAGE];	/* holds le64 structures */
-	struct sim_stats stats;
-	bool trace;
-};
 
 static struct sim_ctrl *sim_of(struct nvme_bus *b)
 {
@@ -211,7 +71,7 @@ static struct sim_ctrl *sim_of(struct nvme_bus *b)
  * to our pointer if it lies wholly inside one region, else NULL: the device
  * would see an IOMMU fault, and the command gets Data Transfer Error.
  */
-static void *sim_dma_va(struct sim_ctrl *s, uint64_t iova, size_t len)
+void *sim_dma_va(struct sim_ctrl *s, uint64_t iova, size_t len)
 {
 	for (int i = 0; i < s->nrgn; i++) {
 		struct sim_region *r = &s->rgn[i];
@@ -243,6 +103,7 @@ static int sim_region_add(struct sim_ctrl *s, void *va, size_t len, bool owned, 
 	return 0;
 }
 
+/* The region that starts at va (what dma_alloc/dma_map returned), or NULL. */
 static struct sim_region *sim_region_find(struct sim_ctrl *s, void *va)
 {
 	for (int i = 0; i < s->nrgn; i++)
@@ -251,6 +112,7 @@ static struct sim_region *sim_region_find(struct sim_ctrl *s, void *va)
 	return NULL;
 }
 
+/* Forget region r: the last one takes its slot, as order does not matter. */
 static void sim_region_del(struct sim_ctrl *s, struct sim_region *r)
 {
 	*r = s->rgn[--s->nrgn];
@@ -273,6 +135,8 @@ static void *sim_dma_alloc(struct nvme_bus *b, size_t len, uint64_t *iova)
 	return va;
 }
 
+/* Free memory from dma_alloc. A pointer it did not return is the driver's
+ * bug: log it and leave the table alone rather than free foreign memory. */
 static void sim_dma_free(struct nvme_bus *b, void *va, size_t len)
 {
 	struct sim_ctrl *s = sim_of(b);
@@ -293,6 +157,8 @@ static int sim_dma_map(struct nvme_bus *b, void *va, size_t len, uint64_t *iova)
 	return sim_region_add(sim_of(b), va, len, false, iova);
 }
 
+/* Undo dma_map: the device can no longer reach the memory, so a command
+ * still using it gets Data Transfer Error instead of touching freed data. */
 static void sim_dma_unmap(struct nvme_bus *b, void *va, size_t len)
 {
 	struct sim_ctrl *s = sim_of(b);
@@ -430,8 +296,8 @@ static uint16_t sim_prp_walk(struct sim_ctrl *s, const struct nvme_sqe *sqe,
 }
 
 /* Copy a controller data structure (Identify, log) to the host's PRPs. */
-static uint16_t sim_to_host(struct sim_ctrl *s, const struct nvme_sqe *sqe,
-			    const void *buf, uint32_t len)
+uint16_t sim_to_host(struct sim_ctrl *s, const struct nvme_sqe *sqe,
+		     const void *buf, uint32_t len)
 {
 	const uint8_t *p = buf;
 	unsigned nseg;
@@ -444,6 +310,7 @@ static uint16_t sim_to_host(struct sim_ctrl *s, const struct nvme_sqe *sqe,
 	return st;
 }
 
+/* Copy command data (a Write, a DSM range list) from the host's PRPs. */
 static uint16_t sim_from_host(struct sim_ctrl *s, const struct nvme_sqe *sqe,
 			      void *buf, uint32_t len)
 {
@@ -475,8 +342,8 @@ static bool sim_cq_room(const struct sim_cq *cq)
  * so one struct copy is enough. Returns -EAGAIN if the CQ is full (the caller keeps the completion) or
  * -EFAULT if the CQ memory is gone (the controller fails).
  */
-static int sim_cq_post(struct sim_ctrl *s, uint16_t sqid, uint16_t cid,
-		       uint16_t status, uint32_t dw0)
+int sim_cq_post(struct sim_ctrl *s, uint16_t sqid, uint16_t cid,
+		uint16_t status, uint32_t dw0)
 {
 	struct sim_sq *sq = &s->sq[sqid];
 	struct sim_cq *cq = &s->cq[sq->cqid];
@@ -550,401 +417,6 @@ static void sim_events_deliver(struct sim_ctrl *s)
 		memmove(&s->events[0], &s->events[1], --s->nevents * sizeof(s->events[0]));
 		if ((dw0 & 7) == SIM_AER_TYPE_ERROR)
 			s->error_masked = true;
-	}
-}
-
-/* ==================================================================== */
-/* Admin commands [BASE-2.0c §5]                                       */
-/* ==================================================================== */
-
-/*
- * Identify Controller [BASE-2.0c Fig. 275]: what a PCIe controller with
- * one namespace, PRPs only and no interrupts needs to say.
- */
-static void sim_identify_ctrl(struct sim_ctrl *s, struct nvme_id_ctrl *id)
-{
-	memset(id, 0, sizeof(*id));
-	id->vid = htole16(0x1b36);		/* QEMU's, for a device that is not real */
-	id->ssvid = htole16(0x1af4);
-	memset(id->sn, ' ', sizeof(id->sn));
-	memcpy(id->sn, "SIM0001", 7);
-	memset(id->mn, ' ', sizeof(id->mn));
-	memcpy(id->mn, "nvmf sim", 8);
-	memset(id->fr, ' ', sizeof(id->fr));
-	memcpy(id->fr, NVMF_VERSION, strlen(NVMF_VERSION));
-	id->mdts = s->mdts;
-	id->cntlid = htole16(1);
-	id->ver = htole32(NVME_VS(2, 0, 0));
-	id->cntrltype = NVME_CNTRLTYPE_IO;
-	id->acl = SIM_ACL;
-	id->aerl = SIM_AERL;
-	id->elpe = SIM_ERRLOG - 1;
-	id->sqes = 0x66;			/* 64 bytes, required and maximum */
-	id->cqes = 0x44;			/* 16 bytes */
-	id->maxcmd = htole16(s->mqes + 1);
-	id->nn = htole32(1);
-	id->oncs = htole16(NVME_CTRL_ONCS_DSM | NVME_CTRL_ONCS_WRITE_ZEROES);
-	id->wctemp = htole16(343);
-	id->cctemp = htole16(363);
-	id->psd[0].mp = htole16(100);		/* 1 W, in 0.01 W units */
-}
-
-/* Identify Namespace [NVM-1.0c Fig. 114]: one LBA format, our block size. */
-static void sim_identify_ns(struct sim_ctrl *s, struct nvme_id_ns *id)
-{
-	memset(id, 0, sizeof(*id));
-	id->nsze = id->ncap = id->nuse = htole64(s->nsze);
-	id->dlfeat = NVME_NS_DLFEAT_READ_ZEROES;
-	id->lbaf[0].lbads = s->lbads;
-	id->nguid[0] = 0x51;			/* "S"; unique per sim is enough */
-	id->nguid[15] = 1;
-}
-
-/* Namespace Identification Descriptors [BASE-2.0c Fig. 279]: NGUID, CSI. */
-static void sim_identify_desc(uint8_t *p)
-{
-	struct nvme_ns_id_desc *d = (void *)p;
-
-	memset(p, 0, SIM_PAGE);
-	d->nidt = NVME_NIDT_NGUID;
-	d->nidl = 16;
-	p[4] = 0x51;
-	p[19] = 1;
-	d = (void *)(p + 20);
-	d->nidt = NVME_NIDT_CSI;
-	d->nidl = 1;
-	p[24] = NVME_CSI_NVM;
-}
-
-/* Identify [BASE-2.0c §5.17]: CNS 00h, 01h, 02h, 03h. */
-static uint16_t sim_identify(struct sim_ctrl *s, const struct nvme_sqe *sqe)
-{
-	uint32_t nsid = le32toh(sqe->nsid);
-
-	memset(s->page, 0, sizeof(s->page));
-	switch (le32toh(sqe->cdw10) & 0xff) {
-	case NVME_CNS_CTRL:
-		sim_identify_ctrl(s, (void *)s->page);
-		break;
-	case NVME_CNS_NS:
-		if (nsid != 1)
-			return NVME_SC_INVALID_NS | NVME_STATUS_DNR;
-		sim_identify_ns(s, (void *)s->page);
-		break;
-	case NVME_CNS_NS_ACTIVE_LIST:	/* active NSIDs greater than nsid */
-		if (nsid >= 0xfffffffe)
-			return NVME_SC_INVALID_NS | NVME_STATUS_DNR;
-		if (nsid < 1)
-			s->page[0] = 1;
-		break;
-	case NVME_CNS_NS_DESC_LIST:
-		if (nsid != 1)
-			return NVME_SC_INVALID_NS | NVME_STATUS_DNR;
-		sim_identify_desc(s->page);
-		break;
-	default:
-		return NVME_SC_INVALID_FIELD | NVME_STATUS_DNR;
-	}
-	return sim_to_host(s, sqe, s->page, SIM_PAGE);
-}
-
-/* The SMART / Health log [BASE-2.0c Fig. 207]; counters are 128-bit LE. */
-static void sim_smart_log(struct sim_ctrl *s, struct nvme_smart_log *l)
-{
-	uint64_t v;
-
-	memset(l, 0, sizeof(*l));
-	l->temperature[0] = 0x27;		/* 295 K = 0x127: 22 C */
-	l->temperature[1] = 0x01;
-	l->avail_spare = 100;
-	l->spare_thresh = 10;
-	v = htole64(s->units_read);
-	memcpy(l->data_units_read, &v, 8);
-	v = htole64(s->units_written);
-	memcpy(l->data_units_written, &v, 8);
-	v = htole64(s->host_reads);
-	memcpy(l->host_reads, &v, 8);
-	v = htole64(s->host_writes);
-	memcpy(l->host_writes, &v, 8);
-	v = htole64(s->err_count);
-	memcpy(l->num_err_log_entries, &v, 8);
-}
-
-/*
- * Get Log Page [BASE-2.0c §5.16]: LID in CDW10 7:0, RAE bit 15, NUMD split
- * over CDW10 31:16 and CDW11 15:0 (0's based dwords), offset in CDW12-13.
- * Reading log 01h without RAE unmasks Error events.
- */
-static uint16_t sim_get_log(struct sim_ctrl *s, const struct nvme_sqe *sqe)
-{
-	uint32_t cdw10 = le32toh(sqe->cdw10), lid = cdw10 & 0xff;
-	uint64_t numd = ((cdw10 >> 16) | ((uint64_t)(le32toh(sqe->cdw11) & 0xffff) << 16)) + 1;
-	uint64_t len = numd * 4, off = le32toh(sqe->cdw12) | (uint64_t)le32toh(sqe->cdw13) << 32;
-	uint32_t size;
-	uint16_t st;
-
-	memset(s->page, 0, sizeof(s->page));
-	switch (lid) {
-	case NVME_LOG_ERROR:
-		size = sizeof(s->errlog);
-		memcpy(s->page, s->errlog, size);
-		break;
-	case NVME_LOG_SMART:
-		size = sizeof(struct nvme_smart_log);
-		sim_smart_log(s, (void *)s->page);
-		break;
-	case NVME_LOG_FW_SLOT:
-		size = sizeof(struct nvme_fw_slot_log);
-		s->page[0] = 1;			/* active slot 1 */
-		memset(s->page + 8, ' ', 8);
-		memcpy(s->page + 8, NVMF_VERSION, strlen(NVMF_VERSION));
-		break;
-	default:
-		return NVME_SC_INVALID_LOG_PAGE | NVME_STATUS_DNR;
-	}
-	/* an offset past the log is invalid; reading past its end gives
-	 * zeroes, up to the 4 KiB we keep */
-	if (off & 3 || off >= size || len > SIM_PAGE - off)
-		return NVME_SC_INVALID_FIELD | NVME_STATUS_DNR;
-	if ((st = sim_to_host(s, sqe, s->page + off, (uint32_t)len)))
-		return st;
-	if (lid == NVME_LOG_ERROR && !(cdw10 & (1u << 15)))
-		s->error_masked = false;	/* the host has read it: unmask */
-	return NVME_SC_SUCCESS;
-}
-
-/*
- * Queue memory given at creation: page aligned (PRP1 offset 0) and, since
- * CAP.CQR is set, one contiguous region the device can reach.
- */
-static uint16_t sim_queue_mem(struct sim_ctrl *s, const struct nvme_sqe *sqe,
-			      uint32_t bytes, uint64_t *iova)
-{
-	*iova = le64toh(sqe->dptr.addr);
-	if (!(le32toh(sqe->cdw11) & 1))
-		return NVME_SC_INVALID_FIELD | NVME_STATUS_DNR;	/* PC=0, CAP.CQR=1 */
-	if (!*iova || (*iova & (SIM_PAGE - 1)))
-		return SIM_SC_PRP_OFFSET | NVME_STATUS_DNR;
-	if (!sim_dma_va(s, *iova, bytes))
-		return NVME_SC_DATA_XFER_ERROR | NVME_STATUS_DNR;
-	return NVME_SC_SUCCESS;
-}
-
-/* QID and QSIZE checks shared by both Create commands [BASE-2.0c §5.4-5.5]. */
-static uint16_t sim_queue_args(struct sim_ctrl *s, const struct nvme_sqe *sqe, bool live)
-{
-	uint32_t qid = le32toh(sqe->cdw10) & 0xffff, qsize = le32toh(sqe->cdw10) >> 16;
-
-	if (qid == 0 || qid > s->nioq || live)
-		return NVME_SC_INVALID_QID | NVME_STATUS_DNR;
-	if (qsize == 0 || qsize > s->mqes)
-		return NVME_SC_INVALID_QUEUE_SIZE | NVME_STATUS_DNR;
-	return NVME_SC_SUCCESS;
-}
-
-/* Create I/O Completion Queue [BASE-2.0c §5.4]: CDW11 PC bit 0, IEN 1, IV 31:16. */
-static uint16_t sim_create_cq(struct sim_ctrl *s, const struct nvme_sqe *sqe)
-{
-	uint32_t qid = le32toh(sqe->cdw10) & 0xffff, size = (le32toh(sqe->cdw10) >> 16) + 1;
-	uint64_t iova;
-	uint16_t st = sim_queue_args(s, sqe, qid <= SIM_MAX_IOQ && s->cq[qid].live);
-
-	if (st)
-		return st;
-	if (((s->cc >> NVME_CC_IOCQES_SHIFT) & 0xf) != 4)
-		return NVME_SC_INVALID_FIELD | NVME_STATUS_DNR;	/* CC.IOCQES */
-	if (le32toh(sqe->cdw11) >> 16)
-		return SIM_SC_INVALID_VECTOR | NVME_STATUS_DNR;	/* no MSI-X here */
-	if ((st = sim_queue_mem(s, sqe, size * sizeof(struct nvme_cqe), &iova)))
-		return st;
-	s->cq[qid] = (struct sim_cq){ .live = true, .iova = iova, .size = size, .phase = 1 };
-	return NVME_SC_SUCCESS;
-}
-
-/* Create I/O Submission Queue [BASE-2.0c §5.5]: CDW11 PC bit 0, CQID 31:16. */
-static uint16_t sim_create_sq(struct sim_ctrl *s, const struct nvme_sqe *sqe)
-{
-	uint32_t qid = le32toh(sqe->cdw10) & 0xffff, size = (le32toh(sqe->cdw10) >> 16) + 1;
-	uint32_t cqid = le32toh(sqe->cdw11) >> 16;
-	uint64_t iova;
-	uint16_t st = sim_queue_args(s, sqe, qid <= SIM_MAX_IOQ && s->sq[qid].live);
-
-	if (st)
-		return st;
-	if (cqid == 0 || cqid > s->nioq || !s->cq[cqid].live)
-		return SIM_SC_CQ_INVALID | NVME_STATUS_DNR;
-	if (((s->cc >> NVME_CC_IOSQES_SHIFT) & 0xf) != 6)
-		return NVME_SC_INVALID_FIELD | NVME_STATUS_DNR;	/* CC.IOSQES */
-	if ((st = sim_queue_mem(s, sqe, size * sizeof(struct nvme_sqe), &iova)))
-		return st;
-	s->sq[qid] = (struct sim_sq){ .live = true, .iova = iova, .size = size, .cqid = cqid };
-	s->cq[cqid].nsq++;
-	return NVME_SC_SUCCESS;
-}
-
-/*
- * Delete I/O Submission Queue [BASE-2.0c §5.7]. Commands of it still held
- * here are completed first, Aborted due to SQ Deletion (lost if the host
- * left their CQ full: a simplification); then it is gone.
- */
-static uint16_t sim_delete_sq(struct sim_ctrl *s, const struct nvme_sqe *sqe)
-{
-	uint32_t qid = le32toh(sqe->cdw10) & 0xffff;
-
-	if (qid == 0 || qid > s->nioq || !s->sq[qid].live)
-		return NVME_SC_INVALID_QID | NVME_STATUS_DNR;
-	for (int i = 0; i < SIM_MAX_DELAYED; i++) {
-		struct sim_cmd *c = &s->held[i];
-
-		if (c->used && c->sqid == qid) {
-			sim_cq_post(s, qid, c->sqe.cid, NVME_SC_ABORT_SQ_DELETED, 0);
-			c->used = false;
-		}
-	}
-	s->cq[s->sq[qid].cqid].nsq--;
-	s->sq[qid].live = false;
-	return NVME_SC_SUCCESS;
-}
-
-/* Delete I/O Completion Queue [BASE-2.0c §5.6]: only once no SQ uses it. */
-static uint16_t sim_delete_cq(struct sim_ctrl *s, const struct nvme_sqe *sqe)
-{
-	uint32_t qid = le32toh(sqe->cdw10) & 0xffff;
-
-	if (qid == 0 || qid > s->nioq || !s->cq[qid].live)
-		return NVME_SC_INVALID_QID | NVME_STATUS_DNR;
-	if (s->cq[qid].nsq)
-		return SIM_SC_QUEUE_DELETION | NVME_STATUS_DNR;
-	s->cq[qid].live = false;
-	return NVME_SC_SUCCESS;
-}
-
-/*
- * Abort [BASE-2.0c §5.1]: CDW10 SQID 15:0, CID 31:16. Only a command still
- * held here (a DELAY rule) can be aborted; it completes with Command Abort
- * Requested and DW0 bit 0 = 0. Anything else: DW0 bit 0 = 1, not aborted.
- */
-static uint16_t sim_abort(struct sim_ctrl *s, const struct nvme_sqe *sqe, uint32_t *dw0)
-{
-	uint32_t cdw10 = le32toh(sqe->cdw10);
-	uint16_t sqid = cdw10 & 0xffff, cid = htole16(cdw10 >> 16);
-
-	*dw0 = 1;
-	for (int i = 0; i < SIM_MAX_DELAYED; i++) {
-		struct sim_cmd *c = &s->held[i];
-
-		if (c->used && c->sqid == sqid && c->sqe.cid == cid) {
-			if (sim_cq_post(s, sqid, cid, NVME_SC_ABORT_REQ, 0) == 0) {
-				c->used = false;
-				*dw0 = 0;
-			}
-			break;
-		}
-	}
-	return NVME_SC_SUCCESS;
-}
-
-/*
- * Number of Queues [BASE-2.0c §5.27.1.5]: NSQR 15:0, NCQR 31:16, 0's
- * based; FFFFh is invalid. We grant min(asked, queues=) and keep one number
- * for both. Once an I/O queue exists the answer cannot change.
- */
-static uint16_t sim_set_nqueues(struct sim_ctrl *s, uint32_t cdw11, uint32_t *dw0)
-{
-	uint32_t nsqr = cdw11 & 0xffff, ncqr = cdw11 >> 16, n;
-
-	if (nsqr == 0xffff || ncqr == 0xffff)
-		return NVME_SC_INVALID_FIELD | NVME_STATUS_DNR;
-	for (int q = 1; q <= SIM_MAX_IOQ; q++)
-		if (s->sq[q].live || s->cq[q].live)
-			return NVME_SC_CMD_SEQ_ERROR | NVME_STATUS_DNR;
-	n = (nsqr > ncqr ? nsqr : ncqr) + 1;
-	s->nioq = n < s->max_ioq ? n : s->max_ioq;
-	s->nioq_set = true;
-	*dw0 = (uint32_t)(s->nioq - 1) << 16 | (s->nioq - 1);
-	return NVME_SC_SUCCESS;
-}
-
-/* The features we keep; NULL for one we do not support. */
-static uint32_t *sim_feature(struct sim_ctrl *s, uint8_t fid)
-{
-	switch (fid) {
-	case NVME_FEAT_ARBITRATION:	return &s->feat_arb;
-	case NVME_FEAT_POWER_MGMT:	return &s->feat_pm;
-	case NVME_FEAT_TEMP_THRESH:	return &s->feat_temp;
-	case NVME_FEAT_ERR_RECOVERY:	return &s->feat_err;
-	case NVME_FEAT_ASYNC_EVENT:	return &s->feat_aec;
-	default:			return NULL;
-	}
-}
-
-/* Set Features [BASE-2.0c §5.27]: FID in CDW10 7:0, SV bit 31, value CDW11. */
-static uint16_t sim_set_features(struct sim_ctrl *s, const struct nvme_sqe *sqe, uint32_t *dw0)
-{
-	uint32_t cdw10 = le32toh(sqe->cdw10), cdw11 = le32toh(sqe->cdw11);
-	uint32_t *f = sim_feature(s, cdw10 & 0xff);
-
-	if (cdw10 & (1u << 31))
-		return NVME_SC_FEAT_NOT_SAVEABLE | NVME_STATUS_DNR;
-	if ((cdw10 & 0xff) == NVME_FEAT_NUM_QUEUES)
-		return sim_set_nqueues(s, cdw11, dw0);
-	if (!f)
-		return NVME_SC_INVALID_FIELD | NVME_STATUS_DNR;
-	if ((cdw10 & 0xff) == NVME_FEAT_POWER_MGMT && (cdw11 & 0x1f))
-		return NVME_SC_INVALID_FIELD | NVME_STATUS_DNR;	/* NPSS 0: PS0 only */
-	*f = cdw11;
-	return NVME_SC_SUCCESS;
-}
-
-/* Get Features [BASE-2.0c §5.15]; SEL (CDW10 10:8) other than current or
- * default is Invalid Field: nothing here is saveable. */
-static uint16_t sim_get_features(struct sim_ctrl *s, const struct nvme_sqe *sqe, uint32_t *dw0)
-{
-	uint32_t cdw10 = le32toh(sqe->cdw10), sel = (cdw10 >> 8) & 7;
-	uint32_t *f = sim_feature(s, cdw10 & 0xff);
-
-	if (sel != NVME_FEAT_SEL_CURRENT && sel != NVME_FEAT_SEL_DEFAULT)
-		return NVME_SC_INVALID_FIELD | NVME_STATUS_DNR;
-	if ((cdw10 & 0xff) == NVME_FEAT_NUM_QUEUES) {
-		uint32_t n = sel == NVME_FEAT_SEL_DEFAULT || !s->nioq_set ? s->max_ioq : s->nioq;
-
-		*dw0 = (n - 1) << 16 | (n - 1);
-		return NVME_SC_SUCCESS;
-	}
-	if (!f)
-		return NVME_SC_INVALID_FIELD | NVME_STATUS_DNR;
-	if (sel == NVME_FEAT_SEL_DEFAULT)
-		*dw0 = (cdw10 & 0xff) == NVME_FEAT_TEMP_THRESH ? 343 : 0;
-	else
-		*dw0 = *f;
-	return NVME_SC_SUCCESS;
-}
-
-/* An AER waits here for an event [BASE-2.0c §5.2]; at most AERL + 1. */
-static uint16_t sim_aer(struct sim_ctrl *s, const struct nvme_sqe *sqe, bool *hold)
-{
-	if (s->naer > SIM_AERL)
-		return NVME_SC_AER_LIMIT | NVME_STATUS_DNR;
-	s->aer_cid[s->naer++] = sqe->cid;
-	*hold = true;
-	return NVME_SC_SUCCESS;
-}
-
-/* One admin command; *hold means "no completion now" (AER). */
-static uint16_t sim_admin(struct sim_ctrl *s, const struct nvme_sqe *sqe, uint32_t *dw0, bool *hold)
-{
-	switch (sqe->opcode) {
-	case NVME_ADM_DELETE_SQ:	return sim_delete_sq(s, sqe);
-	case NVME_ADM_CREATE_SQ:	return sim_create_sq(s, sqe);
-	case NVME_ADM_GET_LOG_PAGE:	return sim_get_log(s, sqe);
-	case NVME_ADM_DELETE_CQ:	return sim_delete_cq(s, sqe);
-	case NVME_ADM_CREATE_CQ:	return sim_create_cq(s, sqe);
-	case NVME_ADM_IDENTIFY:		return sim_identify(s, sqe);
-	case NVME_ADM_ABORT:		return sim_abort(s, sqe, dw0);
-	case NVME_ADM_SET_FEATURES:	return sim_set_features(s, sqe, dw0);
-	case NVME_ADM_GET_FEATURES:	return sim_get_features(s, sqe, dw0);
-	case NVME_ADM_ASYNC_EVENT:	return sim_aer(s, sqe, hold);
-	default:			return NVME_SC_INVALID_OPCODE | NVME_STATUS_DNR;
 	}
 }
 
@@ -1240,6 +712,8 @@ static uint32_t sim_read_csts(struct sim_ctrl *s)
 	return v;
 }
 
+/* A 32-bit register read. CAP, ASQ and ACQ are 64 bit; a driver may read
+ * them as two halves, low first [BASE-2.0c §3.1.4]. */
 static uint32_t sim_read32(struct nvme_bus *b, uint32_t off)
 {
 	struct sim_ctrl *s = sim_of(b);
@@ -1262,6 +736,7 @@ static uint32_t sim_read32(struct nvme_bus *b, uint32_t off)
 	return v;
 }
 
+/* A 64-bit register read: both halves, traced as one access. */
 static uint64_t sim_read64(struct nvme_bus *b, uint32_t off)
 {
 	struct sim_ctrl *s = sim_of(b);
@@ -1387,6 +862,8 @@ bad:
 	return false;
 }
 
+/* A 32-bit register write. The admin queue registers change only while
+ * CC.EN is 0: the controller reads them once, when it is enabled. */
 static void sim_write32(struct nvme_bus *b, uint32_t off, uint32_t val)
 {
 	struct sim_ctrl *s = sim_of(b);
@@ -1409,6 +886,7 @@ static void sim_write32(struct nvme_bus *b, uint32_t off, uint32_t val)
 	}
 }
 
+/* A 64-bit register write (ASQ, ACQ): both halves, traced as one. */
 static void sim_write64(struct nvme_bus *b, uint32_t off, uint64_t val)
 {
 	struct sim_ctrl *s = sim_of(b);
@@ -1559,6 +1037,8 @@ static int sim_power_on(struct sim_ctrl *s)
 	return s->segs ? 0 : -ENOMEM;
 }
 
+/* `sim:SPEC` to a powered-on controller behind *out; on a bad spec, -EINVAL
+ * and a message in err that names the option. The bus seam entry point. */
 int sim_bus_open(const char *spec, struct nvme_bus **out, char *err, size_t errlen)
 {
 	struct sim_ctrl *s = calloc(1, sizeof(*s));

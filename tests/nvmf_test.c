@@ -37,7 +37,9 @@
 #include "../admin.c"
 #include "../bdev.c"
 #include "../pcie_nvme.c"	/* bdev.c dispatches nvme: and sim: to it */
+#include "../pcie_vfio.c"
 #include "../sim/sim.c"
+#include "../sim/admin.c"
 #include "../auth.c"	/* Connect asks it whether a host must authenticate */
 #include "test.h"
 

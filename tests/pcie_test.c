@@ -31,7 +31,9 @@
  *   VFIO: a missing device says what to do
  */
 #include "../pcie_nvme.c"
+#include "../pcie_vfio.c"
 #include "../sim/sim.c"
+#include "../sim/admin.c"
 #include "test.h"
 
 #include <stdarg.h>

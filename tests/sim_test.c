@@ -23,6 +23,7 @@
  * Build: make tests/sim_test. V=1 shows the log and the sim's trace.
  */
 #include "../sim/sim.c"
+#include "../sim/admin.c"
 #include "../sim/demo.c"
 #include "test.h"
 
