@@ -5,6 +5,7 @@
  *   nvmf [target] [options]     the NVMe-oF target (the default job)
  *   nvmf discover|identify|perf the host side (host.c)
  *   nvmf sim                    a scripted session on the simulator (sim/)
+ *   nvmf --trace|-v SUBCOMMAND  the same options before the subcommand
  *
  * The target's threads:
  *
@@ -891,10 +892,44 @@ static int nvmf_target_main(int argc, char **argv)
 /* Entry point                                                         */
 /* ==================================================================== */
 
+/*
+ * Options that mean the same to every subcommand may come before it:
+ * `nvmf --trace identify -r ...` is `nvmf identify --trace -r ...`. They
+ * are --trace and -v (--verbose, -vv). When a subcommand follows them,
+ * move its name in front of them, so the subcommand's own parser reads
+ * them and refuses, with its usage, one it has no use for. Otherwise leave
+ * argv alone: the target parses them among its options.
+ */
+static void nvmf_global_opts_first(int argc, char **argv)
+{
+	static const char *const subcmds[] = {
+		"target", "discover", "identify", "perf", "rpc", "config", "sim",
+	};
+	int n = 1;
+	char *cmd;
+
+	while (n < argc && (!strcmp(argv[n], "--trace") || !strcmp(argv[n], "--verbose") ||
+			    (argv[n][0] == '-' && argv[n][1] == 'v' &&
+			     strspn(argv[n] + 1, "v") == strlen(argv[n] + 1))))
+		n++;
+	if (n == 1 || n == argc)
+		return;
+	for (size_t i = 0; i < ARRAY_SIZE(subcmds); i++) {
+		if (strcmp(argv[n], subcmds[i]))
+			continue;
+		cmd = argv[n];
+		memmove(argv + 2, argv + 1, (n - 1) * sizeof(*argv));
+		argv[1] = cmd;
+		return;
+	}
+}
+
 int main(int argc, char **argv)
 {
-	const char *cmd = argc > 1 ? argv[1] : "target";
+	const char *cmd;
 
+	nvmf_global_opts_first(argc, argv);
+	cmd = argc > 1 ? argv[1] : "target";
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (!strcmp(cmd, "--version")) {
 		if (NVMF_HAVE_RDMA)

@@ -35,6 +35,7 @@
 #include "../pcie_nvme.c"	/* bdev.c dispatches nvme: and sim: to it */
 #include "../sim/sim.c"
 #include "../auth.c"	/* Connect and Authentication Send/Receive reach it */
+#include "../trace.c"	/* the names of commands in log lines */
 #include "test.h"
 
 #include <dirent.h>

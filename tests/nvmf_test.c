@@ -37,6 +37,7 @@
 #include "../pcie_nvme.c"	/* bdev.c dispatches nvme: and sim: to it */
 #include "../sim/sim.c"
 #include "../auth.c"	/* Connect asks it whether a host must authenticate */
+#include "../trace.c"	/* the names of commands in log lines */
 #include "test.h"
 
 #include <arpa/inet.h>
