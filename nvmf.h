@@ -436,11 +436,6 @@ const char *trace_cqe(char *buf, size_t len, const struct nvme_sqe *sqe,
 		      const struct nvme_cqe *cqe, uint16_t qid);
 const char *trace_status_name(uint16_t status, const struct nvme_sqe *sqe, uint16_t qid);
 const char *trace_opcode_name(const struct nvme_sqe *sqe, uint16_t qid);
-const char *trace_prop_name(uint32_t ofst);
-const char *trace_prop_value(char *buf, size_t len, uint32_t ofst, uint64_t value);
-const char *trace_cns_name(uint8_t cns);
-const char *trace_lid_name(uint8_t lid);
-const char *trace_fid_name(uint8_t fid);
 
 /* ==================================================================== */
 /* tcp.c: NVMe/TCP, target side, and PDU helpers the host side reuses  */

@@ -68,7 +68,7 @@ trace_put(struct trace_line *l, const char *fmt, ...)
 		l->pos = l->pos + n < l->len ? l->pos + n : l->len - 1;
 }
 
-/* NSID, with FFFFFFFFh (every namespace [BASE-2.0c §3.2.1]) in hex. */
+/* NSID; FFFFFFFFh, the broadcast value (every namespace), in hex. */
 static void trace_put_nsid(struct trace_line *l, uint32_t nsid)
 {
 	trace_put(l, nsid == 0xffffffff ? " nsid=0x%x" : " nsid=%u", nsid);
@@ -80,7 +80,7 @@ static void trace_put_nsid(struct trace_line *l, uint32_t nsid)
 
 /*
  * A command's name: Fabrics by FCTYPE [BASE-2.0c Fig. 542], admin by
- * opcode [BASE-2.0c Fig. 28] on queue 0, I/O by opcode [NVM-1.0c Fig. 18]
+ * opcode [BASE-2.0c §5] on queue 0, I/O by opcode [NVM-1.0c Fig. 18]
  * on the others.
  */
 const char *trace_opcode_name(const struct nvme_sqe *sqe, uint16_t qid)
@@ -113,7 +113,7 @@ const char *trace_opcode_name(const struct nvme_sqe *sqe, uint16_t qid)
 }
 
 /* Identify's data structures by CNS [BASE-2.0c Fig. 273]. */
-const char *trace_cns_name(uint8_t cns)
+static const char *trace_cns_name(uint8_t cns)
 {
 	static const char *const names[] = {
 		[NVME_CNS_NS] = "Namespace", [NVME_CNS_CTRL] = "Controller",
@@ -127,8 +127,8 @@ const char *trace_cns_name(uint8_t cns)
 	return cns < ARRAY_SIZE(names) && names[cns] ? names[cns] : "CNS?";
 }
 
-/* Log pages by LID [BASE-2.0c §5.16, Fig. 202]. */
-const char *trace_lid_name(uint8_t lid)
+/* Log pages by LID [BASE-2.0c §5.16]. */
+static const char *trace_lid_name(uint8_t lid)
 {
 	static const char *const names[] = {
 		[NVME_LOG_SUPPORTED] = "SupportedLogPages", [NVME_LOG_ERROR] = "ErrorInformation",
@@ -143,7 +143,7 @@ const char *trace_lid_name(uint8_t lid)
 }
 
 /* Features by FID [BASE-2.0c Fig. 317]. */
-const char *trace_fid_name(uint8_t fid)
+static const char *trace_fid_name(uint8_t fid)
 {
 	static const char *const names[] = {
 		[NVME_FEAT_ARBITRATION] = "Arbitration", [NVME_FEAT_POWER_MGMT] = "PowerManagement",
@@ -247,16 +247,24 @@ static const struct {
 	{ NVME_REG_NSSR, "NSSR", NULL, 0 },	/* write "NVMe" (4E564D65h) to reset */
 };
 
-/* "CC", or "0x30" for an offset that names no property. */
-const char *trace_prop_name(uint32_t ofst)
+/* "CC", or NULL for an offset that names no Fabrics property. */
+static const char *trace_prop_name(uint32_t ofst)
 {
-	static _Thread_local char hex[16];
-
 	for (size_t i = 0; i < ARRAY_SIZE(trace_props); i++)
 		if (trace_props[i].ofst == ofst)
 			return trace_props[i].name;
-	snprintf(hex, sizeof(hex), "0x%x", ofst);
-	return hex;
+	return NULL;
+}
+
+/* Append " CC", or " 0x30" for an offset that names no property. */
+static void trace_put_prop_name(struct trace_line *l, uint32_t ofst)
+{
+	const char *name = trace_prop_name(ofst);
+
+	if (name)
+		trace_put(l, " %s", name);
+	else
+		trace_put(l, " 0x%x", ofst);
 }
 
 /* Append "value=0x460001 EN=1 CSS=0 ..." for the property at ofst. */
@@ -268,23 +276,11 @@ static void trace_put_prop(struct trace_line *l, uint32_t ofst, uint64_t value)
 			continue;
 		for (size_t f = 0; f < trace_props[i].nfields; f++) {
 			const struct trace_field *t = &trace_props[i].fields[f];
-
 			unsigned long long v = (value >> t->lo) & ((1ull << t->bits) - 1);
 
 			trace_put(l, t->hex ? " %s=0x%llx" : " %s=%llu", t->name, v);
 		}
 	}
-}
-
-/* A property's value split into its fields, into buf: "value=0x460001
- * EN=1 CSS=0 MPS=0 AMS=0 SHN=0 IOSQES=6 IOCQES=4". Returns buf. */
-const char *trace_prop_value(char *buf, size_t len, uint32_t ofst, uint64_t value)
-{
-	struct trace_line l = { buf, len, 0 };
-
-	buf[0] = 0;
-	trace_put_prop(&l, ofst, value);
-	return buf;
 }
 
 /* ==================================================================== */
@@ -319,7 +315,8 @@ static void trace_prop_cmd(struct trace_line *l, const struct nvmf_prop_cmd *p)
 	uint32_t ofst = le32toh(p->ofst);
 	unsigned size = (p->attrib & 7) == 1 ? 8 : 4;
 
-	trace_put(l, " %s size=%u", trace_prop_name(ofst), size);
+	trace_put_prop_name(l, ofst);
+	trace_put(l, " size=%u", size);
 	if (p->fctype != NVMF_FCTYPE_PROP_SET)
 		return;
 	trace_put(l, " ");
@@ -496,7 +493,7 @@ static void trace_io_cmd(struct trace_line *l, const struct nvme_sqe *sqe)
  * DW0 by command: Connect's CNTLID (15:0) and AUTHREQ (ATR bit 17), or on
  * Connect Invalid Parameters the IPO/IATTR that point at the bad field
  * [BASE-2.0c Fig. 549]; Property Get's value (DW1:DW0 for 8 bytes
- * [BASE-2.0c Fig. 556]); a feature's value; an asynchronous event's type,
+ * [BASE-2.0c §6.5]); a feature's value; an asynchronous event's type,
  * information and log page [BASE-2.0c Fig. 151]. Other commands leave DW0
  * without meaning, and it is not printed.
  */
@@ -524,7 +521,8 @@ static void trace_dw0(struct trace_line *l, const struct nvme_sqe *sqe,
 
 		if ((p->attrib & 7) == 1)
 			v |= (uint64_t)le32toh(cqe->dw1) << 32;
-		trace_put(l, " %s ", trace_prop_name(le32toh(p->ofst)));
+		trace_put_prop_name(l, le32toh(p->ofst));
+		trace_put(l, " ");
 		trace_put_prop(l, le32toh(p->ofst), v);
 	} else if (qid == 0 && (sqe->opcode == NVME_ADM_GET_FEATURES ||
 				(sqe->opcode == NVME_ADM_SET_FEATURES &&
