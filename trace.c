@@ -539,6 +539,20 @@ static void trace_dw0(struct trace_line *l, const struct nvme_sqe *sqe,
 /* ==================================================================== */
 
 /*
+ * The queue a command travels on. A Connect travels on the queue it
+ * creates [BASE-2.0c §6.3], so its QID names that queue even while the
+ * target still knows the connection as an unnamed queue (qid 0).
+ */
+static uint16_t trace_qid(const struct nvme_sqe *sqe, uint16_t qid)
+{
+	const struct nvmf_connect_cmd *c = (const void *)sqe;
+
+	if (sqe->opcode == NVME_FABRICS_OPCODE && c->fctype == NVMF_FCTYPE_CONNECT)
+		return le16toh(c->qid);
+	return qid;
+}
+
+/*
  * A command, as "qid=Q cid=C Name fields...", into buf (len bytes, at
  * least 1). qid is the queue it travels on: it decides whether an opcode
  * is an admin or an I/O command. data is the command's data if it is at
@@ -550,6 +564,7 @@ const char *trace_cmd(char *buf, size_t len, const struct nvme_sqe *sqe, uint16_
 	struct trace_line l = { buf, len, 0 };
 
 	buf[0] = 0;
+	qid = trace_qid(sqe, qid);
 	trace_put(&l, "qid=%u cid=%u %s", qid, le16toh(sqe->cid), trace_opcode_name(sqe, qid));
 	if (sqe->opcode == NVME_FABRICS_OPCODE)
 		trace_fabrics_cmd(&l, sqe, data, data_len);
@@ -572,6 +587,7 @@ const char *trace_cqe(char *buf, size_t len, const struct nvme_sqe *sqe,
 	uint16_t status = le16toh(cqe->status) >> 1;	/* bit 0 is the phase tag */
 
 	buf[0] = 0;
+	qid = trace_qid(sqe, qid);
 	trace_put(&l, "qid=%u cid=%u %s status=0x%03x (%s)%s", qid, le16toh(cqe->cid),
 		  trace_opcode_name(sqe, qid), status & 0x7ff, trace_status_name(status, sqe, qid),
 		  status & NVME_STATUS_DNR ? " DNR" : "");

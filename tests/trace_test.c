@@ -78,6 +78,17 @@ static void test_connect(void)
 		   "qid=0 cid=0 Connect qid=0 sqsize=31 cattr=0x4 kato=30000",
 		   "Connect with less than 1024 bytes of data: no NQNs read past it");
 
+	c->qid = htole16(3);
+	c->sqsize = htole16(127);
+	check_line(trace_cmd(g_line, sizeof(g_line), &s, 0, NULL, 0),
+		   "qid=3 cid=0 Connect qid=3 sqsize=127 cattr=0x4 kato=30000",
+		   "an I/O queue's Connect names its queue, though the target knows it as qid 0 until then [BASE-2.0c §6.3]");
+	e = cqe_of(0, NVME_SC_CONNECT_INVALID_PARAM | NVME_STATUS_DNR, 42, 0);
+	check_line(trace_cqe(g_line, sizeof(g_line), &s, &e, 0),
+		   "qid=3 cid=0 Connect status=0x182 (Connect Invalid Parameters) DNR ipo=42 iattr=sqe",
+		   "... and so does its completion, here refused: IPO 42 is QID in the SQE");
+	c->qid = htole16(0);
+	c->sqsize = htole16(31);
 	e = cqe_of(0, NVME_SC_SUCCESS, 1, 0);
 	check_line(trace_cqe(g_line, sizeof(g_line), &s, &e, 0),
 		   "qid=0 cid=0 Connect status=0x000 (Success) cntlid=1",
