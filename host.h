@@ -78,6 +78,7 @@ struct host_cmd {
 	uint32_t c2h_next;		/* read: data bytes received */
 	uint32_t r2t_next;		/* write: data bytes asked for by R2T */
 	struct nvme_cqe cqe;
+	struct nvme_sqe sqe;		/* --trace: to decode the completion */
 	_Alignas(8) uint8_t pdu[sizeof(struct nvme_tcp_cmd) + NVME_TCP_DIGEST_LEN];
 	le32 icd_ddgst;
 	struct host_h2c *h2c;		/* enough for max_data in 4 KiB PDUs */

@@ -278,6 +278,13 @@ void host_cmd_submit(struct host_queue *q, struct host_cmd *c,
 	c->icd = c->xfer == HOST_XFER_H2C && len && len <= q->icd_max;
 	c->done = c->ddgst_bad = false;
 	c->c2h_next = c->r2t_next = 0;
+	if (g_trace) {		/* the same words as the target's trace (trace.c) */
+		char line[TRACE_LINE_MAX];
+
+		c->sqe = *sqe;
+		c->sqe.cid = htole16(c->cid);
+		nvmf_trace("cmd  %s", trace_cmd(line, sizeof(line), &c->sqe, q->qid, buf, len));
+	}
 	if (q->rdma) {
 		host_rdma_submit(q, c, sqe);
 		return;
@@ -406,6 +413,11 @@ static void host_cmd_finish(struct host_queue *q, struct host_cmd *c)
 			 q->qid, c->cid, c->r2t_next, c->len);
 	if (ok && (c->ddgst_bad || (c->xfer == HOST_XFER_C2H && c->c2h_next != c->len)))
 		c->cqe.status = htole16(NVME_SC_DATA_XFER_ERROR << 1);
+	if (g_trace) {
+		char line[TRACE_LINE_MAX];
+
+		nvmf_trace("done %s", trace_cqe(line, sizeof(line), &c->sqe, &c->cqe, q->qid));
+	}
 	c->done = true;
 	if (q->done)
 		q->done[q->nr_done++] = c->cid;

@@ -5,6 +5,7 @@
  *   nvmf [target] [options]     the NVMe-oF target (the default job)
  *   nvmf discover|identify|perf the host side (host.c, perf.c)
  *   nvmf sim                    a scripted session on the simulator (sim/)
+ *   nvmf --trace|-v SUBCOMMAND  the same options before the subcommand
  *
  * The target's threads:
  *
@@ -411,7 +412,8 @@ static void nvmf_target_usage(FILE *f)
 		"      --max-unconnected-per-host N   ... at most N from one address\n"
 		"                              (default 32); beyond, new ones are closed\n"
 		"      --version               say what was built\n"
-		"other subcommands: nvmf discover|identify|perf|rpc|config|sim --help\n",
+		"other subcommands: nvmf discover|identify|perf|rpc|config|sim --help\n"
+		"(--trace and -v may also come first: nvmf --trace identify -r ...)\n",
 		NVMF_DEFAULT_NQN, NVMF_DEFAULT_NS, NVMF_TCP_MAX_IO_DEFAULT >> 10,
 		NVMF_BUF_POOL_DEFAULT >> 20);
 }
@@ -891,10 +893,52 @@ static int nvmf_target_main(int argc, char **argv)
 /* Entry point                                                         */
 /* ==================================================================== */
 
+/*
+ * Options that mean the same to several subcommands may come before the
+ * subcommand: `nvmf --trace identify -r ...` is `nvmf identify --trace -r
+ * ...`. They are --trace and -v (--verbose, -vv). When a subcommand
+ * follows them, move its name in front of them, so that the subcommand's
+ * own parser reads them (sim takes --trace but not -v, and says so in its
+ * usage). rpc and config talk to a socket or a file and have no use for
+ * either: refuse, naming the option. With no subcommand after them, argv
+ * stays as it is: the target parses them among its options. Returns 0, or
+ * 2 after saying what was wrong.
+ */
+static int nvmf_global_opts_first(int argc, char **argv)
+{
+	static const char *const takers[] = { "target", "discover", "identify", "perf", "sim" };
+	int n = 1;
+	char *cmd;
+
+	while (n < argc && (!strcmp(argv[n], "--trace") || !strcmp(argv[n], "--verbose") ||
+			    (argv[n][0] == '-' && argv[n][1] == 'v' &&
+			     strspn(argv[n] + 1, "v") == strlen(argv[n] + 1))))
+		n++;
+	if (n == 1 || n == argc)
+		return 0;
+	if (!strcmp(argv[n], "rpc") || !strcmp(argv[n], "config")) {
+		fprintf(stderr, "nvmf: '%s' takes no %s (it is for the target, discover, identify, "
+			"perf and sim)\n", argv[n], argv[1]);
+		return 2;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(takers); i++) {
+		if (strcmp(argv[n], takers[i]))
+			continue;
+		cmd = argv[n];
+		memmove(argv + 2, argv + 1, (n - 1) * sizeof(*argv));
+		argv[1] = cmd;
+		break;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
-	const char *cmd = argc > 1 ? argv[1] : "target";
+	const char *cmd;
 
+	if (nvmf_global_opts_first(argc, argv))
+		return 2;
+	cmd = argc > 1 ? argv[1] : "target";
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (!strcmp(cmd, "--version")) {
 		if (NVMF_HAVE_RDMA)

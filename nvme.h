@@ -703,6 +703,7 @@ NVME_ASSERT_OFF(struct nvme_dsm_range, slba, 8);
 #define NVMF_FCTYPE_PROP_GET	0x04
 #define NVMF_FCTYPE_AUTH_SEND	0x05
 #define NVMF_FCTYPE_AUTH_RECV	0x06
+#define NVMF_FCTYPE_DISCONNECT	0x08	/* [BASE-2.0c §6.4] */
 
 /*
  * Fabrics command, common layout, 64 bytes [BASE-2.0c Fig. 541]. Byte 4 is

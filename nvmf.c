@@ -121,13 +121,17 @@ enum nvmf_xfer nvmf_xfer_dir(const struct nvme_sqe *sqe)
 	return bits == 1 ? XFER_H2C : bits == 2 ? XFER_C2H : XFER_NONE;
 }
 
+/*
+ * --trace: the command as it arrived, decoded (trace.c). A Connect's data
+ * (the NQNs) is shown when it came in the capsule, as it does over TCP;
+ * data the transport has yet to fetch is not here to show.
+ */
 void nvmf_trace_cmd(const struct nvmf_req *r)
 {
-	const struct nvme_sqe *c = &r->sqe;
+	char line[TRACE_LINE_MAX];
 
-	nvmf_trace("cmd  qid=%u cid=%u %s nsid=%u cdw10=0x%x cdw11=0x%x cdw12=0x%x len=%u",
-		   r->q->qid, le16toh(c->cid), nvmf_opcode_name(c, r->q->qid), le32toh(c->nsid),
-		   le32toh(c->cdw10), le32toh(c->cdw11), le32toh(c->cdw12), r->data_len);
+	nvmf_trace("cmd  %s", trace_cmd(line, sizeof(line), &r->sqe, r->q->qid,
+					r->icd_len ? r->data : NULL, r->icd_len));
 }
 
 /* A queue whose Connect answered AUTHREQ.ATR takes nothing but Connect
@@ -168,11 +172,11 @@ void nvmf_req_done(struct nvmf_req *r, uint16_t status)
 	r->cqe.status = htole16(status << 1);
 	if (status)
 		r->xfer_len = 0;
-	if (g_trace)
-		nvmf_trace("done qid=%u cid=%u %s status=0x%03x%s dw0=0x%x", q->qid,
-			   le16toh(r->sqe.cid), nvmf_opcode_name(&r->sqe, q->qid),
-			   status & 0x7ff, status & NVME_STATUS_DNR ? " DNR" : "",
-			   le32toh(r->cqe.dw0));
+	if (g_trace) {
+		char line[TRACE_LINE_MAX];
+
+		nvmf_trace("done %s", trace_cqe(line, sizeof(line), &r->sqe, &r->cqe, q->qid));
+	}
 	if (r->ns_ref) {		/* the last touch of r->ns */
 		r->ns_ref = false;
 		atomic_fetch_sub(&r->ns->inflight, 1);
@@ -1057,26 +1061,6 @@ void nvmf_queue_tick(struct nvmf_queue *q)
 
 const char *nvmf_opcode_name(const struct nvme_sqe *sqe, uint16_t qid)
 {
-	static const char *const admin[0x19] = {
-		[0x00] = "DeleteSQ", [0x01] = "CreateSQ", [0x02] = "GetLogPage",
-		[0x04] = "DeleteCQ", [0x05] = "CreateCQ", [0x06] = "Identify",
-		[0x08] = "Abort", [0x09] = "SetFeatures", [0x0a] = "GetFeatures",
-		[0x0c] = "AsyncEventRequest", [0x18] = "KeepAlive",
-	};
-	static const char *const io[0x0a] = {
-		[0x00] = "Flush", [0x01] = "Write", [0x02] = "Read",
-		[0x05] = "Compare", [0x08] = "WriteZeroes", [0x09] = "DatasetMgmt",
-	};
-	const struct nvmf_fabrics_cmd *f = (const void *)sqe;
-
-	if (sqe->opcode == NVME_FABRICS_OPCODE)
-		return f->fctype == NVMF_FCTYPE_CONNECT ? "Connect" :
-		       f->fctype == NVMF_FCTYPE_PROP_GET ? "PropertyGet" :
-		       f->fctype == NVMF_FCTYPE_PROP_SET ? "PropertySet" :
-		       f->fctype == NVMF_FCTYPE_AUTH_SEND ? "AuthSend" :
-		       f->fctype == NVMF_FCTYPE_AUTH_RECV ? "AuthRecv" : "Fabrics?";
-	if (qid == 0)
-		return sqe->opcode < ARRAY_SIZE(admin) && admin[sqe->opcode] ?
-		       admin[sqe->opcode] : "Admin?";
-	return sqe->opcode < ARRAY_SIZE(io) && io[sqe->opcode] ? io[sqe->opcode] : "IO?";
+	/* The names live with the rest of the trace's words, in trace.c. */
+	return trace_opcode_name(sqe, qid);
 }

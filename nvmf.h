@@ -424,6 +424,20 @@ void nvmf_queue_closed(struct nvmf_queue *q);	/* transport let go */
 const char *nvmf_opcode_name(const struct nvme_sqe *sqe, uint16_t qid);
 
 /* ==================================================================== */
+/* trace.c: --trace's words for a command and its completion            */
+/* ==================================================================== */
+
+/* A trace line holds two NQNs (Connect) and the fields around them. */
+#define TRACE_LINE_MAX		768
+
+const char *trace_cmd(char *buf, size_t len, const struct nvme_sqe *sqe, uint16_t qid,
+		      const void *data, uint32_t data_len);
+const char *trace_cqe(char *buf, size_t len, const struct nvme_sqe *sqe,
+		      const struct nvme_cqe *cqe, uint16_t qid);
+const char *trace_status_name(uint16_t status, const struct nvme_sqe *sqe, uint16_t qid);
+const char *trace_opcode_name(const struct nvme_sqe *sqe, uint16_t qid);
+
+/* ==================================================================== */
 /* tcp.c: NVMe/TCP, target side, and PDU helpers the host side reuses  */
 /* ==================================================================== */
 

@@ -41,6 +41,7 @@
 #include "../sim/sim.c"
 #include "../sim/admin.c"
 #include "../auth.c"	/* Connect asks it whether a host must authenticate */
+#include "../trace.c"	/* the names of commands in log lines */
 #include "test.h"
 
 #include <arpa/inet.h>

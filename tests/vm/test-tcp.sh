@@ -7,6 +7,7 @@
 #   | fio 64 MiB randrw crc32c | disconnect | reconnect
 #   | connect with header and data digests + fio 8 MiB
 #   | connect-all through 4420 and through 8009 (every entry must connect)
+#   | nvmf only: the kernel's bring-up read from a traced target (4421)
 #   then suite.sh: stop, dmesg-clean
 . tests/vm/fabrics.sh
 
@@ -37,6 +38,45 @@ c_host_tcp() {
 	run ./nvmf perf -q 16 -o 65536 -w randrw -M 50 -t 2 --verify -r "$(TTRID 4420 "$NQN")"
 }
 
+# The Linux host's bring-up as nvmf's --trace shows it (nvmf only; nvmet
+# has no such trace): a second, traced target on 4421; nvme connect, then
+# disconnect. The trace must show the kernel's Connect with its NQNs (from
+# the capsule's data), CC.EN=1 then CSTS.RDY=1, Identify and Number of
+# Queues by name, the I/O queue's Connect, and the shutdown the kernel asks
+# for on disconnect (CC.SHN=1, then CSTS.SHST=2); and no Fabrics command
+# with an nsid=, as those bytes are FCTYPE.
+c_trace_kernel() {
+	local log=$LOGS/nvmf-trace.log nqn=nqn.2026-11.io.nvmf:trace pid rc=0 re
+	./nvmf target --trace -r /tmp/nvmf-trace.sock -l 127.0.0.1:4421 -D 0 -s $nqn \
+		--ns ram:16M >"$log" 2>&1 &
+	pid=$!
+	if wait_listen 4421; then
+		run nvme connect -t tcp -a 127.0.0.1 -s 4421 -n $nqn || rc=1
+		run nvme disconnect -n $nqn || rc=1
+	else
+		rc=1
+	fi
+	kill -TERM $pid 2>/dev/null
+	wait $pid || rc=1
+	for re in "cmd  qid=0 cid=[0-9]+ Connect qid=0 sqsize=[0-9]+ cattr=0x[0-9a-f]+ kato=[0-9]+ cntlid=0xffff subnqn=$nqn hostnqn=nqn\\." \
+		  'done qid=0 cid=[0-9]+ Connect status=0x000 \(Success\) cntlid=[0-9]+' \
+		  'PropertySet CC size=4 value=0x[0-9a-f]+ EN=1 CSS=[0-9] MPS=0 AMS=0 SHN=0 IOSQES=6 IOCQES=4$' \
+		  'PropertyGet status=0x000 \(Success\) CSTS value=0x1 RDY=1 ' \
+		  'Identify Controller cns=0x01 nsid=0' \
+		  'SetFeatures NumberOfQueues fid=0x07 value=0x[0-9a-f]+ NSQR=' \
+		  "cmd  qid=1 cid=[0-9]+ Connect qid=1 sqsize=[0-9]+ .* subnqn=$nqn " \
+		  'PropertySet CC size=4 value=0x[0-9a-f]+ EN=1 CSS=[0-9] MPS=0 AMS=0 SHN=1 ' \
+		  'PropertyGet status=0x000 \(Success\) CSTS value=0x9 RDY=1 CFS=0 SHST=2 '; do
+		grep -qE -- "$re" "$log" || { echo "not in the trace: $re"; rc=1; }
+	done
+	if grep -E '(Connect|Property(Get|Set)|Auth(Send|Recv)|Disconnect) .*nsid=' "$log"; then
+		echo "a Fabrics command traced with an nsid="
+		rc=1
+	fi
+	grep -E '^trace (cmd |done) qid=0 ' "$log" | head -n 30
+	return $rc
+}
+
 tcp_checks() {
 	check host-side c_host_tcp
 	check discover-8009 c_discover
@@ -55,4 +95,7 @@ tcp_checks() {
 	check digest c_digest
 	check connect-all-4420 c_connect_all 4420
 	check connect-all-8009 c_connect_all 8009
+	if [ "$TARGET" = nvmf ]; then
+		check trace-kernel c_trace_kernel
+	fi
 }
