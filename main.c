@@ -911,7 +911,7 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "perf"))
 		return host_perf_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "rpc"))			/* config.c */
-		return config_rpc_main(argc - 1, argv + 1);
+		return rpc_client_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "config"))
 		return config_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "sim"))		/* the simulated NVMe device, sim/ */

@@ -570,21 +570,22 @@ int host_identify_main(int argc, char **argv);
 int host_perf_main(int argc, char **argv);
 
 /* ==================================================================== */
-/* config.c: `nvmf rpc` (rpc.py's syntax) and config file loaders      */
+/* rpc_client.c: `nvmf rpc` (rpc.py's syntax); config.c: config files */
 /* ==================================================================== */
 
 struct json_object;
 struct rpc_method;
-int config_rpc_main(int argc, char **argv);		/* nvmf rpc */
-int config_main(int argc, char **argv);			/* nvmf config FILE */
+int rpc_client_main(int argc, char **argv);		/* nvmf rpc */
 const struct rpc_method *rpc_method_find(const char *name);
 int rpc_build_params(const struct rpc_method *m, int argc, char **argv,
 		     struct json_object **params, struct json_object **client,
 		     char *err, size_t errlen);
+void config_print_json(FILE *f, struct json_object *obj, int indent, int depth);
+int config_main(int argc, char **argv);			/* nvmf config FILE */
 int config_translate(const char *name, const char *text, struct json_object **out,
 		     struct json_object **warnings, char *err, size_t errlen);
 int config_load_file(const char *path, struct json_object **out, char *err, size_t errlen);
-void config_print_json(FILE *f, struct json_object *obj, int indent, int depth);
+char *config_slurp(const char *path, char *err, size_t errlen);	/* "-": stdin */
 /* pcie_nvme.c: the user-space NVMe driver (VFIO bus, nvme: and sim:)  */
 /* ==================================================================== */
 

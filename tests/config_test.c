@@ -17,6 +17,7 @@
  *   5. SPDK JSON passes through                   SPDK save_config
  *   6. printing as json.dumps(indent=2)           rpc.py print_dict
  */
+#include "../rpc_client.c"
 #include "../config.c"
 #include "test.h"
 
@@ -484,7 +485,7 @@ static int run_rpc(const char *sock, const char *args, char *out, size_t outlen)
 	fflush(stdout);
 	dup2(fileno(tmp), 1);
 	dup2(fileno(tmp), 2);
-	rc = config_rpc_main(argc, argv);
+	rc = rpc_client_main(argc, argv);
 	fflush(stdout);
 	fflush(stderr);
 	dup2(saved_out, 1);
