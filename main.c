@@ -35,6 +35,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <json.h>
+
 #include "nvmf.h"
 
 #define NVMF_SPIN_US		1000	/* busy-poll at most this long after work */
@@ -567,12 +569,15 @@ static int nvmf_opt_dhchap(int c, const char *host, char *key, size_t klen, char
 				 c == 'G' ? "sha256,sha512" : "null,ffdhe2048,ffdhe4096");
 		return rc;
 	}
-	if (!host || (c == 'C' && !key[0]))
-		return snprintf(err, errlen, "--dhchap-key and --dhchap-ctrl-key follow a --host NQN, "
-				"the key before the controller key"), -EINVAL;
-	if (auth_secret_load(optarg, c == 'K' ? key : ctrl, c == 'K' ? klen : sizeof(ctrl)))
-		return snprintf(err, errlen, "cannot read secret file '%s': %s", optarg,
-				strerror(errno)), -EINVAL;
+	if (!host || (c == 'C' && !key[0])) {
+		snprintf(err, errlen, "--dhchap-key and --dhchap-ctrl-key follow a --host NQN, "
+			 "the key before the controller key");
+		return -EINVAL;
+	}
+	if (auth_secret_load(optarg, c == 'K' ? key : ctrl, c == 'K' ? klen : sizeof(ctrl))) {
+		snprintf(err, errlen, "cannot read secret file '%s': %s", optarg, strerror(errno));
+		return -EINVAL;
+	}
 	rc = auth_host_set(NULL, host, key, c == 'C' ? ctrl : NULL, err, errlen);
 	explicit_bzero(ctrl, sizeof(ctrl));
 	return rc;
@@ -751,6 +756,25 @@ static int nvmf_target_defaults(struct nvmf_opts *o)
 /* The target                                                          */
 /* ==================================================================== */
 
+/*
+ * `nvmf -c FILE`: config.c reads FILE, whatever its format (SPDK JSON,
+ * nvmetcli JSON, legacy INI), into SPDK's save_config shape, and rpc.c's
+ * rpc_load_config applies that, method by method, as load_config would.
+ * Two calls from here: the file never reaches rpc.c as a path.
+ */
+static int nvmf_load_config_file(const char *path, char *err, size_t errlen)
+{
+	struct json_object *cfg;
+	int rc;
+
+	rc = config_load_file(path, &cfg, err, errlen);
+	if (rc)
+		return rc;
+	rc = rpc_load_config(cfg, err, errlen);
+	json_object_put(cfg);
+	return rc;
+}
+
 /* Say what listens where and how to reach it, with the exact commands. */
 static void nvmf_banner(void)
 {
@@ -867,8 +891,10 @@ static int nvmf_target_main(int argc, char **argv)
 		fprintf(stderr, "nvmf: cannot start reactor threads\n");
 		return 1;
 	}
-	/* Control plane (rpc.c): the config file, then the RPC socket. */
-	if ((o.config && rpc_load_config_file(o.config, err, sizeof(err))) ||
+	/* The control plane: the config file, then the RPC socket. Both
+	 * change the configuration through the same RPC methods, so a file
+	 * can do nothing a client could not, and is checked the same way. */
+	if ((o.config && nvmf_load_config_file(o.config, err, sizeof(err))) ||
 	    rpc_start(o.rpc_path, err, sizeof(err)) < 0) {
 		fprintf(stderr, "nvmf: %s\n", err);
 		rpc_stop();
