@@ -60,6 +60,10 @@ struct config_out {
 	int nr_bdev;			/* for generated names */
 };
 
+/* A warning, prefixed with the file's name, kept until the translation is
+ * done: the caller decides where warnings go (stderr for `nvmf -c`, the
+ * test's list in config_test). The declaration carries the attribute so
+ * the compiler checks every format string against its arguments. */
 static void config_warn(struct config_out *o, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 static void config_warn(struct config_out *o, const char *fmt, ...)
@@ -84,6 +88,7 @@ static void config_call(struct json_object *list, const char *method, struct jso
 	json_object_array_add(list, c);
 }
 
+/* Shorthand: most params the translators write are strings. */
 static void config_set_str(struct json_object *o, const char *k, const char *v)
 {
 	json_object_object_add(o, k, json_object_new_string(v));
@@ -115,6 +120,8 @@ static const char *config_trtype(const char *s)
 	       !strcasecmp(s, "pcie") ? "PCIe" : NULL;
 }
 
+/* The address family in SPDK's spelling, or NULL for one nvmf cannot
+ * listen on (nvmetcli also knows "fc" and "ib"). */
 static const char *config_adrfam(const char *s)
 {
 	return !strcasecmp(s, "ipv4") ? "IPv4" : !strcasecmp(s, "ipv6") ? "IPv6" : NULL;
@@ -155,7 +162,10 @@ static void config_check_keys(struct config_out *o, const char *where, struct js
 	}
 }
 
-/* "00000000-0000-..." -> 32 hex digits, or "" for all zeroes (unset). */
+/* "00000000-0000-..." -> 32 hex digits, or "" for all zeroes (unset).
+ * nvmetcli writes an NGUID as a dashed UUID and writes zeroes for "none";
+ * SPDK wants plain hex, and no nguid at all rather than a zero one, which
+ * a host would take for a real (and shared) identifier. */
 static void config_nguid(const char *in, char out[33])
 {
 	int n = 0;
@@ -170,7 +180,10 @@ static void config_nguid(const char *in, char out[33])
 	out[zero || n != 32 ? 0 : n] = 0;
 }
 
-/* One nvmetcli namespace of subsystem nqn -> a file bdev + add_ns. */
+/* One nvmetcli namespace of subsystem nqn -> a file bdev + add_ns. The
+ * kernel target reads the device through the block layer; nvmf's file
+ * backend (io_uring) opens the same path, so the namespace keeps its
+ * data and its NSID. */
 static void config_nvmet_ns(struct config_out *o, const char *where, const char *nqn,
 			    struct json_object *ns)
 {
@@ -399,6 +412,8 @@ static const struct { const char *ini, *param; } ini_transport_keys[] = {
 	{ "BufCacheSize", "buf_cache_size" },
 };
 
+/* The reader's state between lines: the section being collected and
+ * everything a later section may need from an earlier one. */
 struct ini_state {
 	struct config_out *o;
 	char section[64];
@@ -447,6 +462,8 @@ static const char *ini_get1(struct ini_state *st, const char *key)
 			json_object_array_get_idx(v, 0), 0)) : NULL;
 }
 
+/* INI booleans were written every which way over SPDK's history:
+ * Yes, True and 1 all mean yes; anything else, or absence, means no. */
 static bool ini_yes(const char *v)
 {
 	return v && (!strcasecmp(v, "yes") || !strcasecmp(v, "true") || !strcmp(v, "1"));
@@ -481,6 +498,9 @@ static void ini_transport_params(struct ini_state *st, struct json_object *p)
 	}
 }
 
+/* [Transport]: Type TCP or RDMA, and the limits of that transport. The
+ * old files also allowed PCIe here (SPDK's local NVMe), which is not a
+ * Fabrics transport; it is named and the section skipped. */
 static void ini_end_transport(struct ini_state *st)
 {
 	static const char *const known[] = { "Type", "MaxQueueDepth", "MaxQueuesPerSession",
@@ -497,6 +517,9 @@ static void ini_end_transport(struct ini_state *st)
 	ini_transport_params(st, config_need_transport(st->o, config_trtype(type)));
 }
 
+/* [Nvmf]: the oldest files put transport limits here, for every
+ * transport at once. They are kept aside and, when the whole file has been
+ * read, given to every transport that did not set them itself. */
 static void ini_end_nvmf(struct ini_state *st)
 {
 	static const char *const known[] = { "MaxQueueDepth", "MaxQueuesPerSession",
@@ -506,6 +529,8 @@ static void ini_end_nvmf(struct ini_state *st)
 	ini_transport_params(st, st->nvmf_defaults);
 }
 
+/* [Malloc]: NumberOfLuns RAM bdevs of LunSizeInMB each, named Malloc0,
+ * Malloc1, ... as SPDK named them, so [SubsystemN] lines find them. */
 static void ini_end_malloc(struct ini_state *st)
 {
 	static const char *const known[] = { "NumberOfLuns", "LunSizeInMB", "BlockSize", NULL };
@@ -637,6 +662,8 @@ static void ini_nqn_call(struct json_object *list, const char *method, const cha
 	config_call(list, method, p);
 }
 
+/* [SubsystemN]: the subsystem first, then its listeners, hosts and
+ * namespaces, so each later call names something that already exists. */
 static void ini_end_subsystem(struct ini_state *st)
 {
 	static const char *const known[] = { "NQN", "Listen", "AllowAnyHost", "Host", "SN", "MN",
@@ -824,13 +851,17 @@ int config_translate(const char *name, const char *text, struct json_object **ou
 		rc = copy ? config_from_ini(&o, copy, err, errlen) : -ENOMEM;
 		free(copy);
 	}
-	if (rc) {
+	if (rc) {	/* nothing half-translated leaves this function */
 		json_object_put(o.bdev);
 		json_object_put(o.transports);
 		json_object_put(o.nvmf);
 		json_object_put(o.warnings);
 		return rc;
 	}
+	/* Transports, then the other nvmf calls: a listener's transport
+	 * must exist when rpc_load_config replays the listener, and this is
+	 * also the order SPDK's save_config writes, so a file translated and
+	 * saved again compares equal. */
 	for (size_t i = 0; i < json_object_array_length(o.nvmf); i++)
 		json_object_array_add(o.transports, json_object_get(json_object_array_get_idx(o.nvmf, i)));
 	json_object_put(o.nvmf);
@@ -885,7 +916,9 @@ char *config_slurp(const char *path, char *err, size_t errlen)
 	return buf;
 }
 
-
+/* `nvmf -c FILE`: read and translate FILE, print its warnings to stderr
+ * (the user started the target and is watching), and hand the target
+ * shape to the caller, which applies it. -EIO if the file cannot be read. */
 int config_load_file(const char *path, struct json_object **out, char *err, size_t errlen)
 {
 	struct json_object *warnings;

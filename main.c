@@ -4,7 +4,15 @@
  *
  *   nvmf [target] [options]     the NVMe-oF target (the default job)
  *   nvmf discover|identify|perf the host side (host.c)
+ *   nvmf rpc METHOD ARGS        a JSON-RPC client with rpc.py's syntax
+ *                               (rpc_client.c)
+ *   nvmf config FILE            print what a config file would configure
+ *                               (config.c), without starting a target
  *   nvmf sim                    a scripted session on the simulator (sim/)
+ *
+ * Sections, in order: logging and time; reactors; the target's options;
+ * the target (start, serve until a signal, stop); the entry point, main(),
+ * which only picks the subcommand.
  *
  * The target's threads:
  *
@@ -54,6 +62,9 @@ int g_nr_reactors;
 /* Logging and time                                                    */
 /* ==================================================================== */
 
+/* One line per message, "E file:line func: text", on stderr. The lock
+ * keeps lines whole when reactors and the RPC thread log at once; the
+ * level check comes first so a LOG_DEBUG costs nothing by default. */
 void nvmf_log(int level, const char *file, int line, const char *func, const char *fmt, ...)
 {
 	static const char tag[] = "EWID";
@@ -70,6 +81,8 @@ void nvmf_log(int level, const char *file, int line, const char *func, const cha
 	funlockfile(stderr);
 }
 
+/* --trace lines go to stdout, not stderr, so a lab can pipe the trace
+ * apart from the log; each line is written under the stream's lock. */
 void nvmf_trace(const char *fmt, ...)
 {
 	va_list ap;
@@ -100,6 +113,8 @@ void pdu_hexdump(const char *what, const void *buf, size_t len)
 	}
 }
 
+/* CLOCK_MONOTONIC, not the wall clock: timeouts (keep-alive, idle RPC
+ * clients) must not jump when someone sets the date. */
 uint64_t nvmf_now_ms(void)
 {
 	struct timespec ts;
@@ -120,6 +135,9 @@ static uint64_t nvmf_now_us(void)
 /* Reactors                                                            */
 /* ==================================================================== */
 
+/* A reactor's epoll set holds pollers: the poller pointer rides in the
+ * event, so a wakeup goes straight to its handler without a lookup.
+ * These three wrappers return -errno like the rest of nvmf. */
 int nvmf_reactor_watch(struct nvmf_reactor *r, struct nvmf_poller *p, uint32_t events)
 {
 	struct epoll_event ev = { .events = events, .data.ptr = p };
@@ -139,6 +157,8 @@ void nvmf_reactor_unwatch(struct nvmf_reactor *r, struct nvmf_poller *p)
 	epoll_ctl(r->epfd, EPOLL_CTL_DEL, p->fd, NULL);
 }
 
+/* Round-robin: the reactor a new connection goes to. Only reactor 0
+ * accepts, so the counter needs no atomic. */
 struct nvmf_reactor *nvmf_reactor_next(void)
 {
 	static unsigned next;
@@ -307,6 +327,8 @@ static void *nvmf_reactor_main(void *arg)
 	return NULL;
 }
 
+/* The reactor's epoll set and its wake eventfd, which other threads write
+ * to hand it a queue or to stop it while it sleeps in epoll_wait. */
 static int nvmf_reactor_init(struct nvmf_reactor *r, int id)
 {
 	r->id = id;
@@ -342,6 +364,9 @@ static int nvmf_reactors_start(uint64_t mask)
 	return 0;
 }
 
+/* Set every stop flag and wake every reactor first (a sleeping one would
+ * not see its flag), then join: joining as we went would keep the later
+ * reactors serving while the earlier ones finish. */
 static void nvmf_reactors_stop(void)
 {
 	uint64_t one = 1;
@@ -446,6 +471,9 @@ static int nvmf_parse_listen(const char *arg, struct nvmf_listener *l)
 	return 0;
 }
 
+/* Append a copy of tmpl to the listeners. Port IDs count up from 1 in
+ * the order ports were given, so the discovery log's PORTID is stable
+ * from one run of the same command line to the next. */
 static struct nvmf_listener *nvmf_listener_add(const struct nvmf_listener *tmpl)
 {
 	static uint16_t portid;
@@ -461,6 +489,8 @@ static struct nvmf_listener *nvmf_listener_add(const struct nvmf_listener *tmpl)
 	return l;
 }
 
+/* 0.0.0.0 and :: listen on every address: a discovery port there
+ * already covers any specific address of the same family. */
 static bool nvmf_is_wildcard(const char *addr)
 {
 	return !strcmp(addr, "0.0.0.0") || !strcmp(addr, "::");
@@ -856,6 +886,12 @@ static void nvmf_target_cleanup(void)
 	auth_fini();
 }
 
+/*
+ * The target: parse, build the configuration, open every listener before
+ * any reactor runs (a port in use fails the start, not a later Connect),
+ * start the reactors, load the config file and open RPC, then wait for
+ * SIGINT/SIGTERM and tear down in the reverse order.
+ */
 static int nvmf_target_main(int argc, char **argv)
 {
 	struct nvmf_opts o = { 0 };
@@ -936,7 +972,7 @@ int main(int argc, char **argv)
 		return host_identify_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "perf"))
 		return host_perf_main(argc - 1, argv + 1);
-	if (!strcmp(cmd, "rpc"))			/* config.c */
+	if (!strcmp(cmd, "rpc"))			/* rpc_client.c */
 		return rpc_client_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "config"))
 		return config_main(argc - 1, argv + 1);

@@ -222,6 +222,8 @@ static int rpc_args_each(const struct rpc_method *m, int (*fn)(struct rpc_arg *a
 	return 0;
 }
 
+/* The table's line for name, or for the deprecated alias rpc.py still
+ * accepts for it; NULL if rpc.py has no such method either. */
 const struct rpc_method *rpc_method_find(const char *name)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(rpc_methods); i++)
@@ -321,6 +323,8 @@ static int rpc_match_opt(struct rpc_arg *a, void *ctx)
 	return 0;
 }
 
+/* rpc_args_each callback: stop at the pos_want-th positional argument,
+ * so the next bare word of argv lands in the right parameter. */
 static int rpc_match_pos(struct rpc_arg *a, void *ctx)
 {
 	struct rpc_build *bd = ctx;
@@ -334,6 +338,8 @@ static int rpc_match_pos(struct rpc_arg *a, void *ctx)
 	return 0;
 }
 
+/* rpc_args_each callback, after argv is used up: a missing positional or
+ * required option gets argparse's own sentence, which rpc.py users know. */
 static int rpc_check_required(struct rpc_arg *a, void *ctx)
 {
 	struct rpc_build *bd = ctx;
@@ -597,6 +603,8 @@ static int rpc_exchange(int fd, struct json_object *req, int timeout_ms,
 	return rc;
 }
 
+/* Help, generated from the table so it cannot drift from what the parser
+ * accepts: all methods, or the arguments of one (`nvmf rpc M -h`). */
 static void rpc_usage(FILE *f, const struct rpc_method *only)
 {
 	if (!only)
