@@ -164,8 +164,10 @@ static void config_check_keys(struct config_out *o, const char *where, struct js
 
 /* "00000000-0000-..." -> 32 hex digits, or "" for all zeroes (unset).
  * nvmetcli writes an NGUID as a dashed UUID and writes zeroes for "none";
- * SPDK wants plain hex, and no nguid at all rather than a zero one, which
- * a host would take for a real (and shared) identifier. */
+ * SPDK's add_ns wants plain hex. For zeroes we send no nguid at all, so
+ * nvmf derives one (from the subsystem NQN, the NSID and the bdev's name)
+ * as it does for any namespace made without one: stable across restarts,
+ * and different for every namespace. */
 static void config_nguid(const char *in, char out[33])
 {
 	int n = 0;
