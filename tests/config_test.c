@@ -1,9 +1,10 @@
 /*
- * config_test.c - unit tests of config.c: rpc.py's command
- * line turned into JSON-RPC params, the three config formats turned into
- * SPDK's save_config shape, and rpc.py's way of printing JSON.
+ * config_test.c - unit tests of rpc_client.c and config.c: rpc.py's
+ * command line turned into JSON-RPC params, the three config formats
+ * turned into SPDK's save_config shape, and rpc.py's way of printing JSON.
  *
- * config.c is compiled in whole; it needs nothing from the rest of nvmf.
+ * Both files are compiled in whole; they need nothing from the rest of
+ * nvmf, since neither touches the target's state.
  * Expected JSON is written as text and compared as JSON
  * (json_object_equal), so key order does not matter but every key and
  * value does.
