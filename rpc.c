@@ -85,9 +85,6 @@ static struct stat g_rpc_st;		/* our socket file, to remove only it */
 /* Parameters: typed getters that say what is wrong                    */
 /* ==================================================================== */
 
-int rpc_fail(struct rpc_err *e, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
 /* Fill e and return -1, so a handler can `return rpc_fail(...)`. */
 int rpc_fail(struct rpc_err *e, int code, const char *fmt, ...)
 {
@@ -709,6 +706,7 @@ static int rpc_load_config_method(struct json_object *p, struct json_object **re
 /* Dispatch                                                            */
 /* ==================================================================== */
 
+/* Declared ahead: the table names rpc_get_methods, which lists the table. */
 static int rpc_get_methods(struct json_object *p, struct json_object **res, struct rpc_err *e);
 
 static const struct rpc_method {
