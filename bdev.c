@@ -18,7 +18,8 @@
  *         completions are reaped by bdev_poll_all() from the reactors.
  *
  * Specs: "ram:64M", "ram:1G:4096", "null:1T", with K/M/G/T suffixes;
- * "file:PATH[:BS][:ro]".
+ * "file:PATH[:BS][:ro]". The registry after the spec parser holds the
+ * bdevs the RPC methods create by name until a namespace claims them.
  * Tutorial chapter 04 reads this file after nvmf.c.
  */
 #include <errno.h>
@@ -833,6 +834,129 @@ void bdev_free(struct nvmf_bdev *b)
 		atomic_fetch_sub(&g_nr_polled, 1);
 	b->ops->free(b);
 	free(b);
+}
+
+/* ==================================================================== */
+/* The bdev registry: bdevs by name                                    */
+/* ==================================================================== */
+
+/*
+ * A bdev as SPDK knows it is created by name first and claimed by a
+ * namespace later (nvmf_subsystem_add_ns), so something must hold the
+ * unclaimed ones and find them by name: this list. It lives here, beside
+ * the backends it holds, and knows nothing of subsystems; whether a bdev
+ * is claimed is nvmf.c's to say (nvmf_bdev_owner), and the RPC methods
+ * ask before they unregister one.
+ *
+ * Only the RPC thread, or main before it starts, touches the list, so it
+ * needs no lock. Newest first: save_config walks it backwards to write
+ * the bdevs in the order they were made.
+ */
+struct bdev_entry *g_bdevs;
+
+/* The entry named name, or NULL. */
+struct bdev_entry *bdev_find(const char *name)
+{
+	for (struct bdev_entry *be = g_bdevs; be; be = be->next)
+		if (!strcmp(be->b->name, name))
+			return be;
+	return NULL;
+}
+
+/* Can name be a new bdev's? 0, or -EINVAL / -EEXIST with err saying why. */
+int bdev_name_check(const char *name, char *err, size_t errlen)
+{
+	size_t max = sizeof(((struct nvmf_bdev *)0)->name) - 1;
+
+	if (!*name || strlen(name) > max) {
+		snprintf(err, errlen, "bdev name must be 1-%zu characters", max);
+		return -EINVAL;
+	}
+	if (bdev_find(name)) {
+		snprintf(err, errlen, "bdev %s already exists", name);
+		return -EEXIST;
+	}
+	return 0;
+}
+
+/*
+ * Register the new backend b under name (checked by bdev_name_check),
+ * remembering the RPC method that made it, which bdev_get_bdevs and
+ * save_config print. On -ENOMEM b is freed: the caller made it for the
+ * registry and has nowhere else to put it.
+ */
+int bdev_register(const char *name, struct nvmf_bdev *b, const char *method,
+		  struct bdev_entry **out)
+{
+	struct bdev_entry *be = calloc(1, sizeof(*be));
+
+	if (!be) {
+		bdev_free(b);
+		return -ENOMEM;
+	}
+	snprintf(b->name, sizeof(b->name), "%s", name);	/* NGUID/UUID derive from it */
+	be->b = b;
+	be->method = method;
+	be->next = g_bdevs;
+	g_bdevs = be;
+	*out = be;
+	return 0;
+}
+
+/*
+ * Register a bdev the command line made (--ns), named already, so it can
+ * be listed, saved and released like any other. It is recorded with the
+ * method that would make it again: a file by its path, as bdev_aio_create.
+ */
+int bdev_adopt(struct nvmf_bdev *b)
+{
+	struct bdev_entry *be;
+
+	if (bdev_find(b->name))
+		return 0;
+	be = calloc(1, sizeof(*be));
+	if (!be)
+		return -ENOMEM;
+	be->b = b;
+	be->method = !strcmp(b->ops->kind, "null") ? "bdev_null_create" : "bdev_malloc_create";
+	if (!strcmp(b->ops->kind, "file")) {
+		be->method = "bdev_aio_create";
+		snprintf(be->filename, sizeof(be->filename), "%s", b->name);
+	}
+	be->next = g_bdevs;
+	g_bdevs = be;
+	return 0;
+}
+
+/* Take name out of the registry and free its backend. The caller has
+ * checked that no namespace claims it. -ENOENT if there is no such bdev. */
+int bdev_unregister(const char *name)
+{
+	struct bdev_entry **pp, *be;
+
+	for (pp = &g_bdevs; *pp && strcmp((*pp)->b->name, name); pp = &(*pp)->next)
+		;
+	be = *pp;
+	if (!be)
+		return -ENOENT;
+	*pp = be->next;
+	bdev_free(be->b);
+	free(be);
+	return 0;
+}
+
+/* Empty the registry at exit. claimed(b) says whether a namespace still
+ * holds b: those backends go with their namespace, the others go here. */
+void bdev_registry_free(bool (*claimed)(const struct nvmf_bdev *b))
+{
+	while (g_bdevs) {
+		struct bdev_entry *be = g_bdevs;
+
+		g_bdevs = be->next;
+		if (!claimed(be->b))
+			bdev_free(be->b);
+		free(be);
+	}
 }
 
 /* ==================================================================== */

@@ -4,8 +4,16 @@
  *
  *   nvmf [target] [options]     the NVMe-oF target (the default job)
  *   nvmf discover|identify|perf the host side (host.c, perf.c)
+ *   nvmf rpc METHOD ARGS        a JSON-RPC client with rpc.py's syntax
+ *                               (rpc_client.c)
+ *   nvmf config FILE            print what a config file would configure
+ *                               (config.c), without starting a target
  *   nvmf sim                    a scripted session on the simulator (sim/)
  *   nvmf --trace|-v SUBCOMMAND  the same options before the subcommand
+ *
+ * Sections, in order: logging and time; reactors; the target's options;
+ * the target (start, serve until a signal, stop); the entry point, main(),
+ * which only picks the subcommand.
  *
  * The target's threads:
  *
@@ -36,6 +44,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <json.h>
+
 #include "nvmf.h"
 
 #define NVMF_SPIN_US		1000	/* busy-poll at most this long after work */
@@ -53,6 +63,9 @@ int g_nr_reactors;
 /* Logging and time                                                    */
 /* ==================================================================== */
 
+/* One line per message, "E file:line func: text", on stderr. The lock
+ * keeps lines whole when reactors and the RPC thread log at once; the
+ * level check comes first so a LOG_DEBUG costs nothing by default. */
 void nvmf_log(int level, const char *file, int line, const char *func, const char *fmt, ...)
 {
 	static const char tag[] = "EWID";
@@ -69,6 +82,8 @@ void nvmf_log(int level, const char *file, int line, const char *func, const cha
 	funlockfile(stderr);
 }
 
+/* --trace lines go to stdout, not stderr, so a lab can pipe the trace
+ * apart from the log; each line is written under the stream's lock. */
 void nvmf_trace(const char *fmt, ...)
 {
 	va_list ap;
@@ -99,6 +114,8 @@ void pdu_hexdump(const char *what, const void *buf, size_t len)
 	}
 }
 
+/* CLOCK_MONOTONIC, not the wall clock: timeouts (keep-alive, idle RPC
+ * clients) must not jump when someone sets the date. */
 uint64_t nvmf_now_ms(void)
 {
 	struct timespec ts;
@@ -119,6 +136,9 @@ static uint64_t nvmf_now_us(void)
 /* Reactors                                                            */
 /* ==================================================================== */
 
+/* A reactor's epoll set holds pollers: the poller pointer rides in the
+ * event, so a wakeup goes straight to its handler without a lookup.
+ * These three wrappers return -errno like the rest of nvmf. */
 int nvmf_reactor_watch(struct nvmf_reactor *r, struct nvmf_poller *p, uint32_t events)
 {
 	struct epoll_event ev = { .events = events, .data.ptr = p };
@@ -138,6 +158,8 @@ void nvmf_reactor_unwatch(struct nvmf_reactor *r, struct nvmf_poller *p)
 	epoll_ctl(r->epfd, EPOLL_CTL_DEL, p->fd, NULL);
 }
 
+/* Round-robin: the reactor a new connection goes to. Only reactor 0
+ * accepts, so the counter needs no atomic. */
 struct nvmf_reactor *nvmf_reactor_next(void)
 {
 	static unsigned next;
@@ -306,6 +328,8 @@ static void *nvmf_reactor_main(void *arg)
 	return NULL;
 }
 
+/* The reactor's epoll set and its wake eventfd, which other threads write
+ * to hand it a queue or to stop it while it sleeps in epoll_wait. */
 static int nvmf_reactor_init(struct nvmf_reactor *r, int id)
 {
 	r->id = id;
@@ -341,6 +365,9 @@ static int nvmf_reactors_start(uint64_t mask)
 	return 0;
 }
 
+/* Set every stop flag and wake every reactor first (a sleeping one would
+ * not see its flag), then join: joining as we went would keep the later
+ * reactors serving while the earlier ones finish. */
 static void nvmf_reactors_stop(void)
 {
 	uint64_t one = 1;
@@ -446,6 +473,9 @@ static int nvmf_parse_listen(const char *arg, struct nvmf_listener *l)
 	return 0;
 }
 
+/* Append a copy of tmpl to the listeners. Port IDs count up from 1 in
+ * the order ports were given, so the discovery log's PORTID is stable
+ * from one run of the same command line to the next. */
 static struct nvmf_listener *nvmf_listener_add(const struct nvmf_listener *tmpl)
 {
 	static uint16_t portid;
@@ -461,6 +491,8 @@ static struct nvmf_listener *nvmf_listener_add(const struct nvmf_listener *tmpl)
 	return l;
 }
 
+/* 0.0.0.0 and :: listen on every address: a discovery port there
+ * already covers any specific address of the same family. */
 static bool nvmf_is_wildcard(const char *addr)
 {
 	return !strcmp(addr, "0.0.0.0") || !strcmp(addr, "::");
@@ -569,12 +601,15 @@ static int nvmf_opt_dhchap(int c, const char *host, char *key, size_t klen, char
 				 c == 'G' ? "sha256,sha512" : "null,ffdhe2048,ffdhe4096");
 		return rc;
 	}
-	if (!host || (c == 'C' && !key[0]))
-		return snprintf(err, errlen, "--dhchap-key and --dhchap-ctrl-key follow a --host NQN, "
-				"the key before the controller key"), -EINVAL;
-	if (auth_secret_load(optarg, c == 'K' ? key : ctrl, c == 'K' ? klen : sizeof(ctrl)))
-		return snprintf(err, errlen, "cannot read secret file '%s': %s", optarg,
-				strerror(errno)), -EINVAL;
+	if (!host || (c == 'C' && !key[0])) {
+		snprintf(err, errlen, "--dhchap-key and --dhchap-ctrl-key follow a --host NQN, "
+			 "the key before the controller key");
+		return -EINVAL;
+	}
+	if (auth_secret_load(optarg, c == 'K' ? key : ctrl, c == 'K' ? klen : sizeof(ctrl))) {
+		snprintf(err, errlen, "cannot read secret file '%s': %s", optarg, strerror(errno));
+		return -EINVAL;
+	}
 	rc = auth_host_set(NULL, host, key, c == 'C' ? ctrl : NULL, err, errlen);
 	explicit_bzero(ctrl, sizeof(ctrl));
 	return rc;
@@ -753,6 +788,25 @@ static int nvmf_target_defaults(struct nvmf_opts *o)
 /* The target                                                          */
 /* ==================================================================== */
 
+/*
+ * `nvmf -c FILE`: config.c reads FILE, whatever its format (SPDK JSON,
+ * nvmetcli JSON, legacy INI), into SPDK's save_config shape, and rpc.c's
+ * rpc_load_config applies that, method by method, as load_config would.
+ * Two calls from here: the file never reaches rpc.c as a path.
+ */
+static int nvmf_load_config_file(const char *path, char *err, size_t errlen)
+{
+	struct json_object *cfg;
+	int rc;
+
+	rc = config_load_file(path, &cfg, err, errlen);
+	if (rc)
+		return rc;
+	rc = rpc_load_config(cfg, err, errlen);
+	json_object_put(cfg);
+	return rc;
+}
+
 /* Say what listens where and how to reach it, with the exact commands. */
 static void nvmf_banner(void)
 {
@@ -834,6 +888,12 @@ static void nvmf_target_cleanup(void)
 	auth_fini();
 }
 
+/*
+ * The target: parse, build the configuration, open every listener before
+ * any reactor runs (a port in use fails the start, not a later Connect),
+ * start the reactors, load the config file and open RPC, then wait for
+ * SIGINT/SIGTERM and tear down in the reverse order.
+ */
 static int nvmf_target_main(int argc, char **argv)
 {
 	struct nvmf_opts o = { 0 };
@@ -869,8 +929,10 @@ static int nvmf_target_main(int argc, char **argv)
 		fprintf(stderr, "nvmf: cannot start reactor threads\n");
 		return 1;
 	}
-	/* Control plane (rpc.c): the config file, then the RPC socket. */
-	if ((o.config && rpc_load_config_file(o.config, err, sizeof(err))) ||
+	/* The control plane: the config file, then the RPC socket. Both
+	 * change the configuration through the same RPC methods, so a file
+	 * can do nothing a client could not, and is checked the same way. */
+	if ((o.config && nvmf_load_config_file(o.config, err, sizeof(err))) ||
 	    rpc_start(o.rpc_path, err, sizeof(err)) < 0) {
 		fprintf(stderr, "nvmf: %s\n", err);
 		rpc_stop();
@@ -954,8 +1016,8 @@ int main(int argc, char **argv)
 		return host_identify_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "perf"))
 		return host_perf_main(argc - 1, argv + 1);
-	if (!strcmp(cmd, "rpc"))			/* config.c */
-		return config_rpc_main(argc - 1, argv + 1);
+	if (!strcmp(cmd, "rpc"))			/* rpc_client.c */
+		return rpc_client_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "config"))
 		return config_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "sim"))		/* the simulated NVMe device, sim/ */

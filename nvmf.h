@@ -172,6 +172,24 @@ int bdev_parse_size(const char *s, uint64_t *out);	/* "64M" -> bytes */
 int bdev_file_create(const char *path, uint32_t bs, bool ro, struct nvmf_bdev **out,
 		     char *err, size_t errlen);	/* file: and bdev_aio/uring_create */
 void bdev_free(struct nvmf_bdev *b);
+
+/* The bdev registry (bdev.c): bdevs by name, claimed or not, for the RPC
+ * methods. Only the RPC thread, or main before it starts, touches it. */
+struct bdev_entry {
+	struct bdev_entry *next;
+	struct nvmf_bdev *b;
+	const char *method;		/* bdev_malloc_create, ... */
+	char filename[256];		/* aio, uring */
+	char ctrlr[64];			/* nvme: the controller it belongs to */
+};
+extern struct bdev_entry *g_bdevs;	/* newest first */
+struct bdev_entry *bdev_find(const char *name);
+int bdev_name_check(const char *name, char *err, size_t errlen);
+int bdev_register(const char *name, struct nvmf_bdev *b, const char *method,
+		  struct bdev_entry **out);
+int bdev_adopt(struct nvmf_bdev *b);
+int bdev_unregister(const char *name);
+void bdev_registry_free(bool (*claimed)(const struct nvmf_bdev *b));
 int bdev_poll_all(void);		/* a reactor reaps polled backends */
 void nvmf_bdev_done(struct nvmf_req *r, uint16_t status);	/* in nvmf.c */
 
@@ -482,7 +500,6 @@ int rpc_start(const char *path, char *err, size_t errlen);	/* NULL: default */
 const char *rpc_socket_path(void);				/* NULL: RPC is off */
 void rpc_stop(void);
 int rpc_load_config(struct json_object *cfg, char *err, size_t errlen);
-int rpc_load_config_file(const char *path, char *err, size_t errlen);
 /* rdma.c: NVMe/RDMA, target side (built when libibverbs + librdmacm)  */
 /* ==================================================================== */
 
@@ -599,21 +616,22 @@ int host_identify_main(int argc, char **argv);
 int host_perf_main(int argc, char **argv);	/* perf.c */
 
 /* ==================================================================== */
-/* config.c: `nvmf rpc` (rpc.py's syntax) and config file loaders      */
+/* rpc_client.c: `nvmf rpc` (rpc.py's syntax); config.c: config files */
 /* ==================================================================== */
 
 struct json_object;
 struct rpc_method;
-int config_rpc_main(int argc, char **argv);		/* nvmf rpc */
-int config_main(int argc, char **argv);			/* nvmf config FILE */
+int rpc_client_main(int argc, char **argv);		/* nvmf rpc */
 const struct rpc_method *rpc_method_find(const char *name);
 int rpc_build_params(const struct rpc_method *m, int argc, char **argv,
 		     struct json_object **params, struct json_object **client,
 		     char *err, size_t errlen);
+void config_print_json(FILE *f, struct json_object *obj, int indent, int depth);
+int config_main(int argc, char **argv);			/* nvmf config FILE */
 int config_translate(const char *name, const char *text, struct json_object **out,
 		     struct json_object **warnings, char *err, size_t errlen);
 int config_load_file(const char *path, struct json_object **out, char *err, size_t errlen);
-void config_print_json(FILE *f, struct json_object *obj, int indent, int depth);
+char *config_slurp(const char *path, char *err, size_t errlen);	/* "-": stdin */
 /* pcie_nvme.c, pcie_vfio.c: the NVMe driver and its VFIO bus         */
 /* ==================================================================== */
 

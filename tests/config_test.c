@@ -1,9 +1,10 @@
 /*
- * config_test.c - unit tests of config.c: rpc.py's command
- * line turned into JSON-RPC params, the three config formats turned into
- * SPDK's save_config shape, and rpc.py's way of printing JSON.
+ * config_test.c - unit tests of rpc_client.c and config.c: rpc.py's
+ * command line turned into JSON-RPC params, the three config formats
+ * turned into SPDK's save_config shape, and rpc.py's way of printing JSON.
  *
- * config.c is compiled in whole; it needs nothing from the rest of nvmf.
+ * Both files are compiled in whole; they need nothing from the rest of
+ * nvmf, since neither touches the target's state.
  * Expected JSON is written as text and compared as JSON
  * (json_object_equal), so key order does not matter but every key and
  * value does.
@@ -17,6 +18,7 @@
  *   5. SPDK JSON passes through                   SPDK save_config
  *   6. printing as json.dumps(indent=2)           rpc.py print_dict
  */
+#include "../rpc_client.c"
 #include "../config.c"
 #include "test.h"
 
@@ -484,7 +486,7 @@ static int run_rpc(const char *sock, const char *args, char *out, size_t outlen)
 	fflush(stdout);
 	dup2(fileno(tmp), 1);
 	dup2(fileno(tmp), 2);
-	rc = config_rpc_main(argc, argv);
+	rc = rpc_client_main(argc, argv);
 	fflush(stdout);
 	fflush(stderr);
 	dup2(saved_out, 1);

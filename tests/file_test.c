@@ -1,5 +1,6 @@
 /*
- * file_test.c - unit tests of the file backend in bdev.c.
+ * file_test.c - unit tests of the file backend in bdev.c, and of the
+ * registry there that holds bdevs by name for the RPC methods.
  *
  * bdev.c is compiled in whole; what it needs from nvmf.c and main.c is
  * stubbed: nvmf_bdev_done() records the status the backend answers, and
@@ -15,6 +16,7 @@
  *   4. write zeroes, deallocate (holes)           [NVM-1.0c §3.2.8, §3.2.3]
  *   5. read-only file: write protected            [BASE-2.0c Fig. 94]
  *   6. errno -> status; ENOSPC on a full tmpfs    [BASE-2.0c Fig. 94, 101]
+ *   7. the bdev registry: names, adopt, unregister  SPDK's bdev naming rules
  *
  * EIO cannot be produced on a plain file without a failing block device
  * (dm-error needs device-mapper), so it is checked through the mapping
@@ -219,6 +221,66 @@ static void test_errors(const char *dir)
 	rmdir(mnt);
 }
 
+/* ==================================================================== */
+/* 7. The bdev registry                                                */
+/* ==================================================================== */
+
+/* Never claimed here: no subsystem exists in this test. */
+static bool never_claimed(const struct nvmf_bdev *b)
+{
+	(void)b;
+	return false;
+}
+
+/*
+ * The registry is what lets bdev_malloc_create come before add_ns: a
+ * name must be unique and fit struct nvmf_bdev's name, a registered bdev
+ * is found by name, a command-line bdev is adopted once with the method
+ * that would make it again, and unregistering frees it.
+ */
+static void test_registry(const char *dir)
+{
+	struct nvmf_bdev *b, *f;
+	struct bdev_entry *be = NULL;
+	char err[256], spec[512], path[sizeof(((struct nvmf_bdev *)0)->name)], longname[300];
+
+	memset(longname, 'x', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = 0;
+	CHECK(bdev_name_check("", err, sizeof(err)) == -EINVAL, "registry: an empty name is refused");
+	CHECK(bdev_name_check(longname, err, sizeof(err)) == -EINVAL,
+	      "registry: a name longer than a bdev's is refused (%s)", err);
+	CHECK(bdev_create("ram:1M", &b, err, sizeof(err)) == 0, "registry: ram:1M made");
+	CHECK(bdev_register("Malloc0", b, "bdev_malloc_create", &be) == 0 && be && be->b == b,
+	      "registry: Malloc0 registered");
+	CHECK(!strcmp(b->name, "Malloc0"), "registry: the backend takes the name");
+	CHECK(bdev_find("Malloc0") == be && !bdev_find("Malloc1"), "registry: found by name only");
+	CHECK(bdev_name_check("Malloc0", err, sizeof(err)) == -EEXIST && strstr(err, "already exists"),
+	      "registry: a second Malloc0 is refused: %s", err);
+
+	snprintf(path, sizeof(path), "%s/adopt", dir);
+	close(open(path, O_CREAT | O_WRONLY, 0600));
+	CHECK(truncate(path, 1 << 20) == 0, "registry: a 1 MiB file for --ns file:");
+	snprintf(spec, sizeof(spec), "file:%s", path);
+	CHECK(bdev_create(spec, &f, err, sizeof(err)) == 0, "registry: %s made", spec);
+	memcpy(f->name, path, sizeof(path));	/* as the command line names it */
+	CHECK(bdev_adopt(f) == 0 && bdev_adopt(f) == 0, "registry: adopting twice is harmless");
+	be = bdev_find(path);
+	CHECK(be && !strcmp(be->method, "bdev_aio_create") && !strcmp(be->filename, path),
+	      "registry: an adopted file is saved as bdev_aio_create of its path");
+	CHECK(g_bdevs == be && be->next && be->next->b == b && !be->next->next,
+	      "registry: two entries, newest first");
+
+	CHECK(bdev_unregister("Malloc0") == 0 && !bdev_find("Malloc0"), "registry: Malloc0 unregistered");
+	CHECK(bdev_unregister("Malloc0") == -ENOENT, "registry: unregistering it again is -ENOENT");
+	bdev_registry_free(never_claimed);
+	CHECK(g_bdevs == NULL, "registry: empty after bdev_registry_free");
+	unlink(path);
+}
+
+/* ==================================================================== */
+/* main                                                                */
+/* ==================================================================== */
+
 int main(void)
 {
 	char dir[] = "/tmp/nvmf-file-test.XXXXXX";
@@ -230,6 +292,7 @@ int main(void)
 	}
 	test_rw(dir);
 	test_errors(dir);
+	test_registry(dir);
 	rmdir(dir);
 	return test_done("file_test");
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/rpc_test.sh - the JSON-RPC server (rpc.c) and live configuration
+# tests/rpc_test.sh - the JSON-RPC server (rpc.c, rpc_methods.c) and live configuration
 # (nvmf.c) against a running ./nvmf, over a Unix socket in a temp dir:
 #
 #   1. the seed tutorial's sequence (transport, malloc bdev, subsystem,
