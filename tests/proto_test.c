@@ -919,6 +919,29 @@ static void bad_connect_one(const char *name, uint16_t qid, uint16_t sqsize, con
 	cl_close(&c);
 }
 
+/*
+ * A QID names one queue of a controller: a second Connect for a QID that
+ * is already connected must be refused, not steal the first queue's
+ * commands [BASE-2.0c Fig. 584: Controller Busy]. The last QID the
+ * controller grants is used, so no other test's queue holds it.
+ */
+static void bad_connect_twice(void)
+{
+	static struct cl first, second;
+	uint32_t st1, st2;
+
+	cl_open(&first, g_port);
+	cl_icreq(&first, 0, 0);
+	st1 = cl_connect(&first, NVMF_MAX_IO_QUEUES, 31, SUBNQN, HOSTNQN, g_cntlid, 0, NULL);
+	cl_open(&second, g_port);
+	cl_icreq(&second, 0, 0);
+	st2 = cl_connect(&second, NVMF_MAX_IO_QUEUES, 31, SUBNQN, HOSTNQN, g_cntlid, 0, NULL);
+	bad_case("a second Connect for a connected QID -> Connect Controller Busy (181h) + DNR",
+		 st1 == 0 && st2 == (NVME_SC_CONNECT_CTRL_BUSY | NVME_STATUS_DNR));
+	cl_close(&second);
+	cl_close(&first);
+}
+
 static void bad_connects(void)
 {
 	static struct cl c;
@@ -941,6 +964,7 @@ static void bad_connects(void)
 			SUBNQN, HOSTNQN, g_cntlid, NVME_SC_CONNECT_INVALID_PARAM, 44, 0);
 	bad_connect_one("admin Connect with a static CNTLID -> Invalid Parameters, IPO 16 in data",
 			0, 31, SUBNQN, HOSTNQN, 1, NVME_SC_CONNECT_INVALID_PARAM, 16, 1);
+	bad_connect_twice();
 
 	cl_open(&c, g_port);
 	cl_icreq(&c, 0, 0);
