@@ -553,7 +553,8 @@ static void test_rpc_exchange(void)
 	pthread_join(th, NULL);
 	close(fs.lfd);
 	unlink(sock);
-	CHECK_EQ_U(run_rpc(sock, "nvmf_get_stats", out, sizeof(out)), 1, "no server: exit status 1");
+	CHECK_EQ_U(run_rpc(sock, "-t 1 nvmf_get_stats", out, sizeof(out)), 1,
+		   "no server (waiting 1 s, not the default 60): exit status 1");
 	CHECK(strstr(out, "is the target running") != NULL, "and a hint: %s", out);
 	CHECK_EQ_U(run_rpc(sock, "nvmf_get_statz", out, sizeof(out)), 1, "unknown method: exit status 1");
 	json_object_put(fs.last_req);

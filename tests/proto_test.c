@@ -94,6 +94,8 @@ static int cl_open(struct cl *c, int port)
 	return 0;
 }
 
+/* Closing is also how a case says "this host is gone": the target must
+ * free the queue's QID and slots, which later cases rely on. */
 static void cl_close(struct cl *c)
 {
 	if (c->fd >= 0)
@@ -101,11 +103,17 @@ static void cl_close(struct cl *c)
 	c->fd = -1;
 }
 
+/* One send() for a whole PDU: a short send would split a PDU in a way
+ * the case did not mean to test (test_byte_by_byte splits on purpose).
+ * MSG_NOSIGNAL: a target that closed on us must fail the case, not kill
+ * the test with SIGPIPE. */
 static int cl_send(struct cl *c, const void *buf, size_t len)
 {
 	return send(c->fd, buf, len, MSG_NOSIGNAL) == (ssize_t)len ? 0 : -EIO;
 }
 
+/* TCP is a byte stream: a PDU may arrive in any number of pieces, so
+ * read until len bytes are in, or the receive timeout or EOF ends it. */
 static int cl_recv_all(struct cl *c, uint8_t *buf, size_t len)
 {
 	size_t got = 0;
@@ -145,6 +153,8 @@ static bool cl_eof(struct cl *c)
 	return recv(c->fd, &b, 1, 0) == 0;
 }
 
+/* ICReq with the fields a bad-input case may want wrong (PFV, HPDA);
+ * cl_icreq below is the correct one that also reads the answer. */
 static int cl_icreq_raw(struct cl *c, uint16_t pfv, uint8_t hpda, uint8_t digest)
 {
 	struct nvme_tcp_icreq ic = { 0 };
@@ -199,6 +209,9 @@ static int cl_send_pdu(struct cl *c, void *hdr, uint32_t hlen, const void *data,
 	return cl_send(c, buf, off);
 }
 
+/* The two SGL descriptors an NVMe/TCP host may use:
+ * data in the capsule (offset 0 from the end of the SQE), or data the
+ * transport moves later (R2T/H2CData for writes, C2HData for reads). */
 static void sgl_icd(struct nvme_sqe *s, uint32_t len)
 {
 	s->dptr.type = NVME_SGL_TYPE_DATA_BLOCK << 4 | NVME_SGL_SUBTYPE_OFFSET;
@@ -211,6 +224,8 @@ static void sgl_xport(struct nvme_sqe *s, uint32_t len)
 	s->dptr.length = htole32(len);
 }
 
+/* A CapsuleCmd. A CID the caller left 0 gets the next one, so cases that
+ * test CID reuse can set it on purpose and the rest need not care. */
 static int cl_send_cmd(struct cl *c, struct nvme_sqe *sqe, const void *icd, uint32_t len)
 {
 	struct nvme_tcp_cmd cmd = { .hdr.type = NVME_TCP_CMD };
@@ -380,6 +395,9 @@ static uint32_t cl_rw(struct cl *c, uint8_t opc, uint64_t slba, uint32_t nlb, vo
 /* The target under test                                               */
 /* ==================================================================== */
 
+/* SIGTERM, not SIGKILL: the target's orderly shutdown is itself under
+ * test (under make asan a leak or a sanitizer report makes the exit
+ * status non-zero, and this check fails). */
 static void target_stop(void)
 {
 	int status;
@@ -393,6 +411,14 @@ static void target_stop(void)
 	g_target = -1;
 }
 
+/*
+ * The real ./nvmf on ports the kernel picked (a fixed port would collide
+ * with other targets on the machine). Two subsystems: SUBNQN open to any
+ * host for the data path, LOCKED_NQN with an allow list and a host that
+ * must authenticate, for the refusals. A wildcard listener checks that
+ * the discovery log never hands out 0.0.0.0. The target is ready when a
+ * TCP connect succeeds: the listener exists before anything is served.
+ */
 static void target_start(void)
 {
 	char l1[64], l2[64], d[16];
@@ -429,6 +455,9 @@ static void target_start(void)
 /* What a real host checks (the Linux host driver and libnvme)        */
 /* ==================================================================== */
 
+/* The first answer a host sees. Each field is one the Linux host or
+ * libnvme checks before it goes on, so a wrong one means no connection
+ * at all, not a subtle bug. */
 static void test_icresp(void)
 {
 	struct nvme_tcp_icresp *r;
@@ -603,6 +632,10 @@ static struct cl g_by_admin;
 static uint16_t g_cntlid;
 
 /* The bystander writes and reads back a block: true if it still works. */
+/* After each bad case: does the connection opened at the start still
+ * write and read? A target that shares state between connections badly
+ * (a global buffer, a reactor stuck on the bad peer) fails here, on the
+ * case that broke it. */
 static bool bystander_ok(void)
 {
 	static uint8_t w[4096], r[4096];
@@ -614,6 +647,10 @@ static bool bystander_ok(void)
 }
 
 /* Expect a C2HTermReq with fes/fei, then the connection closing. */
+/* A fatal error is answered with C2HTermReq naming the error (FES) and,
+ * for a bad header field, the byte offset of that field (FEI), then a
+ * closed connection [TCP-1.0c §3.6.2.4]: the host learns what it did
+ * wrong. fei < 0: the FEI is not checked. */
 static bool expect_term(struct cl *c, uint16_t fes, int fei)
 {
 	struct nvme_tcp_term *t = (void *)c->pdu;
@@ -633,6 +670,7 @@ static bool expect_term(struct cl *c, uint16_t fes, int fei)
 	return cl_eof(c);
 }
 
+/* One bad-input case: its own verdict, then the bystander's. */
 static void bad_case(const char *name, bool ok)
 {
 	CHECK(ok, "%s", name);
@@ -657,6 +695,8 @@ static bool bad_header(void (*fn)(struct nvme_tcp_cmd *), uint16_t fes, int fei)
 	return ok;
 }
 
+/* The header corruptions, one field each, so a failure names the field
+ * the target stopped checking. */
 static void hlen_bad(struct nvme_tcp_cmd *c) { c->hdr.hlen = 70; }
 static void plen_short(struct nvme_tcp_cmd *c) { c->hdr.plen = htole32(60); }
 static void type_unknown(struct nvme_tcp_cmd *c) { c->hdr.type = 0x0c; }
@@ -919,6 +959,32 @@ static void bad_connect_one(const char *name, uint16_t qid, uint16_t sqsize, con
 	cl_close(&c);
 }
 
+/*
+ * A QID names one queue of a controller: a second Connect for a QID that
+ * is already connected must be refused, not steal the first queue's
+ * commands [BASE-2.0c Fig. 584: Controller Busy]. The last QID the
+ * controller grants is used, so no other test's queue holds it.
+ */
+static void bad_connect_twice(void)
+{
+	static struct cl first, second;
+	uint32_t st1, st2;
+
+	cl_open(&first, g_port);
+	cl_icreq(&first, 0, 0);
+	st1 = cl_connect(&first, NVMF_MAX_IO_QUEUES, 31, SUBNQN, HOSTNQN, g_cntlid, 0, NULL);
+	cl_open(&second, g_port);
+	cl_icreq(&second, 0, 0);
+	st2 = cl_connect(&second, NVMF_MAX_IO_QUEUES, 31, SUBNQN, HOSTNQN, g_cntlid, 0, NULL);
+	bad_case("a second Connect for a connected QID -> Connect Controller Busy (181h) + DNR",
+		 st1 == 0 && st2 == (NVME_SC_CONNECT_CTRL_BUSY | NVME_STATUS_DNR));
+	cl_close(&second);
+	cl_close(&first);
+}
+
+/* The Connect refusals a host can meet: each names the offending field
+ * (IPO: byte offset, IATTR: in the command or in its data) so the host
+ * can report it [BASE-2.0c §6.3]. */
 static void bad_connects(void)
 {
 	static struct cl c;
@@ -941,6 +1007,7 @@ static void bad_connects(void)
 			SUBNQN, HOSTNQN, g_cntlid, NVME_SC_CONNECT_INVALID_PARAM, 44, 0);
 	bad_connect_one("admin Connect with a static CNTLID -> Invalid Parameters, IPO 16 in data",
 			0, 31, SUBNQN, HOSTNQN, 1, NVME_SC_CONNECT_INVALID_PARAM, 16, 1);
+	bad_connect_twice();
 
 	cl_open(&c, g_port);
 	cl_icreq(&c, 0, 0);
@@ -955,6 +1022,9 @@ static void bad_connects(void)
 	cl_close(&c);
 }
 
+/* Flow control and lifetime: more commands than the queue has slots, a
+ * peer that disappears halfway through a write, a CID used twice, and a
+ * host that ends the connection itself. None may cost the others. */
 static void bad_flow(void)
 {
 	static uint8_t half[2048];
@@ -1025,6 +1095,9 @@ static void bad_flow(void)
 
 /* Every PDU of a session sent one byte at a time, then in odd splits:
  * the receive state machine must not care where the stream breaks. */
+/* TCP may deliver a PDU one byte at a time; a receiver that assumes a
+ * whole header per read() works on loopback and fails on a real network.
+ * So the same commands go out in 1-byte sends. */
 static void test_byte_by_byte(void)
 {
 	static uint8_t stream[8192], w[4096], r[4096];

@@ -31,8 +31,8 @@ DETAIL=tests/out/spdk_rpc_test.detail
 : >"$DETAIL"
 . tests/lib.sh
 if [ ! -x "$SPDK/run" ] || [ ! -f "$SPDK/scripts/rpc.py" ]; then
-	echo "spdk_rpc_test: skipped: SPDK's kit is not at $SPDK (set NVMF_SHARED to the directory holding spdk/)"
-	echo "spdk_rpc_test: 0 passed, 0 failed"
+	echo "skip - spdk_rpc_test: SPDK's kit is not at $SPDK (set NVMF_SHARED to the directory holding spdk/)"
+	echo "spdk_rpc_test: 0 passed, 0 failed, 1 skipped"
 	exit 0
 fi
 T=$(mktemp -d)

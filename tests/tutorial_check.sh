@@ -6,11 +6,15 @@
 #     |-- every anchor  `FILE:/ERE/`  --> grep -cE ERE FILE must be exactly 1
 #     |                                   (an anchor that matches nothing, or
 #     |                                   two places, points nowhere)
+#     |-- <!-- in file order: FILE -->  --> the chapter's anchors into FILE
+#     |                                   find ascending lines of FILE
 #     |-- ```sh test     block --> bash -eo pipefail, repo root, 120 s
 #     |-- ```sh test-vm  block --> the same, inside one 6.12 lab guest
-#     '-- ```output      block right after either: each non-empty line must
-#                         appear, in this order, as a substring of what the
-#                         block printed (stdout and stderr together)
+#     '-- ```output      block right after either: an excerpt of what the
+#                         block printed (stdout and stderr together), not
+#                         all of it: each non-empty line must appear as a
+#                         substring, in this order; lines in between and
+#                         around are allowed (timings, addresses, PIDs vary)
 #
 # Output: "ok"/"not ok" lines, then "N passed, M failed" (skipped VM blocks
 # are counted as skipped, never as passed). Logs: tests/out/tutorial/.
@@ -38,19 +42,37 @@ bad() { echo "not ok - $*"; fail=$((fail + 1)); }
 
 # --- anchors -----------------------------------------------------------
 # An anchor is inline code `FILE:/ERE/`; FILE is relative to the repo root.
+# A chapter that walks a file from top to bottom says so with a line
+#   <!-- in file order: FILE -->
+# and then its anchors into FILE must find lines in ascending order, so
+# a reader who follows the chapter never scrolls back. Only the first
+# mention of an anchor counts: naming again something already read is a
+# reminder, not a step back.
 check_anchors() {
-	local md=$1 file re n
+	local md=$1 file re n line
+	local -A ordered=() last_line=() last_re=() seen=()
+	for file in $(sed -nE 's/^<!-- in file order: ([^ ]+) -->$/\1/p' "$md"); do
+		[ -f "$file" ] || bad "$md: file-order marker names $file: no such file"
+		ordered[$file]=1
+	done
 	while IFS=$'\t' read -r file re; do
 		if [ ! -f "$file" ]; then
 			bad "$md: anchor $file:/$re/: no such file"
 			continue
 		fi
 		n=$(grep -cE -- "$re" "$file")
-		if [ "$n" = 1 ]; then
-			pass=$((pass + 1))
-		else
+		if [ "$n" != 1 ]; then
 			bad "$md: anchor $file:/$re/ matches $n lines (want exactly 1)"
+			continue
 		fi
+		pass=$((pass + 1))
+		[ -n "${ordered[$file]:-}" ] && [ -z "${seen[$file:$re]:-}" ] || continue
+		seen[$file:$re]=1
+		line=$(grep -nE -- "$re" "$file" | cut -d: -f1)
+		if [ "$line" -lt "${last_line[$file]:-0}" ]; then
+			bad "$md: anchor $file:/$re/ (line $line) comes after $file:/${last_re[$file]}/ (line ${last_line[$file]}), but the chapter says it follows $file in file order"
+		fi
+		last_line[$file]=$line last_re[$file]=$re
 	done < <(grep -oE '`[A-Za-z0-9_./-]+:/[^`]+/`' "$md" |
 		sed -E 's/^`([^:]+):\/(.*)\/`$/\1\t\2/')
 }
@@ -92,7 +114,9 @@ extract_blocks() {
 	' "$md"
 }
 
-# The lines of EXPECT must appear in LOG, in order, as substrings.
+# The lines of EXPECT must appear in LOG, in order, as substrings: the
+# output block is an excerpt, so other lines may come before, between and
+# after them, but never in another order.
 match_expect() {
 	local expect=$1 log=$2
 	# Several expected lines may match one output line, left to right.
