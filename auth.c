@@ -177,21 +177,27 @@ static int auth_key_parse(const char *s, struct auth_key *k, char *err, size_t e
 	int n;
 
 	memset(k, 0, sizeof(*k));
-	if (strncmp(s, "DHHC-1:0", 8) || s[8] < '0' || s[8] > '3' || s[9] != ':')
-		return snprintf(err, errlen, "a secret starts DHHC-1:00: to DHHC-1:03:"), -EINVAL;
+	if (strncmp(s, "DHHC-1:0", 8) || s[8] < '0' || s[8] > '3' || s[9] != ':') {
+		snprintf(err, errlen, "a secret starts DHHC-1:00: to DHHC-1:03:");
+		return -EINVAL;
+	}
 	end = strchr(b64, ':');
-	if (!end || end[1] || (end - b64) % 4 || end - b64 > 4 * (int)(sizeof(raw) / 3))
-		return snprintf(err, errlen, "a secret is DHHC-1:0N:<base64>: (nvme gen-dhchap-key)"),
-		       -EINVAL;
+	if (!end || end[1] || (end - b64) % 4 || end - b64 > 4 * (int)(sizeof(raw) / 3)) {
+		snprintf(err, errlen, "a secret is DHHC-1:0N:<base64>: (nvme gen-dhchap-key)");
+		return -EINVAL;
+	}
 	n = EVP_DecodeBlock(raw, (const unsigned char *)b64, (int)(end - b64));
 	n -= (end[-1] == '=') + (end[-2] == '=');	/* DecodeBlock counts padding */
-	if (n != 36 && n != 52 && n != 68)
-		return snprintf(err, errlen, "secret is %d bytes, want 32, 48 or 64 and a CRC", n - 4),
-		       -EINVAL;
+	if (n != 36 && n != 52 && n != 68) {
+		snprintf(err, errlen, "secret is %d bytes, want 32, 48 or 64 and a CRC", n - 4);
+		return -EINVAL;
+	}
 	k->len = (uint8_t)(n - 4);
 	memcpy(k->key, raw, k->len);
-	if (crc32(0, raw, k->len) != le32toh(*(le32 *)(void *)(raw + k->len)))
-		return snprintf(err, errlen, "secret's CRC-32 does not match (mistyped?)"), -EINVAL;
+	if (crc32(0, raw, k->len) != le32toh(*(le32 *)(void *)(raw + k->len))) {
+		snprintf(err, errlen, "secret's CRC-32 does not match (mistyped?)");
+		return -EINVAL;
+	}
 	k->hash = (uint8_t)(s[8] - '0');
 	return 0;
 }
@@ -279,8 +285,10 @@ int auth_host_set(const char *subnqn, const char *hostnqn, const char *key, cons
 	p = *auth_host_slot(subnqn, hostnqn);
 	if (!p) {
 		p = calloc(1, sizeof(*p));
-		if (!p)
-			return snprintf(err, errlen, "out of memory"), -ENOMEM;
+		if (!p) {
+			snprintf(err, errlen, "out of memory");
+			return -ENOMEM;
+		}
 		h.next = g_auth_hosts;
 		g_auth_hosts = p;
 	} else {

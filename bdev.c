@@ -845,7 +845,7 @@ void bdev_free(struct nvmf_bdev *b)
  * namespace later (nvmf_subsystem_add_ns), so something must hold the
  * unclaimed ones and find them by name: this list. It lives here, beside
  * the backends it holds, and knows nothing of subsystems; whether a bdev
- * is claimed is nvmf.c's to say (nvmf_bdev_owner), and the RPC methods
+ * is claimed is subsys.c's to say (nvmf_bdev_owner), and the RPC methods
  * ask before they unregister one.
  *
  * Only the RPC thread, or main before it starts, touches the list, so it

@@ -500,6 +500,8 @@ int rpc_start(const char *path, char *err, size_t errlen);	/* NULL: default */
 const char *rpc_socket_path(void);				/* NULL: RPC is off */
 void rpc_stop(void);
 int rpc_load_config(struct json_object *cfg, char *err, size_t errlen);
+
+/* ==================================================================== */
 /* rdma.c: NVMe/RDMA, target side (built when libibverbs + librdmacm)  */
 /* ==================================================================== */
 
@@ -632,6 +634,8 @@ int config_translate(const char *name, const char *text, struct json_object **ou
 		     struct json_object **warnings, char *err, size_t errlen);
 int config_load_file(const char *path, struct json_object **out, char *err, size_t errlen);
 char *config_slurp(const char *path, char *err, size_t errlen);	/* "-": stdin */
+
+/* ==================================================================== */
 /* pcie_nvme.c, pcie_vfio.c: the NVMe driver and its VFIO bus         */
 /* ==================================================================== */
 

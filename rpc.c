@@ -11,7 +11,7 @@
  *                                               |
  *                 rpc_methods.c: the methods on nvmf's objects
  *                     |                                 |
- *                  bdev.c (backends and         nvmf.c live configuration
+ *                  bdev.c (backends and         subsys.c live configuration
  *                  their registry)              (subsystems, namespaces,
  *                                               hosts, listeners, referrals)
  *
@@ -30,7 +30,8 @@
  * a subsystem waits for its controllers to close), and a reactor that
  * waited would stall every queue it owns. The RPC thread is also the only
  * writer of the configuration, so methods need no lock against each
- * other; nvmf.c takes g_config_lock where reactors read.
+ * other; subsys.c takes g_config_lock for writing around each change,
+ * and the reactors take it for reading where they walk the lists.
  *
  * Names, parameters and result shapes are SPDK's (doc/jsonrpc.md,
  * lib/nvmf/nvmf_rpc.c, module/bdev/.../..._rpc.c), so SPDK tutorials and

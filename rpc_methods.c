@@ -9,7 +9,7 @@
  *               rpc_add_ns  rpc_add_host  rpc_keyring_*  rpc_get_stats ...
  *                    |                 |
  *                    v                 v
- *   bdev.c (backends, the registry)   nvmf.c (live configuration:
+ *   bdev.c (backends, the registry)   subsys.c (live configuration:
  *                                      subsystems, hosts, listeners)
  *
  * Each method checks its params with rpc.c's typed getters, then calls
@@ -777,7 +777,7 @@ static int rpc_parse_address(struct json_object *p, const char *key, struct nvmf
 }
 
 /* add_listener and remove_listener take the same parameters; only the
- * call into nvmf.c differs. ana_state and the like are SPDK options for
+ * call into subsys.c differs. ana_state and the like are SPDK options for
  * multipath that nvmf does not have, so they are named and ignored. */
 static int rpc_listener_method(struct json_object *p, struct json_object **res, struct rpc_err *e,
 			       bool add)

@@ -31,7 +31,7 @@
  *   What nvmf.c calls  a response, a read's C2HData, a write's R2T
  *   Send               one writev() for everything queued
  *   Setup, teardown    a connection's memory, close, MDTS and the pool
- *   Shared with host.c CRC32C, PDU header checks, the --trace line
+ *   Shared with host_queue.c: CRC32C, PDU header checks, the --trace line
  *
  * Listening, accepting and what a peer may cost before Connect (deadlines,
  * caps on such connections, a pause when accept() runs out of file
@@ -1256,7 +1256,7 @@ static const struct nvmf_transport_ops tcp_ops = {
 };
 
 /* ==================================================================== */
-/* Helpers shared with host.c: digests, header checks, trace            */
+/* Helpers shared with host_queue.c: digests, header checks, trace      */
 /* ==================================================================== */
 
 /* CRC32C, the iSCSI polynomial [TCP-1.0c §3.3.4]: seed ~0, result

@@ -5,7 +5,7 @@
  * Pure functions: they read the entry (and a Connect's data) and write
  * text into the caller's buffer; no I/O, no state. The target prints their
  * lines where a command arrives and where it completes (nvmf.c), the host
- * where it sends one and where its completion comes back (host.c), so
+ * where it sends one and where its completion comes back (host_queue.c), so
  * both ends of a connection describe the same command in the same words:
  *
  *   cmd  qid=0 cid=2 PropertySet CC size=4 value=0x460001 EN=1 CSS=0 MPS=0 ...

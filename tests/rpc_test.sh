@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # tests/rpc_test.sh - the JSON-RPC server (rpc.c, rpc_methods.c) and live configuration
-# (nvmf.c) against a running ./nvmf, over a Unix socket in a temp dir:
+# (subsys.c) against a running ./nvmf, over a Unix socket in a temp dir:
 #
 #   1. the seed tutorial's sequence (transport, malloc bdev, subsystem,
 #      namespace, listener; list; the host side does I/O; then remove
