@@ -27,7 +27,7 @@
  *   8. Asynchronous events                    [BASE-2.0c §5.2]
  *   9. Abort                                  [BASE-2.0c §5.1]
  *  10. I/O commands, SQHD                     [NVM-1.0c §3; BASE-2.0c §4.6]
- *  11. Live configuration: ports, namespaces, hosts, referrals (rpc.c's)
+ *  11. Live configuration: ports, namespaces, hosts, referrals (subsys.c)
  *
  * Build: make tests/nvmf_test. V=1 in the environment shows the target's
  * log lines as "# ..." comments.
@@ -111,6 +111,9 @@ struct cpl {
 	bool none;			/* no completion came */
 };
 
+/* Only the latest NR_CPL completions are kept: a test looks at the one it
+ * just caused (cpl_of), never at history. NR_SLOTS is more than any test
+ * keeps in flight at once; AERs parked by the core hold theirs. */
 #define NR_CPL		64
 #define NR_SLOTS	16
 
@@ -127,17 +130,22 @@ static struct nvmf_req g_slot[NR_SLOTS];
 static uint8_t g_slot_buf[NR_SLOTS][NVMF_MAX_DATA];
 static bool g_slot_busy[NR_SLOTS];
 
+/* The target starts receiving on a new queue; the fake has no socket. */
 static void fake_start(struct nvmf_queue *q)
 {
 	(void)q;
 }
 
+/* The core wants a write's data from the host (an R2T on TCP, an RDMA
+ * READ on RDMA). Record which request asked; submit_r2t() answers it. */
 static void fake_fetch_data(struct nvmf_req *r)
 {
 	g_nr_fetch++;
 	g_fetched = r;
 }
 
+/* The core answers a command: keep the CQE and a copy of the data a read
+ * would carry back, and free the slot as a transport would once sent. */
 static void fake_complete(struct nvmf_req *r)
 {
 	struct cpl *c = &g_cpl[g_nr_cpl++ % NR_CPL];
@@ -197,6 +205,8 @@ static void q_free(struct nvmf_queue *q)
 	free(q);
 }
 
+/* A free command slot on q, zeroed. Running out is a bug in the test
+ * (a command the core never completed), so it stops the run at once. */
 static struct nvmf_req *slot_get(struct nvmf_queue *q)
 {
 	for (int i = 0; i < NR_SLOTS; i++) {
@@ -212,6 +222,7 @@ static struct nvmf_req *slot_get(struct nvmf_queue *q)
 	exit(2);
 }
 
+/* Slots the core still holds: parked AERs, commands waiting for data. */
 static int slots_busy(void)
 {
 	int n = 0;
@@ -276,11 +287,16 @@ static struct cpl *submit_r2t(struct nvmf_queue *q, const void *sqe, const void 
 	return cpl_of(r, since);
 }
 
+/* The CQE's status field without the phase tag: SCT, SC, and DNR on top
+ * [BASE-2.0c Fig. 92]. Tests compare it with NVME_SC_x | DNR, because a
+ * host retries a command whose DNR is clear, so DNR is part of the answer. */
 static uint16_t st(const struct cpl *c)
 {
 	return le16toh(c->cqe.status) >> 1;	/* above the phase tag */
 }
 
+/* Command specific DW0: the CNTLID after Connect, IPO/IATTR after a
+ * refused Connect, a property's value, a feature's value. */
 static uint32_t dw0(const struct cpl *c)
 {
 	return le32toh(c->cqe.dw0);
@@ -294,6 +310,9 @@ static uint32_t dw0(const struct cpl *c)
 
 static uint16_t g_cid = 0x100;
 
+/* An SQE as a Fabrics host builds it: PSDT says SGL, because a Fabrics
+ * command never describes its data with PRPs. Each gets a new CID so a
+ * completion can be matched to its command. */
 static struct nvme_sqe sqe_new(uint8_t opc, uint32_t nsid, uint32_t cdw10, uint32_t cdw11)
 {
 	struct nvme_sqe s;
@@ -308,6 +327,8 @@ static struct nvme_sqe sqe_new(uint8_t opc, uint32_t nsid, uint32_t cdw10, uint3
 	return s;
 }
 
+/* The Connect SQE [BASE-2.0c Fig. 546]; its 1024 bytes of data (host and
+ * subsystem NQN, CNTLID) come from connect_data(). */
 static struct nvmf_connect_cmd connect_cmd(uint16_t qid, uint16_t sqsize, uint8_t cattr,
 					   uint32_t kato)
 {
@@ -347,6 +368,7 @@ static struct nvmf_connect_data connect_data(uint16_t cntlid, const char *subnqn
 	return d;
 }
 
+/* Connect with every field chosen by the caller, data in the capsule. */
 static struct cpl *connect_ex(struct nvmf_queue *q, uint16_t qid, uint16_t sqsize, uint8_t cattr,
 			      uint32_t kato, uint16_t cntlid, const char *subnqn, const char *hostnqn)
 {
@@ -356,12 +378,17 @@ static struct cpl *connect_ex(struct nvmf_queue *q, uint16_t qid, uint16_t sqsiz
 	return submit(q, &c, &d, sizeof(d));
 }
 
+/* The usual admin Connect: QID 0, the admin queue's size, CNTLID FFFFh
+ * ("any controller": the dynamic model [BASE-2.0c §3.3.1.2]). */
 static struct cpl *connect_admin(struct nvmf_queue *q, const char *subnqn, const char *hostnqn,
 				 uint32_t kato)
 {
 	return connect_ex(q, 0, NVMF_ADMIN_QSIZE - 1, 0, kato, NVMF_CNTLID_DYNAMIC, subnqn, hostnqn);
 }
 
+/* Property Get and Set [BASE-2.0c §6.5, §6.6]: the Fabrics stand-in for
+ * reading and writing controller registers. wide sets ATTRIB to 8 bytes,
+ * which CAP needs and CC, CSTS and VS refuse. */
 static struct cpl *prop_get(struct nvmf_queue *q, uint32_t ofst, bool wide)
 {
 	struct nvmf_prop_cmd p;
@@ -421,6 +448,8 @@ static struct cpl *get_log(struct nvmf_queue *q, uint8_t lid, uint32_t nsid, boo
 	return submit(q, &s, NULL, len);
 }
 
+/* Set and Get Features with the value in CDW11 [BASE-2.0c §5.27]; sel is
+ * Get Features' SEL: current, default, saved, or supported capabilities. */
 static struct cpl *set_feat(struct nvmf_queue *q, uint8_t fid, uint32_t cdw11)
 {
 	struct nvme_sqe s = sqe_new(NVME_ADM_SET_FEATURES, 0, fid, cdw11);
@@ -435,6 +464,7 @@ static struct cpl *get_feat(struct nvmf_queue *q, uint8_t fid, uint8_t sel, uint
 	return submit(q, &s, NULL, 0);
 }
 
+/* Any admin command that carries no data (Keep Alive, Abort, AER). */
 static struct cpl *admin_cmd(struct nvmf_queue *q, uint8_t opc, uint32_t cdw10)
 {
 	struct nvme_sqe s = sqe_new(opc, 0, cdw10, 0);
@@ -452,6 +482,9 @@ static struct nvme_sqe sqe_rw(uint8_t opc, uint32_t nsid, uint64_t slba, uint32_
 	return s;
 }
 
+/* A read of nlb blocks of bs bytes, and a write whose data the target
+ * fetches (R2T): the path a host takes for anything above the in-capsule
+ * size. */
 static struct cpl *io_read(struct nvmf_queue *q, uint32_t nsid, uint64_t slba, uint32_t nlb,
 			   uint32_t bs)
 {
@@ -472,6 +505,12 @@ static struct cpl *io_write(struct nvmf_queue *q, uint32_t nsid, uint64_t slba, 
 /* The configuration under test                                        */
 /* ==================================================================== */
 
+/*
+ * Five subsystems, each for one kind of test, so that one test's changes
+ * (a namespace added, a counter moved) never change another's expected
+ * values. Two hosts: HOSTA may use every subsystem, HOSTB all but S2,
+ * which is what the allow-list and discovery-filter tests need.
+ */
 #define NQN_S1		"nqn.2026-01.io.nvmf.test:s1"		/* ns1 ram 512 B, ns2 ram 4 KiB */
 #define NQN_S2		"nqn.2026-01.io.nvmf.test:restricted"	/* HOSTA only */
 #define NQN_S3		"nqn.2026-01.io.nvmf.test:smart"	/* its own counters */
@@ -486,6 +525,9 @@ static struct cpl *io_write(struct nvmf_queue *q, uint32_t nsid, uint64_t slba, 
 static struct nvmf_subsys *g_s1, *g_s2, *g_s3, *g_s4;
 static struct nvmf_listener *g_l_io, *g_l_disc, *g_l_fixed;
 
+/* The helpers below build the configuration with the same calls main.c
+ * and the RPC methods use. A failure here is a broken setup, not a failed
+ * rule, so they stop the run instead of counting a CHECK. */
 static struct nvmf_bdev *bdev_new(const char *spec)
 {
 	struct nvmf_bdev *b;
@@ -550,6 +592,13 @@ static void listener_remove(struct nvmf_listener *l)
 	free(l);
 }
 
+/*
+ * The configuration every test starts from. Three listeners: a wildcard
+ * I/O port (its discovery entries carry the address the host reached), a
+ * discovery-only port (8009, where an NVM subsystem must not be
+ * reachable), and a port on a fixed address that only subsystems told to
+ * listen there use.
+ */
 static void setup(void)
 {
 	nvmf_init();
@@ -611,6 +660,8 @@ static bool space_padded(const char *field, size_t len, const char *s)
 	return true;
 }
 
+/* The low 64 bits of a 128-bit little-endian counter (the SMART log's
+ * Data Units Read/Written); the tests never count past 2^64. */
 static uint64_t u128_lo(const uint8_t *p)
 {
 	uint64_t v = 0;
@@ -624,6 +675,16 @@ static uint64_t u128_lo(const uint8_t *p)
 /* 1. Connect [BASE-2.0c §6.3]                                         */
 /* ==================================================================== */
 
+/*
+ * Connect creates a controller (admin queue) or joins one (I/O queue).
+ * What the group proves: a good Connect returns the CNTLID the host will
+ * name in every later I/O Connect; every bad field is refused with Connect
+ * Invalid Parameters and, in DW0, the byte offset of the field (IPO) and
+ * whether it lies in the SQE (IATTR 0) or in the data (IATTR 1), which is
+ * what nvme-cli and the kernel print; and a refused Connect leaves no
+ * controller behind. A failure here means real hosts cannot connect or,
+ * worse, connect where they should not (allow list, discovery-only port).
+ */
 static void test_connect(void)
 {
 	struct nvmf_queue *a = q_new(), *b = q_new(), *q;
@@ -654,6 +715,9 @@ static void test_connect(void)
 	CHECK_EQ_U(st(c), NVME_SC_CONNECT_FORMAT | DNR,
 		   "Connect: RECFMT 1 -> Connect Incompatible Format [BASE-2.0c Fig. 546, Fig. 584]");
 
+	/* The offsets checked below are the fields' byte offsets in Figures 546
+	 * (SQE: SQSIZE at 44, QID at 42) and 547 (data: CNTLID at 16, SUBNQN at
+	 * 256, HOSTNQN at 512); 1u << 16 is IATTR 1, "the offset is in the data". */
 	c = connect_ex(q, 0, 0, 0, 0, 0xffff, NQN_S1, HOSTA);
 	CHECK(st(c) == (NVME_SC_CONNECT_INVALID_PARAM | DNR) && dw0(c) == 44,
 	      "Connect: SQSIZE 0 -> Connect Invalid Parameters, IPO 44, IATTR 0 [BASE-2.0c Fig. 546, 549]");
@@ -680,6 +744,9 @@ static void test_connect(void)
 
 	/* I/O queues */
 	q = q_new();
+	/* An I/O queue names its controller by CNTLID, and may exist only once
+	 * that controller is enabled and only up to the queue count granted by
+	 * Set Features Number of Queues. */
 	c = connect_ex(q, 1, 31, 0, 0, 0x7777, NQN_S1, HOSTA);
 	CHECK(st(c) == (NVME_SC_CONNECT_INVALID_PARAM | DNR) && dw0(c) == (16 | 1u << 16),
 	      "Connect: I/O queue naming no live controller -> Invalid Parameters, IPO 16, IATTR 1 [BASE-2.0c Fig. 547]");
@@ -717,6 +784,7 @@ static void test_connect(void)
 	q_free(q);
 
 	q = q_new();
+	/* The discovery controller has an admin queue only [BASE-2.0c §3.1.3.3]. */
 	c = connect_ex(q, 0, 31, 0, 0, 0xffff, NVMF_DISC_NQN, HOSTB);
 	CHECK_EQ_U(st(c), 0, "Connect: admin queue to the well-known discovery NQN succeeds [BASE-2.0c §3.1.3.3]");
 	{
@@ -730,6 +798,8 @@ static void test_connect(void)
 	q_free(q);
 
 	q = q_new();
+	/* A discovery-only port serves the discovery subsystem and nothing else:
+	 * the same Connect that works on 4420 must fail here. */
 	q->listener = g_l_disc;
 	c = connect_admin(q, NQN_S1, HOSTA, 0);
 	CHECK(st(c) == (NVME_SC_CONNECT_INVALID_PARAM | DNR) && dw0(c) == (256 | 1u << 16),
@@ -741,6 +811,9 @@ static void test_connect(void)
 	q = q_new();
 	cc = connect_cmd(0, 31, 0, 0);
 	d = connect_data(0xffff, NQN_S1, HOSTA);
+	/* A host may describe Connect's 1 KiB of data with a transport SGL
+	 * instead of sending it in the capsule; the target must then fetch it
+	 * like a write's data, before it can know which subsystem is meant. */
 	c = submit(q, &cc, NULL, sizeof(d));
 	CHECK(c->none && g_fetched == g_last_req,
 	      "Connect: data not in the capsule is fetched from the host first (R2T) [TCP-1.0c §3.3.3]");
@@ -761,6 +834,16 @@ static void test_connect(void)
 /* 2. Property Get/Set [BASE-2.0c §3.1.4, §6.5-6.6]                    */
 /* ==================================================================== */
 
+/*
+ * Properties are the controller's registers, reached by Property Get/Set
+ * over the admin queue. What the group proves: nothing but Connect works
+ * before Connect, nothing but properties before CC.EN = 1; CAP describes
+ * what the target really accepts (MQES, page size, command sets); the
+ * CC.EN and CC.SHN handshakes move CSTS.RDY and CSTS.SHST as a host polls
+ * for them; and a reset (EN 1 -> 0) drops the I/O queues but keeps the
+ * admin queue, so the host can enable the controller again. A failure here
+ * shows up on a real host as a timeout waiting for CSTS.RDY.
+ */
 static void test_property(void)
 {
 	struct nvmf_queue *a = q_new(), *io, *q;
@@ -776,6 +859,8 @@ static void test_property(void)
 	connect_admin(a, NQN_S1, HOSTA, 0);
 
 	c = prop_get(a, NVME_REG_CAP, true);
+	/* An 8-byte property comes back in DW0 (low half) and DW1 (high half)
+	 * [BASE-2.0c §6.5]. The bit positions below are CAP's [BASE-2.0c Fig. 36]. */
 	cap = (uint64_t)le32toh(c->cqe.dw1) << 32 | dw0(c);
 	CHECK_EQ_U(st(c), 0, "Property Get CAP (8 bytes) succeeds before CC.EN [BASE-2.0c §6.5]");
 	CHECK_EQ_U(cap & 0xffff, NVMF_MAXCMD - 1, "CAP.MQES is MAXCMD - 1, 0's based [BASE-2.0c Fig. 36]");
@@ -815,6 +900,9 @@ static void test_property(void)
 
 	q = q_new();
 	connect_admin(q, NQN_S1, HOSTA, 0);
+	/* IOSQES is log2 of the SQE size, and Identify says SQES 66h: 64 bytes
+	 * and nothing else. An enable with 7 must fail as hardware would, with
+	 * CSTS.CFS, not be taken as 64 anyway. */
 	prop_set(q, NVME_REG_CC, NVME_CC_EN | 7u << NVME_CC_IOSQES_SHIFT | 4u << NVME_CC_IOCQES_SHIFT, false);
 	c = prop_get(q, NVME_REG_CSTS, false);
 	CHECK_EQ_U(dw0(c) & (NVME_CSTS_RDY | NVME_CSTS_CFS), NVME_CSTS_CFS,
@@ -824,6 +912,9 @@ static void test_property(void)
 	io = ioq_up(a, 1, 31, 0, &c);
 	CHECK_EQ_U(st(c), 0, "Connect: I/O queue 1 after CC.EN succeeds [BASE-2.0c §6.3]");
 	g_nr_close = 0;
+	/* A reset must not close the I/O queue from the admin queue's thread:
+	 * each queue notices on its own tick (its reactor), so the check is
+	 * made tick by tick. */
 	prop_set(a, NVME_REG_CC, CC_ENABLE & ~NVME_CC_EN, false);
 	c = prop_get(a, NVME_REG_CSTS, false);
 	CHECK_EQ_U(dw0(c) & NVME_CSTS_RDY, 0, "CC.EN 1 -> 0 clears CSTS.RDY [BASE-2.0c §3.7.2]");
@@ -850,6 +941,14 @@ static void test_property(void)
 /* 3. Identify [BASE-2.0c §5.17; NVM-1.0c §4.1.5]                      */
 /* ==================================================================== */
 
+/*
+ * Identify Controller is the first data a host reads, and the Linux host
+ * refuses a controller whose answer breaks its checks (nvme_init_ctrl:
+ * KAS, IOCCSZ, IORCSZ, MAXCMD, ICDOFF, SGLS). The values checked are the
+ * ones the target really enforces elsewhere (MDTS, MAXCMD, NN, AERL), so a
+ * host that trusts them never gets a command refused for exceeding them.
+ * The discovery controller answers a smaller set (CNTRLTYPE 2).
+ */
 static void test_identify_ctrl(void)
 {
 	struct nvmf_queue *a = q_new(), *d;
@@ -912,6 +1011,16 @@ static void test_identify_ctrl(void)
 	q_free(a);
 }
 
+/*
+ * Identify for namespaces: NSID 1 is 512-byte blocks, 2 is 4 KiB, so
+ * NSZE and LBAF are checked against what the backend was made with. An
+ * NSID up to NN that has no namespace is inactive: CNS 00h returns zeroes
+ * for it, while the descriptor list refuses it; NSID 0 or one above NN is
+ * Invalid Namespace or Format. The active list starts after the NSID
+ * given. The descriptors (NGUID, UUID, CSI) are what the
+ * Linux host uses to name /dev/disk/by-id links and to tell two paths to
+ * the same namespace apart, so they must be unique per namespace.
+ */
 static void test_identify_ns(void)
 {
 	struct nvmf_queue *a = ctrl_up(NQN_S1, HOSTA, 0);
@@ -1050,6 +1159,16 @@ static void test_identify_stable_ids(void)
 /* 4. Get Log Page [BASE-2.0c §5.16]                                   */
 /* ==================================================================== */
 
+/*
+ * Get Log Page: the Supported Log Pages list must name exactly the pages
+ * that are answered (nvme-cli believes it); a failed command lands in the
+ * Error log with its CID and status; the Commands Supported and Effects
+ * log tells the host which commands change what; an offset past the end
+ * and a length above MDTS are refused; the SMART log counts what was
+ * really read and written (thousands of 512-byte units, rounded up); the Changed
+ * Namespace List is filled by a namespace change and cleared by reading
+ * it without RAE [BASE-2.0c §5.16.1].
+ */
 static void test_log_pages(void)
 {
 	struct nvmf_queue *a = ctrl_up(NQN_S1, HOSTA, 0);
@@ -1067,6 +1186,8 @@ static void test_log_pages(void)
 	      "Supported Log Pages: LSUPP for 00h-05h only, not 06h or 70h [BASE-2.0c Fig. 204]");
 
 	/* a failed command lands in the error log */
+	/* FID 7Eh is not a feature this target has: the command fails, and the
+	 * failure must be in the Error log, with the CID the host can match. */
 	s = sqe_new(NVME_ADM_GET_FEATURES, 0, 0x7e, 0);
 	cid = le16toh(s.cid);
 	c = submit(a, &s, NULL, 0);
@@ -1232,6 +1353,17 @@ static int disc_count(const uint8_t *log, int n, const struct nvmf_listener *l, 
 	return k;
 }
 
+/*
+ * The discovery log [BASE-2.0c §5.16.1.23] is what `nvme discover` and
+ * the kernel's discovery service read to find subsystems: one entry per
+ * (subsystem, port) the asking host may use, plus one "current discovery
+ * subsystem" entry per port. The counts below follow from setup(): 4
+ * subsystems on the 2 I/O ports, 3 discovery entries. What the group
+ * proves: the log is the same however it is read (whole, paged, at an
+ * offset), GENCTR says when it changed, entries carry the address the
+ * host really reached (not the wildcard), and a host sees only the
+ * subsystems it may connect to.
+ */
 static void test_discovery(void)
 {
 	static uint8_t whole[NVMF_MAX_DATA];
@@ -1403,6 +1535,13 @@ static void test_discovery_big(void)
 /* 6. Features [BASE-2.0c §5.27]                                       */
 /* ==================================================================== */
 
+/*
+ * Set/Get Features, one feature at a time [BASE-2.0c §5.27.1]: a value
+ * that is accepted must read back (Get after Set), a value the target
+ * cannot honour is refused with Invalid Field rather than silently
+ * ignored, and SEL 3 tells the truth about what is changeable. Number of
+ * Queues grants at most what Connect later accepts, so the two agree.
+ */
 static void test_features(void)
 {
 	struct nvmf_queue *a = ctrl_up(NQN_S1, HOSTA, 0), *d;
@@ -1420,6 +1559,8 @@ static void test_features(void)
 	c = set_feat(a, NVME_FEAT_POWER_MGMT, 0);
 	CHECK_EQ_U(st(c), 0, "Set Features Power Management PS 0 succeeds [BASE-2.0c §5.27.1.2]");
 
+	/* Temperature Threshold keeps two values (over and under, chosen by
+	 * THSEL in CDW11 21:20); 157h is 343 K, the WCTEMP this target reports. */
 	c = get_feat(a, NVME_FEAT_TEMP_THRESH, 0, 0);
 	CHECK_EQ_U(dw0(c) & 0xffff, 0x157, "Temperature Threshold: the over threshold starts at WCTEMP [BASE-2.0c §5.27.1.3]");
 	c = set_feat(a, NVME_FEAT_TEMP_THRESH, 0x160);
@@ -1469,6 +1610,9 @@ static void test_features(void)
 	      "Keep Alive Timer: KATO set and read back in ms [BASE-2.0c §5.27.1.12]");
 	set_feat(a, NVME_FEAT_KATO, 0);
 
+	/* Host Identifier: the 128-bit form (EXHID = 1) returns the host ID from
+	 * Connect; the 64-bit form is refused, and a Fabrics host may not set it
+	 * after Connect, since Connect is where it is given [BASE-2.0c §5.27.1.25]. */
 	host_id(HOSTA, hostid);
 	s = sqe_new(NVME_ADM_GET_FEATURES, 0, NVME_FEAT_HOST_ID, 1);
 	c = submit(a, &s, NULL, 16);
@@ -1519,6 +1663,14 @@ static void test_features(void)
 /* 7. Keep Alive [BASE-2.0c §3.9, §5.25]                               */
 /* ==================================================================== */
 
+/*
+ * Keep Alive [BASE-2.0c §3.9]: with KATO 1000 ms a controller that hears
+ * nothing for longer is torn down, its admin queue at once and each I/O
+ * queue on its own tick. The clock is g_now_ms, moved by hand, so the test
+ * is exact without sleeping. Traffic based keep alive (CTRATT bit 6) means
+ * any command counts, which matters to a host busy with I/O that sends no
+ * Keep Alive of its own.
+ */
 static void test_keep_alive(void)
 {
 	struct nvmf_queue *a = ctrl_up(NQN_S1, HOSTA, 1000), *io = ioq_up(a, 1, 31, 0, NULL);
@@ -1635,6 +1787,16 @@ static struct cpl *aer(struct nvmf_queue *q)
 	return admin_cmd(q, NVME_ADM_ASYNC_EVENT, 0);
 }
 
+/*
+ * Asynchronous events [BASE-2.0c §5.2]: a host parks up to AERL + 1
+ * Asynchronous Event Requests, which complete only when something happens.
+ * What the group proves: one more is refused (Asynchronous Event Request
+ * Limit Exceeded); a namespace change completes one AER with the Changed
+ * Namespace List's LID, once, until the host reads that log (with RAE
+ * clear) to re-arm it; a reset frees the parked ones; the discovery
+ * controller reports a changed discovery log the same way. Without this
+ * the Linux host never rescans and a new namespace stays invisible.
+ */
 static void test_aer(void)
 {
 	struct nvmf_queue *a = ctrl_up(NQN_S4, HOSTA, 0), *d;
@@ -1726,6 +1888,12 @@ static void test_aer(void)
 /* 9. Abort [BASE-2.0c §5.1]                                           */
 /* ==================================================================== */
 
+/*
+ * Abort [BASE-2.0c §5.1]: the target may always decline ("not aborted",
+ * DW0 bit 0 set), which is what it does since commands never wait in a
+ * queue long enough to be caught. Create I/O SQ is a PCIe command: over
+ * Fabrics queues are made by Connect, so it is Invalid Opcode.
+ */
 static void test_abort(void)
 {
 	struct nvmf_queue *a = ctrl_up(NQN_S1, HOSTA, 0);
@@ -1743,6 +1911,8 @@ static void test_abort(void)
 /* 10. I/O commands [NVM-1.0c §3]                                      */
 /* ==================================================================== */
 
+/* Data is a pattern that differs in every byte and every block, so a
+ * block read from the wrong LBA or a shifted copy cannot pass a memcmp. */
 static uint8_t g_pat[NVMF_MAX_DATA];
 
 static void fill_pattern(uint8_t *p, size_t len, uint8_t seed)
@@ -1799,6 +1969,12 @@ static void test_flush_all(struct nvmf_queue *io)
 		}
 }
 
+/*
+ * Reads return what writes stored, on both block sizes: a write larger
+ * than the in-capsule size goes through R2T (fetch_data asked once), a
+ * 4 KiB write on NSID 2 comes in the capsule (no fetch). Write Zeroes
+ * zeroes exactly its blocks and not its neighbours.
+ */
 static void test_io_rw(struct nvmf_queue *io)
 {
 	struct nvme_sqe s;
@@ -1839,6 +2015,13 @@ static void test_io_rw(struct nvmf_queue *io)
 	      "Write Zeroes: those 4 blocks read zeroes, the neighbours keep their data [NVM-1.0c §3.3.7]");
 }
 
+/*
+ * Dataset Management Deallocate [NVM-1.0c §3.3.3]: the ram backend reads
+ * deallocated blocks as zeroes, so each range must be zero afterwards and
+ * the blocks between ranges untouched. A range past the namespace's end
+ * fails the whole command. Compare [NVM-1.0c §3.3.1] succeeds on equal
+ * data and fails with Compare Failure when one bit differs.
+ */
 static void test_io_dsm_compare(struct nvmf_queue *io)
 {
 	struct nvme_dsm_range rg[3];
@@ -1884,6 +2067,14 @@ static void test_io_dsm_compare(struct nvmf_queue *io)
 		   "Compare with one bit different -> Compare Failure (SCT 2, SC 85h) [NVM-1.0c Fig. 60]");
 }
 
+/*
+ * Every wrong I/O command gets its own status, and none reaches the
+ * backend: LBA Out of Range for blocks past the end or an SLBA that wraps,
+ * a transfer above MDTS, a data SGL that disagrees with NLB, an NSID the
+ * subsystem does not have, an opcode the target does not support, and
+ * admin or Fabrics commands on an I/O queue. fetches is checked so that a
+ * refused write never asks the host for its data first.
+ */
 static void test_io_errors(struct nvmf_queue *io)
 {
 	struct nvme_sqe s;
@@ -1997,6 +2188,9 @@ static void test_io_transport_errors(struct nvmf_queue *io)
 		   "SQHD counts SQEs the transport refused before nvmf_req_exec (2 of them here) [BASE-2.0c Fig. 92]");
 }
 
+/* The I/O group runs on one controller with one I/O queue of 128 entries;
+ * a test that needs its own queue (SQHD) connects it beside. At the end
+ * CC.EN = 0 must make the queue refuse I/O before it is closed. */
 static void test_io(void)
 {
 	struct nvmf_queue *a = ctrl_up(NQN_S1, HOSTA, 0), *io = ioq_up(a, 1, 127, 0, NULL);
@@ -2020,11 +2214,22 @@ static void test_io(void)
 }
 
 /* ==================================================================== */
-/* 11. Live configuration (what rpc.c drives)                          */
+/* 11. Live configuration (subsys.c; the RPC methods drive it)        */
 /* ==================================================================== */
 
 #define NQN_S6		"nqn.2026-01.io.nvmf.test:rpc"		/* made as an RPC would */
 
+/*
+ * What changes while hosts are connected [BASE-2.0c §3.1]: a subsystem
+ * made at run time (as nvmf_create_subsystem does) is reachable only on
+ * the ports it was told to listen on and appears in the discovery log on
+ * those only; referrals appear as SUBTYPE 1 entries; a namespace removed
+ * while a write waits for its data fails that write cleanly; a host taken
+ * off the allow list, or a listener removed, stops new Connects but not
+ * the connections already made; deleting a subsystem closes its
+ * controllers first. A failure here is the kind a running target shows as
+ * a crash or a host reaching what it was refused.
+ */
 static void test_live(void)
 {
 	struct nvmf_listener tmpl = { .trtype = NVMF_TRTYPE_TCP };
@@ -2165,6 +2370,9 @@ static void test_live(void)
 	CHECK(nvmf_bdev_owner(g_s1->ns[0]->bdev, NULL) == g_s1->ns[0], "live: other subsystems keep their namespaces");
 }
 
+/* The groups run in the order of the file map, on one configuration made
+ * once by setup(). Order matters where a group adds to it (namespaces on
+ * S4, subsystem S5), so a group's expected counts assume the ones before. */
 int main(void)
 {
 	if (getenv("V"))
