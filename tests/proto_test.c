@@ -32,6 +32,10 @@
 #include "../nvmf.h"
 #include "test.h"
 
+/* One open subsystem for the data path, one with an allow list and a
+ * secret for the refusals; three hosts: one allowed, one not, one that
+ * must authenticate. NS_BLOCKS is the namespace target_start() makes
+ * (16 MiB of 512-byte blocks), so "past the end" is a known LBA. */
 #define SUBNQN		"nqn.2026-11.io.nvmf:test1"
 #define LOCKED_NQN	"nqn.2026-11.io.nvmf:locked"
 #define HOSTNQN		"nqn.2014-08.org.nvmexpress:uuid:11111111-2222-3333-4444-555555555555"
@@ -46,6 +50,8 @@ uint32_t tcp_crc32c(const void *buf, size_t len)
 	return ~crc32_iscsi((unsigned char *)buf, (int)len, ~0u);
 }
 
+/* The target's PID (stopped at the end, even when checks failed) and
+ * its three ports: I/O, discovery, and the wildcard listener. */
 static pid_t g_target = -1;
 static int g_port, g_disc_port, g_wild_port;
 
@@ -53,6 +59,9 @@ static int g_port, g_disc_port, g_wild_port;
 /* A raw NVMe/TCP client                                               */
 /* ==================================================================== */
 
+/* One connection as a host sees it: the socket, the digests and the
+ * largest H2CData the target granted in ICResp (later PDUs must follow
+ * them), the next CID, and room for the largest PDU the target may send. */
 struct cl {
 	int fd;
 	bool hd, dd;
@@ -61,6 +70,9 @@ struct cl {
 	_Alignas(8) uint8_t pdu[256 * 1024];	/* last PDU received */
 };
 
+/* A port the kernel says is free now. Another process could take it
+ * before the target binds it; target_start() then fails loudly rather
+ * than testing someone else's server. */
 static int free_port(void)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
@@ -74,6 +86,9 @@ static int free_port(void)
 	return port;
 }
 
+/* TCP connect to the target. The 5 s receive timeout turns a target that
+ * never answers into a failed case instead of a hung test; TCP_NODELAY
+ * sends each PDU at once, as the Linux host does. */
 static int cl_open(struct cl *c, int port)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port),
@@ -146,6 +161,8 @@ static int cl_recv_pdu(struct cl *c)
 }
 
 /* Does the connection end (EOF) within the receive timeout? */
+/* After a C2HTermReq the target must close: EOF proves the queue is gone,
+ * a timeout means it kept the connection of a peer it called broken. */
 static bool cl_eof(struct cl *c)
 {
 	uint8_t b;
@@ -182,6 +199,18 @@ static int cl_icreq(struct cl *c, uint8_t hpda, uint8_t digest)
 }
 
 /* Send a PDU: header (+HDGST), optional data (+DDGST). */
+/*
+ * The layout every data-carrying PDU follows [TCP-1.0c §3.6.1]:
+ *
+ *   +-----------+-------+---------------------+-------+
+ *   | CH + PSH  | HDGST |  data (from PDO)    | DDGST |
+ *   |  hlen     |  4?   |  dlen               |  4?   |
+ *   +-----------+-------+---------------------+-------+
+ *   <------------------- PLEN ------------------------>
+ *
+ * The digests are there only if ICResp granted them; this host never
+ * pads before PDO (HPDA 0), so PDO is hlen plus the header digest.
+ */
 static int cl_send_pdu(struct cl *c, void *hdr, uint32_t hlen, const void *data, uint32_t dlen)
 {
 	struct nvme_tcp_hdr *h = hdr;
@@ -294,6 +323,11 @@ static uint32_t cl_cmd(struct cl *c, struct nvme_sqe *sqe, const void *icd, uint
 	return cl_wait(c, le16toh(sqe->cid), cqe ? cqe : &dummy, rdata, wdata);
 }
 
+/* Connect with its 1 KiB of data in the capsule, as the Linux host sends
+ * it. The admin queue asks for KATO 30 s, long enough that no case, on
+ * however slow a machine, is ended by the keep-alive timer; I/O queues
+ * carry no KATO [BASE-2.0c Fig. 546]. Returns the status; *dw0 gets the CNTLID or,
+ * on a refusal, IPO and IATTR. */
 static uint32_t cl_connect(struct cl *c, uint16_t qid, uint16_t sqsize, const char *subnqn,
 			   const char *hostnqn, uint16_t cntlid, uint8_t cattr, uint32_t *dw0)
 {
@@ -317,6 +351,8 @@ static uint32_t cl_connect(struct cl *c, uint16_t qid, uint16_t sqsize, const ch
 	return st;
 }
 
+/* Property Get or Set of the register at ofst; wide is ATTRIB's 8-byte
+ * size, and an 8-byte value comes back in DW0 and DW1 [BASE-2.0c §6.5]. */
 static uint32_t cl_prop(struct cl *c, uint8_t fctype, uint32_t ofst, bool wide, uint64_t val,
 			uint64_t *out)
 {
@@ -333,12 +369,14 @@ static uint32_t cl_prop(struct cl *c, uint8_t fctype, uint32_t ofst, bool wide, 
 	return st;
 }
 
+/* CC as the Linux host writes it: EN, 64-byte SQEs, 16-byte CQEs. */
 static uint32_t cl_enable(struct cl *c)
 {
 	return cl_prop(c, NVMF_FCTYPE_PROP_SET, NVME_REG_CC, false,
 		       NVME_CC_EN | 6u << NVME_CC_IOSQES_SHIFT | 4u << NVME_CC_IOCQES_SHIFT, NULL);
 }
 
+/* Identify of any CNS: 4 KiB that the target sends back in C2HData. */
 static uint32_t cl_identify(struct cl *c, uint8_t cns, uint32_t nsid, uint8_t *buf)
 {
 	struct nvme_sqe s = { .opcode = NVME_ADM_IDENTIFY };
@@ -374,6 +412,9 @@ static int cl_io_up(struct cl *c, int port, uint16_t cntlid, uint16_t sqsize, ui
 	return cl_connect(c, next_qid, sqsize, SUBNQN, HOSTNQN, cntlid, cattr, NULL) ? -1 : 0;
 }
 
+/* Read or write nlb 512-byte blocks of namespace 1. icd sends a write's
+ * data in the capsule; otherwise the target asks for it by R2T, and a
+ * read's data comes back in C2HData, both through cl_wait(). */
 static uint32_t cl_rw(struct cl *c, uint8_t opc, uint64_t slba, uint32_t nlb, void *buf, bool icd)
 {
 	struct nvme_sqe s = { .opcode = opc };
@@ -481,6 +522,14 @@ static void test_icresp(void)
 	cl_close(&c);
 }
 
+/*
+ * A Linux host's bring-up, step by step, with the checks it makes on the
+ * way (nvme_init_ctrl and nvme_tcp): Connect gives a CNTLID, CAP says the
+ * queue depth the target really accepts, CC.EN makes CSTS.RDY, and
+ * Identify Controller repeats the CNTLID and has non-zero KAS, IOCCSZ,
+ * IORCSZ and MAXCMD, ICDOFF 0 and SGL support. Any one wrong and the
+ * kernel gives up on the controller, so this is the first thing to break.
+ */
 static void test_identify(void)
 {
 	static uint8_t buf[4096];
@@ -581,6 +630,10 @@ static void test_wildcard_addr(void)
 
 /* Writes above MAXH2CDATA come in several H2CData PDUs; reads come back
  * in C2HData aligned to HPDA; digests both ways. */
+/* The second half sends its read by hand on a queue with HPDA 31 and SQ
+ * flow control disabled: the C2HData must start on a 128-byte boundary
+ * ((HPDA + 1) * 4) and, with no SQHD to report, carry SUCCESS so that no
+ * CapsuleResp follows [TCP-1.0c §3.6.2.8]. */
 static void test_data_path(uint16_t cntlid)
 {
 	static uint8_t w[128 * 1024], r[128 * 1024];
@@ -631,7 +684,6 @@ static struct cl g_by;		/* the bystander I/O queue */
 static struct cl g_by_admin;
 static uint16_t g_cntlid;
 
-/* The bystander writes and reads back a block: true if it still works. */
 /* After each bad case: does the connection opened at the start still
  * write and read? A target that shares state between connections badly
  * (a global buffer, a reactor stuck on the bad peer) fails here, on the
@@ -646,7 +698,6 @@ static bool bystander_ok(void)
 	       cl_rw(&g_by, NVME_CMD_READ, 4000, 8, r, false) == 0 && !memcmp(w, r, sizeof(w));
 }
 
-/* Expect a C2HTermReq with fes/fei, then the connection closing. */
 /* A fatal error is answered with C2HTermReq naming the error (FES) and,
  * for a bad header field, the byte offset of that field (FEI), then a
  * closed connection [TCP-1.0c §3.6.2.4]: the host learns what it did
@@ -671,6 +722,9 @@ static bool expect_term(struct cl *c, uint16_t fes, int fei)
 }
 
 /* One bad-input case: its own verdict, then the bystander's. */
+/* Each case is counted twice: its own answer, and the bystander after it,
+ * so a case that answers correctly but breaks the target for others
+ * still fails, and says which case did it. */
 static void bad_case(const char *name, bool ok)
 {
 	CHECK(ok, "%s", name);
@@ -678,6 +732,8 @@ static void bad_case(const char *name, bool ok)
 }
 
 /* A CapsuleCmd whose common header we then corrupt with fn. */
+/* The expected FEI is the offset of the field in the common header
+ * [TCP-1.0c §3.6.1, Fig. 20]: 0 type, 1 flags, 2 HLEN, 3 PDO, 4 PLEN. */
 static bool bad_header(void (*fn)(struct nvme_tcp_cmd *), uint16_t fes, int fei)
 {
 	static struct cl c;
@@ -703,6 +759,9 @@ static void type_unknown(struct nvme_tcp_cmd *c) { c->hdr.type = 0x0c; }
 static void type_c2h(struct nvme_tcp_cmd *c) { c->hdr.type = NVME_TCP_C2H_DATA; c->hdr.hlen = 24; c->hdr.plen = htole32(24); }
 static void hdgst_flag(struct nvme_tcp_cmd *c) { c->hdr.flags = NVME_TCP_F_HDGST; }
 
+/* A capsule whose data is larger than the 8 KiB the target takes in a
+ * capsule: FES 5 (Data Transfer Limit Exceeded) at PLEN's offset, 4,
+ * refused from the header, before the target buffers any of the data. */
 static void bad_plen_limit(void)
 {
 	static uint8_t junk[16384];
@@ -717,6 +776,10 @@ static void bad_plen_limit(void)
 	cl_close(&c);
 }
 
+/* The connection's first PDU must be ICReq, and only the first: anything
+ * else is a PDU Sequence Error (FES 2). An ICReq with a format version or
+ * a header alignment the target cannot honour names the field: PFV at
+ * byte 8, HPDA at byte 10 [TCP-1.0c §3.6.2.2, Fig. 26]. */
 static void bad_sequence(void)
 {
 	static struct cl c;
@@ -741,6 +804,14 @@ static void bad_sequence(void)
 	cl_close(&c);
 }
 
+/*
+ * The two digests fail differently [TCP-1.0c §3.3.4; BASE-2.0c Fig. 94].
+ * A bad header digest means the header (lengths included) cannot be
+ * trusted, so the stream is lost and the connection ends (FES 3). A bad
+ * data digest damages only that command's data, so it fails with
+ * Transient Transport Error, DNR clear so the host retries, and the
+ * queue goes on.
+ */
 static void bad_digests(void)
 {
 	static uint8_t buf[4096];
@@ -808,6 +879,14 @@ static int start_r2t_write(struct cl *c, uint16_t cid, uint32_t len)
 	return le16toh(((struct nvme_tcp_r2t *)c->pdu)->ttag);
 }
 
+/*
+ * Start a 16 KiB write, then answer its R2T with one H2CData whose fields
+ * are off by the given amounts, and expect that C2HTermReq. TTAG and CCCID
+ * must name the R2T being answered (FEI 10 and 8 are their offsets
+ * [TCP-1.0c §3.6.2.7, Fig. 32]); DATAO and DATAL must stay inside it
+ * (FES 4) and under MAXH2CDATA (FES 5). Without these checks a peer could write into
+ * another command's buffer.
+ */
 static bool bad_h2c(uint16_t cccid_delta, uint16_t ttag_delta, uint32_t datao, uint32_t datal,
 		    uint16_t fes, int fei)
 {
@@ -829,6 +908,13 @@ static bool bad_h2c(uint16_t cccid_delta, uint16_t ttag_delta, uint32_t datao, u
 	return ok;
 }
 
+/*
+ * Wrong I/O commands are NVMe errors, not transport errors: each gets a
+ * completion with its own status and the queue stays up. DNR is set where
+ * a retry would fail the same way. The SGL checks are the NVMe/TCP ones:
+ * only in-capsule (offset 0) and transport data blocks are valid on TCP
+ * [TCP-1.0c §3.3.3], keyed SGLs belong to RDMA.
+ */
 static void bad_commands(void)
 {
 	static uint8_t buf[256 * 1024];
@@ -875,6 +961,9 @@ static void bad_commands(void)
 	cl_close(&c);
 }
 
+/* Admin commands out of place: an opcode the target does not have, a
+ * property offset that is not a register, one AER more than AERL + 1,
+ * and commands before Connect or before CC.EN [BASE-2.0c §3.6.1]. */
 static void bad_admin(void)
 {
 	static uint8_t buf[4096];
@@ -1093,8 +1182,6 @@ static void bad_flow(void)
 	cl_close(&c);
 }
 
-/* Every PDU of a session sent one byte at a time, then in odd splits:
- * the receive state machine must not care where the stream breaks. */
 /* TCP may deliver a PDU one byte at a time; a receiver that assumes a
  * whole header per read() works on loopback and fails on a real network.
  * So the same commands go out in 1-byte sends. */
@@ -1138,6 +1225,10 @@ static void test_byte_by_byte(void)
 	cl_close(&c);
 }
 
+/* Good sessions first (if these fail, the bad-input answers mean little),
+ * then the bystander is connected, then the bad-input table, each case on
+ * a connection of its own. The target is stopped last and its exit status
+ * checked. */
 int main(void)
 {
 	system("mkdir -p tests/out");
