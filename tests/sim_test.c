@@ -48,9 +48,15 @@ const char *nvmf_opcode_name(const struct nvme_sqe *sqe, uint16_t qid)
 /* Helpers                                                             */
 /* ==================================================================== */
 
+/* The controller under test (reopened by bring_up with a new spec) and
+ * the demo driver's host state: its queues, its DMA buffer g_h.buf at
+ * g_h.buf_iova, and the PRP list page it builds for long transfers. */
 static struct nvme_bus *g_bus;
 static struct sim_host g_h;
 
+/* Open a simulated controller from a spec string ("64M,mqes=63,...", the
+ * syntax of `nvmf sim` and of a sim: bdev). NULL and a "#" line if the
+ * spec is refused; V=1 turns on its trace. */
 static struct nvme_bus *open_sim(const char *spec)
 {
 	struct nvme_bus *b = NULL;
@@ -63,6 +69,8 @@ static struct nvme_bus *open_sim(const char *spec)
 	return b;
 }
 
+/* Register access through the bus ops, the only way a driver sees the
+ * device: the tests never reach into struct sim for a register. */
 static uint32_t rd32(uint32_t off)
 {
 	return g_bus->ops->read32(g_bus, off);
@@ -84,6 +92,8 @@ static int adm(struct nvme_sqe c, uint32_t *dw0)
 	return st;
 }
 
+/* An SQE with no data pointer; callers add PRPs where the command
+ * moves data. */
 static struct nvme_sqe sqe_of(uint8_t opcode, uint32_t cdw10, uint32_t cdw11)
 {
 	struct nvme_sqe c = { .opcode = opcode };
@@ -93,6 +103,8 @@ static struct nvme_sqe sqe_of(uint8_t opcode, uint32_t cdw10, uint32_t cdw11)
 	return c;
 }
 
+/* PRP2 is the second half of DPTR: a second page, or the address of a
+ * PRP list when the transfer spans more than two [BASE-2.0c §4.3.1]. */
 static void set_prp2(struct nvme_sqe *c, uint64_t prp2)
 {
 	prp2 = htole64(prp2);
@@ -122,6 +134,17 @@ static void bring_up(const char *spec, uint16_t qsize)
 /* 1. Register file                                                    */
 /* ==================================================================== */
 
+/*
+ * The register file and the enable handshake a driver runs first
+ * [BASE-2.0c §3.1.4, §3.5.1]. What the group proves: CAP reports the
+ * options the spec string asked for (a driver sizes its queues and its
+ * timeout from it); an enable with a bad admin queue (ACQ unset or
+ * outside DMA memory) or an unsupported page size fails with CSTS.CFS,
+ * as hardware does, instead of running on garbage; CC.EN 1 -> 0 resets;
+ * shutdown passes through "occurring" before "complete", so a driver that
+ * polls for complete is exercised. The slow-RDY knob makes CSTS.RDY lag,
+ * which is how pcie_nvme.c's CAP.TO wait gets tested.
+ */
 static void test_registers(void)
 {
 	uint64_t cap, asq_iova;
@@ -190,6 +213,10 @@ static void test_registers(void)
 }
 
 /* Doorbell stride: with DSTRD=2 doorbells are 16 bytes apart. */
+/* CAP.DSTRD spaces the doorbells 4 << DSTRD bytes apart [BASE-2.0c
+ * §3.1.4]: a driver that ignores it rings the wrong queue. A write between
+ * two doorbells, or to a queue that does not exist, is counted as a bad
+ * doorbell write. */
 static void test_doorbell_stride(void)
 {
 	struct sim_stats st;
@@ -211,6 +238,14 @@ static void test_doorbell_stride(void)
 /* 2. Identify and features                                            */
 /* ==================================================================== */
 
+/*
+ * Identify [BASE-2.0c §5.17]: Identify Controller describes the limits the
+ * simulator enforces elsewhere (MDTS, AERL, 64/16-byte entries), so a
+ * driver that trusts them is never refused; Identify Namespace gives the
+ * size and block size the spec asked for (64M of 512-byte blocks, or
+ * 4M:4096); an NSID that does not exist is Invalid Namespace, a CNS the
+ * device does not have is Invalid Field.
+ */
 static void test_identify(void)
 {
 	struct nvme_id_ctrl *ic;
@@ -250,6 +285,9 @@ static void test_identify(void)
 	CHECK(le64toh(ns->nsze) == 1024 && ns->lbaf[0].lbads == 12, "4M:4096 is 1024 blocks of 4 KiB");
 }
 
+/* Number of Queues [BASE-2.0c §5.27.1.5]: the device grants at most what
+ * it has (queues=), 0's based in DW0, and refuses a change once I/O queues
+ * exist. Saving (SV) and SEL=saved are refused: nothing is saveable. */
 static void test_features(void)
 {
 	uint32_t dw0 = 0;
@@ -287,6 +325,9 @@ static void test_features(void)
 /* 3. I/O queues                                                       */
 /* ==================================================================== */
 
+/* Create I/O CQ or SQ: QID and 0's based QSIZE in CDW10, flags (PC, CQ
+ * ID for an SQ, interrupt vector for a CQ) in CDW11, the queue's memory
+ * at PRP1 [BASE-2.0c §5.4, §5.5]. */
 static struct nvme_sqe create_q(uint8_t opc, uint16_t qid, uint16_t qsize0, uint32_t cdw11, uint64_t prp1)
 {
 	struct nvme_sqe c = sqe_of(opc, (uint32_t)qsize0 << 16 | qid, cdw11);
@@ -295,6 +336,14 @@ static struct nvme_sqe create_q(uint8_t opc, uint16_t qid, uint16_t qsize0, uint
 	return c;
 }
 
+/*
+ * Creating and deleting I/O queues [BASE-2.0c §5.4-5.7]: every field a
+ * driver can get wrong has its own status (QID, QSIZE against CAP.MQES,
+ * PC while CAP.CQR is set, interrupt vector, PRP alignment, memory outside
+ * what the driver mapped), an SQ needs its CQ, and a CQ cannot be deleted
+ * while an SQ still uses it. A device that accepted a bad queue would DMA
+ * to memory the driver never gave it.
+ */
 static void test_queues(void)
 {
 	uint64_t iova;
@@ -344,6 +393,8 @@ static void test_queues(void)
 /* 4. Logs, Abort, AER, doorbell errors                                */
 /* ==================================================================== */
 
+/* Get Log Page of len bytes at offset off: NUMDL (0's based dwords) in
+ * CDW10 31:16, RAE in bit 15, the offset in CDW12-13 [BASE-2.0c §5.16]. */
 static struct nvme_sqe get_log(uint8_t lid, uint32_t len, uint64_t off, bool rae)
 {
 	struct nvme_sqe c = sqe_of(NVME_ADM_GET_LOG_PAGE,
@@ -355,6 +406,10 @@ static struct nvme_sqe get_log(uint8_t lid, uint32_t len, uint64_t off, bool rae
 	return c;
 }
 
+/* The Error log records a failed command (here an LBA out of range, with
+ * its SQ) and the SMART log counts commands as they complete [BASE-2.0c
+ * §5.16.1]: a driver or nvme-cli reading them sees what really happened.
+ * A LID the device lacks and an offset past a log are refused. */
 static void test_logs(void)
 {
 	struct nvme_error_log *e;
@@ -382,6 +437,14 @@ static void test_logs(void)
 		   NVME_SC_INVALID_FIELD | NVME_STATUS_DNR, "an offset past the log: Invalid Field");
 }
 
+/*
+ * Abort [BASE-2.0c §5.1] of a Read held back by a delay fault: the Read
+ * completes with Command Abort Requested and the Abort says it worked
+ * (DW0 bit 0 clear); for a CID nothing holds, DW0 bit 0 is 1. Without
+ * the delay the Read would be done before the Abort arrived, and there
+ * would be nothing to test. Deleting an SQ completes what it still holds
+ * with Command Aborted due to SQ Deletion [BASE-2.0c §5.7], exactly once.
+ */
 static void test_abort(void)
 {
 	struct sim_fault f = { SIM_FAULT_DELAY, 1, NVME_CMD_READ, 1, 1, 50, 0 };
@@ -430,6 +493,15 @@ static void test_shutdown(void)
 		   "a dma_free/dma_unmap of memory the bus did not give is refused, not obeyed");
 }
 
+/*
+ * Asynchronous events and doorbell errors [BASE-2.0c §5.2]: AERL 3 lets
+ * four AERs wait, a fifth is refused. An SQ tail beyond the queue's size
+ * or a doorbell of a queue that does not exist is an error a driver must
+ * hear about: the oldest AER completes with type Error and the Error
+ * log's LID. Further Error events wait, masked, until the host reads that
+ * log with RAE clear; a read that failed, or one with RAE set, does not
+ * unmask. A CQ head past what was posted is counted the same way.
+ */
 static void test_aer(void)
 {
 	struct nvme_sqe c = sqe_of(NVME_ADM_ASYNC_EVENT, 0, 0);
@@ -478,6 +550,8 @@ static void test_aer(void)
 /* 5. NVM commands                                                     */
 /* ==================================================================== */
 
+/* A byte pattern that differs in every byte of a block, so a block read
+ * from the wrong LBA or a shifted copy never compares equal. */
 static void fill(uint32_t off, uint32_t len, uint8_t seed)
 {
 	for (uint32_t i = 0; i < len; i++)
@@ -492,6 +566,14 @@ static bool is_zero(uint32_t off, uint32_t len)
 	return true;
 }
 
+/*
+ * NVM commands [NVM-1.0c §3]: a write reads back; a wrong NSID, an SGL
+ * (PCIe I/O here uses PRPs), an unknown opcode are refused with their own
+ * status; Flush of FFFFFFFFh means every namespace; Write Zeroes and
+ * Dataset Management Deallocate zero exactly their blocks (the namespace
+ * reports that deallocated blocks read as zeroes, DLFEAT), and a range
+ * past the end fails the whole DSM.
+ */
 static void test_nvm(void)
 {
 	struct nvme_sqe c;
@@ -556,6 +638,15 @@ static void test_nvm(void)
 /* 6. PRPs                                                             */
 /* ==================================================================== */
 
+/*
+ * PRPs [BASE-2.0c §4.3.1]: PRP1 may start at any dword offset in a page,
+ * PRP2 is a second page or a list, and a list that does not fit one page
+ * chains through its last entry. Every size from 1 to 256 blocks is
+ * written and read back at an unaligned PRP1; then each rule is broken
+ * once (an offset in PRP2 or a list entry, an address outside DMA memory,
+ * a CPU pointer instead of an IOVA) and must fail with PRP Offset Invalid
+ * or Data Transfer Error, never reach memory the driver did not map.
+ */
 static void test_prp(void)
 {
 	struct nvme_sqe c;
@@ -632,6 +723,13 @@ static void test_prp(void)
 /* 7. Queue wrap, phase tags, a full CQ                                */
 /* ==================================================================== */
 
+/*
+ * Queue wrap and the phase tag [BASE-2.0c §4.6]: a 4-entry queue is
+ * filled 11 times, so head and tail wrap and the phase flips each time;
+ * every CQE must carry the phase of its pass and SQHD one past its own
+ * entry. A full CQ must stop the device fetching rather than overwrite a
+ * completion the host has not read: it resumes once the host reaps.
+ */
 static void test_wrap(void)
 {
 	struct nvme_cqe cqe;
@@ -691,6 +789,15 @@ static void test_wrap(void)
 /* 8. Fault injection                                                  */
 /* ==================================================================== */
 
+/*
+ * Fault injection (the rules sim_fault_add takes, described in nvmf.h):
+ * a delay holds a completion for some polls, a status fault fails the
+ * nth matching command, a drop never completes it, a CFS fault makes the
+ * controller fatal until a reset. Each is what pcie_nvme.c's error paths
+ * are tested with, so each must do exactly what its rule says and stop
+ * when cleared; a rule that cannot match (nth 0, opcode 256) or one past
+ * the table's size is refused.
+ */
 static void test_faults(void)
 {
 	struct sim_fault delay = { SIM_FAULT_DELAY, SIM_QID_IO, NVME_CMD_READ, 1, 1, 3, 0 };
@@ -821,6 +928,8 @@ static void test_garbage(void)
 /* 9. Spec parsing, file backing, dma_map                              */
 /* ==================================================================== */
 
+/* Every spec string a user can mistype is refused with a message that
+ * names the problem, and no controller is made. */
 static void test_open(void)
 {
 	static const char *const bad[] = {
@@ -837,6 +946,10 @@ static void test_open(void)
 	}
 }
 
+/* file= backs the namespace with a file: written blocks are in the file
+ * at their LBA's offset, and Flush is an fdatasync. dma_map lets a driver
+ * hand the device its own memory, as VFIO does: a read lands straight in
+ * it (zero copy), and after dma_unmap the same PRP fails. */
 static void test_file_and_map(void)
 {
 	char path[] = "/tmp/sim_test.XXXXXX", spec[64];
