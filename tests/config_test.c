@@ -17,6 +17,7 @@
  *   4. legacy INI -> SPDK JSON, warnings          SPDK etc/spdk/nvmf.conf.in
  *   5. SPDK JSON passes through                   SPDK save_config
  *   6. printing as json.dumps(indent=2)           rpc.py print_dict
+ *   7. `nvmf rpc` against a scripted server       rpc.py's exit status and output
  */
 #include "../rpc_client.c"
 #include "../config.c"
@@ -31,6 +32,8 @@
  * params rpc.py would send (NULL: no params at all; "ERR": refused).
  */
 static const struct { const char *cmd, *params; } rpc_cases[] = {
+	/* 1. The application's methods: most take no params, and rpc.py then
+	 * sends none at all (not {}), which SPDK's server tells apart. */
 	{ "rpc_get_methods", NULL },
 	{ "get_rpc_methods -c", "{\"current\": true}" },
 	{ "save_config", NULL },
@@ -42,6 +45,10 @@ static const struct { const char *cmd, *params; } rpc_cases[] = {
 	{ "framework_get_reactors", NULL },
 	{ "framework_wait_init", NULL },
 	{ "bdev_wait_for_examine", NULL },
+	/* bdevs. rpc.py takes a malloc or null size in MiB and sends blocks:
+	 * 64 MiB / 512 B = 131072, 0.5 MiB / 4 KiB = 128, 1024 MiB / 4 KiB =
+	 * 262144. Options may come before or after the positional arguments,
+	 * and old names (construct_malloc_bdev) still work, as in rpc.py. */
 	{ "bdev_malloc_create -b Malloc0 64 512",
 	  "{\"name\": \"Malloc0\", \"num_blocks\": 131072, \"block_size\": 512}" },
 	{ "bdev_malloc_create 0.5 4096 --name M1 -u 11111111-2222-3333-4444-555555555555",
@@ -73,6 +80,9 @@ static const struct { const char *cmd, *params; } rpc_cases[] = {
 	{ "bdev_get_bdevs -b Malloc0 -t 10", "{\"name\": \"Malloc0\", \"timeout\": 10}" },
 	{ "get_bdevs -b Malloc0", "{\"name\": \"Malloc0\"}" },
 	{ "bdev_get_iostat -b Malloc0", "{\"name\": \"Malloc0\"}" },
+	/* Transports: short and long options, and "--opt=value" in one word, the
+	 * three ways argparse accepts them. -o is a flag that sends false
+	 * (c2h_success off). */
 	{ "nvmf_create_transport -t TCP -u 16384 -m 8 -c 8192",
 	  "{\"trtype\": \"TCP\", \"io_unit_size\": 16384, \"max_io_qpairs_per_ctrlr\": 8,"
 	  " \"in_capsule_data_size\": 8192}" },
@@ -83,6 +93,9 @@ static const struct { const char *cmd, *params; } rpc_cases[] = {
 	  "{\"trtype\": \"TCP\", \"in_capsule_data_size\": 4096}" },
 	{ "nvmf_get_transports", NULL },
 	{ "nvmf_get_transports --trtype tcp", "{\"trtype\": \"tcp\"}" },
+	/* Subsystems, listeners, namespaces and hosts. A listener's address goes
+	 * in a nested listen_address object, and the word "discovery" stands for
+	 * the well-known discovery NQN, both as rpc.py does. */
 	{ "nvmf_create_subsystem nqn.2016-06.io.spdk:cnode1 -a -s SPDK00000000000001 -d SPDK_Controller1",
 	  "{\"nqn\": \"nqn.2016-06.io.spdk:cnode1\", \"allow_any_host\": true,"
 	  " \"serial_number\": \"SPDK00000000000001\", \"model_number\": \"SPDK_Controller1\"}" },
@@ -116,6 +129,8 @@ static const struct { const char *cmd, *params; } rpc_cases[] = {
 	{ "nvmf_subsystem_remove_ns nqn.a 1", "{\"nqn\": \"nqn.a\", \"nsid\": 1}" },
 	{ "nvmf_subsystem_add_host nqn.a nqn.2014-08.org.nvmexpress:uuid:1",
 	  "{\"nqn\": \"nqn.a\", \"host\": \"nqn.2014-08.org.nvmexpress:uuid:1\"}" },
+	/* DH-HMAC-CHAP: keys are named (keyring_file_add_key), never inline, and
+	 * a comma list becomes a JSON array. */
 	{ "nvmf_subsystem_add_host nqn.a nqn.h --dhchap-key key0 --dhchap-ctrlr-key key1",
 	  "{\"nqn\": \"nqn.a\", \"host\": \"nqn.h\", \"dhchap_key\": \"key0\","
 	  " \"dhchap_ctrlr_key\": \"key1\"}" },
@@ -132,6 +147,7 @@ static const struct { const char *cmd, *params; } rpc_cases[] = {
 	{ "nvmf_subsystem_get_controllers nqn.a", "{\"nqn\": \"nqn.a\"}" },
 	{ "nvmf_subsystem_get_qpairs nqn.a", "{\"nqn\": \"nqn.a\"}" },
 	{ "nvmf_get_stats", NULL },
+	/* Referrals: the address object is "address" here, not listen_address. */
 	{ "nvmf_discovery_add_referral -t tcp -a 10.0.0.2 -s 8009",
 	  "{\"address\": {\"trtype\": \"tcp\", \"traddr\": \"10.0.0.2\", \"trsvcid\": \"8009\"}}" },
 	{ "nvmf_discovery_add_referral -t tcp -a 10.0.0.2 -s 4420 -n nqn.a",
@@ -153,6 +169,8 @@ static const struct { const char *cmd, *params; } rpc_cases[] = {
 };
 
 /* Split cmd on spaces into argv (in place, in buf). */
+/* The cases' command lines have no quoting, so a split on spaces is the
+ * shell's split for them. */
 static int split(char *buf, char **argv, int max)
 {
 	int n = 0;
@@ -162,6 +180,13 @@ static int split(char *buf, char **argv, int max)
 	return n;
 }
 
+/*
+ * Each case goes through the method table and rpc_build_params, and the
+ * params are compared as JSON with what rpc.py sends for the same line.
+ * Then every method of the table must have a case: a method added without
+ * one is a syntax nobody checked against rpc.py. A mismatch means a
+ * command copied from an SPDK tutorial does something else here.
+ */
 static void test_rpc_syntax(void)
 {
 	size_t covered = 0;
@@ -264,6 +289,13 @@ static void check_translate(const char *what, const char *text, const char *want
 	json_object_put(w);
 }
 
+/*
+ * An nvmetcli saveconfig file with what the kernel target can hold and
+ * this one cannot: ANA groups, an inline_data_size, a disabled namespace,
+ * an FC port, an IEEE OUI. The block device becomes an io_uring bdev
+ * named nvmet<N>; the dashed NGUID becomes SPDK's 32 hex digits; port 2
+ * with no subsystems on 8009 becomes a discovery listener.
+ */
 static const char nvmet_json[] =
 	"{ \"hosts\": [ { \"nqn\": \"nqn.2014-08.org.nvmexpress:uuid:h1\" } ],\n"
 	"  \"ports\": [ {\n"
@@ -322,6 +354,13 @@ static const char *const nvmet_warn[] = {
 	NULL,
 };
 
+/*
+ * The INI format SPDK used before JSON (etc/spdk/nvmf.conf.in): sizes in
+ * MiB (64 MiB / 512 = 131072 blocks), "Listen TCP addr:port" lines, a
+ * Namespace line with or without an NSID. MaxQueuesPerSession 4 counts
+ * the admin queue, so the transports get max_io_qpairs_per_ctrlr 3; an
+ * RDMA Listen line creates the RDMA transport too.
+ */
 static const char ini_text[] =
 	"# nvmf.conf from an old SPDK tutorial\n"
 	"[Global]\n  ReactorMask 0x1\n"
@@ -378,12 +417,19 @@ static const char *const ini_warn[] = {
 	NULL,
 };
 
+/* SPDK's own JSON is already the target's format: it passes unchanged. */
 static const char spdk_json[] =
 	"{\"subsystems\": [{\"subsystem\": \"bdev\", \"config\": [{\"method\": \"bdev_malloc_create\",\n"
 	"  \"params\": {\"name\": \"Malloc0\", \"num_blocks\": 131072, \"block_size\": 512}}]},\n"
 	" {\"subsystem\": \"nvmf\", \"config\": [{\"method\": \"nvmf_create_transport\",\n"
 	"  \"params\": {\"trtype\": \"TCP\"}}]}]}";
 
+/*
+ * Every format becomes the same SPDK save_config JSON, checked whole, and
+ * every setting that has no equivalent is named in a warning rather than
+ * dropped silently (the user must know the target differs from what the
+ * file asked). Malformed files are refused with a message, not half read.
+ */
 static void test_config_files(void)
 {
 	struct json_object *out, *warnings;
@@ -407,6 +453,9 @@ static void test_config_files(void)
 /* 6. printing                                                         */
 /* ==================================================================== */
 
+/* `nvmf rpc` prints results as rpc.py does (python's json.dumps with
+ * indent 2), so scripts that diff or grep rpc.py's output keep working:
+ * empty containers stay on one line, and '/' is not escaped. */
 static void test_print(void)
 {
 	struct json_object *o = json_tokener_parse(
@@ -471,6 +520,8 @@ static void *fake_server_main(void *arg)
 
 /* Run `nvmf rpc -s sock ARGS` with stdout and stderr caught in out.
  * Returns its exit status. */
+/* rpc_client_main prints to stdout and stderr like the command it is, so
+ * the test points both at a temp file for the call. */
 static int run_rpc(const char *sock, const char *args, char *out, size_t outlen)
 {
 	char buf[512], *argv[32];
@@ -500,6 +551,13 @@ static int run_rpc(const char *sock, const char *args, char *out, size_t outlen)
 	return rc;
 }
 
+/*
+ * `nvmf rpc` against a server whose replies are scripted, so each way a
+ * reply can look is met once: a result to print, true (rpc.py prints
+ * nothing), a bare string, a JSON-RPC error (exit 1, message shown), a
+ * server that hangs up, and no server at all (exit 1 with a hint). The
+ * replies arrive in two pieces, as a stream socket may deliver them.
+ */
 static void test_rpc_exchange(void)
 {
 	static const char *const replies[] = {
