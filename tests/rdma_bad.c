@@ -34,6 +34,9 @@
 #include "../nvme.h"
 #include "test.h"
 
+/* Sizes of the test host, and the target's limits it probes. BAD_MDTS and
+ * BAD_MSDBD repeat nvmf's values because this program is built alone for
+ * the VM, without nvmf.h; a change there shows up here as a failed case. */
 #define BAD_TIMEOUT_MS	5000
 #define BAD_BUF		(512 * 1024)
 #define BAD_RECVS	32
@@ -59,6 +62,8 @@ static uint8_t *conn_cqe(struct conn *c, int i) { return c->buf + i * 16; }
 static uint8_t *conn_cmd(struct conn *c) { return c->buf + 4096; }
 static uint8_t *conn_data(struct conn *c) { return c->buf + 16384; }
 
+/* The clock exec() measures its timeout by (it polls the CQ, so no
+ * blocking call can carry the timeout for it). */
 static uint64_t now_ms(void)
 {
 	struct timespec ts;
@@ -91,6 +96,8 @@ static int cm_wait(struct conn *c, enum rdma_cm_event_type want)
 	return rc;
 }
 
+/* Tear down in the reverse order of conn_open. No rdma_disconnect: a
+ * host that vanishes is one of the cases, and the target must cope. */
 static void conn_free(struct conn *c)
 {
 	if (c->id && c->id->qp)
@@ -172,6 +179,10 @@ static void check_rej(const char *what, const struct nvme_rdma_cm_req *req, uint
 	conn_free(&c);
 }
 
+/* The CM REQ private data [RDMA-1.0c §3.3]: QID, the host's receive queue
+ * size (HRQSIZE) and its 0's based send queue size (HSQSIZE). The target
+ * answers REJ with a status that names the wrong field, before any NVMe
+ * command can be sent on the queue. */
 static struct nvme_rdma_cm_req cm_req(uint16_t qid, uint16_t hrq, uint16_t hsq)
 {
 	return (struct nvme_rdma_cm_req){ .recfmt = 0, .qid = htole16(qid),
@@ -229,6 +240,9 @@ static int exec(struct conn *c, uint32_t icd, struct nvme_cqe *out)
 }
 
 /* Fabrics Connect on queue qid, the Connect data fetched by RDMA READ. */
+/* The Connect data is not in the capsule but behind a keyed SGL: the
+ * target must RDMA READ it from this host's memory before it can check
+ * anything, which is the first time a remote key is used on the queue. */
 static int do_connect(struct conn *c, uint16_t qid, uint16_t sqsize, uint16_t cntlid)
 {
 	struct nvmf_connect_cmd *cmd = (void *)conn_cmd(c);
@@ -263,6 +277,8 @@ static int admin_open(struct conn *c)
 	return do_connect(c, 0, 31, 0xffff);
 }
 
+/* Enable the controller: CC.EN with 64-byte SQEs (IOSQES 6) and 16-byte
+ * CQEs (IOCQES 4), so that Identify is allowed. */
 static int prop_set_cc_en(struct conn *c)
 {
 	struct nvmf_prop_cmd *p = (void *)conn_cmd(c);
@@ -309,6 +325,17 @@ static int identify_segments(struct conn *c, unsigned n)
 	return identify(c, last, n * 16);
 }
 
+/*
+ * The SGL forms NVMe/RDMA allows [RDMA-1.0c §3.2], good and bad, on one
+ * admin queue. One keyed descriptor and a Last Segment of keyed
+ * descriptors must both land the Identify data in our buffer by RDMA
+ * WRITE. Each error is an NVMe status on a queue that goes on working: a
+ * length above MDTS, more descriptors than MSDBD (Identify Controller's
+ * limit), an in-capsule offset past the data sent. A bad rkey is
+ * different: the WRITE fails in the RNIC and our QP goes to error, so no
+ * response can come; what must hold is that the target survives and a
+ * new association connects.
+ */
 static void test_admin_errors(void)
 {
 	struct conn c;
@@ -385,6 +412,11 @@ static void test_vanish(void)
 	conn_free(&a);
 }
 
+/* The CM-level refusals first: each is a REQ that must be rejected with
+ * the status for the field that is wrong [RDMA-1.0c §3.3]. The limits are
+ * the target's: 32 admin entries, MAXCMD 128 per I/O queue, a receive
+ * queue at least as deep as the send queue. Two bytes of private data
+ * arrive zero-padded by the CM, so the target reads HSQSIZE 0. */
 int main(int argc, char **argv)
 {
 	struct nvme_rdma_cm_req r;
