@@ -17,6 +17,10 @@
 
 #define HOST	"nqn.2014-08.org.nvmexpress:uuid:11111111-2222-3333-4444-555555555555"
 #define SUBSYS	"nqn.2026-11.io.nvmf:cnode1"
+/* Secrets as `nvme gen-dhchap-key` prints them: DHHC-1:<transform>:, then
+ * base64 of the secret and its CRC-32. 00 is used as is, 01-03 are first
+ * transformed with SHA-256/384/512 and the host NQN [BASE-2.0c §8.13].
+ * BAD01 and BAD03 are valid secrets that are not the ones configured. */
 #define KEY00	"DHHC-1:00:wqjgEIqlcoIv0ymI0jjNVHvvB7LvFOoy8+vSZ2LdrYcAfcNu:"
 #define KEY01	"DHHC-1:01:X7fWDXYKkGsEDDpbZ4IEfXNRzUWs5IHufbT8wdN6qp6sXokS:"
 #define KEY02	"DHHC-1:02:sauM/mvHgYpI71i+PdTRr8acHq+2+Xs/ESxkWJ7EFt92tqMrMY6pNR34Bkczigv69u0nOQ==:"
@@ -28,6 +32,8 @@
 /* A target queue and the loopback to it                               */
 /* ==================================================================== */
 
+/* One admin queue plays the target's side; its auth state is what the
+ * checks read (authenticated, the chosen hash and group, the step). */
 static struct nvmf_queue g_q;
 static uint16_t g_status, g_loc;		/* the last command's answer */
 static uint8_t g_last[AUTH_MSG_MAX];		/* the last message received */
@@ -60,6 +66,9 @@ static bool connect_q(void)
 	return auth_connect(&g_q, SUBSYS, HOST);
 }
 
+/* The whole host side (auth.c's own, as `nvmf identify --dhchap-secret`
+ * runs it) against g_q. ckey asks the target to prove itself too. Returns
+ * 0, or -EACCES when either side refused. */
 static int host_run(const char *key, const char *ckey)
 {
 	struct auth_host_io io = { .qid = 0, .hostnqn = HOST, .subnqn = SUBSYS, .secret = key,
@@ -125,6 +134,12 @@ static bool failure1_says(uint8_t exp)
 /* 1. Secrets                                                          */
 /* ==================================================================== */
 
+/*
+ * Secrets are checked when they are configured, not at the first Connect:
+ * a mistyped character fails the CRC-32 and the message says so, an
+ * unknown transform or a secret of the wrong size is refused. The
+ * transform must change the key, or the host NQN would not be bound in.
+ */
 static void test_keys(void)
 {
 	struct auth_key k, t;
@@ -186,6 +201,14 @@ static int run_with(const char *hash, const char *group, const char *key, const 
 	return host_run(key, ckey);
 }
 
+/*
+ * Every hash with a spread of groups, one way and both ways: the
+ * transaction must succeed and the queue must record the hash and group
+ * the host allowed, since the Challenge tells the host which were chosen
+ * and both sides' keys depend on them. The groups are the RFC 7919 ffdhe primes; null is plain
+ * CHAP with no Diffie-Hellman. A failed re-authentication must leave the
+ * queue unusable: a host that can no longer prove itself is not trusted.
+ */
 static void test_good(void)
 {
 	static const struct { const char *hash, *group, *key; bool bidir; } cases[] = {
@@ -223,6 +246,14 @@ static void test_good(void)
 /* 3. Failure paths, exact answers                                     */
 /* ==================================================================== */
 
+/*
+ * Every way a transaction can fail ends in AUTH_Failure1 with the reason
+ * the host reads next (its explanation code), and the queue stays
+ * unauthenticated. Raw messages reach what auth_host_run never sends:
+ * hashes and groups outside the allowed lists, secure channel
+ * concatenation, two protocol descriptors, an oversized HALEN, messages
+ * out of order or with another transaction ID [BASE-2.0c §8.13].
+ */
 static void test_refusals(void)
 {
 	char err[128];
@@ -299,7 +330,10 @@ static void test_refusals(void)
 	      "unknown AUTH_Type 07h -> Failure1 06h");
 }
 
-/* A DH public value the group forbids (1, or p-1's neighbour 0). */
+/* A DH public value the group forbids (1, or p-1's neighbour 0): a host
+ * that sends g^y = 1 would make the shared secret 1, known to anyone
+ * listening, so such values must be refused, not computed with. A DHVLEN
+ * that is not the group's size is a malformed message. */
 static void test_bad_dh(void)
 {
 	uint8_t buf[sizeof(struct nvmf_auth_reply) + 64 + 256] = { 0 };
