@@ -135,6 +135,10 @@ static void fill(uint8_t *p, size_t len, uint32_t seed)
 /* The test list                                                       */
 /* ==================================================================== */
 
+/* After pci_ctrl_open the controller must be in the state a driver leaves
+ * it in [BASE-2.0c §3.5.1]: enabled with 64/16-byte entries, ready, not
+ * failed, and the driver must have read its doorbell stride from CAP,
+ * not assumed 4 bytes. On QEMU's device these are the real registers. */
 static void test_bringup(struct pci_ctrl *c)
 {
 	uint32_t cc = c->bus->ops->read32(c->bus, PCI_REG_CC);
@@ -150,6 +154,11 @@ static void test_bringup(struct pci_ctrl *c)
 	CHECK_EQ_U(c->dstrd_bytes, 4u << nvme_cap_dstrd(c->cap), "doorbell stride from CAP.DSTRD");
 }
 
+/* What the driver takes from Identify [BASE-2.0c §5.17]: the entry sizes
+ * it enabled with must be within SQES/CQES, MDTS bounds every transfer,
+ * and namespace 1's block size comes from the LBA format in use. A
+ * missing namespace must come back as an error, not as zeroes taken for
+ * a namespace. */
 static void test_identify(struct pci_ctrl *c, struct nvme_id_ns *ns)
 {
 	int rc;
@@ -263,6 +272,14 @@ static uint16_t bdev_io(struct nvmf_bdev *b, enum nvmf_bio_op op, uint64_t slba,
 	return bdev_run(b, &r);
 }
 
+/*
+ * The driver as nvmf's backend: requests in, statuses out. Data in
+ * ordinary memory goes through bounce buffers; data in a registered
+ * region is handed to the device directly (zero copy), and the counters
+ * prove which path ran. Write Zeroes and Deallocate are tested only when
+ * the controller says it has them (ONCS), so the same test runs on QEMU
+ * and sim/.
+ */
 static void test_bdev(struct nvmf_bdev *b)
 {
 	struct pci_bdev *pb = b->priv;
@@ -341,6 +358,14 @@ static void test_overflow(struct nvmf_bdev *b)
 
 /* ---- faults (sim only) --------------------------------------------- */
 
+/*
+ * The fault tests use sim/'s injection rules (a real device cannot be
+ * told to misbehave): a slow completion is waited for, a device's error
+ * status reaches nvmf unchanged, a completion that never comes times out
+ * into a controller reset and Command Aborted with DNR clear (the host
+ * may retry), and CSTS.CFS leads to a reset too. After each, I/O must
+ * work again: the driver recovers, it does not just report.
+ */
 static void test_fault_delay(struct pci_ctrl *c, struct pci_qpair *qp, uint64_t iova, uint32_t bs)
 {
 	struct sim_fault f = { .kind = SIM_FAULT_DELAY, .qid = qp->qid, .opcode = NVME_CMD_READ,
@@ -401,6 +426,9 @@ static void test_fault_cfs(struct nvmf_bdev *b, struct pci_ctrl *c)
 	CHECK(bdev_io(b, BIO_READ, 0, 1, buf) == 0, "I/O works after the reset");
 }
 
+/* CAP.TO bounds the wait for CSTS.RDY in units of 500 ms [BASE-2.0c
+ * Fig. 36]: a slow controller within it is waited for, one that never
+ * sets RDY is given up on with -ETIMEDOUT, not waited for forever. */
 static void test_fault_rdy(void)
 {
 	struct nvme_bus *bus;
@@ -456,6 +484,8 @@ static void test_small_mdts(void)
 	CHECK(rc == -ENOTSUP && strstr(err, "MDTS"), "a namespace on a 16 KiB-MDTS controller is refused: %s", err);
 }
 
+/* The usual first failure on a real machine: no such device, or no IOMMU
+ * or vfio-pci binding. The message must say which and what to do. */
 static void test_vfio_missing(void)
 {
 	struct nvme_bus *bus;
