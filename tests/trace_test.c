@@ -54,6 +54,9 @@ static struct nvme_cqe cqe_of(uint16_t cid, uint16_t status, uint32_t dw0, uint3
 /* 1. Connect                                                          */
 /* ==================================================================== */
 
+/* Connect is the one command whose meaning is in its data: the line must
+ * show SUBNQN, HOSTNQN and CNTLID from the 1 KiB the host sent, and the
+ * completion's DW0 as the CNTLID on success or IPO/IATTR on a refusal. */
 static void test_connect(void)
 {
 	struct nvme_sqe s = fabrics_sqe(NVMF_FCTYPE_CONNECT, 0);
@@ -119,6 +122,9 @@ static struct nvme_sqe prop_sqe(bool set, uint32_t ofst, bool wide, uint64_t val
 	return s;
 }
 
+/* A property line names the register and decodes its fields, so a reader
+ * can follow a bring-up (read CAP, write CC, poll CSTS) from the trace
+ * alone, next to the register's figure in the spec. */
 static void test_properties(void)
 {
 	struct nvme_sqe s = prop_sqe(false, NVME_REG_CAP, true, 0, 1);
@@ -171,6 +177,8 @@ static void test_properties(void)
 /* 3. Authentication, Disconnect: never an NSID                        */
 /* ==================================================================== */
 
+/* Bytes 4-7 of a Fabrics SQE are FCTYPE and reserved bytes, not an NSID:
+ * no Fabrics line may print nsid=, whatever FCTYPE it carries. */
 static void test_fabrics_other(void)
 {
 	struct nvme_sqe s = fabrics_sqe(NVMF_FCTYPE_AUTH_SEND, 6);
@@ -295,6 +303,10 @@ static void test_io(void)
 /* 6. Status names                                                     */
 /* ==================================================================== */
 
+/* A status is named by SCT and SC together, and for command specific
+ * codes also by the command: SC 82h is Connect Invalid Parameters after a
+ * Connect and Attempted Write to Read Only Range after a Write, which is
+ * why the SQE and the queue are passed along with the status. */
 static void test_status(void)
 {
 	struct nvme_sqe id = { .opcode = NVME_ADM_IDENTIFY };
@@ -332,6 +344,9 @@ static void test_status(void)
 /* 7. A short buffer, a hostile Connect                                */
 /* ==================================================================== */
 
+/* trace.c reads what a peer sent, so a hostile Connect must not make it
+ * read or write past a buffer: NQNs are bounded by their fields, the line
+ * by the caller's buffer. make asan checks the accesses themselves. */
 static void test_bounds(void)
 {
 	struct nvme_sqe s = fabrics_sqe(NVMF_FCTYPE_CONNECT, 0);
