@@ -8,6 +8,8 @@
  *   admin.c   Identify, Get Log Page, Features
  *
  * Transports see a controller only as a pointer (nvmf.h).
+ *
+ * Tutorial chapter 04 reads it beside nvmf.c.
  */
 #ifndef NVMF_CORE_H
 #define NVMF_CORE_H

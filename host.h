@@ -5,6 +5,8 @@
  *
  * Sections: the constants more than one file uses; structs (options, a command slot, a queue, a
  * controller); the functions one host file calls in another, by file.
+ *
+ * Tutorial chapter 05 reads it beside host.c.
  */
 #ifndef HOST_H
 #define HOST_H

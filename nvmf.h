@@ -15,6 +15,9 @@
  *   struct nvmf_transport_ops  what nvmf.c asks of tcp.c and rdma.c
  *   struct nvmf_bdev_ops       what nvmf.c asks of a storage backend
  *   struct nvme_bus_ops        what pcie_nvme.c asks of a device (VFIO, sim/)
+ *
+ * Tutorial chapter 02 reads this file after nvme.h; later chapters come
+ * back to the section of the file they read.
  */
 #ifndef NVMF_H
 #define NVMF_H

@@ -10,6 +10,8 @@
  * The controller comes from host.c (host_ctrl_connect) and the I/O queue
  * from host_queue.c; perf only decides what to send and checks what
  * comes back.
+ *
+ * Tutorial chapter 05 reads this file after host.c and host_queue.c.
  */
 #include <endian.h>
 #include <errno.h>

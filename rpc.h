@@ -4,6 +4,8 @@
  * getters, the records save_config writes back, and the method handlers
  * the dispatch table names. Nothing outside the RPC files includes it;
  * the rest of nvmf sees the control plane through nvmf.h.
+ *
+ * Tutorial chapter 09 reads it beside rpc.c.
  */
 #ifndef NVMF_RPC_H
 #define NVMF_RPC_H

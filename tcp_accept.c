@@ -16,6 +16,8 @@
  * Each section uses only those above it. The deadlines (ICReq, Connect, a
  * started PDU) are set here and checked in tcp.c's tick, where the queue's
  * receive state is.
+ *
+ * Tutorial chapter 03 reads this file after tcp.c.
  */
 #include <errno.h>
 #include <netdb.h>

@@ -9,6 +9,8 @@
  *
  * Sections: constants, the device's structures, then the few functions one
  * file of sim/ calls in the other.
+ *
+ * Tutorial chapter 08 reads it beside sim/sim.c.
  */
 #ifndef SIM_SIM_H
 #define SIM_SIM_H
