@@ -26,8 +26,9 @@
  *
  * Keys are configured per host NQN: on the command line (main.c --host
  * --dhchap-key) they hold on every subsystem that host may reach, and on
- * the discovery subsystem with --dhchap-discovery; over RPC (rpc.c nvmf_subsystem_add_host
- * with keyring keys) on one subsystem, ahead of the command line's.
+ * the discovery subsystem with --dhchap-discovery; over RPC
+ * (nvmf_subsystem_add_host with keyring keys, in rpc_methods.c) on one
+ * subsystem, ahead of the command line's.
  * The hash and group are the strongest the host offers among those allowed
  * (--dhchap-digests, --dhchap-dhgroups). Crypto is OpenSSL's libcrypto
  * (HMAC, SHA-2, the RFC 7919 groups), CRC-32 is zlib's.
