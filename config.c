@@ -13,7 +13,8 @@
  *   nvmf config: printed, to see what a file would do, or to save it
  *
  * Sections, in order: the target shape and helpers every loader shares;
- * nvmetcli JSON; legacy INI; recognising the format and the entry points.
+ * nvmetcli JSON (and its hosts' secrets); legacy INI; recognising the
+ * format and the entry points.
  *
  * Why one shape: the target has exactly one way to be configured, the
  * RPC methods, so every format becomes a list of RPC calls and the same
@@ -24,7 +25,9 @@
  * warning ("FILE: ports[0].param.inline_data_size: not supported,
  * ignored"); a key whose value is what nvmf does anyway (ANA group 1,
  * protection information off, TREQ "not specified") is accepted quietly.
- * This file never touches the target's state.
+ * This file never touches the target's state; the one thing it writes is
+ * a key file per DH-HMAC-CHAP secret of an nvmetcli file, because SPDK's
+ * shape names secrets by file (see "nvmetcli's hosts" below).
  *
  * Tutorial chapter 10 reads this file.
  */
@@ -1222,7 +1225,8 @@ int config_main(int argc, char **argv)
 		fprintf(argc == 2 && !strcmp(argv[1], "-h") ? stdout : stderr,
 			"usage: nvmf config FILE\n"
 			"  print FILE (SPDK JSON, nvmetcli JSON or legacy SPDK INI) as the SPDK\n"
-			"  save_config JSON that nvmf -c FILE would load; warnings on stderr\n");
+			"  save_config JSON that nvmf -c FILE would load; warnings on stderr.\n"
+			"  An nvmetcli file's host secrets go to 0600 key files under $TMPDIR\n");
 		return argc == 2 && !strcmp(argv[1], "-h") ? 0 : 2;
 	}
 	if (config_load_file(argv[1], &cfg, err, sizeof(err))) {
