@@ -221,6 +221,17 @@ static int auth_key_transform(const struct auth_key *k, const char *nqn, struct 
 	return 0;
 }
 
+/* Is s a DHHC-1 secret we can use? 0, or -EINVAL with why in err: for
+ * config files, which check a secret before anything is configured. */
+int auth_secret_check(const char *s, char *err, size_t errlen)
+{
+	struct auth_key k;
+	int rc = auth_key_parse(s, &k, err, errlen);
+
+	OPENSSL_cleanse(&k, sizeof(k));
+	return rc;
+}
+
 /* A secret from the command line: the DHHC-1 string itself, or the name
  * of a file that holds it (as nvme gen-dhchap-key -o writes). */
 int auth_secret_load(const char *arg, char *out, size_t len)

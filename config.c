@@ -13,7 +13,8 @@
  *   nvmf config: printed, to see what a file would do, or to save it
  *
  * Sections, in order: the target shape and helpers every loader shares;
- * nvmetcli JSON; legacy INI; recognising the format and the entry points.
+ * nvmetcli JSON (and its hosts' secrets); legacy INI; recognising the
+ * format and the entry points.
  *
  * Why one shape: the target has exactly one way to be configured, the
  * RPC methods, so every format becomes a list of RPC calls and the same
@@ -24,12 +25,15 @@
  * warning ("FILE: ports[0].param.inline_data_size: not supported,
  * ignored"); a key whose value is what nvmf does anyway (ANA group 1,
  * protection information off, TREQ "not specified") is accepted quietly.
- * This file never touches the target's state.
+ * This file never touches the target's state; the one thing it writes is
+ * a key file per DH-HMAC-CHAP secret of an nvmetcli file, because SPDK's
+ * shape names secrets by file (see "nvmetcli's hosts" below).
  *
  * Tutorial chapter 10 reads this file.
  */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,11 +58,18 @@
  * in a list of their own while loading) before subsystems, as SPDK saves
  * them.
  */
+struct config_host;
+
 struct config_out {
 	const char *file;		/* for warnings */
-	struct json_object *bdev, *transports, *nvmf;	/* arrays of calls */
+	struct json_object *keyring, *bdev, *transports, *nvmf;	/* arrays of calls */
 	struct json_object *warnings;	/* array of strings */
 	int nr_bdev;			/* for generated names */
+	struct config_host *hosts;	/* nvmetcli's hosts, for their secrets */
+	size_t nr_hosts;
+	char key_dir[256];		/* where secrets go as files; "" = not yet */
+	char *err;			/* a file that cannot be loaded: why */
+	size_t errlen;
 };
 
 /* A warning, prefixed with the file's name, kept until the translation is
@@ -77,6 +88,22 @@ static void config_warn(struct config_out *o, const char *fmt, ...)
 	va_end(ap);
 	snprintf(line, sizeof(line), "%s: %s", o->file, msg);
 	json_object_array_add(o->warnings, json_object_new_string(line));
+}
+
+/* A file nvmf must refuse (a secret that does not parse, say): the
+ * reason, prefixed with the file's name, goes to the caller. -EINVAL. */
+static int config_fail(struct config_out *o, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static int config_fail(struct config_out *o, const char *fmt, ...)
+{
+	char msg[400];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(o->err, o->errlen, "%s: %s", o->file, msg);
+	return -EINVAL;
 }
 
 /* Append one call; params is taken over. */
@@ -234,6 +261,225 @@ static void config_nvmet_ns(struct config_out *o, const char *where, const char 
 	config_call(o->nvmf, "nvmf_subsystem_add_ns", p);
 }
 
+/*
+ * nvmetcli's hosts and their DH-HMAC-CHAP secrets. nvmet keeps a secret
+ * per host (configfs hosts/NQN/dhchap_key, dhchap_ctrl_key, dhchap_hash,
+ * dhchap_dhgroup) and asks for it on every subsystem whose allowed_hosts
+ * links that host. nvmetcli's save names an attribute by its configfs
+ * file split at the first '_': "dhchap": {"key": ..., "ctrl_key": ...,
+ * "hash": ..., "dhgroup": ...}; the spelling with whole file names,
+ * "attr": {"dhchap_key": ...}, is read too.
+ *
+ * The same file must give the same authentication here, so a secret is
+ * never dropped: one that does not parse refuses the whole file, naming
+ * the host. SPDK's way to hand a secret over is a file registered with
+ * keyring_file_add_key, so each secret is written to a file of its own
+ * (mode 0600, in a directory of mode 0700 made under $TMPDIR or /tmp)
+ * and the host's add_host call names it: the result is save_config JSON
+ * like any other, and never holds a secret itself.
+ *
+ * dhchap_hash and dhchap_dhgroup are nvmet's choice for that host: the
+ * hash and group it picks when the host offers them. nvmf's allowed
+ * lists (nvmf_set_config dhchap_digests, dhchap_dhgroups) are one for
+ * all hosts, so the file's values become those lists, each of one name.
+ * The Linux host offers every hash and group, so both targets then pick
+ * the same pair; a host that does not offer it is refused here where
+ * nvmet would fall back to another. Hosts with secrets that name
+ * different hashes or groups cannot be served that way: the file is
+ * refused, saying so.
+ */
+struct config_host {
+	const char *nqn;
+	const char *key, *ckey;		/* DHHC-1 strings; NULL = none */
+	char key_name[48], ckey_name[48];	/* their keyring names */
+};
+
+/* Attribute name ("key", "hash", ...) of nvmetcli host h, in either
+ * spelling; NULL when missing or empty (nvmet shows "" for no secret). */
+static const char *config_host_attr(struct json_object *h, const char *name)
+{
+	struct json_object *g;
+	const char *v = NULL;
+	char full[32];
+
+	snprintf(full, sizeof(full), "dhchap_%s", name);
+	if (json_object_object_get_ex(h, "dhchap", &g))
+		v = config_str(g, name);
+	if (!v && json_object_object_get_ex(h, "attr", &g))
+		v = config_str(g, full);
+	return v && *v ? v : NULL;
+}
+
+/* nvmet's "hmac(sha512)" -> "sha512", its "ffdhe4096" or "null" as is;
+ * NULL if nvmf has no such hash (groups: names[] of 6, hashes: of 3). */
+static const char *config_auth_name(const char *in, bool hash)
+{
+	static const char *const hashes[] = { "sha256", "sha384", "sha512" };
+	static const char *const groups[] = { "null", "ffdhe2048", "ffdhe3072",
+					      "ffdhe4096", "ffdhe6144", "ffdhe8192" };
+	size_t n = strlen(in);
+
+	if (hash && !strncmp(in, "hmac(", 5) && n > 6 && in[n - 1] == ')') {
+		in += 5;
+		n -= 6;
+	}
+	for (size_t i = 0; i < (hash ? 3 : 6); i++) {
+		const char *name = hash ? hashes[i] : groups[i];
+
+		if (strlen(name) == n && !strncmp(name, in, n))
+			return name;
+	}
+	return NULL;
+}
+
+/* Write secret to DIR/file (DIR made on first use) and register it as
+ * key name: a keyring_file_add_key call. 0, or fails o. */
+static int config_key_file(struct config_out *o, const char *name, const char *file,
+			   const char *secret)
+{
+	const char *tmp = getenv("TMPDIR");
+	struct json_object *p;
+	char path[512];
+	FILE *f;
+	int fd;
+
+	if (!o->key_dir[0]) {	/* absolute: keyring_file_add_key wants it so */
+		snprintf(o->key_dir, sizeof(o->key_dir), "%s/nvmf-keys.XXXXXX",
+			 tmp && tmp[0] == '/' ? tmp : "/tmp");
+		if (!mkdtemp(o->key_dir))
+			return config_fail(o, "cannot make a directory for the secrets (%s): %s",
+					   o->key_dir, strerror(errno));
+	}
+	snprintf(path, sizeof(path), "%s/%s", o->key_dir, file);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (!f || fprintf(f, "%s\n", secret) < 0 || fclose(f)) {
+		if (fd >= 0 && !f)
+			close(fd);
+		return config_fail(o, "cannot write secret file %s: %s", path, strerror(errno));
+	}
+	p = json_object_new_object();
+	config_set_str(p, "name", name);
+	config_set_str(p, "path", path);
+	config_call(o->keyring, "keyring_file_add_key", p);
+	return 0;
+}
+
+/* The hash or group host i names, in nvmf's spelling, against the one
+ * every earlier host with a secret named (*first: NULL before the first).
+ * nvmet's defaults stand in for a missing one. 0, or fails o. */
+static int config_auth_agree(struct config_out *o, size_t i, struct json_object *h, bool hash,
+			     const char **first, size_t *first_i)
+{
+	const char *attr = hash ? "hash" : "dhgroup", *v = config_host_attr(h, attr);
+	const char *name = config_auth_name(v ? v : hash ? "hmac(sha256)" : "null", hash);
+
+	if (!name)
+		return config_fail(o, "hosts[%zu] (%s): dhchap_%s '%s' is not one nvmf has (%s)", i,
+				   o->hosts[i].nqn, attr, v,
+				   hash ? "hmac(sha256), hmac(sha384), hmac(sha512)"
+					: "null, ffdhe2048 ... ffdhe8192");
+	if (*first && strcmp(*first, name))
+		return config_fail(o, "hosts[%zu] uses dhchap_%s %s, hosts[%zu] uses %s: nvmf allows one "
+				   "list for all hosts, so give every host with a dhchap_key the same",
+				   *first_i, attr, *first, i, name);
+	if (!*first) {
+		*first = name;
+		*first_i = i;
+	}
+	return 0;
+}
+
+/* Host i of the file: note its NQN and secrets, check them, and write
+ * them to key files. 0, or fails o. */
+static int config_nvmet_host(struct config_out *o, size_t i, struct json_object *h,
+			     const char **hash, const char **group, size_t *first_i)
+{
+	static const char *const known[] = { "nqn", "attr", "dhchap", NULL };
+	struct config_host *ch = &o->hosts[i];
+	char w[64], file[40], why[160];
+
+	snprintf(w, sizeof(w), "hosts[%zu]", i);
+	config_check_keys(o, w, h, known, NULL);
+	ch->nqn = config_str(h, "nqn");
+	ch->key = config_host_attr(h, "key");
+	ch->ckey = config_host_attr(h, "ctrl_key");
+	if (!ch->key && ch->ckey) {	/* nvmet asks nothing of a host without a key */
+		config_warn(o, "%s: dhchap_ctrl_key without dhchap_key, ignored (nvmet ignores it too)", w);
+		ch->ckey = NULL;
+	}
+	if (!ch->key)
+		return 0;
+	if (!ch->nqn)
+		return config_fail(o, "%s: a dhchap_key but no nqn", w);
+	if (auth_secret_check(ch->key, why, sizeof(why)))
+		return config_fail(o, "%s (%s): dhchap_key: %s", w, ch->nqn, why);
+	if (ch->ckey && auth_secret_check(ch->ckey, why, sizeof(why)))
+		return config_fail(o, "%s (%s): dhchap_ctrl_key: %s", w, ch->nqn, why);
+	if (config_auth_agree(o, i, h, true, hash, first_i) ||
+	    config_auth_agree(o, i, h, false, group, first_i + 1))
+		return -EINVAL;
+	snprintf(ch->key_name, sizeof(ch->key_name), "nvmet-hosts%zu-key", i);
+	snprintf(file, sizeof(file), "hosts%zu.key", i);
+	if (config_key_file(o, ch->key_name, file, ch->key))
+		return -EINVAL;
+	if (!ch->ckey)
+		return 0;
+	snprintf(ch->ckey_name, sizeof(ch->ckey_name), "nvmet-hosts%zu-ctrl-key", i);
+	snprintf(file, sizeof(file), "hosts%zu.ctrl_key", i);
+	return config_key_file(o, ch->ckey_name, file, ch->ckey);
+}
+
+/* The file's hosts; with any secret, the one hash and group they name
+ * become nvmf_set_config's lists (first of the nvmf calls, as SPDK
+ * saves it). 0, or fails o. */
+static int config_nvmet_hosts(struct config_out *o, struct json_object *list)
+{
+	const char *hash = NULL, *group = NULL;
+	size_t first[2] = { 0, 0 };
+	struct json_object *p, *a;
+
+	o->nr_hosts = json_object_array_length(list);
+	o->hosts = calloc(o->nr_hosts + 1, sizeof(*o->hosts));
+	if (!o->hosts)
+		return config_fail(o, "out of memory");
+	for (size_t i = 0; i < o->nr_hosts; i++)
+		if (config_nvmet_host(o, i, json_object_array_get_idx(list, i), &hash, &group, first))
+			return -EINVAL;
+	if (!hash)
+		return 0;
+	p = json_object_new_object();
+	a = json_object_new_array();
+	json_object_array_add(a, json_object_new_string(hash));
+	json_object_object_add(p, "dhchap_digests", a);
+	a = json_object_new_array();
+	json_object_array_add(a, json_object_new_string(group));
+	json_object_object_add(p, "dhchap_dhgroups", a);
+	config_call(o->transports, "nvmf_set_config", p);
+	return 0;
+}
+
+/* The add_host call for host on subsystem nqn, with the host's keys
+ * when the file gave it a secret: nvmet asks for it on every subsystem
+ * whose allowed_hosts lists the host. */
+static void config_nvmet_add_host(struct config_out *o, const char *nqn, const char *host)
+{
+	struct json_object *p = json_object_new_object();
+
+	config_set_str(p, "nqn", nqn);
+	config_set_str(p, "host", host);
+	for (size_t i = 0; i < o->nr_hosts; i++) {
+		const struct config_host *ch = &o->hosts[i];
+
+		if (!ch->key || strcmp(ch->nqn, host))
+			continue;
+		config_set_str(p, "dhchap_key", ch->key_name);
+		if (ch->ckey)
+			config_set_str(p, "dhchap_ctrlr_key", ch->ckey_name);
+	}
+	config_call(o->nvmf, "nvmf_subsystem_add_host", p);
+}
+
 /* One nvmetcli subsystem -> create_subsystem, add_host, add_ns. */
 static void config_nvmet_subsys(struct config_out *o, int idx, struct json_object *s)
 {
@@ -265,12 +511,9 @@ static void config_nvmet_subsys(struct config_out *o, int idx, struct json_objec
 	config_call(o->nvmf, "nvmf_create_subsystem", p);
 
 	if (json_object_object_get_ex(s, "allowed_hosts", &list))
-		for (size_t i = 0; i < json_object_array_length(list); i++) {
-			p = json_object_new_object();
-			config_set_str(p, "nqn", nqn);
-			config_set_str(p, "host", json_object_get_string(json_object_array_get_idx(list, i)));
-			config_call(o->nvmf, "nvmf_subsystem_add_host", p);
-		}
+		for (size_t i = 0; i < json_object_array_length(list); i++)
+			config_nvmet_add_host(o, nqn,
+					      json_object_get_string(json_object_array_get_idx(list, i)));
 	if (json_object_object_get_ex(s, "namespaces", &list))
 		for (size_t i = 0; i < json_object_array_length(list); i++) {
 			snprintf(w, sizeof(w), "%s.namespaces[%zu]", where, i);
@@ -363,26 +606,23 @@ static void config_nvmet_port(struct config_out *o, int idx, struct json_object 
 }
 
 /* nvmetcli's whole file: hosts, subsystems, then ports (they link to
- * subsystems, so those must exist first). */
-static void config_from_nvmet(struct config_out *o, struct json_object *root)
+ * subsystems, so those must exist first). 0, or -EINVAL with o->err. */
+static int config_from_nvmet(struct config_out *o, struct json_object *root)
 {
 	static const char *const known[] = { "hosts", "ports", "subsystems", NULL };
-	static const char *const host_known[] = { "nqn", NULL };
 	struct json_object *list;
-	char w[64];
 
 	config_check_keys(o, "top level", root, known, NULL);
-	if (json_object_object_get_ex(root, "hosts", &list))
-		for (size_t i = 0; i < json_object_array_length(list); i++) {
-			snprintf(w, sizeof(w), "hosts[%zu]", i);
-			config_check_keys(o, w, json_object_array_get_idx(list, i), host_known, NULL);
-		}
+	if (json_object_object_get_ex(root, "hosts", &list) && json_object_is_type(list, json_type_array) &&
+	    config_nvmet_hosts(o, list))
+		return -EINVAL;
 	if (json_object_object_get_ex(root, "subsystems", &list))
 		for (size_t i = 0; i < json_object_array_length(list); i++)
 			config_nvmet_subsys(o, (int)i, json_object_array_get_idx(list, i));
 	if (json_object_object_get_ex(root, "ports", &list))
 		for (size_t i = 0; i < json_object_array_length(list); i++)
 			config_nvmet_port(o, (int)i, json_object_array_get_idx(list, i));
+	return 0;
 }
 
 /* ---- the legacy SPDK INI format (etc/spdk/nvmf.conf.in) ------------ */
@@ -815,6 +1055,54 @@ static bool config_is_nvmet(struct json_object *root)
 	       json_object_object_get_ex(first, "nqn", NULL);
 }
 
+/* A refused file leaves no secret behind: its key files and their
+ * directory go. */
+static void config_drop_keys(struct config_out *o)
+{
+	char path[600];
+
+	if (!o->key_dir[0])
+		return;
+	for (size_t i = 0; i < o->nr_hosts; i++) {
+		snprintf(path, sizeof(path), "%s/hosts%zu.key", o->key_dir, i);
+		unlink(path);
+		snprintf(path, sizeof(path), "%s/hosts%zu.ctrl_key", o->key_dir, i);
+		unlink(path);
+	}
+	rmdir(o->key_dir);
+}
+
+/* The lists, in SPDK's save_config shape: keyring (only with keys, as
+ * SPDK saves it) first, so hosts find their keys; bdevs, so namespaces
+ * find theirs; then transports and the other nvmf calls: a listener's
+ * transport must exist when rpc_load_config replays the listener, and
+ * this is also the order SPDK's save_config writes, so a file
+ * translated and saved again compares equal. Takes the lists over. */
+static struct json_object *config_shape(struct config_out *o)
+{
+	struct json_object *root = json_object_new_object(), *subs = json_object_new_array();
+	const char *names[] = { "keyring", "bdev", "nvmf" };
+	struct json_object *lists[] = { o->keyring, o->bdev, o->transports };
+
+	for (size_t i = 0; i < json_object_array_length(o->nvmf); i++)
+		json_object_array_add(o->transports, json_object_get(json_object_array_get_idx(o->nvmf, i)));
+	json_object_put(o->nvmf);
+	for (int i = 0; i < 3; i++) {
+		struct json_object *s;
+
+		if (i == 0 && !json_object_array_length(lists[i])) {
+			json_object_put(lists[i]);
+			continue;
+		}
+		s = json_object_new_object();
+		config_set_str(s, "subsystem", names[i]);
+		json_object_object_add(s, "config", lists[i]);
+		json_object_array_add(subs, s);
+	}
+	json_object_object_add(root, "subsystems", subs);
+	return root;
+}
+
 /*
  * Translate a config file's text (name is for messages) into SPDK's
  * save_config shape. Returns 0 with *out and *warnings (an array of
@@ -823,11 +1111,12 @@ static bool config_is_nvmet(struct json_object *root)
 int config_translate(const char *name, const char *text, struct json_object **out,
 		     struct json_object **warnings, char *err, size_t errlen)
 {
-	struct config_out o = { .file = name, .bdev = json_object_new_array(),
-				.transports = json_object_new_array(),
-				.nvmf = json_object_new_array(), .warnings = json_object_new_array() };
+	struct config_out o = { .file = name, .keyring = json_object_new_array(),
+				.bdev = json_object_new_array(), .transports = json_object_new_array(),
+				.nvmf = json_object_new_array(), .warnings = json_object_new_array(),
+				.err = err, .errlen = errlen };
 	const char *p = text;
-	struct json_object *root, *subs, *s;
+	struct json_object *root;
 	int rc = 0;
 
 	while (isspace((unsigned char)*p))
@@ -838,6 +1127,7 @@ int config_translate(const char *name, const char *text, struct json_object **ou
 			snprintf(err, errlen, "%s: starts like JSON but does not parse", name);
 			rc = -EINVAL;
 		} else if (!config_is_nvmet(root)) {	/* SPDK's own: as it is */
+			json_object_put(o.keyring);
 			json_object_put(o.bdev);
 			json_object_put(o.transports);
 			json_object_put(o.nvmf);
@@ -845,7 +1135,7 @@ int config_translate(const char *name, const char *text, struct json_object **ou
 			*warnings = o.warnings;
 			return 0;
 		} else {
-			config_from_nvmet(&o, root);
+			rc = config_from_nvmet(&o, root);
 		}
 		json_object_put(root);
 	} else {
@@ -854,32 +1144,17 @@ int config_translate(const char *name, const char *text, struct json_object **ou
 		rc = copy ? config_from_ini(&o, copy, err, errlen) : -ENOMEM;
 		free(copy);
 	}
+	free(o.hosts);
 	if (rc) {	/* nothing half-translated leaves this function */
+		config_drop_keys(&o);
+		json_object_put(o.keyring);
 		json_object_put(o.bdev);
 		json_object_put(o.transports);
 		json_object_put(o.nvmf);
 		json_object_put(o.warnings);
 		return rc;
 	}
-	/* Transports, then the other nvmf calls: a listener's transport
-	 * must exist when rpc_load_config replays the listener, and this is
-	 * also the order SPDK's save_config writes, so a file translated and
-	 * saved again compares equal. */
-	for (size_t i = 0; i < json_object_array_length(o.nvmf); i++)
-		json_object_array_add(o.transports, json_object_get(json_object_array_get_idx(o.nvmf, i)));
-	json_object_put(o.nvmf);
-	root = json_object_new_object();
-	subs = json_object_new_array();
-	s = json_object_new_object();
-	config_set_str(s, "subsystem", "bdev");
-	json_object_object_add(s, "config", o.bdev);
-	json_object_array_add(subs, s);
-	s = json_object_new_object();
-	config_set_str(s, "subsystem", "nvmf");
-	json_object_object_add(s, "config", o.transports);
-	json_object_array_add(subs, s);
-	json_object_object_add(root, "subsystems", subs);
-	*out = root;
+	*out = config_shape(&o);
 	*warnings = o.warnings;
 	return 0;
 }
@@ -951,7 +1226,8 @@ int config_main(int argc, char **argv)
 		fprintf(argc == 2 && !strcmp(argv[1], "-h") ? stdout : stderr,
 			"usage: nvmf config FILE\n"
 			"  print FILE (SPDK JSON, nvmetcli JSON or legacy SPDK INI) as the SPDK\n"
-			"  save_config JSON that nvmf -c FILE would load; warnings on stderr\n");
+			"  save_config JSON that nvmf -c FILE would load; warnings on stderr.\n"
+			"  An nvmetcli file's host secrets go to 0600 key files under $TMPDIR\n");
 		return argc == 2 && !strcmp(argv[1], "-h") ? 0 : 2;
 	}
 	if (config_load_file(argv[1], &cfg, err, sizeof(err))) {

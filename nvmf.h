@@ -584,6 +584,8 @@ const char *auth_dh_name(uint8_t id);
 
 /* A DHHC-1 secret given on the command line: itself or a file holding it. */
 int auth_secret_load(const char *arg, char *out, size_t len);
+/* Does s parse as a DHHC-1 secret (form, length, CRC)? 0 or -EINVAL. */
+int auth_secret_check(const char *s, char *err, size_t errlen);
 
 /* Host hostnqn must authenticate on subnqn (NULL: every subsystem) with
  * secret key (DHHC-1 string); with ctrl_key (may be NULL) we prove

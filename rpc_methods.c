@@ -597,13 +597,18 @@ int rpc_create_subsystem(struct json_object *p, struct json_object **res, struct
 	return 0;
 }
 
+static void rpc_dhchap_release(const char *nqn);
+
 /* nvmf_delete_subsystem: its namespaces go first (their bdevs stay, as
- * in SPDK), then its controllers, then it. */
+ * in SPDK), then its controllers, then it, and last its hosts' hold on
+ * keyring keys: otherwise the keys could never be removed, and a new
+ * subsystem of the same NQN would inherit the old hosts' secrets. */
 int rpc_delete_subsystem(struct json_object *p, struct json_object **res, struct rpc_err *e)
 {
+	char err[512], nqn[NVMF_NQN_SIZE];
 	struct nvmf_subsys *s;
 	struct nvmf_bdev *b;
-	char err[512];
+	int rc;
 
 	if (rpc_check_keys(p, "nvmf_delete_subsystem", " nqn ", " tgt_name ", e) ||
 	    !(s = rpc_subsys(p, e)))
@@ -613,7 +618,10 @@ int rpc_delete_subsystem(struct json_object *p, struct json_object **res, struct
 	for (uint32_t nsid = 1; nsid <= NVMF_MAX_NS; nsid++)
 		if (s->ns[nsid - 1] && nvmf_subsys_detach_ns(s, nsid, &b, err, sizeof(err)))
 			return rpc_fail(e, RPC_INTERNAL_ERROR, "%s", err);
-	if (nvmf_subsys_remove(s, err, sizeof(err)))
+	snprintf(nqn, sizeof(nqn), "%s", s->nqn);	/* s is freed below */
+	rc = nvmf_subsys_remove(s, err, sizeof(err));
+	rpc_dhchap_release(nqn);	/* unlinked even when rc says it was slow */
+	if (rc)
 		return rpc_fail(e, RPC_INTERNAL_ERROR, "%s", err);
 	*res = json_object_new_boolean(1);
 	return 0;
@@ -1037,6 +1045,26 @@ static void rpc_dhchap_note(const char *nqn, const char *host, const char *key, 
 	snprintf(d->ctrlr_key, sizeof(d->ctrlr_key), "%s", ckey ? ckey : "");
 	d->next = g_dhchap;
 	g_dhchap = d;
+}
+
+/* A deleted subsystem's hosts give back their keys: auth.c forgets
+ * their secrets and the keyring its references (keyring_file_remove_key
+ * then works). Connections already made are gone with the subsystem. */
+static void rpc_dhchap_release(const char *nqn)
+{
+	struct rpc_dhchap **pp = &g_dhchap, *d;
+
+	while ((d = *pp)) {
+		if (strcmp(d->nqn, nqn)) {
+			pp = &d->next;
+			continue;
+		}
+		pthread_rwlock_wrlock(&g_config_lock);
+		auth_host_remove(nqn, d->host);
+		pthread_rwlock_unlock(&g_config_lock);
+		*pp = d->next;
+		free(d);
+	}
 }
 
 /*

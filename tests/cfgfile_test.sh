@@ -120,6 +120,43 @@ check "-s ramdisk: target exits 0" stop
 check "-s with a '/' (nvmet cannot take it): refused, says why" \
 	bash -c "! ./nvmf -r '$T/sock' -D 0 -s a/b >'$T/slash.out' 2>&1 && grep -q \"has a '/'\" '$T/slash.out'"
 
+# ---- nvmetcli hosts with DH-HMAC-CHAP secrets -------------------------------
+# nvmet asks a host for its dhchap_key on every subsystem that lists it; the
+# same file must make nvmf ask too, never let it in without.
+h0=nqn.2014-08.org.nvmexpress:uuid:cf9f11e0-0000-4000-8000-000000000001
+h1=nqn.2014-08.org.nvmexpress:uuid:cf9f11e0-0000-4000-8000-000000000002
+key='DHHC-1:01:X7fWDXYKkGsEDDpbZ4IEfXNRzUWs5IHufbT8wdN6qp6sXokS:'
+ckey='DHHC-1:03:g4qwIACIMxYkppsKJJ61yYafQzvvNMlQNo/QcLhpq+4VKI4UO25LMt7JSHTdx1VKw6Mkhs8vruucAcEcS0JQk1mbsnw=:'
+keys_json() {	# keys_json HOST0-KEY: a file where host 0 has that key
+	cat <<EOJ
+{"hosts": [{"nqn": "$h0", "dhchap": {"key": "$1", "ctrl_key": "$ckey",
+    "hash": "hmac(sha384)", "dhgroup": "ffdhe3072"}},
+  {"nqn": "$h1", "dhchap": {"key": "", "ctrl_key": "", "hash": "hmac(sha256)", "dhgroup": "null"}}],
+ "ports": [{"portid": 1, "addr": {"trtype": "tcp", "adrfam": "ipv4", "traddr": "127.0.0.1",
+    "trsvcid": "$port"}, "subsystems": ["nqn.2026-12.io.nvmf:keys"]}],
+ "subsystems": [{"nqn": "nqn.2026-12.io.nvmf:keys", "attr": {"allow_any_host": "0"},
+    "allowed_hosts": ["$h0", "$h1"], "namespaces": []}]}
+EOJ
+}
+keys_json "$key" >"$T/keys.json"
+trk="$trid subnqn:nqn.2026-12.io.nvmf:keys"
+export TMPDIR="$T"	# the key files nvmf writes go with the rest of $T
+check "nvmetcli with a host secret: starts" start -c "$T/keys.json"
+check "... the host with its secrets authenticates both ways, sha384 + ffdhe3072" \
+	bash -c "./nvmf identify -r '$trk hostnqn:$h0' --dhchap-secret '$key' --dhchap-ctrl-secret '$ckey' >/dev/null &&
+		 grep -q 'authenticated (bidirectional, sha384, ffdhe3072)' '$T/target.out'"
+check "... the same host without its secret: refused" \
+	bash -c "! ./nvmf identify -r '$trk hostnqn:$h0' >'$T/nokey.out' 2>&1 && grep -q 'requires authentication' '$T/nokey.out'"
+check "... the host the file gives no secret connects as before" ./nvmf identify -r "$trk hostnqn:$h1"
+./nvmf rpc -s "$T/sock" save_config >"$T/keys-saved.json" 2>>"$DETAIL"
+check "... save_config names the key files, holds no secret" \
+	bash -c "grep -q nvmet-hosts0-ctrl-key '$T/keys-saved.json' && ! grep -q DHHC '$T/keys-saved.json'"
+check "nvmetcli with a host secret: target exits 0" stop
+keys_json "${key/X7f/X8f}" >"$T/badkey.json"
+check "a mistyped host secret: the target does not start, and names the host" \
+	bash -c "! ./nvmf -r '$T/sock' -D 0 -c '$T/badkey.json' >'$T/badkey.out' 2>&1 &&
+		 grep -q 'hosts\[0\] ($h0): dhchap_key: secret.s CRC-32 does not match' '$T/badkey.out'"
+
 # ---- refusals --------------------------------------------------------------
 printf '[Subsystem1\n' >"$T/broken.conf"
 check "a broken file: the target does not start, and says where" \

@@ -14,6 +14,7 @@
  *   1. every method's rpc.py syntax -> params     SPDK scripts/rpc.py
  *   2. argument errors                            argparse's behaviour
  *   3. nvmetcli JSON -> SPDK JSON, warnings       nvmetcli saveconfig
+ *      and its hosts' secrets -> keyring files      nvmet configfs hosts/NQN/dhchap_*
  *   4. legacy INI -> SPDK JSON, warnings          SPDK etc/spdk/nvmf.conf.in
  *   5. SPDK JSON passes through                   SPDK save_config
  *   6. printing as json.dumps(indent=2)           rpc.py print_dict
@@ -21,6 +22,8 @@
  */
 #include "../rpc_client.c"
 #include "../config.c"
+#include "../auth.c"	/* auth_secret_check: the secrets in nvmetcli files */
+#include <sys/stat.h>
 #include "test.h"
 
 /* ==================================================================== */
@@ -449,6 +452,116 @@ static void test_config_files(void)
 	      "an unclosed [section is refused: %s", err);
 }
 
+/* nvmetcli hosts with DH-HMAC-CHAP secrets (nvmet's configfs names, in
+ * nvmetcli's "dhchap" group and in the "attr" spelling). */
+#define CT_KEY "DHHC-1:01:X7fWDXYKkGsEDDpbZ4IEfXNRzUWs5IHufbT8wdN6qp6sXokS:"
+#define CT_CKEY "DHHC-1:03:g4qwIACIMxYkppsKJJ61yYafQzvvNMlQNo/QcLhpq+4VKI4UO25LMt7JSHTdx1VKw6Mkhs8vruucAcEcS0JQk1mbsnw=:"
+#define CT_BAD "DHHC-1:01:X8fWDXYKkGsEDDpbZ4IEfXNRzUWs5IHufbT8wdN6qp6sXokS:"
+#define CT_H(n) "nqn.2014-08.org.nvmexpress:uuid:c0ffee00-0000-4000-8000-00000000000" #n
+
+/* A file with hosts h (JSON text of the hosts array) on one subsystem
+ * that allows hosts 0, 1 and 2. */
+static void ct_keys_file(char *buf, size_t len, const char *hosts)
+{
+	snprintf(buf, len, "{\"hosts\": %s, \"ports\": [], \"subsystems\": [{\"nqn\": \"nqn.2026-12.io.nvmf:k\","
+		 " \"attr\": {\"allow_any_host\": \"0\"}, \"allowed_hosts\": [\"" CT_H(0) "\", \""
+		 CT_H(1) "\", \"" CT_H(2) "\"], \"namespaces\": []}]}", hosts);
+}
+
+/* Refused, with err holding each of the words, and no key files left. */
+static void ct_refused(const char *what, const char *hosts, const char *say1, const char *say2)
+{
+	struct json_object *out = NULL, *warnings = NULL;
+	char text[2048], err[512] = "", cmd[300];
+	int rc;
+
+	ct_keys_file(text, sizeof(text), hosts);
+	rc = config_translate("cfg", text, &out, &warnings, err, sizeof(err));
+	CHECK(rc == -EINVAL && strstr(err, say1) && strstr(err, say2), "%s: refused: %s", what, err);
+	snprintf(cmd, sizeof(cmd), "test -z \"$(ls -A %s)\"", getenv("TMPDIR"));
+	CHECK(system(cmd) == 0, "%s: no key file is left behind", what);
+}
+
+static void test_nvmet_keys(void)
+{
+	char tmp[] = "/tmp/config_test.XXXXXX", text[2048], want[4096], err[256] = "", dir[300];
+	struct json_object *out = NULL, *warnings = NULL, *w;
+	const char *path;
+	struct stat st;
+	int rc;
+
+	CHECK(mkdtemp(tmp) != NULL, "a TMPDIR for the key files");
+	setenv("TMPDIR", tmp, 1);
+	ct_keys_file(text, sizeof(text), "[{\"nqn\": \"" CT_H(0) "\", \"dhchap\": {\"key\": \"" CT_KEY "\","
+		     " \"ctrl_key\": \"" CT_CKEY "\", \"hash\": \"hmac(sha512)\", \"dhgroup\": \"ffdhe4096\"}},"
+		     " {\"nqn\": \"" CT_H(1) "\", \"dhchap\": {\"key\": \"\", \"ctrl_key\": \"\","
+		     " \"hash\": \"hmac(sha256)\", \"dhgroup\": \"null\"}},"
+		     " {\"nqn\": \"" CT_H(2) "\", \"attr\": {\"dhchap_key\": \"" CT_KEY "\","
+		     " \"dhchap_hash\": \"hmac(sha512)\", \"dhchap_dhgroup\": \"ffdhe4096\"}}]");
+	rc = config_translate("cfg", text, &out, &warnings, err, sizeof(err));
+	CHECK(rc == 0, "hosts with secrets: translated %s", err);
+	if (rc)
+		return;
+	path = json_object_get_string(json_object_object_get(json_object_object_get(json_object_array_get_idx(
+		json_object_object_get(json_object_array_get_idx(json_object_object_get(out, "subsystems"), 0),
+				       "config"), 0), "params"), "path"));
+	snprintf(dir, sizeof(dir), "%.*s", path ? (int)(strrchr(path, '/') - path) : 0, path ? path : "");
+	snprintf(want, sizeof(want),
+		 "{\"subsystems\": [{\"subsystem\": \"keyring\", \"config\": ["
+		 " {\"method\": \"keyring_file_add_key\", \"params\": {\"name\": \"nvmet-hosts0-key\", \"path\": \"%s/hosts0.key\"}},"
+		 " {\"method\": \"keyring_file_add_key\", \"params\": {\"name\": \"nvmet-hosts0-ctrl-key\", \"path\": \"%s/hosts0.ctrl_key\"}},"
+		 " {\"method\": \"keyring_file_add_key\", \"params\": {\"name\": \"nvmet-hosts2-key\", \"path\": \"%s/hosts2.key\"}}]},"
+		 " {\"subsystem\": \"bdev\", \"config\": []}, {\"subsystem\": \"nvmf\", \"config\": ["
+		 " {\"method\": \"nvmf_set_config\", \"params\": {\"dhchap_digests\": [\"sha512\"], \"dhchap_dhgroups\": [\"ffdhe4096\"]}},"
+		 " {\"method\": \"nvmf_create_subsystem\", \"params\": {\"nqn\": \"nqn.2026-12.io.nvmf:k\", \"allow_any_host\": false}},"
+		 " {\"method\": \"nvmf_subsystem_add_host\", \"params\": {\"nqn\": \"nqn.2026-12.io.nvmf:k\", \"host\": \"" CT_H(0) "\","
+		 "   \"dhchap_key\": \"nvmet-hosts0-key\", \"dhchap_ctrlr_key\": \"nvmet-hosts0-ctrl-key\"}},"
+		 " {\"method\": \"nvmf_subsystem_add_host\", \"params\": {\"nqn\": \"nqn.2026-12.io.nvmf:k\", \"host\": \"" CT_H(1) "\"}},"
+		 " {\"method\": \"nvmf_subsystem_add_host\", \"params\": {\"nqn\": \"nqn.2026-12.io.nvmf:k\", \"host\": \"" CT_H(2) "\","
+		 "   \"dhchap_key\": \"nvmet-hosts2-key\"}}]}]}", dir, dir, dir);
+	w = json_tokener_parse(want);
+	CHECK(w && json_object_equal(out, w), "keys imported: keyring files, add_host names them, hash and group mapped");
+	if (!(w && json_object_equal(out, w)))
+		printf("    got %s\n", json_object_to_json_string(out));
+	CHECK_EQ_U(json_object_array_length(warnings), 0, "keys imported: no warning");
+	CHECK(strstr(dir, tmp) == dir && stat(dir, &st) == 0 && (st.st_mode & 0777) == 0700,
+	      "the key directory is under TMPDIR, mode 0700");
+	snprintf(text, sizeof(text), "%s/hosts0.ctrl_key", dir);
+	CHECK(stat(text, &st) == 0 && (st.st_mode & 0777) == 0600, "a key file has mode 0600");
+	snprintf(text, sizeof(text), "grep -qx '%s' %s/hosts0.ctrl_key", CT_CKEY, dir);
+	CHECK(system(text) == 0, "the key file holds the controller secret");
+	CHECK(!strstr(json_object_to_json_string(out), "DHHC"), "the translation holds no secret");
+	json_object_put(out);
+	json_object_put(warnings);
+	json_object_put(w);
+	snprintf(text, sizeof(text), "rm -rf %s/*", tmp);
+	CHECK(system(text) == 0, "cleaned the key files");
+
+	ct_refused("a host secret with a wrong CRC", "[{\"nqn\": \"" CT_H(1) "\", \"dhchap\": {\"key\": \"" CT_KEY "\"}},"
+		   " {\"nqn\": \"" CT_H(2) "\", \"dhchap\": {\"key\": \"" CT_BAD "\"}}]",
+		   "hosts[1] (" CT_H(2) "): dhchap_key:", "CRC-32 does not match");
+	ct_refused("a controller secret that is not DHHC-1", "[{\"nqn\": \"" CT_H(0) "\", \"attr\": {\"dhchap_key\": \""
+		   CT_KEY "\", \"dhchap_ctrl_key\": \"secret\"}}]", "(" CT_H(0) "): dhchap_ctrl_key:", "DHHC-1:0");
+	ct_refused("hosts that name different hashes", "[{\"nqn\": \"" CT_H(0) "\", \"dhchap\": {\"key\": \"" CT_KEY "\","
+		   " \"hash\": \"hmac(sha512)\"}}, {\"nqn\": \"" CT_H(1) "\", \"dhchap\": {\"key\": \"" CT_KEY "\"}}]",
+		   "hosts[0] uses dhchap_hash sha512, hosts[1] uses sha256", "give every host");
+	ct_refused("hosts that name different groups", "[{\"nqn\": \"" CT_H(0) "\", \"dhchap\": {\"key\": \"" CT_KEY "\","
+		   " \"dhgroup\": \"ffdhe2048\"}}, {\"nqn\": \"" CT_H(1) "\", \"dhchap\": {\"key\": \"" CT_KEY "\","
+		   " \"dhgroup\": \"ffdhe3072\"}}]", "hosts[0] uses dhchap_dhgroup ffdhe2048, hosts[1] uses ffdhe3072", "same");
+	ct_refused("a hash nvmf does not have", "[{\"nqn\": \"" CT_H(0) "\", \"dhchap\": {\"key\": \"" CT_KEY "\","
+		   " \"hash\": \"hmac(md5)\"}}]", "dhchap_hash 'hmac(md5)' is not one nvmf has", "hmac(sha384)");
+
+	ct_keys_file(text, sizeof(text), "[{\"nqn\": \"" CT_H(0) "\", \"dhchap\": {\"ctrl_key\": \"" CT_CKEY "\"}}]");
+	rc = config_translate("cfg", text, &out, &warnings, err, sizeof(err));
+	CHECK(rc == 0 && json_object_array_length(warnings) == 1 &&
+	      strstr(json_object_get_string(json_object_array_get_idx(warnings, 0)), "dhchap_ctrl_key without dhchap_key"),
+	      "a controller secret alone: warned and left out, as nvmet ignores it");
+	CHECK(rc == 0 && !strstr(json_object_to_json_string(out), "keyring"), "... and no keyring section");
+	json_object_put(out);
+	json_object_put(warnings);
+	rmdir(tmp);
+}
+
 /* ==================================================================== */
 /* 6. printing                                                         */
 /* ==================================================================== */
@@ -625,6 +738,7 @@ int main(void)
 	test_rpc_syntax();
 	test_rpc_client_opts();
 	test_config_files();
+	test_nvmet_keys();
 	test_print();
 	test_rpc_exchange();
 	return test_done("config_test");

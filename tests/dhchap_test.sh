@@ -135,6 +135,23 @@ check "keyring_file_remove_key of a key in use: refused" fails_saying "in use" r
 rpc nvmf_subsystem_remove_host $nqn $host >/dev/null
 rpc nvmf_subsystem_add_host $nqn $host >/dev/null
 check "remove_host, add_host without keys: no authentication any more" ./nvmf identify -r "$trid"
+# A deleted subsystem's hosts let go of their keys: before, the keyring
+# kept counting them (remove_key refused forever) and a subsystem made
+# again under the same NQN asked its hosts for the old secrets.
+rpc nvmf_subsystem_remove_host $nqn $host >/dev/null
+rpc nvmf_subsystem_add_host $nqn $host --dhchap-key key0 --dhchap-ctrlr-key key1 >/dev/null
+check "nvmf_delete_subsystem of a subsystem whose host holds key0 and key1" rpc nvmf_delete_subsystem $nqn
+out=$(rpc keyring_get_keys 2>&1)
+echo "$out" >>"$DETAIL"
+check "keyring_get_keys after the delete: refcnt 1 (the keyring's own) for both" \
+	bash -c '[ "$(grep -c "\"refcnt\": 1" <<<"$1")" = 2 ] && ! grep -q "\"refcnt\": 2" <<<"$1"' _ "$out"
+check "keyring_file_remove_key key0 now works" rpc keyring_file_remove_key key0
+rpc nvmf_create_subsystem $nqn >/dev/null
+rpc nvmf_subsystem_add_ns $nqn M0 >/dev/null
+rpc nvmf_subsystem_add_listener $nqn -t tcp -a 127.0.0.1 -s $port >/dev/null
+rpc nvmf_subsystem_add_host $nqn $host >/dev/null
+check "the same NQN made again, host added without keys: no old secret asked" \
+	./nvmf identify -r "$trid"
 kill $tgt; wait $tgt; rc=$?
 check "RPC target exits 0 on SIGTERM" test "$rc" = 0
 trap - EXIT

@@ -11,7 +11,9 @@
 #       -S -C (both ways) | no secret, wrong host secret, wrong controller
 #       secret: refused, dmesg says why | $HOST2_NQN: no authentication |
 #       nvme discover -S | nvmf identify/perf --dhchap-secret (our host) |
-#       how long authentication adds to a connect (logs/auth-timing.txt)
+#       how long authentication adds to a connect (logs/auth-timing.txt) |
+#       nvmf only: the same secrets from an nvmetcli JSON file (-c): -S, -S -C
+#       and no secret refused
 #
 # Debian's 6.1 is built without CONFIG_NVME_AUTH (no nvme-auth module): there
 # both halves are skipped. The refused connects make the kernel log errors on
@@ -185,6 +187,39 @@ c_nvmf_host_wrong() {
 	echo "refused both ways, as it should be"
 }
 
+# The same secrets given to nvmf in an nvmetcli JSON file (config.c), as
+# nvmetcli saves nvmet's host attributes: the kernel host must authenticate
+# one way and both ways, with sha512 + ffdhe4096 as the file says, and is
+# refused without its secret. Then the command-line target is back.
+auth_nvmetcli_json() {	# auth_nvmetcli_json NAMESPACE-FILE
+	cat <<EOJ
+{"hosts": [{"nqn": "$HOST_NQN", "dhchap": {"key": "$KEY", "ctrl_key": "$CKEY",
+     "hash": "hmac(sha512)", "dhgroup": "ffdhe4096"}},
+   {"nqn": "$HOST2_NQN", "dhchap": {"key": "", "ctrl_key": "", "hash": "hmac(sha256)", "dhgroup": "null"}}],
+ "ports": [{"portid": 1, "addr": {"trtype": "tcp", "adrfam": "ipv4", "traddr": "127.0.0.1",
+     "trsvcid": "4420"}, "subsystems": ["$NQN"], "referrals": []}],
+ "subsystems": [{"nqn": "$NQN", "attr": {"allow_any_host": "0"},
+     "allowed_hosts": ["$HOST_NQN", "$HOST2_NQN"],
+     "namespaces": [{"nsid": 1, "enable": 1, "device": {"path": "$1"}}]}]}
+EOJ
+}
+c_nvmetcli_file() {
+	local img=/tmp/nvmf-auth-ns.img json=/tmp/nvmf-auth-nvmet.json rc=0
+	nvmf_stop || return 1
+	truncate -s 64M "$img" && (umask 077; auth_nvmetcli_json "$img" >"$json") || rc=1
+	AUTH_HASH=sha512 AUTH_GROUP=ffdhe4096
+	[ $rc = 0 ] && NVMF_WAIT_PORTS=4420 nvmf_start "$LOGS/nvmf-auth-nvmetcli.log" -D 0 -c "$json" || rc=1
+	[ $rc = 0 ] && c_connect --hostnqn "$HOST_NQN" -S "$KEY" -i 1 && c_fio 8M &&
+		auth_nvmf_said "" && c_disconnect || rc=1
+	[ $rc = 0 ] && c_connect --hostnqn "$HOST_NQN" -S "$KEY" -C "$CKEY" -i 1 && c_fio 4M &&
+		auth_nvmf_said "bidirectional, " && c_disconnect || rc=1
+	[ $rc = 0 ] && c_no_secret || rc=1
+	nvmf_stop || rc=1
+	rm -f "$img" "$json"
+	auth_nvmf_up "$AUTH_HASH" "$AUTH_GROUP" || rc=1
+	return $rc
+}
+
 # Median of 3 nvme connect times (ms), with and without authentication.
 auth_connect_ms() {
 	local i t0 ms=()
@@ -219,4 +254,7 @@ auth_checks() {
 	check discover-with-secret c_discover_key
 	check nvmf-host c_nvmf_host
 	check nvmf-host-wrong-secret c_nvmf_host_wrong
+	if [ "$TARGET" = nvmf ]; then	# nvmet reads configfs, not the file
+		check nvmetcli-file-secrets c_nvmetcli_file
+	fi
 }
