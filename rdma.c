@@ -22,10 +22,12 @@
  * CQ (ibv_req_notify_cq) wakes its completion channel fd in epoll, and
  * each queue's own RDMA CM channel fd brings DISCONNECTED and friends.
  *
- * Memory is registered once per queue: one allocation holds every slot's
- * data buffer, every receive buffer and every response, under one MR. The
- * data path never registers, allocates or copies except the in-capsule data
- * (at most 8 KiB, copied out so the receive buffer can go straight back).
+ * Memory is registered twice per queue: at accept one allocation holds
+ * every receive buffer, every response and a small (8 KiB) buffer per
+ * slot, under one MR; at Connect a second MR adds an MDTS buffer per
+ * slot, so a host that never connects pins little. The data path never
+ * registers, allocates or copies except the in-capsule data (at most
+ * 8 KiB, copied out so the receive buffer can go straight back).
  *
  * Not implemented: the host's own memory keys for our buffers (a target
  * never exposes memory: it reads and writes the host's); iWARP's
@@ -72,6 +74,7 @@
 #define RDMA_CQ_ACK_EVERY	64		/* ibv_ack_cq_events() batching */
 #define RDMA_BACKLOG		128
 #define RDMA_NO_CID		UINT32_MAX	/* a slot that holds no CID */
+#define RDMA_PRE_DATA		RDMA_ICD	/* a slot's buffer until Connect */
 
 /* ==================================================================== */
 /* Structs                                                             */
@@ -138,6 +141,7 @@ struct rdma_req {
 	enum rdma_req_state state;
 	struct rdma_wr_ctx read_ctx, read_part_ctx, write_ctx, send_ctx;
 	struct rdma_capsule cap;	/* its SGL, decoded */
+	uint32_t lkey;			/* of the MR that req.data lies in */
 	struct nvme_cqe *rsp;		/* in the MR: what the SEND carries */
 	struct ibv_send_wr wr[NVMF_RDMA_MSDBD + 1];
 	struct ibv_sge lsge[NVMF_RDMA_MSDBD + 1];
@@ -160,8 +164,10 @@ struct rdma_queue {
 	unsigned cq_events;		/* not yet acknowledged */
 	uint16_t entries;		/* HSQSIZE + 1: receives posted */
 
-	uint8_t *mem;			/* data | receive buffers | responses */
+	uint8_t *mem;			/* small data | receive buffers | responses */
 	size_t mem_len;
+	uint8_t *data;			/* MDTS per slot, from Connect on */
+	struct ibv_mr *data_mr;
 	struct rdma_recv *recvs;
 	struct rdma_req *reqs;
 	unsigned nr_reqs;
@@ -219,12 +225,20 @@ const char *rdma_rej_str(uint16_t sts)
 	return sts < ARRAY_SIZE(rdma_rej_name) && rdma_rej_name[sts] ? rdma_rej_name[sts] : "unknown";
 }
 
-/* How much memory one queue of n entries pins: two slots per entry, each
- * with an MDTS buffer and a response, plus n receive buffers. */
+/* What one queue of n entries pins before Connect: two slots per entry,
+ * each with a small buffer (room for in-capsule data and Connect's 1 KiB)
+ * and a response, plus n receive buffers: 771 KiB for the admin queue's
+ * 32 entries, 3 MiB for 128. */
+static size_t rdma_queue_mem_pre(unsigned entries)
+{
+	return (size_t)entries * 2 * (RDMA_PRE_DATA + sizeof(struct nvme_cqe)) +
+	       (size_t)entries * RDMA_CAPSULE_SIZE;
+}
+
+/* ... and once connected: an MDTS buffer per slot on top (8 MiB, 32 MiB). */
 static size_t rdma_queue_mem(unsigned entries)
 {
-	return (size_t)entries * 2 * (NVMF_MAX_DATA + sizeof(struct nvme_cqe)) +
-	       (size_t)entries * RDMA_CAPSULE_SIZE;
+	return rdma_queue_mem_pre(entries) + (size_t)entries * 2 * NVMF_MAX_DATA;
 }
 
 /* The advice for a registration that failed for want of locked memory. */
@@ -255,6 +269,10 @@ static struct rdma_req *rdma_req_get(struct rdma_queue *rq)
 	t->state = RDMA_REQ_EXEC;
 	memset(&t->req.cqe, 0, sizeof(t->req.cqe));
 	t->req.data_len = t->req.icd_len = t->req.xfer_len = 0;
+	if (rq->data_mr && t->lkey != rq->data_mr->lkey) {	/* connected: a big buffer */
+		t->req.data = rq->data + (size_t)(t - rq->reqs) * NVMF_MAX_DATA;
+		t->lkey = rq->data_mr->lkey;
+	}
 	return t;
 }
 
@@ -414,6 +432,7 @@ static bool rdma_cid_claim(struct rdma_queue *rq, struct rdma_req *t)
 }
 
 static void rdma_queue_close(struct nvmf_queue *q);
+static int rdma_queue_grow(struct rdma_queue *rq);
 
 /* What a decoded capsule says, for --trace. */
 static void rdma_trace_capsule(struct rdma_queue *rq, struct rdma_req *t)
@@ -489,7 +508,7 @@ static unsigned rdma_build_rw(struct rdma_queue *rq, struct rdma_req *t, enum ib
 	for (unsigned i = 0; i < t->cap.nr_rsge && done < len; i++, n++) {
 		uint32_t k = t->cap.rsge[i].len < len - done ? t->cap.rsge[i].len : len - done;
 
-		t->lsge[n] = (struct ibv_sge){ (uintptr_t)t->req.data + done, k, rq->mr->lkey };
+		t->lsge[n] = (struct ibv_sge){ (uintptr_t)t->req.data + done, k, t->lkey };
 		t->wr[n] = (struct ibv_send_wr){
 			.wr_id = (uintptr_t)(op == IBV_WR_RDMA_READ ? &t->read_part_ctx : &t->write_ctx),
 			.sg_list = &t->lsge[n], .num_sge = 1, .opcode = op,
@@ -554,6 +573,10 @@ static void rdma_complete(struct nvmf_req *r)
 	rq->cid_of[t - rq->reqs] = RDMA_NO_CID;	/* the host may reuse it now */
 	if (rq->q.closing)
 		return rdma_req_put(rq, t);
+	if (!rq->data_mr && rq->q.ctrl && rdma_queue_grow(rq)) {	/* Connect succeeded */
+		rdma_req_put(rq, t);
+		return rdma_queue_close(&rq->q);
+	}
 	if (r->xfer == XFER_C2H && r->xfer_len)
 		n = rdma_build_rw(rq, t, IBV_WR_RDMA_WRITE, r->xfer_len);
 	*t->rsp = r->cqe;
@@ -757,6 +780,8 @@ static void rdma_queue_free(struct rdma_queue *rq)
 		rdma_destroy_qp(rq->id);
 	if (rq->mr)
 		ibv_dereg_mr(rq->mr);
+	if (rq->data_mr)
+		ibv_dereg_mr(rq->data_mr);
 	if (rq->cq) {
 		ibv_ack_cq_events(rq->cq, rq->cq_events);
 		ibv_destroy_cq(rq->cq);
@@ -770,6 +795,7 @@ static void rdma_queue_free(struct rdma_queue *rq)
 	if (rq->cm_ch)
 		rdma_destroy_event_channel(rq->cm_ch);
 	free(rq->mem);
+	free(rq->data);
 	free(rq->recvs);
 	free(rq->reqs);
 	free(rq->cid_of);
@@ -781,20 +807,22 @@ static void rdma_queue_free(struct rdma_queue *rq)
 /* Setup: a queue for an accepted connection                           */
 /* ==================================================================== */
 
-/* Carve the one registered allocation into slots and receive buffers:
+/* Carve the first registered allocation into slots and receive buffers:
  *
- *   mem: | slot data: nr_reqs * MDTS | receives: entries * (64 + ICD) | CQEs |
+ *   mem: | slot data: nr_reqs * 8 KiB | receives: entries * (64 + ICD) | CQEs |
+ *
+ * The slots' MDTS buffers come at Connect (rdma_queue_grow()).
  */
 static void rdma_queue_carve(struct rdma_queue *rq)
 {
-	uint8_t *recv_area = rq->mem + (size_t)rq->nr_reqs * NVMF_MAX_DATA;
+	uint8_t *recv_area = rq->mem + (size_t)rq->nr_reqs * RDMA_PRE_DATA;
 	struct nvme_cqe *rsps = (void *)(recv_area + (size_t)rq->entries * RDMA_CAPSULE_SIZE);
 
 	for (int i = rq->nr_reqs - 1; i >= 0; i--) {
 		struct rdma_req *t = &rq->reqs[i];
 
 		t->req.q = &rq->q;
-		t->req.data = rq->mem + (size_t)i * NVMF_MAX_DATA;
+		t->req.data = rq->mem + (size_t)i * RDMA_PRE_DATA;
 		t->rsp = &rsps[i];
 		t->read_ctx.kind = RDMA_WR_READ;
 		t->read_part_ctx.kind = RDMA_WR_READ_PART;
@@ -851,6 +879,8 @@ static uint16_t rdma_queue_verbs(struct rdma_queue *rq, char *why, size_t wlen)
 			 errno == ENOMEM || errno == EPERM ? hint : "");
 		return NVME_RDMA_CM_NO_RSC;
 	}
+	for (unsigned i = 0; i < rq->nr_reqs; i++)
+		rq->reqs[i].lkey = rq->mr->lkey;
 	for (unsigned i = 0; i < rq->entries; i++) {
 		rq->recvs[i].sge.lkey = rq->mr->lkey;
 		if (rdma_post_recv(rq, &rq->recvs[i])) {
@@ -875,14 +905,15 @@ static uint16_t rdma_queue_alloc(struct rdma_cm_id *id, uint16_t entries, struct
 		return NVME_RDMA_CM_NO_RSC;
 	rq->id = id;
 	rq->q.ops = &rdma_ops;
-	rq->q.max_data = NVMF_MAX_DATA;
+	rq->q.max_data = RDMA_PRE_DATA;	/* until Connect: rdma_queue_grow() */
 	rq->q.max_icd = RDMA_ICD;
 	rq->entries = entries;
 	rq->nr_reqs = entries * 2u;
 	rq->send_inv = true;
 	memcpy(&rq->q.local, rdma_get_local_addr(id), alen);
 	rdma_addr_str(rdma_get_peer_addr(id), rq->q.peer, sizeof(rq->q.peer));
-	rq->mem_len = (rdma_queue_mem(entries) + NVMF_PAGE_SIZE - 1) & ~(size_t)(NVMF_PAGE_SIZE - 1);
+	rq->mem_len = (rdma_queue_mem_pre(entries) + NVMF_PAGE_SIZE - 1) &
+		      ~(size_t)(NVMF_PAGE_SIZE - 1);
 	rq->mem = aligned_alloc(NVMF_PAGE_SIZE, rq->mem_len);
 	rq->recvs = calloc(entries, sizeof(*rq->recvs));
 	rq->reqs = calloc(rq->nr_reqs, sizeof(*rq->reqs));
@@ -899,6 +930,31 @@ static uint16_t rdma_queue_alloc(struct rdma_cm_id *id, uint16_t entries, struct
 	}
 	rdma_queue_carve(rq);
 	return rdma_queue_verbs(rq, why, wlen);
+}
+
+/*
+ * Connect succeeded: the queue leaves the door and gets what a connected
+ * queue needs, an MDTS buffer per slot under a second MR. Slots take
+ * theirs as they next leave the free list. Called as Connect's response
+ * goes out, so no later command sees the small buffers' limit (which
+ * Identify would also report as MDTS). Returns 0 or -ENOMEM, logged.
+ */
+static int rdma_queue_grow(struct rdma_queue *rq)
+{
+	size_t len = (size_t)rq->nr_reqs * NVMF_MAX_DATA;
+	char hint[256];
+
+	tcp_door_leave(&rq->door);
+	rq->data = aligned_alloc(NVMF_PAGE_SIZE, len);
+	rq->data_mr = rq->data ? ibv_reg_mr(rq->pd, rq->data, len, IBV_ACCESS_LOCAL_WRITE) : NULL;
+	if (!rq->data_mr) {
+		rdma_memlock_hint(hint, sizeof(hint), rdma_queue_mem(rq->entries));
+		LOG_ERR("qid=%u %s: cannot register %zu KiB for a connected queue: %s; closing (%s)",
+			rq->q.qid, rq->q.peer, len >> 10, strerror(errno), hint);
+		return -ENOMEM;
+	}
+	rq->q.max_data = NVMF_MAX_DATA;
+	return 0;
 }
 
 /* ==================================================================== */
@@ -1204,8 +1260,8 @@ void rdma_port_unlisten(struct nvmf_listener *l)
 /* ==================================================================== */
 
 /*
- * A queue still in the door: it leaves once Connect made it part of a
- * controller, and is closed when --connect-timeout passes first (counted
+ * A queue still in the door: it leaves when Connect's response goes out
+ * (rdma_queue_grow()), and is closed when --connect-timeout passes first (counted
  * from the CM request, so a host that never finishes the CM handshake is
  * closed too). A flood of these is logged at most once a second.
  */
@@ -1213,11 +1269,7 @@ static void rdma_door_check(struct rdma_queue *rq)
 {
 	char msg[192];
 
-	if (rq->q.ctrl) {
-		tcp_door_leave(&rq->door);
-		return;
-	}
-	if (nvmf_now_ms() - rq->door_ms <= g_tcp_connect_ms)
+	if (rq->q.ctrl || nvmf_now_ms() - rq->door_ms <= g_tcp_connect_ms)
 		return;
 	snprintf(msg, sizeof(msg), "qid=%u %s: no Connect within %u ms of the RDMA connect "
 		 "request; closing (--connect-timeout)", rq->q.qid, rq->q.peer, g_tcp_connect_ms);
