@@ -171,7 +171,7 @@ static int tcp_door_enter(const struct sockaddr_storage *peer, const char *name,
 		rc = -ENOMEM;
 	} else if (d->count >= g_tcp_max_unconnected_per_host) {
 		if (!d->refused)
-			LOG_WARN("%s has %u connections that have not sent Connect; closing its "
+			LOG_WARN("%s has %u connections that have not sent Connect; refusing its "
 				 "new ones until one does or times out (--max-unconnected-per-host)",
 				 name, d->count);
 		d->refused = true;
