@@ -492,6 +492,9 @@ extern unsigned g_tcp_icreq_ms, g_tcp_connect_ms, g_tcp_pdu_ms;	/* deadlines */
 extern unsigned g_tcp_max_unconnected, g_tcp_max_unconnected_per_host;
 void tcp_door_leave(struct tcp_door **dp);	/* connected, or closed */
 void tcp_door_log_timeout(const char *msg);	/* at most once a second */
+void tcp_door_log_refused(const char *msg);	/* the same, another count */
+int tcp_door_try(const struct sockaddr_storage *peer, const char *name,
+		 struct tcp_door **out);		/* NVMe/RDMA's way in */
 void tcp_listeners_resume(uint64_t now);	/* reactor 0's tick */
 
 /* ==================================================================== */

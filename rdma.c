@@ -22,10 +22,12 @@
  * CQ (ibv_req_notify_cq) wakes its completion channel fd in epoll, and
  * each queue's own RDMA CM channel fd brings DISCONNECTED and friends.
  *
- * Memory is registered once per queue: one allocation holds every slot's
- * data buffer, every receive buffer and every response, under one MR. The
- * data path never registers, allocates or copies except the in-capsule data
- * (at most 8 KiB, copied out so the receive buffer can go straight back).
+ * Memory is registered twice per queue: at accept one allocation holds
+ * every receive buffer, every response and a small (8 KiB) buffer per
+ * slot, under one MR; at Connect a second MR adds an MDTS buffer per
+ * slot, so a host that never connects pins little. The data path never
+ * registers, allocates or copies except the in-capsule data (at most
+ * 8 KiB, copied out so the receive buffer can go straight back).
  *
  * Not implemented: the host's own memory keys for our buffers (a target
  * never exposes memory: it reads and writes the host's); iWARP's
@@ -71,6 +73,8 @@
 #define RDMA_CQ_BUDGET		4		/* batches per queue per pass */
 #define RDMA_CQ_ACK_EVERY	64		/* ibv_ack_cq_events() batching */
 #define RDMA_BACKLOG		128
+#define RDMA_NO_CID		UINT32_MAX	/* a slot that holds no CID */
+#define RDMA_PRE_DATA		RDMA_ICD	/* a slot's buffer until Connect */
 
 /* ==================================================================== */
 /* Structs                                                             */
@@ -117,14 +121,27 @@ struct rdma_sge_remote {
 	uint32_t key;
 };
 
-struct rdma_req {
-	struct nvmf_req req;
-	enum rdma_req_state state;
-	struct rdma_wr_ctx read_ctx, read_part_ctx, write_ctx, send_ctx;
+/*
+ * What one capsule asks for, decoded from its bytes alone by
+ * rdma_capsule_decode(), which touches no queue and no device (so
+ * tests/fuzz_test.c can feed it anything): how much data the command
+ * moves, and where that data is: after the SQE, or in the host's memory.
+ */
+struct rdma_capsule {
+	uint32_t data_len;		/* bytes the command moves */
+	uint32_t icd_off, icd_len;	/* in-capsule data: offset in the capsule */
 	struct rdma_sge_remote rsge[NVMF_RDMA_MSDBD];
 	unsigned nr_rsge;
 	bool invalidate;		/* a descriptor asked for subtype Fh */
 	uint32_t inv_key;
+};
+
+struct rdma_req {
+	struct nvmf_req req;
+	enum rdma_req_state state;
+	struct rdma_wr_ctx read_ctx, read_part_ctx, write_ctx, send_ctx;
+	struct rdma_capsule cap;	/* its SGL, decoded */
+	uint32_t lkey;			/* of the MR that req.data lies in */
 	struct nvme_cqe *rsp;		/* in the MR: what the SEND carries */
 	struct ibv_send_wr wr[NVMF_RDMA_MSDBD + 1];
 	struct ibv_sge lsge[NVMF_RDMA_MSDBD + 1];
@@ -147,13 +164,18 @@ struct rdma_queue {
 	unsigned cq_events;		/* not yet acknowledged */
 	uint16_t entries;		/* HSQSIZE + 1: receives posted */
 
-	uint8_t *mem;			/* data | receive buffers | responses */
+	uint8_t *mem;			/* small data | receive buffers | responses */
 	size_t mem_len;
+	uint8_t *data;			/* MDTS per slot, from Connect on */
+	struct ibv_mr *data_mr;
 	struct rdma_recv *recvs;
 	struct rdma_req *reqs;
 	unsigned nr_reqs;
 	struct rdma_req *free_reqs;
 	unsigned nr_busy;
+	uint32_t *cid_of;		/* per slot: the CID it holds, or RDMA_NO_CID */
+	struct tcp_door *door;		/* until Connect: see tcp_accept.c */
+	uint64_t door_ms;		/* when the CM request came */
 };
 
 /* A listening CM id and its event channel, in nvmf_listener.priv. */
@@ -203,12 +225,20 @@ const char *rdma_rej_str(uint16_t sts)
 	return sts < ARRAY_SIZE(rdma_rej_name) && rdma_rej_name[sts] ? rdma_rej_name[sts] : "unknown";
 }
 
-/* How much memory one queue of n entries pins: two slots per entry, each
- * with an MDTS buffer and a response, plus n receive buffers. */
+/* What one queue of n entries pins before Connect: two slots per entry,
+ * each with a small buffer (room for in-capsule data and Connect's 1 KiB)
+ * and a response, plus n receive buffers: 771 KiB for the admin queue's
+ * 32 entries, 3 MiB for 128. */
+static size_t rdma_queue_mem_pre(unsigned entries)
+{
+	return (size_t)entries * 2 * (RDMA_PRE_DATA + sizeof(struct nvme_cqe)) +
+	       (size_t)entries * RDMA_CAPSULE_SIZE;
+}
+
+/* ... and once connected: an MDTS buffer per slot on top (8 MiB, 32 MiB). */
 static size_t rdma_queue_mem(unsigned entries)
 {
-	return (size_t)entries * 2 * (NVMF_MAX_DATA + sizeof(struct nvme_cqe)) +
-	       (size_t)entries * RDMA_CAPSULE_SIZE;
+	return rdma_queue_mem_pre(entries) + (size_t)entries * 2 * NVMF_MAX_DATA;
 }
 
 /* The advice for a registration that failed for want of locked memory. */
@@ -239,13 +269,16 @@ static struct rdma_req *rdma_req_get(struct rdma_queue *rq)
 	t->state = RDMA_REQ_EXEC;
 	memset(&t->req.cqe, 0, sizeof(t->req.cqe));
 	t->req.data_len = t->req.icd_len = t->req.xfer_len = 0;
-	t->nr_rsge = 0;
-	t->invalidate = false;
+	if (rq->data_mr && t->lkey != rq->data_mr->lkey) {	/* connected: a big buffer */
+		t->req.data = rq->data + (size_t)(t - rq->reqs) * NVMF_MAX_DATA;
+		t->lkey = rq->data_mr->lkey;
+	}
 	return t;
 }
 
 static void rdma_req_put(struct rdma_queue *rq, struct rdma_req *t)
 {
+	rq->cid_of[t - rq->reqs] = RDMA_NO_CID;
 	t->state = RDMA_REQ_FREE;
 	t->next_free = rq->free_reqs;
 	rq->free_reqs = t;
@@ -268,7 +301,7 @@ static int rdma_post_recv(struct rdma_queue *rq, struct rdma_recv *rv)
  * address, 3-byte length, 4-byte key. Subtype 0 is a plain address, Fh
  * asks us to invalidate the key with the response [RDMA-1.0c §3.2].
  * Returns 0 or the NVMe status to answer. */
-static uint16_t rdma_sgl_keyed(struct rdma_req *t, const struct nvme_keyed_sgl *d)
+static uint16_t rdma_sgl_keyed(struct rdma_capsule *c, const struct nvme_keyed_sgl *d)
 {
 	uint8_t sub = d->type & 0xf;
 	uint32_t len = d->length[0] | d->length[1] << 8 | (uint32_t)d->length[2] << 16;
@@ -282,14 +315,14 @@ static uint16_t rdma_sgl_keyed(struct rdma_req *t, const struct nvme_keyed_sgl *
 	if (sub == NVME_SGL_SUBTYPE_INVALIDATE_KEY) {
 		/* Not implemented: two different keys to invalidate, because
 		 * one SEND with Invalidate carries one key. */
-		if (t->invalidate && t->inv_key != key)
+		if (c->invalidate && c->inv_key != key)
 			return NVME_SC_SGL_INVALID_DATA;
-		t->invalidate = true;
-		t->inv_key = key;
+		c->invalidate = true;
+		c->inv_key = key;
 	}
-	t->req.data_len += len;
+	c->data_len += len;
 	if (len)
-		t->rsge[t->nr_rsge++] = (struct rdma_sge_remote){ le64toh(d->addr), len, key };
+		c->rsge[c->nr_rsge++] = (struct rdma_sge_remote){ le64toh(d->addr), len, key };
 	return 0;
 }
 
@@ -304,8 +337,8 @@ static bool rdma_sqe_writes(const struct nvme_sqe *sqe)
 }
 
 /*
- * Decode the SGL of a capsule that brought icd bytes after its SQE. NVMe/
- * RDMA knows three forms [RDMA-1.0c §3.2]:
+ * Decode the SGL of sqe, whose capsule brought icd_len bytes after it.
+ * NVMe/RDMA knows three forms [RDMA-1.0c §3.2]:
  *   in-capsule data: Data Block, Offset subtype; the offset counts from
  *       the start of the in-capsule area (ICDOFF is 0);
  *   one keyed data block in the SQE;
@@ -313,22 +346,23 @@ static bool rdma_sqe_writes(const struct nvme_sqe *sqe)
  *       keyed data blocks in the capsule.
  * Returns 0 or the NVMe status to answer.
  */
-static uint16_t rdma_sgl_parse(struct rdma_req *t, const uint8_t *icd, uint32_t icd_len)
+static uint16_t rdma_sgl_parse(struct rdma_capsule *c, const struct nvme_sqe *sqe,
+			       const uint8_t *icd, uint32_t icd_len)
 {
-	const struct nvme_sgl *sgl = &t->req.sqe.dptr;
+	const struct nvme_sgl *sgl = &sqe->dptr;
 	uint64_t off = le64toh(sgl->addr);
 	uint32_t len = le32toh(sgl->length);
 	uint8_t type = sgl->type >> 4, sub = sgl->type & 0xf;
 
 	if (type == NVME_SGL_TYPE_KEYED_DATA_BLOCK)
-		return rdma_sgl_keyed(t, (const struct nvme_keyed_sgl *)sgl);
+		return rdma_sgl_keyed(c, (const struct nvme_keyed_sgl *)sgl);
 	if (type == NVME_SGL_TYPE_DATA_BLOCK && sub == NVME_SGL_SUBTYPE_OFFSET) {
-		if (len && !rdma_sqe_writes(&t->req.sqe))	/* nowhere to put read data */
+		if (len && !rdma_sqe_writes(sqe))	/* nowhere to put read data */
 			return NVME_SC_SGL_INVALID_TYPE;
 		if (off > icd_len || len > icd_len - off)
 			return NVME_SC_SGL_INVALID_OFFSET;
-		memcpy(t->req.data, icd + off, len);
-		t->req.data_len = t->req.icd_len = len;
+		c->icd_off = sizeof(struct nvme_sqe) + (uint32_t)off;
+		c->data_len = c->icd_len = len;
 		return 0;
 	}
 	if (type == NVME_SGL_TYPE_LAST_SEGMENT && sub == NVME_SGL_SUBTYPE_OFFSET) {
@@ -343,7 +377,7 @@ static uint16_t rdma_sgl_parse(struct rdma_req *t, const uint8_t *icd, uint32_t 
 			uint16_t st;
 
 			memcpy(&d, icd + off + i, sizeof(d));
-			if ((st = rdma_sgl_keyed(t, &d)))
+			if ((st = rdma_sgl_keyed(c, &d)))
 				return st;
 		}
 		return 0;
@@ -352,45 +386,103 @@ static uint16_t rdma_sgl_parse(struct rdma_req *t, const uint8_t *icd, uint32_t 
 	return len == 0 ? 0 : NVME_SC_SGL_INVALID_TYPE;
 }
 
-static void rdma_queue_close(struct nvmf_queue *q);
+/*
+ * Decode the len bytes of a capsule [RDMA-1.0c §3.2]: an SQE, then up to
+ * RDMA_ICD bytes of in-capsule data or descriptors. Only bytes in, a
+ * decision out: -EPROTO for a capsule no host may send (shorter than an
+ * SQE, or longer than the receive buffer we posted: the queue is then
+ * closed), else 0 or the NVMe status to answer the command with, and *c
+ * filled. On 0, c->icd_off + c->icd_len <= len and c->nr_rsge <= MSDBD.
+ */
+int rdma_capsule_decode(const uint8_t *buf, uint32_t len, struct rdma_capsule *c)
+{
+	struct nvme_sqe sqe;
+
+	memset(c, 0, sizeof(*c));
+	if (len < sizeof(sqe) || len > RDMA_CAPSULE_SIZE)
+		return -EPROTO;
+	memcpy(&sqe, buf, sizeof(sqe));
+	return rdma_sgl_parse(c, &sqe, buf + sizeof(sqe), len - sizeof(sqe));
+}
 
 /*
- * A capsule arrived in rv (len bytes). Copy it into a free slot, give the
- * buffer back to the RQ at once, and hand the command to nvmf.c. A host
- * that sends more commands than the queue holds, or less than an SQE,
- * breaks the protocol: we close the queue.
+ * Claim t's CID for as long as t is outstanding (until its response is
+ * posted). False if another command of this queue holds it: a CID is
+ * unique among a queue's outstanding commands [BASE-2.0c §4.2, CDW0 CID],
+ * and a second one gets Command ID Conflict [BASE-2.0c Fig. 94, 03h].
+ * The compare loop has no early exit, so the compiler can vectorize it.
+ */
+static bool rdma_cid_claim(struct rdma_queue *rq, struct rdma_req *t)
+{
+	uint32_t cid = le16toh(t->req.sqe.cid);
+	unsigned same = 0;
+
+	for (unsigned i = 0; i < rq->nr_reqs; i++)
+		same += rq->cid_of[i] == cid;
+	if (same)
+		return false;
+	/* An Asynchronous Event Request waits for an event, and SPDK's host,
+	 * shutting down, gives its AERs up without aborting them and reuses
+	 * their CIDs (SPDK's target and nvmet accept that). So, as on TCP, an
+	 * AER's CID is checked but not held. */
+	if (rq->q.qid == 0 && t->req.sqe.opcode == NVME_ADM_ASYNC_EVENT)
+		return true;
+	rq->cid_of[t - rq->reqs] = cid;
+	return true;
+}
+
+static void rdma_queue_close(struct nvmf_queue *q);
+static int rdma_queue_grow(struct rdma_queue *rq);
+
+/* What a decoded capsule says, for --trace. */
+static void rdma_trace_capsule(struct rdma_queue *rq, struct rdma_req *t)
+{
+	nvmf_trace("rdma <- capsule qid=%u cid=%u opc=0x%02x sgl=0x%02x len=%u icd=%u keys=%u%s",
+		   rq->q.qid, le16toh(t->req.sqe.cid), t->req.sqe.opcode, t->req.sqe.dptr.type,
+		   t->cap.data_len, t->cap.icd_len, t->cap.nr_rsge,
+		   t->cap.invalidate ? " invalidate" : "");
+}
+
+/*
+ * A capsule arrived in rv (len bytes). Decode it into a free slot, copy
+ * any in-capsule data out, give the buffer back to the RQ at once, and
+ * hand the command to nvmf.c. A host that sends more commands than the
+ * queue holds, or a capsule no host may send, breaks the protocol: we
+ * close the queue.
  */
 static void rdma_recv_capsule(struct rdma_queue *rq, struct rdma_recv *rv, uint32_t len)
 {
-	struct rdma_req *t;
-	uint16_t status;
+	struct rdma_req *t = rdma_req_get(rq);
+	int status;
 
-	if (len < sizeof(struct nvme_sqe)) {
-		LOG_ERR("qid=%u %s: capsule of %u bytes, an SQE is 64; closing", rq->q.qid,
-			rq->q.peer, len);
-		return rdma_queue_close(&rq->q);
-	}
-	t = rdma_req_get(rq);
 	if (!t) {
 		LOG_ERR("qid=%u %s: more commands outstanding than the queue holds; closing",
 			rq->q.qid, rq->q.peer);
 		return rdma_queue_close(&rq->q);
 	}
+	status = rdma_capsule_decode(rv->buf, len, &t->cap);
+	if (status == -EPROTO) {
+		LOG_ERR("qid=%u %s: capsule of %u bytes, an SQE is 64; closing", rq->q.qid,
+			rq->q.peer, len);
+		rdma_req_put(rq, t);
+		return rdma_queue_close(&rq->q);
+	}
 	memcpy(&t->req.sqe, rv->buf, sizeof(t->req.sqe));
-	status = rdma_sgl_parse(t, rv->buf + sizeof(struct nvme_sqe),
-				len - sizeof(struct nvme_sqe));
+	memcpy(t->req.data, rv->buf + t->cap.icd_off, t->cap.icd_len);
+	t->req.data_len = t->cap.data_len;
+	t->req.icd_len = t->cap.icd_len;
 	if (rdma_post_recv(rq, rv)) {
 		LOG_ERR("qid=%u %s: cannot repost a receive; closing", rq->q.qid, rq->q.peer);
 		rdma_queue_close(&rq->q);
 	}
 	if (g_trace)
-		nvmf_trace("rdma <- capsule qid=%u cid=%u opc=0x%02x sgl=0x%02x len=%u icd=%u keys=%u%s",
-			   rq->q.qid, le16toh(t->req.sqe.cid), t->req.sqe.opcode,
-			   t->req.sqe.dptr.type, t->req.data_len, t->req.icd_len, t->nr_rsge,
-			   t->invalidate ? " invalidate" : "");
+		rdma_trace_capsule(rq, t);
+	if (!rdma_cid_claim(rq, t))
+		status = NVME_SC_CID_CONFLICT;
 	if (status) {
-		LOG_WARN("qid=%u cid=%u %s: bad SGL (type 0x%02x), status 0x%x", rq->q.qid,
-			 le16toh(t->req.sqe.cid), rq->q.peer, t->req.sqe.dptr.type, status);
+		LOG_WARN("qid=%u cid=%u %s: %s, status 0x%x", rq->q.qid, le16toh(t->req.sqe.cid),
+			 rq->q.peer, status == NVME_SC_CID_CONFLICT ? "CID already outstanding"
+			 : "bad SGL", status);
 		t->req.data_len = 0;
 		nvmf_req_fail(&t->req, status);
 		return;
@@ -413,14 +505,14 @@ static unsigned rdma_build_rw(struct rdma_queue *rq, struct rdma_req *t, enum ib
 	uint32_t done = 0;
 	unsigned n = 0;
 
-	for (unsigned i = 0; i < t->nr_rsge && done < len; i++, n++) {
-		uint32_t k = t->rsge[i].len < len - done ? t->rsge[i].len : len - done;
+	for (unsigned i = 0; i < t->cap.nr_rsge && done < len; i++, n++) {
+		uint32_t k = t->cap.rsge[i].len < len - done ? t->cap.rsge[i].len : len - done;
 
-		t->lsge[n] = (struct ibv_sge){ (uintptr_t)t->req.data + done, k, rq->mr->lkey };
+		t->lsge[n] = (struct ibv_sge){ (uintptr_t)t->req.data + done, k, t->lkey };
 		t->wr[n] = (struct ibv_send_wr){
 			.wr_id = (uintptr_t)(op == IBV_WR_RDMA_READ ? &t->read_part_ctx : &t->write_ctx),
 			.sg_list = &t->lsge[n], .num_sge = 1, .opcode = op,
-			.wr.rdma = { .remote_addr = t->rsge[i].addr, .rkey = t->rsge[i].key },
+			.wr.rdma = { .remote_addr = t->cap.rsge[i].addr, .rkey = t->cap.rsge[i].key },
 		};
 		if (n)
 			t->wr[n - 1].next = &t->wr[n];
@@ -428,7 +520,7 @@ static unsigned rdma_build_rw(struct rdma_queue *rq, struct rdma_req *t, enum ib
 			nvmf_trace("rdma -> %s qid=%u cid=%u len=%u addr=0x%llx key=0x%x",
 				   op == IBV_WR_RDMA_READ ? "READ" : "WRITE", rq->q.qid,
 				   le16toh(t->req.sqe.cid), k,
-				   (unsigned long long)t->rsge[i].addr, t->rsge[i].key);
+				   (unsigned long long)t->cap.rsge[i].addr, t->cap.rsge[i].key);
 		done += k;
 	}
 	return n;
@@ -478,8 +570,13 @@ static void rdma_complete(struct nvmf_req *r)
 	unsigned n = 0;
 	int rc;
 
+	rq->cid_of[t - rq->reqs] = RDMA_NO_CID;	/* the host may reuse it now */
 	if (rq->q.closing)
 		return rdma_req_put(rq, t);
+	if (!rq->data_mr && rq->q.ctrl && rdma_queue_grow(rq)) {	/* Connect succeeded */
+		rdma_req_put(rq, t);
+		return rdma_queue_close(&rq->q);
+	}
 	if (r->xfer == XFER_C2H && r->xfer_len)
 		n = rdma_build_rw(rq, t, IBV_WR_RDMA_WRITE, r->xfer_len);
 	*t->rsp = r->cqe;
@@ -488,9 +585,9 @@ static void rdma_complete(struct nvmf_req *r)
 	*send = (struct ibv_send_wr){ .wr_id = (uintptr_t)&t->send_ctx, .sg_list = &t->lsge[n],
 				      .num_sge = 1, .opcode = IBV_WR_SEND,
 				      .send_flags = IBV_SEND_SIGNALED };
-	if (t->invalidate && rq->send_inv) {
+	if (t->cap.invalidate && rq->send_inv) {
 		send->opcode = IBV_WR_SEND_WITH_INV;
-		send->invalidate_rkey = t->inv_key;
+		send->invalidate_rkey = t->cap.inv_key;
 	}
 	if (n)
 		t->wr[n - 1].next = send;
@@ -670,6 +767,7 @@ static void rdma_queue_close(struct nvmf_queue *q)
 		rdma_disconnect(rq->id);
 	if (rq->id->qp)
 		ibv_modify_qp(rq->id->qp, &attr, IBV_QP_STATE);
+	tcp_door_leave(&rq->door);		/* its place goes to the next */
 	nvmf_queue_closed(q);
 }
 
@@ -682,6 +780,8 @@ static void rdma_queue_free(struct rdma_queue *rq)
 		rdma_destroy_qp(rq->id);
 	if (rq->mr)
 		ibv_dereg_mr(rq->mr);
+	if (rq->data_mr)
+		ibv_dereg_mr(rq->data_mr);
 	if (rq->cq) {
 		ibv_ack_cq_events(rq->cq, rq->cq_events);
 		ibv_destroy_cq(rq->cq);
@@ -695,8 +795,11 @@ static void rdma_queue_free(struct rdma_queue *rq)
 	if (rq->cm_ch)
 		rdma_destroy_event_channel(rq->cm_ch);
 	free(rq->mem);
+	free(rq->data);
 	free(rq->recvs);
 	free(rq->reqs);
+	free(rq->cid_of);
+	tcp_door_leave(&rq->door);
 	free(rq);
 }
 
@@ -704,25 +807,28 @@ static void rdma_queue_free(struct rdma_queue *rq)
 /* Setup: a queue for an accepted connection                           */
 /* ==================================================================== */
 
-/* Carve the one registered allocation into slots and receive buffers:
+/* Carve the first registered allocation into slots and receive buffers:
  *
- *   mem: | slot data: nr_reqs * MDTS | receives: entries * (64 + ICD) | CQEs |
+ *   mem: | slot data: nr_reqs * 8 KiB | receives: entries * (64 + ICD) | CQEs |
+ *
+ * The slots' MDTS buffers come at Connect (rdma_queue_grow()).
  */
 static void rdma_queue_carve(struct rdma_queue *rq)
 {
-	uint8_t *recv_area = rq->mem + (size_t)rq->nr_reqs * NVMF_MAX_DATA;
+	uint8_t *recv_area = rq->mem + (size_t)rq->nr_reqs * RDMA_PRE_DATA;
 	struct nvme_cqe *rsps = (void *)(recv_area + (size_t)rq->entries * RDMA_CAPSULE_SIZE);
 
 	for (int i = rq->nr_reqs - 1; i >= 0; i--) {
 		struct rdma_req *t = &rq->reqs[i];
 
 		t->req.q = &rq->q;
-		t->req.data = rq->mem + (size_t)i * NVMF_MAX_DATA;
+		t->req.data = rq->mem + (size_t)i * RDMA_PRE_DATA;
 		t->rsp = &rsps[i];
 		t->read_ctx.kind = RDMA_WR_READ;
 		t->read_part_ctx.kind = RDMA_WR_READ_PART;
 		t->write_ctx.kind = RDMA_WR_WRITE;
 		t->send_ctx.kind = RDMA_WR_SEND;
+		rq->cid_of[i] = RDMA_NO_CID;
 		t->next_free = rq->free_reqs;
 		rq->free_reqs = t;
 	}
@@ -738,8 +844,8 @@ static void rdma_queue_carve(struct rdma_queue *rq)
 }
 
 /* The verbs objects: PD, completion channel, CQ, QP, and the MR over mem.
- * Returns 0, or an NVMe/RDMA reject status after logging why. */
-static uint16_t rdma_queue_verbs(struct rdma_queue *rq)
+ * Returns 0, or an NVMe/RDMA reject status with why filled. */
+static uint16_t rdma_queue_verbs(struct rdma_queue *rq, char *why, size_t wlen)
 {
 	struct ibv_context *dev = rq->id->verbs;
 	unsigned max_send = rq->nr_reqs * (NVMF_RDMA_MSDBD + 1);
@@ -750,8 +856,9 @@ static uint16_t rdma_queue_verbs(struct rdma_queue *rq)
 	rq->comp_ch = rq->pd ? ibv_create_comp_channel(dev) : NULL;
 	rq->cq = rq->comp_ch ? ibv_create_cq(dev, max_send + rq->entries, rq, rq->comp_ch, 0) : NULL;
 	if (!rq->cq || rdma_nonblock(rq->comp_ch->fd)) {
-		LOG_ERR("%s: cannot create PD/CQ on %s: %s", rq->q.peer,
-			ibv_get_device_name(dev->device), strerror(errno));
+		snprintf(why, wlen, "cannot create PD/CQ on %s: %s%s",
+			 ibv_get_device_name(dev->device), strerror(errno),
+			 errno == EMFILE || errno == ENFILE ? " (raise ulimit -n)" : "");
 		return NVME_RDMA_CM_NO_RSC;
 	}
 	qa.send_cq = qa.recv_cq = rq->cq;
@@ -760,22 +867,26 @@ static uint16_t rdma_queue_verbs(struct rdma_queue *rq)
 	qa.cap.max_recv_wr = rq->entries;
 	qa.cap.max_send_sge = qa.cap.max_recv_sge = 1;
 	if (rdma_create_qp(rq->id, rq->pd, &qa)) {
-		LOG_ERR("%s: cannot create a QP of %u send and %u receive entries: %s", rq->q.peer,
-			max_send, rq->entries, strerror(errno));
+		snprintf(why, wlen, "cannot create a QP of %u send and %u receive entries: %s",
+			 max_send, rq->entries, strerror(errno));
 		return NVME_RDMA_CM_NO_RSC;
 	}
 	rq->mr = ibv_reg_mr(rq->pd, rq->mem, rq->mem_len, IBV_ACCESS_LOCAL_WRITE);
 	if (!rq->mr) {
 		rdma_memlock_hint(hint, sizeof(hint), rq->mem_len);
-		LOG_ERR("%s: cannot register %zu KiB for RDMA: %s%s%s", rq->q.peer, rq->mem_len >> 10,
-			strerror(errno), errno == ENOMEM || errno == EPERM ? "; " : "",
-			errno == ENOMEM || errno == EPERM ? hint : "");
+		snprintf(why, wlen, "cannot register %zu KiB for RDMA: %s%s%s", rq->mem_len >> 10,
+			 strerror(errno), errno == ENOMEM || errno == EPERM ? "; " : "",
+			 errno == ENOMEM || errno == EPERM ? hint : "");
 		return NVME_RDMA_CM_NO_RSC;
 	}
+	for (unsigned i = 0; i < rq->nr_reqs; i++)
+		rq->reqs[i].lkey = rq->mr->lkey;
 	for (unsigned i = 0; i < rq->entries; i++) {
 		rq->recvs[i].sge.lkey = rq->mr->lkey;
-		if (rdma_post_recv(rq, &rq->recvs[i]))
+		if (rdma_post_recv(rq, &rq->recvs[i])) {
+			snprintf(why, wlen, "cannot post %u receives", rq->entries);
 			return NVME_RDMA_CM_NO_RSC;
+		}
 	}
 	return 0;
 }
@@ -783,7 +894,8 @@ static uint16_t rdma_queue_verbs(struct rdma_queue *rq)
 /* A queue for a connection request whose private data passed the checks:
  * entries receive buffers (HSQSIZE + 1), twice as many slots so that a
  * slot whose SEND has not completed yet never holds the host back. */
-static uint16_t rdma_queue_alloc(struct rdma_cm_id *id, uint16_t entries, struct rdma_queue **out)
+static uint16_t rdma_queue_alloc(struct rdma_cm_id *id, uint16_t entries, struct rdma_queue **out,
+				 char *why, size_t wlen)
 {
 	struct rdma_queue *rq = calloc(1, sizeof(*rq));
 	socklen_t alen = sizeof(struct sockaddr_storage);
@@ -793,24 +905,56 @@ static uint16_t rdma_queue_alloc(struct rdma_cm_id *id, uint16_t entries, struct
 		return NVME_RDMA_CM_NO_RSC;
 	rq->id = id;
 	rq->q.ops = &rdma_ops;
-	rq->q.max_data = NVMF_MAX_DATA;
+	rq->q.max_data = RDMA_PRE_DATA;	/* until Connect: rdma_queue_grow() */
 	rq->q.max_icd = RDMA_ICD;
 	rq->entries = entries;
 	rq->nr_reqs = entries * 2u;
 	rq->send_inv = true;
 	memcpy(&rq->q.local, rdma_get_local_addr(id), alen);
 	rdma_addr_str(rdma_get_peer_addr(id), rq->q.peer, sizeof(rq->q.peer));
-	rq->mem_len = (rdma_queue_mem(entries) + NVMF_PAGE_SIZE - 1) & ~(size_t)(NVMF_PAGE_SIZE - 1);
+	rq->mem_len = (rdma_queue_mem_pre(entries) + NVMF_PAGE_SIZE - 1) &
+		      ~(size_t)(NVMF_PAGE_SIZE - 1);
 	rq->mem = aligned_alloc(NVMF_PAGE_SIZE, rq->mem_len);
 	rq->recvs = calloc(entries, sizeof(*rq->recvs));
 	rq->reqs = calloc(rq->nr_reqs, sizeof(*rq->reqs));
+	rq->cid_of = calloc(rq->nr_reqs, sizeof(*rq->cid_of));
+	if (!rq->mem || !rq->recvs || !rq->reqs || !rq->cid_of) {
+		snprintf(why, wlen, "out of memory for a queue of %u entries", entries);
+		return NVME_RDMA_CM_NO_RSC;
+	}
 	rq->cm_ch = rdma_create_event_channel();
-	if (!rq->mem || !rq->recvs || !rq->reqs || !rq->cm_ch || rdma_nonblock(rq->cm_ch->fd)) {
-		LOG_ERR("%s: out of memory for a queue of %u entries", rq->q.peer, entries);
+	if (!rq->cm_ch || rdma_nonblock(rq->cm_ch->fd)) {
+		snprintf(why, wlen, "cannot open a CM event channel: %s%s", strerror(errno),
+			 errno == EMFILE || errno == ENFILE ? " (raise ulimit -n)" : "");
 		return NVME_RDMA_CM_NO_RSC;
 	}
 	rdma_queue_carve(rq);
-	return rdma_queue_verbs(rq);
+	return rdma_queue_verbs(rq, why, wlen);
+}
+
+/*
+ * Connect succeeded: the queue leaves the door and gets what a connected
+ * queue needs, an MDTS buffer per slot under a second MR. Slots take
+ * theirs as they next leave the free list. Called as Connect's response
+ * goes out, so no later command sees the small buffers' limit (which
+ * Identify would also report as MDTS). Returns 0 or -ENOMEM, logged.
+ */
+static int rdma_queue_grow(struct rdma_queue *rq)
+{
+	size_t len = (size_t)rq->nr_reqs * NVMF_MAX_DATA;
+	char hint[256];
+
+	tcp_door_leave(&rq->door);
+	rq->data = aligned_alloc(NVMF_PAGE_SIZE, len);
+	rq->data_mr = rq->data ? ibv_reg_mr(rq->pd, rq->data, len, IBV_ACCESS_LOCAL_WRITE) : NULL;
+	if (!rq->data_mr) {
+		rdma_memlock_hint(hint, sizeof(hint), rdma_queue_mem(rq->entries));
+		LOG_ERR("qid=%u %s: cannot register %zu KiB for a connected queue: %s; closing (%s)",
+			rq->q.qid, rq->q.peer, len >> 10, strerror(errno), hint);
+		return -ENOMEM;
+	}
+	rq->q.max_data = NVMF_MAX_DATA;
+	return 0;
 }
 
 /* ==================================================================== */
@@ -879,10 +1023,55 @@ static int rdma_accept_with(struct rdma_queue *rq, const struct rdma_conn_param 
 	return rdma_accept(rq->id, &p) ? -errno : 0;
 }
 
+/* A CM REQ we will not take: REJ with sts, and destroy its id. */
+static void rdma_refuse(struct rdma_cm_id *id, uint16_t sts)
+{
+	rdma_reject_with(id, sts);
+	rdma_destroy_id(id);
+}
+
 /*
- * A CM REQ on a listener: check the private data, build the queue, move
- * its id to the queue's own event channel (so the reactor that will own
- * the queue also gets its CM events), accept, and hand it over.
+ * Build, accept and hand over the queue for a checked CM REQ. A failure
+ * here is the target's (out of fds, memory or locked memory), and a storm
+ * of REQs would repeat it: REJ "no resources", and a log line at most
+ * once a second. Returns the queue, or NULL.
+ */
+static struct rdma_queue *rdma_queue_open(struct nvmf_listener *l, struct rdma_cm_id *id, const char *peer,
+			   const struct nvme_rdma_cm_req *req, const struct rdma_conn_param *host)
+{
+	struct rdma_queue *rq = NULL;
+	char why[384], msg[512];
+	uint16_t sts = rdma_queue_alloc(id, le16toh(req->hsqsize) + 1, &rq, why, sizeof(why));
+
+	if (!sts && (rdma_migrate_id(id, rq->cm_ch) || rdma_accept_with(rq, host))) {
+		snprintf(why, sizeof(why), "accepting: %s", strerror(errno));
+		sts = NVME_RDMA_CM_NO_RSC;
+	}
+	if (sts) {
+		snprintf(msg, sizeof(msg), "RDMA connect from %s rejected (no resources): %s", peer, why);
+		tcp_door_log_refused(msg);
+		rdma_reject_with(id, sts);
+		if (rq)
+			rdma_queue_free(rq);	/* destroys id too */
+		else
+			rdma_destroy_id(id);
+		return NULL;
+	}
+	rq->q.qid = le16toh(req->qid);	/* for log lines; Connect sets it for real */
+	rq->q.listener = l;
+	rq->door_ms = nvmf_now_ms();	/* Connect's deadline counts from here */
+	LOG_DBG("RDMA connect from %s: qid %u, %u entries, RDMA READ depth %u", peer, rq->q.qid,
+		rq->entries, host->initiator_depth);
+	return rq;
+}
+
+/*
+ * A CM REQ on a listener: check the private data and the door (the same
+ * limits on connections that have not sent Connect as TCP's, counted
+ * together), build the queue, move its id to the queue's own event
+ * channel (so the reactor that will own the queue also gets its CM
+ * events), accept, and hand it over. A REQ that never becomes ESTABLISHED
+ * is a queue without Connect too: the same deadline closes it.
  */
 static void rdma_connect_request(struct nvmf_listener *l, struct rdma_cm_event *ev)
 {
@@ -890,7 +1079,9 @@ static void rdma_connect_request(struct nvmf_listener *l, struct rdma_cm_event *
 	struct rdma_conn_param host = ev->param.conn;
 	struct nvme_rdma_cm_req req = { 0 };
 	size_t len = host.private_data ? host.private_data_len : 0;
+	struct sockaddr_storage ss = { 0 };
 	struct rdma_queue *rq = NULL;
+	struct tcp_door *door = NULL;
 	char why[128], peer[64];
 	uint16_t sts;
 
@@ -901,31 +1092,21 @@ static void rdma_connect_request(struct nvmf_listener *l, struct rdma_cm_event *
 	if (sts) {
 		LOG_WARN("RDMA connect from %s rejected: %s (NVMe/RDMA status %u, %s)", peer, why,
 			 sts, rdma_rej_name[sts]);
-		rdma_reject_with(id, sts);
-		rdma_destroy_id(id);
-		return;
+		return rdma_refuse(id, sts);
 	}
 	if (!host.initiator_depth) {	/* the host's responder resources */
 		LOG_WARN("RDMA connect from %s rejected: the host allows no RDMA READ (IRD 0)", peer);
-		rdma_reject_with(id, NVME_RDMA_CM_INVALID_IRD);
-		rdma_destroy_id(id);
+		return rdma_refuse(id, NVME_RDMA_CM_INVALID_IRD);
+	}
+	memcpy(&ss, rdma_get_peer_addr(id), sizeof(struct sockaddr_in6));
+	if (tcp_door_try(&ss, peer, &door))	/* logged there */
+		return rdma_refuse(id, NVME_RDMA_CM_NO_RSC);
+	rq = rdma_queue_open(l, id, peer, &req, &host);
+	if (!rq) {
+		tcp_door_leave(&door);
 		return;
 	}
-	sts = rdma_queue_alloc(id, le16toh(req.hsqsize) + 1, &rq);
-	if (!sts && (rdma_migrate_id(id, rq->cm_ch) || rdma_accept_with(rq, &host)))
-		LOG_ERR("%s: accepting the connection: %s", peer, strerror(errno)), sts = NVME_RDMA_CM_NO_RSC;
-	if (sts) {
-		rdma_reject_with(id, sts);
-		if (rq)
-			rdma_queue_free(rq);
-		else
-			rdma_destroy_id(id);
-		return;
-	}
-	rq->q.qid = le16toh(req.qid);	/* for log lines; Connect sets it for real */
-	rq->q.listener = l;
-	LOG_DBG("RDMA connect from %s: qid %u, %u entries, RDMA READ depth %u", peer, rq->q.qid,
-		rq->entries, host.initiator_depth);
+	rq->door = door;
 	rq->q.reactor = nvmf_reactor_next();
 	nvmf_reactor_add_queue(&rq->q);
 }
@@ -1079,7 +1260,26 @@ void rdma_port_unlisten(struct nvmf_listener *l)
 /* ==================================================================== */
 
 /*
- * Once per reactor pass: reap every RDMA queue's completions, and free
+ * A queue still in the door: it leaves when Connect's response goes out
+ * (rdma_queue_grow()), and is closed when --connect-timeout passes first (counted
+ * from the CM request, so a host that never finishes the CM handshake is
+ * closed too). A flood of these is logged at most once a second.
+ */
+static void rdma_door_check(struct rdma_queue *rq)
+{
+	char msg[192];
+
+	if (rq->q.ctrl || nvmf_now_ms() - rq->door_ms <= g_tcp_connect_ms)
+		return;
+	snprintf(msg, sizeof(msg), "qid=%u %s: no Connect within %u ms of the RDMA connect "
+		 "request; closing (--connect-timeout)", rq->q.qid, rq->q.peer, g_tcp_connect_ms);
+	tcp_door_log_timeout(msg);
+	rdma_queue_close(&rq->q);
+}
+
+/*
+ * Once per reactor pass: reap every RDMA queue's completions, close
+ * queues past their Connect deadline, and free
  * queues that are closed and whose last slot came back. Returns the
  * number of completions, so the reactor knows it found work.
  */
@@ -1097,6 +1297,8 @@ int rdma_reactor_poll(struct nvmf_reactor *r)
 			continue;
 		}
 		n += rdma_cq_poll(rq);
+		if (rq->door && !q->closing)
+			rdma_door_check(rq);
 		if (q->closing && rq->nr_busy == 0) {
 			*pp = q->next;
 			rdma_queue_free(rq);

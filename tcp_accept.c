@@ -90,7 +90,7 @@ struct tcp_ratelimit {
 	unsigned held;			/* lines not printed since */
 };
 
-static struct tcp_ratelimit g_tcp_rl_expired, g_tcp_rl_emfile;
+static struct tcp_ratelimit g_tcp_rl_expired, g_tcp_rl_emfile, g_tcp_rl_refused;
 
 /* Log msg unless rl printed one less than a second ago; then say how
  * many were held back. Any thread. */
@@ -173,7 +173,7 @@ static int tcp_door_enter(const struct sockaddr_storage *peer, const char *name,
 		rc = -ENOMEM;
 	} else if (d->count >= g_tcp_max_unconnected_per_host) {
 		if (!d->refused)
-			LOG_WARN("%s has %u connections that have not sent Connect; closing its "
+			LOG_WARN("%s has %u connections that have not sent Connect; refusing its "
 				 "new ones until one does or times out (--max-unconnected-per-host)",
 				 name, d->count);
 		d->refused = true;
@@ -204,6 +204,30 @@ void tcp_door_leave(struct tcp_door **dp)
 		free(d);
 	}
 	pthread_mutex_unlock(&g_tcp_door_lock);
+}
+
+/* A connection that has no listener to pause (NVMe/RDMA: the CM request
+ * is answered at once, REJ or REP) asks to enter here. Returns 0 with
+ * *out set, -EBUSY when the door is full, -EUSERS when peer has its
+ * share, or -ENOMEM; each refusal is logged at most once a second. */
+int tcp_door_try(const struct sockaddr_storage *peer, const char *name, struct tcp_door **out)
+{
+	char msg[192];
+
+	if (atomic_load(&g_tcp_unconnected) < g_tcp_max_unconnected)
+		return tcp_door_enter(peer, name, out);
+	snprintf(msg, sizeof(msg), "%s refused: %u connections have not sent Connect; refusing "
+		 "more until one does or times out (--max-unconnected)", name,
+		 g_tcp_max_unconnected);
+	tcp_log_limited(&g_tcp_rl_refused, msg);
+	return -EBUSY;
+}
+
+/* A connection refused for want of the target's resources (fds, memory),
+ * which a storm of attempts would repeat: at most once a second. */
+void tcp_door_log_refused(const char *msg)
+{
+	tcp_log_limited(&g_tcp_rl_refused, msg);
 }
 
 /* ==================================================================== */

@@ -104,7 +104,7 @@ echo "idle: $idle_fds fds, $idle_rss kB" >>"$DETAIL"
 
 flood idle 127.0.0.2 300
 check "per-host cap: one log line for the episode, not one per socket" \
-	test "$(grep -c 'have not sent Connect; closing its' "$log")" -le 3
+	test "$(grep -c 'have not sent Connect; refusing its' "$log")" -le 3
 check "idle sockets closed for want of an ICReq, logged at most once a second" \
 	test "$(grep -c 'no ICReq in time' "$log")" -le $((SECONDS - flood_t0 + 2))
 flood partial-header 127.0.0.3 300

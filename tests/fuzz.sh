@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 secs=${1:-60}
 mkdir -p tests/out/fuzz-work
 log=tests/out/fuzz.log
-# RDMA-less build, detect_leaks: a leak per input is a finding too.
+# detect_leaks: a leak per input is a finding too.
 ASAN_OPTIONS=detect_leaks=1 tests/fuzz_fuzzer -max_total_time="$secs" -max_len=65536 \
 	-print_final_stats=1 -artifact_prefix=tests/out/fuzz- \
 	tests/out/fuzz-work tests/fuzz_corpus >"$log" 2>&1

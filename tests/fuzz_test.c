@@ -28,6 +28,11 @@
  *
  * An input the fuzzer found a bug with is copied into the corpus, so the
  * quick suite keeps replaying it: that is the regression test.
+ *
+ * Every input is also one NVMe/RDMA capsule for rdma.c's decoder (the
+ * rdma-* seeds are such capsules, written by hand: keyed, in-capsule and
+ * Last Segment SGLs); whatever it decides, what it hands on must lie
+ * inside the capsule. The quick suite also checks its exact answers.
  */
 #include "../tcp.c"
 #include "../tcp_accept.c"
@@ -41,6 +46,9 @@
 #include "../sim/admin.c"
 #include "../auth.c"	/* Connect and Authentication Send/Receive reach it */
 #include "../trace.c"	/* the names of commands in log lines */
+#ifndef NVMF_NO_RDMA
+#include "../rdma.c"	/* rdma_capsule_decode(): bytes in, no device needed */
+#endif
 #include "test.h"
 
 #include <dirent.h>
@@ -94,18 +102,6 @@ struct nvmf_reactor *nvmf_reactor_next(void)
 	return &g_reactors[0];
 }
 
-#ifndef NVMF_NO_RDMA
-int rdma_port_listen(struct nvmf_listener *l, char *err, size_t errlen)
-{
-	snprintf(err, errlen, "no RDMA in the fuzzer (%s)", l->traddr);
-	return -EOPNOTSUPP;
-}
-
-void rdma_port_unlisten(struct nvmf_listener *l)
-{
-	l->poller.fd = -1;
-}
-#endif
 
 /* ==================================================================== */
 /* The target: one subsystem, one RAM namespace, one listener          */
@@ -211,6 +207,31 @@ static void fz_close(struct fz_conn *c)
 	close(c->host);
 }
 
+#ifndef NVMF_NO_RDMA
+/* The bytes as one RDMA capsule: on success the in-capsule data is inside
+ * it, no more descriptors than MSDBD, and data in one place only. A
+ * broken rule aborts, which libFuzzer reports as a finding. */
+static void fz_rdma(const uint8_t *d, size_t n)
+{
+	struct rdma_capsule c;
+	int st = rdma_capsule_decode(d, n > UINT32_MAX ? UINT32_MAX : (uint32_t)n, &c);
+
+	if (st == 0 && ((uint64_t)c.icd_off + c.icd_len > n || c.nr_rsge > NVMF_RDMA_MSDBD ||
+			(c.icd_len && c.nr_rsge))) {
+		fprintf(stderr, "rdma_capsule_decode: icd %u+%u of %zu, %u keys\n", c.icd_off,
+			c.icd_len, n, c.nr_rsge);
+		abort();
+	}
+	if (st == -EPROTO && n >= sizeof(struct nvme_sqe) && n <= RDMA_CAPSULE_SIZE)
+		abort();	/* a capsule of a possible size is always decoded */
+}
+#else
+static void fz_rdma(const uint8_t *d, size_t n)
+{
+	(void)d, (void)n;
+}
+#endif
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static bool ready;
@@ -222,6 +243,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		signal(SIGPIPE, SIG_IGN);
 		ready = true;
 	}
+	fz_rdma(data, size);
 	if (size < 2)
 		return 0;
 	alen = data[0] | (size_t)data[1] << 8;
@@ -264,6 +286,61 @@ static int fz_replay(const char *path)
 	return 0;
 }
 
+#ifndef NVMF_NO_RDMA
+/* A capsule: an SQE with this SGL (type, addr, length) and icd bytes. */
+static uint32_t fz_capsule(uint8_t *buf, uint8_t opc, uint8_t type, uint64_t addr, uint32_t len,
+			   uint32_t icd)
+{
+	struct nvme_sqe *s = (void *)buf;
+
+	memset(buf, 0, RDMA_CAPSULE_SIZE);
+	s->opcode = opc;
+	s->dptr.type = type;
+	s->dptr.addr = htole64(addr);
+	s->dptr.length = htole32(len);
+	return sizeof(*s) + icd;
+}
+
+/* rdma_capsule_decode()'s exact answers, one per rule. */
+static void fz_rdma_cases(void)
+{
+	static uint8_t b[RDMA_CAPSULE_SIZE + 1];
+	uint8_t off = NVME_SGL_TYPE_DATA_BLOCK << 4 | NVME_SGL_SUBTYPE_OFFSET;
+	uint8_t last = NVME_SGL_TYPE_LAST_SEGMENT << 4 | NVME_SGL_SUBTYPE_OFFSET;
+	uint8_t keyed = NVME_SGL_TYPE_KEYED_DATA_BLOCK << 4 | NVME_SGL_SUBTYPE_INVALIDATE_KEY;
+	struct rdma_capsule c;
+	uint32_t n;
+
+	CHECK_EQ_U(rdma_capsule_decode(b, 63, &c), -EPROTO, "rdma: 63 bytes, less than an SQE");
+	CHECK_EQ_U(rdma_capsule_decode(b, sizeof(b), &c), -EPROTO, "rdma: more than we posted");
+	n = fz_capsule(b, NVME_CMD_WRITE, off, 16, 512, 528);
+	CHECK(rdma_capsule_decode(b, n, &c) == 0 && c.icd_off == 80 && c.icd_len == 512,
+	      "rdma: in-capsule write at offset 16: data at byte 80, 512 bytes");
+	n = fz_capsule(b, NVME_CMD_WRITE, off, 32, 512, 528);
+	CHECK_EQ_U(rdma_capsule_decode(b, n, &c), NVME_SC_SGL_INVALID_OFFSET,
+		   "rdma: in-capsule data past the capsule: SGL Offset Invalid");
+	n = fz_capsule(b, NVME_CMD_READ, off, 0, 512, 512);
+	CHECK_EQ_U(rdma_capsule_decode(b, n, &c), NVME_SC_SGL_INVALID_TYPE,
+		   "rdma: in-capsule data for a read: SGL Type Invalid");
+	n = fz_capsule(b, NVME_CMD_READ, keyed, 0x1000, 4096, 0);
+	b[38] = 7;	/* the key (SQE bytes 35..38), top byte */
+	CHECK(rdma_capsule_decode(b, n, &c) == 0 && c.nr_rsge == 1 && c.data_len == 4096 &&
+	      c.invalidate && c.inv_key == 7u << 24,
+	      "rdma: one keyed descriptor with Invalidate: 4096 bytes, key 0x07000000");
+	n = fz_capsule(b, NVME_CMD_READ, last, 0, 16 * (NVMF_RDMA_MSDBD + 1),
+		       16 * (NVMF_RDMA_MSDBD + 1));
+	CHECK_EQ_U(rdma_capsule_decode(b, n, &c), NVME_SC_SGL_INVALID_COUNT,
+		   "rdma: a Last Segment of MSDBD + 1 descriptors: SGL Descriptor Count Invalid");
+	n = fz_capsule(b, NVME_CMD_READ, last, 0, 24, 32);
+	CHECK_EQ_U(rdma_capsule_decode(b, n, &c), NVME_SC_SGL_INVALID_DATA,
+		   "rdma: a Last Segment of 24 bytes, not whole descriptors: SGL Data Invalid");
+}
+#else
+static void fz_rdma_cases(void)
+{
+}
+#endif
+
 int main(void)
 {
 	DIR *d = opendir(FZ_CORPUS);
@@ -274,6 +351,7 @@ int main(void)
 	/* Decode every command and completion the corpus makes, as --trace
 	 * would: trace.c reads the same hostile SQEs and Connect data. */
 	g_trace = true;
+	fz_rdma_cases();
 	CHECK(d != NULL, "the corpus %s is there (run from the repo root)", FZ_CORPUS);
 	while (d && (e = readdir(d))) {
 		if (e->d_name[0] == '.')

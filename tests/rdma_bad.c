@@ -16,12 +16,21 @@
  *     a bad rkey                      -> our QP fails; the target lives on
  *   a host that vanishes with 32 writes in flight, then a new association
  *   works (the target cleaned up; tests/vm/test-rdma.sh counts its fds).
+ *   duplicate CIDs [BASE-2.0c §4.2]: a command sent while a 128 KiB write
+ *     with its CID is still being fetched -> Command ID Conflict, DNR, and
+ *     the write still succeeds; a command that reuses an outstanding
+ *     AER's CID is taken (SPDK's host does it at shutdown)
+ *   queues that never send Connect: BAD_PER_HOST of them are accepted,
+ *     the next CM REQ from the same address is rejected (no resources),
+ *     and each is disconnected by the target after BAD_CONNECT_MS
+ *     (test-rdma.sh starts nvmf with these two limits).
  *
  * Prints "ok N - ..." per check and "rdma_bad: N passed, M failed".
  */
 #include <endian.h>
 #include <errno.h>
 #include <netdb.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -42,6 +51,8 @@
 #define BAD_RECVS	32
 #define BAD_MDTS	(128 * 1024)	/* what nvmf advertises (NVMF_MDTS 5) */
 #define BAD_MSDBD	8		/* NVMF_RDMA_MSDBD */
+#define BAD_PER_HOST	8		/* --max-unconnected-per-host in test-rdma.sh */
+#define BAD_CONNECT_MS	4000		/* --connect-timeout in test-rdma.sh */
 
 static const char *g_addr, *g_port, *g_nqn;
 
@@ -412,6 +423,160 @@ static void test_vanish(void)
 	conn_free(&a);
 }
 
+/* Post the capsule of 64 bytes at sqe as a SEND, unsignaled. */
+static int post_capsule(struct conn *c, void *sqe)
+{
+	struct ibv_sge sge = { (uintptr_t)sqe, 64, c->mr->lkey };
+	struct ibv_send_wr wr = { .wr_id = 1000, .sg_list = &sge, .num_sge = 1,
+				  .opcode = IBV_WR_SEND }, *bad;
+
+	return ibv_post_send(c->id->qp, &wr, &bad);
+}
+
+/* Wait for the next response; returns its status (15:1) with the CID in
+ * *cid, or -1 after BAD_TIMEOUT_MS or a failed completion. */
+static int next_cqe(struct conn *c, uint16_t *cid)
+{
+	uint64_t end = now_ms() + BAD_TIMEOUT_MS;
+	struct ibv_wc wc;
+
+	while (now_ms() < end) {
+		int n = ibv_poll_cq(c->cq, 1, &wc);
+
+		if (n <= 0 || (wc.status == IBV_WC_SUCCESS && wc.wr_id == 1000))
+			continue;
+		if (wc.status != IBV_WC_SUCCESS)
+			return -1;
+		struct nvme_cqe *q = (void *)conn_cqe(c, wc.wr_id);
+		struct ibv_sge rs = { (uintptr_t)q, 16, c->mr->lkey };
+		struct ibv_recv_wr rw = { .wr_id = wc.wr_id, .sg_list = &rs, .num_sge = 1 }, *rb;
+		int st = le16toh(q->status) >> 1;
+
+		*cid = le16toh(q->cid);
+		ibv_post_recv(c->id->qp, &rw, &rb);
+		return st;
+	}
+	return -1;
+}
+
+/* Admin queue: an AER parks with CID 5; Identify with CID 5 is taken. */
+static void test_aer_cid(struct conn *a)
+{
+	struct nvme_sqe *s = (void *)(conn_cmd(a) + 8192);
+	int st;
+
+	memset(s, 0, 64);
+	s->opcode = NVME_ADM_ASYNC_EVENT;
+	s->cid = htole16(5);
+	CHECK(post_capsule(a, s) == 0, "an AER with CID 5 posted");
+	st = identify(a, keyed(a, conn_data(a), 4096, a->mr->rkey), 0);	/* CID 0 */
+	CHECK_EQ_U(st, 0, "Identify (CID 0) beside the AER");
+	s = (void *)conn_cmd(a);
+	memset(s, 0, 64);
+	s->opcode = NVME_ADM_IDENTIFY;
+	s->cid = htole16(5);
+	s->cdw10 = htole32(NVME_CNS_CTRL);
+	s->dptr = keyed(a, conn_data(a), 4096, a->mr->rkey);
+	st = exec(a, 0, &(struct nvme_cqe){ 0 });
+	CHECK_EQ_U(st, 0, "Identify reusing the outstanding AER's CID 5: taken, as on TCP");
+}
+
+/*
+ * I/O queue: a 128 KiB write (CID 9, fetched by RDMA READ) and, in the
+ * same post, a Flush with CID 9. The Flush arrives while the write's data
+ * is still coming: Command ID Conflict; then the write completes.
+ */
+static void test_dup_cid(struct conn *io)
+{
+	struct nvme_sqe *w = (void *)conn_cmd(io), *f = (void *)(conn_cmd(io) + 64);
+	struct ibv_sge sge[2] = { { (uintptr_t)w, 64, io->mr->lkey },
+				  { (uintptr_t)f, 64, io->mr->lkey } };
+	struct ibv_send_wr wr[2] = {
+		{ .wr_id = 1000, .sg_list = &sge[0], .num_sge = 1, .opcode = IBV_WR_SEND, .next = &wr[1] },
+		{ .wr_id = 1000, .sg_list = &sge[1], .num_sge = 1, .opcode = IBV_WR_SEND } }, *bad;
+	uint16_t cid1 = 0, cid2 = 0;
+	int st1, st2;
+
+	memset(w, 0, 128);
+	w->opcode = NVME_CMD_WRITE;
+	w->cid = htole16(9);
+	w->nsid = htole32(1);
+	w->cdw12 = htole32(255);			/* 256 blocks of 512 */
+	w->dptr = keyed(io, conn_data(io), 131072, io->mr->rkey);
+	f->opcode = NVME_CMD_FLUSH;
+	f->cid = htole16(9);
+	f->nsid = htole32(1);
+	CHECK(ibv_post_send(io->id->qp, &wr[0], &bad) == 0, "write and Flush, both CID 9, posted");
+	st1 = next_cqe(io, &cid1);
+	st2 = next_cqe(io, &cid2);
+	CHECK(st1 == (NVME_SC_CID_CONFLICT | NVME_STATUS_DNR) && cid1 == 9,
+	      "the Flush with the write's CID: Command ID Conflict, DNR (got 0x%x cid %u)", st1, cid1);
+	CHECK(st2 == 0 && cid2 == 9, "the write itself succeeds (got 0x%x cid %u)", st2, cid2);
+}
+
+static void test_cids(void)
+{
+	struct conn a, io;
+	struct nvme_rdma_cm_req req = cm_req(1, 32, 31);
+	int ok = admin_open(&a) == 0 && prop_set_cc_en(&a) == 0;
+
+	CHECK(ok, "admin queue for the CID checks");
+	if (ok)
+		test_aer_cid(&a);
+	ok = ok && conn_open(&io, &req, sizeof(req)) == 0 && do_connect(&io, 1, 31, a.cntlid) == 0;
+	CHECK(ok, "I/O queue 1 connected");
+	if (ok)
+		test_dup_cid(&io);
+	conn_free(&io);
+	conn_free(&a);
+}
+
+/* Wait up to ms for a CM event on c; returns its type, or -1. */
+static int cm_next(struct conn *c, int ms)
+{
+	struct pollfd pfd = { c->ch->fd, POLLIN, 0 };
+	struct rdma_cm_event *ev;
+	int type;
+
+	if (poll(&pfd, 1, ms) != 1 || rdma_get_cm_event(c->ch, &ev))
+		return -1;
+	type = ev->event;
+	rdma_ack_cm_event(ev);
+	return type;
+}
+
+/* BAD_PER_HOST queues that never send Connect, one more refused, then
+ * the target's deadline disconnects them all. */
+static void test_never_connect(void)
+{
+	static struct conn idle[BAD_PER_HOST];
+	struct nvme_rdma_cm_req req = cm_req(0, 32, 31);
+	struct conn extra;
+	uint64_t t0 = now_ms();
+	int opened = 0, gone = 0, rc;
+
+	for (int i = 0; i < BAD_PER_HOST; i++)
+		opened += conn_open(&idle[i], &req, sizeof(req)) == 0;
+	CHECK(opened == BAD_PER_HOST, "%d of %d queues that never send Connect accepted", opened,
+	      BAD_PER_HOST);
+	rc = conn_open(&extra, &req, sizeof(req));
+	CHECK(rc == 1 && extra.rej == NVME_RDMA_CM_NO_RSC,
+	      "one more from the same address: REJ no resources (rc %d, status %d, %llu ms in)",
+	      rc, extra.rej, (unsigned long long)(now_ms() - t0));
+	conn_free(&extra);
+	for (int i = 0; i < BAD_PER_HOST; i++)
+		gone += cm_next(&idle[i], BAD_CONNECT_MS + 5000 - (int)(now_ms() - t0)) ==
+			RDMA_CM_EVENT_DISCONNECTED;
+	CHECK(gone == BAD_PER_HOST, "%d of %d disconnected by the target after %llu ms "
+	      "(--connect-timeout %d)", gone, BAD_PER_HOST, (unsigned long long)(now_ms() - t0),
+	      BAD_CONNECT_MS);
+	CHECK(now_ms() - t0 >= BAD_CONNECT_MS, "not before the deadline");
+	for (int i = 0; i < BAD_PER_HOST; i++)
+		conn_free(&idle[i]);
+	CHECK(admin_open(&extra) == 0, "then a host that sends Connect gets in");
+	conn_free(&extra);
+}
+
 /* The CM-level refusals first: each is a REQ that must be rejected with
  * the status for the field that is wrong [RDMA-1.0c §3.3]. The limits are
  * the target's: 32 admin entries, MAXCMD 128 per I/O queue, a receive
@@ -444,5 +609,7 @@ int main(int argc, char **argv)
 
 	test_admin_errors();
 	test_vanish();
+	test_cids();
+	test_never_connect();
 	return test_done("rdma_bad");
 }

@@ -36,8 +36,12 @@ rdma_skip_nvmf() {
 rdma_start_nvmf() {
 	TR=rdma ADDR=10.0.2.15
 	rxe_up || return 1
+	# The two limits on queues without Connect are tests/rdma_bad.c's
+	# BAD_PER_HOST and BAD_CONNECT_MS; the kernel host, with 2 vCPUs,
+	# has at most 3 queues waiting for Connect at once.
 	NVMF_WAIT_PORTS="" nvmf_start "$LOGS/nvmf-rdma.log" \
-		-l rdma:10.0.2.15:4420 -D 0 -s "$NQN" --ns ram:64M
+		-l rdma:10.0.2.15:4420 -D 0 -s "$NQN" --ns ram:64M \
+		--max-unconnected-per-host 8 --connect-timeout 4000
 }
 rdma_stop_nvmf() { nvmf_stop; }
 
@@ -96,8 +100,9 @@ c_host_perf() {
 # The target's open file descriptors (each RDMA queue holds two).
 nvmf_fds() { ls "/proc/$NVMF_PID/fd" | wc -l; }
 
-# c_rdma_bad: malformed CM requests, bad SGLs, a bad rkey and a host that
-# vanishes mid-I/O (tests/rdma_bad.c); then every queue must be gone.
+# c_rdma_bad: malformed CM requests, bad SGLs, a bad rkey, a host that
+# vanishes mid-I/O, duplicate CIDs and queues that never send Connect
+# (tests/rdma_bad.c); then every queue must be gone.
 c_rdma_bad() {
 	local before after i
 	[ -x tests/rdma_bad ] || { echo "tests/rdma_bad not built (make tests/rdma_bad)"; return 1; }
