@@ -16,13 +16,7 @@ start() {	# start ARGS...: the target on a free port, until it says "try:"
 	port=$(free_port)
 	./nvmf target -l 127.0.0.1:$port -D 0 -s nqn.2026-11.io.nvmf:filens "$@" >"$d/target.out" 2>&1 &
 	tgt=$!
-	for _ in $(seq 100); do
-		grep -q '^try:' "$d/target.out" && return 0
-		kill -0 $tgt 2>/dev/null || break
-		sleep 0.1
-	done
-	cat "$d/target.out"
-	return 1
+	wait_target "$d/target.out" $tgt
 }
 perf() { ./nvmf perf -r "trtype:TCP traddr:127.0.0.1 trsvcid:$port subnqn:nqn.2026-11.io.nvmf:filens" "$@"; }
 

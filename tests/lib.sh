@@ -17,6 +17,19 @@ check() {	# check DESCRIPTION COMMAND...: passes when COMMAND succeeds
 	fi
 }
 
+# wait_target OUT PID: wait up to 10 s for the target writing OUT to print
+# its "try:" line (it listens by then); if it exits first or never does,
+# show what it printed and fail.
+wait_target() {
+	for _ in $(seq 100); do
+		grep -q '^try:' "$1" && return 0
+		kill -0 "$2" 2>/dev/null || break
+		sleep 0.1
+	done
+	cat "$1"
+	return 1
+}
+
 # The kernel picks the port, so two tests running at once never collide
 # (a random number could).
 free_port() {

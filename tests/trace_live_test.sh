@@ -18,13 +18,7 @@ start() {	# start: the traced target on a free port, until it says "try:"
 	port=$(free_port)
 	./nvmf --trace -r "$d/rpc.sock" -l 127.0.0.1:$port -D 0 >"$d/target.out" 2>&1 &
 	tgt=$!
-	for _ in $(seq 100); do
-		grep -q '^try:' "$d/target.out" && return 0
-		kill -0 $tgt 2>/dev/null || break
-		sleep 0.1
-	done
-	cat "$d/target.out"
-	return 1
+	wait_target "$d/target.out" $tgt
 }
 nqn=nqn.2026-11.io.nvmf:cnode1
 has() { grep -qE -- "$1" "$2"; }	# has ERE FILE
