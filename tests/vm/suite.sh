@@ -104,9 +104,12 @@ field() {
 # Messages a clean run never prints: host or target errors, kernel warnings.
 DMESG_BAD='nvme.*(error|fail|invalid|timeout|timed out|reset|abort|reject)|nvmet.*(error|fail|invalid)|rdma_rxe.*fail|BUG:|WARNING:|Call Trace|segfault|general protection'
 
+# A test file may narrow it (<test>_dmesg_bad) when it provokes errors on
+# purpose.
 dmesg_clean() {
+	local v=${TEST}_dmesg_bad
 	dmesg | tail -n +$((DMESG_MARK + 1)) >"$LOGS/$TARGET-$TEST-dmesg.txt"
-	if grep -iE "$DMESG_BAD" "$LOGS/$TARGET-$TEST-dmesg.txt"; then
+	if grep -iE "${!v:-$DMESG_BAD}" "$LOGS/$TARGET-$TEST-dmesg.txt"; then
 		echo "(error lines above, from dmesg since the start of this run)"
 		return 1
 	fi
