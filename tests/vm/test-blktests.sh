@@ -24,7 +24,7 @@
 # fio runs BT_TIMEOUT seconds per job (blktests' TIMEOUT; default 20): under
 # TCG its default sizes take minutes per test. Even so a test takes 30-120 s
 # under TCG on two shared cores (connect, udev, teardown), about 45 of the
-# group run over TCP: BT_RUN_TIMEOUT (2400 s) bounds one target's run.
+# group run over TCP: BT_RUN_TIMEOUT (1800 s) bounds one target's run.
 # BT_TESTS="nvme/041 nvme/042" runs only those tests instead of the group.
 
 BT_LIST=tests/vm/blktests.list
@@ -73,7 +73,7 @@ bt_prepare() {
 	BT_TRADDR=127.0.0.1
 	if [ "$BT_TRTYPE" = rdma ]; then
 		BT_TRADDR=10.0.2.15
-		rdma link show rxe0 >/dev/null 2>&1 || rdma link add rxe0 type rxe netdev eth0 || return 1
+		rdma dev show rxe0 >/dev/null 2>&1 || rdma link add rxe0 type rxe netdev eth0 || return 1
 	fi
 	export BT_TRADDR
 }
@@ -138,12 +138,14 @@ bt_run() {
 	fi
 	echo "# blktests nvme group against $TARGET over $BT_TRTYPE (log: $log)"
 	# A target that hangs a test must not eat the guest's whole time.
+	# USE_RXE: blktests' RDMA tests want rxe (our rxe0), not siw.
 	(hook=$PWD/$VM/blktests-hook.sh
+	[ "$BT_TRTYPE" = rdma ] && export USE_RXE=1
 	cd "$BT_KIT" && NVME_TARGET_CONTROL=$hook \
 		TIMEOUT=${BT_TIMEOUT:-20} NVME_IMG_SIZE=$BT_SIZE SYSTEMD_IGNORE_CHROOT=1 \
-		timeout -k 10 "${BT_RUN_TIMEOUT:-2400}" ./check "${x[@]}" ${BT_TESTS:-nvme}) >"$log" 2>&1
+		timeout -k 10 "${BT_RUN_TIMEOUT:-1800}" ./check "${x[@]}" ${BT_TESTS:-nvme}) >"$log" 2>&1
 	rc=$?
-	[ $rc -eq 124 ] && echo "blktests stopped after ${BT_RUN_TIMEOUT:-2400} s (BT_RUN_TIMEOUT)"
+	[ $rc -eq 124 ] && echo "blktests stopped after ${BT_RUN_TIMEOUT:-1800} s (BT_RUN_TIMEOUT)"
 	sed -nE 's/^(nvme\/[0-9]+) .*\[(passed|failed|not run)\] *$/\1\t\2/p' "$log" \
 		>"$LOGS/$TARGET-blktests.tsv"
 	# blktests keeps each failure's output under results/; the next run in
