@@ -117,52 +117,31 @@ uint64_t host_rand(uint64_t *s)
 	return x * 0x2545f4914f6cdd1dull;
 }
 
-/* Status Field names [BASE-2.0c Fig. 94-95, Fig. 584; NVM-1.0c Fig. 60]. */
-static const struct { uint16_t sc; const char *name; } host_status_names[] = {
-	{ 0x000, "Successful Completion" }, { 0x001, "Invalid Command Opcode" },
-	{ 0x002, "Invalid Field in Command" }, { 0x003, "Command ID Conflict" },
-	{ 0x004, "Data Transfer Error" }, { 0x006, "Internal Error" },
-	{ 0x007, "Command Abort Requested" }, { 0x008, "Command Aborted due to SQ Deletion" },
-	{ 0x00b, "Invalid Namespace or Format" }, { 0x00c, "Command Sequence Error" },
-	{ 0x00d, "Invalid SGL Last Segment Descriptor" }, { 0x00e, "Invalid Number of SGL Descriptors" },
-	{ 0x00f, "Data SGL Length Invalid" }, { 0x011, "SGL Descriptor Type Invalid" },
-	{ 0x016, "SGL Offset Invalid" }, { 0x018, "Host Identifier Inconsistent Format" },
-	{ 0x019, "Keep Alive Timer Expired" }, { 0x01a, "Keep Alive Timeout Invalid" },
-	{ 0x020, "Namespace is Write Protected" }, { 0x022, "Transient Transport Error" },
-	{ 0x080, "LBA Out of Range" }, { 0x081, "Capacity Exceeded" },
-	{ 0x101, "Invalid Queue Identifier" }, { 0x102, "Invalid Queue Size" },
-	{ 0x105, "Asynchronous Event Request Limit Exceeded" }, { 0x109, "Invalid Log Page" },
-	{ 0x10d, "Feature Identifier Not Saveable" }, { 0x10e, "Feature Not Changeable" },
-	{ 0x180, "Connect Incompatible Format" }, { 0x181, "Connect Controller Busy" },
-	{ 0x182, "Connect Invalid Parameters" }, { 0x183, "Connect Restart Discovery" },
-	{ 0x184, "Connect Invalid Host" }, { 0x280, "Write Fault" },
-	{ 0x281, "Unrecovered Read Error" }, { 0x285, "Compare Failure" },
-};
-
 /* The CQE's Status Field without the phase tag [BASE-2.0c Fig. 92-93]. */
 uint16_t host_status(const struct nvme_cqe *cqe)
 {
 	return le16toh(cqe->status) >> 1;
 }
 
-/* "status 0x00b (Invalid Namespace or Format), DNR", into buf. */
-const char *host_status_str(uint16_t st, char *buf, size_t len)
+/* "status 0x00b (Invalid Namespace or Format), DNR", into buf: the
+ * status st of command sqe on queue qid, named by trace.c's table (the
+ * target's --trace says the same words), which needs the command because
+ * codes from 180h mean one thing on a Connect and another on I/O. */
+const char *host_status_str(uint16_t st, const struct nvme_sqe *sqe, uint16_t qid,
+			    char *buf, size_t len)
 {
-	const char *name = "unknown status";
-
-	for (size_t i = 0; i < ARRAY_SIZE(host_status_names); i++)
-		if (host_status_names[i].sc == (st & 0x7ff))
-			name = host_status_names[i].name;
-	snprintf(buf, len, "status 0x%03x (%s)%s", st & 0x7ff, name,
+	snprintf(buf, len, "status 0x%03x (%s)%s", st & 0x7ff, trace_status_name(st, sqe, qid),
 		 st & NVME_STATUS_DNR ? ", DNR" : "");
 	return buf;
 }
 
-void host_print_status(const char *what, const struct nvme_cqe *cqe)
+/* "WHAT failed: status ...", for the completion cqe of sqe on queue qid. */
+void host_print_status(const char *what, const struct nvme_sqe *sqe, uint16_t qid,
+		       const struct nvme_cqe *cqe)
 {
 	char s[96];
 
-	host_err("%s failed: %s", what, host_status_str(host_status(cqe), s, sizeof(s)));
+	host_err("%s failed: %s", what, host_status_str(host_status(cqe), sqe, qid, s, sizeof(s)));
 }
 
 /* Copy a space- or NUL-padded wire string and trim it. */
@@ -384,7 +363,7 @@ static int host_auth_exec(void *arg, const struct nvme_sqe *sqe, void *buf, uint
 	int rc = host_exec(arg, sqe, buf, len, &cqe);
 
 	if (rc == -EIO)
-		host_print_status("Authentication Send/Receive", &cqe);
+		host_print_status("Authentication Send/Receive", sqe, 0, &cqe);
 	/* nvmet, refusing our reply, queues its Failure1 and then closes the
 	 * queue at once; the close can win, and the Failure1 is never sent. */
 	if (rc == -ECONNRESET)
@@ -444,7 +423,7 @@ int host_fabrics_connect(struct host_queue *q, const struct host_opts *o, uint16
 	rc = host_exec(q, &u.sqe, &data, sizeof(data), &cqe);
 	dw0 = le32toh(cqe.dw0);
 	if (rc == -EIO)
-		host_print_status("Connect", &cqe);
+		host_print_status("Connect", &u.sqe, q->qid, &cqe);
 	/* IPO in DW0 15:0, IATTR bit 0 in 23:16: 1 = in the data [BASE-2.0c Fig. 549]. */
 	if (rc == -EIO && (host_status(&cqe) & 0x7ff) == (NVME_SC_CONNECT_INVALID_PARAM & 0x7ff))
 		host_err("  the target refuses %s: IPO %u in the %s (IATTR %u)",
@@ -477,7 +456,7 @@ static int host_prop(struct host_ctrl *c, bool set, uint32_t ofst, bool wide, ui
 	u.p.value = set ? htole64(*v) : 0;
 	rc = host_exec(c->aq, &u.sqe, NULL, 0, &cqe);
 	if (rc == -EIO)
-		host_print_status(set ? "Property Set" : "Property Get", &cqe);
+		host_print_status(set ? "Property Set" : "Property Get", &u.sqe, 0, &cqe);
 	if (!rc && !set)
 		*v = (uint64_t)le32toh(cqe.dw1) << 32 | le32toh(cqe.dw0);
 	return rc;
@@ -503,7 +482,7 @@ int host_admin(struct host_ctrl *c, uint8_t opc, uint32_t nsid, uint32_t cdw10,
 	sqe.cdw13 = htole32((uint32_t)(cdw12_13 >> 32));
 	rc = host_exec(c->aq, &sqe, buf, len, &cqe);
 	if (rc == -EIO)
-		host_print_status(what, &cqe);
+		host_print_status(what, &sqe, 0, &cqe);
 	return rc;
 }
 

@@ -80,7 +80,7 @@ struct host_cmd {
 	uint32_t c2h_next;		/* read: data bytes received */
 	uint32_t r2t_next;		/* write: data bytes asked for by R2T */
 	struct nvme_cqe cqe;
-	struct nvme_sqe sqe;		/* --trace: to decode the completion */
+	struct nvme_sqe sqe;		/* to decode the completion (status, --trace) */
 	_Alignas(8) uint8_t pdu[sizeof(struct nvme_tcp_cmd) + NVME_TCP_DIGEST_LEN];
 	le32 icd_ddgst;
 	struct host_h2c *h2c;		/* enough for max_data in 4 KiB PDUs */
@@ -157,8 +157,10 @@ int __attribute__((format(printf, 2, 3))) host_must(bool ok, const char *fmt, ..
 uint64_t host_now_ns(void);
 uint64_t host_rand(uint64_t *s);
 uint16_t host_status(const struct nvme_cqe *cqe);
-const char *host_status_str(uint16_t st, char *buf, size_t len);
-void host_print_status(const char *what, const struct nvme_cqe *cqe);
+const char *host_status_str(uint16_t st, const struct nvme_sqe *sqe, uint16_t qid,
+			    char *buf, size_t len);
+void host_print_status(const char *what, const struct nvme_sqe *sqe, uint16_t qid,
+		       const struct nvme_cqe *cqe);
 
 /* host.c, options: every subcommand takes them all; perf alone acts on
  * --verify. The long ones start at 256 so none can clash with a letter. */

@@ -278,11 +278,11 @@ void host_cmd_submit(struct host_queue *q, struct host_cmd *c,
 	c->icd = c->xfer == HOST_XFER_H2C && len && len <= q->icd_max;
 	c->done = c->ddgst_bad = false;
 	c->c2h_next = c->r2t_next = 0;
+	c->sqe = *sqe;		/* the completion's status is named by its command */
+	c->sqe.cid = htole16(c->cid);
 	if (g_trace) {		/* the same words as the target's trace (trace.c) */
 		char line[TRACE_LINE_MAX];
 
-		c->sqe = *sqe;
-		c->sqe.cid = htole16(c->cid);
 		nvmf_trace("cmd  %s", trace_cmd(line, sizeof(line), &c->sqe, q->qid, buf, len));
 	}
 	if (q->rdma) {

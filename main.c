@@ -545,8 +545,8 @@ static int nvmf_parse_limit(int opt, const char *arg)
 		[NVMF_OPT_ICREQ_MS - 256] = &g_tcp_icreq_ms,
 		[NVMF_OPT_CONNECT_MS - 256] = &g_tcp_connect_ms,
 		[NVMF_OPT_PDU_MS - 256] = &g_tcp_pdu_ms,
-		[NVMF_OPT_MAX_UNCONN - 256] = &g_tcp_max_unconnected,
-		[NVMF_OPT_MAX_UNCONN_HOST - 256] = &g_tcp_max_unconnected_per_host,
+		[NVMF_OPT_MAX_UNCONN - 256] = &g_door_max,
+		[NVMF_OPT_MAX_UNCONN_HOST - 256] = &g_door_max_per_host,
 	};
 	char *end;
 	unsigned long v;

@@ -464,8 +464,8 @@ const char *trace_opcode_name(const struct nvme_sqe *sqe, uint16_t qid);
 
 int tcp_reactor_poll(struct nvmf_reactor *r);	/* queues needing a pass */
 void tcp_reactor_tick(struct nvmf_reactor *r);	/* deadlines, paused listeners */
-struct tcp_door;	/* tcp_accept.c's count of a peer's connections */
-int tcp_queue_open(int fd, struct nvmf_listener *l, const char *peer, struct tcp_door *door);
+struct door;	/* tcp_accept.c's count of a peer's connections */
+int tcp_queue_open(int fd, struct nvmf_listener *l, const char *peer, struct door *door);
 uint32_t tcp_crc32c(const void *buf, size_t len);
 uint32_t tcp_crc32c_update(uint32_t crc, const void *buf, size_t len);
 void tcp_put_hdgst(uint8_t *hdr, uint32_t hlen, bool on);
@@ -489,12 +489,14 @@ int tcp_set_buffers(uint64_t max_io, uint64_t pool, char *err, size_t errlen);
 int tcp_listen(struct nvmf_listener *l, char *err, size_t errlen);
 void tcp_unlisten(struct nvmf_listener *l);
 extern unsigned g_tcp_icreq_ms, g_tcp_connect_ms, g_tcp_pdu_ms;	/* deadlines */
-extern unsigned g_tcp_max_unconnected, g_tcp_max_unconnected_per_host;
-void tcp_door_leave(struct tcp_door **dp);	/* connected, or closed */
-void tcp_door_log_timeout(const char *msg);	/* at most once a second */
-void tcp_door_log_refused(const char *msg);	/* the same, another count */
-int tcp_door_try(const struct sockaddr_storage *peer, const char *name,
-		 struct tcp_door **out);		/* NVMe/RDMA's way in */
+extern unsigned g_door_max, g_door_max_per_host;
+void door_leave(struct door **dp);	/* connected, or closed */
+void door_log_timeout(const char *msg);	/* at most once a second */
+void door_log_refused(const char *msg);	/* the same, another count */
+/* The door counts the queues of both transports that have not sent
+ * Connect, so its names say door_, not tcp_. */
+int door_admit(const struct sockaddr_storage *peer, const char *name,
+	       struct door **out);		/* NVMe/RDMA's way in */
 void tcp_listeners_resume(uint64_t now);	/* reactor 0's tick */
 
 /* ==================================================================== */

@@ -206,7 +206,7 @@ static void host_perf_complete(struct host_perf *p, struct host_cmd *c)
 	}
 	if (st && ++p->errors <= 5)
 		printf("I/O failed: %s lba %" PRIu64 " (%u blocks) cid %u: %s\n", io->write ? "write" :
-		       "read", slba, p->lbas_per_io, c->cid, host_status_str(st, s, sizeof(s)));
+		       "read", slba, p->lbas_per_io, c->cid, host_status_str(st, &c->sqe, p->q->qid, s, sizeof(s)));
 	if (p->verify && io->write)
 		for (uint32_t i = 0; i < p->lbas_per_io; i++)
 			p->gen[slba + i] = st ? HOST_GEN_UNKNOWN : io->gen;
@@ -236,7 +236,7 @@ static int host_keep_alive(struct host_ctrl *c, uint64_t now)
 		return rc;
 	if (c->ka && c->ka->done) {
 		if (host_status(&c->ka->cqe))
-			host_print_status("Keep Alive", &c->ka->cqe);
+			host_print_status("Keep Alive", &sqe, 0, &c->ka->cqe);
 		host_cmd_put(c->aq, c->ka);
 		c->ka = NULL;
 	}

@@ -174,7 +174,7 @@ struct rdma_queue {
 	struct rdma_req *free_reqs;
 	unsigned nr_busy;
 	uint32_t *cid_of;		/* per slot: the CID it holds, or RDMA_NO_CID */
-	struct tcp_door *door;		/* until Connect: see tcp_accept.c */
+	struct door *door;		/* until Connect: see tcp_accept.c */
 	uint64_t door_ms;		/* when the CM request came */
 };
 
@@ -767,7 +767,7 @@ static void rdma_queue_close(struct nvmf_queue *q)
 		rdma_disconnect(rq->id);
 	if (rq->id->qp)
 		ibv_modify_qp(rq->id->qp, &attr, IBV_QP_STATE);
-	tcp_door_leave(&rq->door);		/* its place goes to the next */
+	door_leave(&rq->door);		/* its place goes to the next */
 	nvmf_queue_closed(q);
 }
 
@@ -799,7 +799,7 @@ static void rdma_queue_free(struct rdma_queue *rq)
 	free(rq->recvs);
 	free(rq->reqs);
 	free(rq->cid_of);
-	tcp_door_leave(&rq->door);
+	door_leave(&rq->door);
 	free(rq);
 }
 
@@ -944,7 +944,7 @@ static int rdma_queue_grow(struct rdma_queue *rq)
 	size_t len = (size_t)rq->nr_reqs * NVMF_MAX_DATA;
 	char hint[256];
 
-	tcp_door_leave(&rq->door);
+	door_leave(&rq->door);
 	rq->data = aligned_alloc(NVMF_PAGE_SIZE, len);
 	rq->data_mr = rq->data ? ibv_reg_mr(rq->pd, rq->data, len, IBV_ACCESS_LOCAL_WRITE) : NULL;
 	if (!rq->data_mr) {
@@ -1049,7 +1049,7 @@ static struct rdma_queue *rdma_queue_open(struct nvmf_listener *l, struct rdma_c
 	}
 	if (sts) {
 		snprintf(msg, sizeof(msg), "RDMA connect from %s rejected (no resources): %s", peer, why);
-		tcp_door_log_refused(msg);
+		door_log_refused(msg);
 		rdma_reject_with(id, sts);
 		if (rq)
 			rdma_queue_free(rq);	/* destroys id too */
@@ -1081,7 +1081,7 @@ static void rdma_connect_request(struct nvmf_listener *l, struct rdma_cm_event *
 	size_t len = host.private_data ? host.private_data_len : 0;
 	struct sockaddr_storage ss = { 0 };
 	struct rdma_queue *rq = NULL;
-	struct tcp_door *door = NULL;
+	struct door *door = NULL;
 	char why[128], peer[64];
 	uint16_t sts;
 
@@ -1099,11 +1099,11 @@ static void rdma_connect_request(struct nvmf_listener *l, struct rdma_cm_event *
 		return rdma_refuse(id, NVME_RDMA_CM_INVALID_IRD);
 	}
 	memcpy(&ss, rdma_get_peer_addr(id), sizeof(struct sockaddr_in6));
-	if (tcp_door_try(&ss, peer, &door))	/* logged there */
+	if (door_admit(&ss, peer, &door))	/* logged there */
 		return rdma_refuse(id, NVME_RDMA_CM_NO_RSC);
 	rq = rdma_queue_open(l, id, peer, &req, &host);
 	if (!rq) {
-		tcp_door_leave(&door);
+		door_leave(&door);
 		return;
 	}
 	rq->door = door;
@@ -1273,7 +1273,7 @@ static void rdma_door_check(struct rdma_queue *rq)
 		return;
 	snprintf(msg, sizeof(msg), "qid=%u %s: no Connect within %u ms of the RDMA connect "
 		 "request; closing (--connect-timeout)", rq->q.qid, rq->q.peer, g_tcp_connect_ms);
-	tcp_door_log_timeout(msg);
+	door_log_timeout(msg);
 	rdma_queue_close(&rq->q);
 }
 

@@ -165,7 +165,7 @@ struct tcp_queue {
 	uint32_t c2h_align;		/* (HPDA + 1) * 4 */
 	bool want_out;			/* EPOLLOUT is armed */
 	bool close_after_flush;		/* a TermReq is on its way */
-	struct tcp_door *door;		/* until Connect: see tcp_accept.c */
+	struct door *door;		/* until Connect: see tcp_accept.c */
 	uint64_t door_ms;		/* accept, then ICResp: deadlines count from it */
 	uint64_t pdu_ms;		/* when the unfinished PDU was first seen */
 	unsigned nr_pdus, nr_pdus_seen;	/* PDUs finished; at the last tick */
@@ -478,7 +478,7 @@ void tcp_reactor_tick(struct nvmf_reactor *r)
 		if (q->ops != &tcp_ops || q->closing)
 			continue;
 		if (tq->door && q->ctrl)
-			tcp_door_leave(&tq->door);
+			door_leave(&tq->door);
 		missed = tcp_deadline_missed(tq, now);
 		if (!missed)
 			continue;
@@ -486,7 +486,7 @@ void tcp_reactor_tick(struct nvmf_reactor *r)
 			 !strcmp(missed, "icreq-timeout") ? "no ICReq in time" :
 			 !strcmp(missed, "connect-timeout") ? "no Connect in time" :
 			 "a PDU left unfinished", missed);
-		tcp_door_log_timeout(msg);
+		door_log_timeout(msg);
 		tcp_queue_close(q);
 	}
 	if (r == &g_reactors[0])
@@ -1169,7 +1169,7 @@ static struct tcp_queue *tcp_queue_alloc(int fd)
  * and hand it to a reactor, round-robin. door is its place "in the door"
  * until Connect. Returns 0, or -ENOMEM.
  */
-int tcp_queue_open(int fd, struct nvmf_listener *l, const char *peer, struct tcp_door *door)
+int tcp_queue_open(int fd, struct nvmf_listener *l, const char *peer, struct door *door)
 {
 	struct tcp_queue *tq = tcp_queue_alloc(fd);
 	socklen_t llen = sizeof(tq->q.local);
@@ -1196,7 +1196,7 @@ static void tcp_queue_close(struct nvmf_queue *q)
 	if (q->closing)
 		return;
 	q->closing = true;
-	tcp_door_leave(&tq->door);		/* its place goes to the next */
+	door_leave(&tq->door);		/* its place goes to the next */
 	LOG_DBG("qid=%u %s closing", q->qid, q->peer);
 	nvmf_reactor_unwatch(q->reactor, &tq->poller);
 	/* Send FIN after anything queued, and drain what the host sent, so

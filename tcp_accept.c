@@ -15,7 +15,9 @@
  *
  * Each section uses only those above it. The deadlines (ICReq, Connect, a
  * started PDU) are set here and checked in tcp.c's tick, where the queue's
- * receive state is.
+ * receive state is. NVMe/RDMA's queues pass the same door (rdma.c asks
+ * door_admit at each CM request), so the door's names start with door_,
+ * not tcp_: it belongs to neither transport.
  *
  * Tutorial chapter 03 reads this file after tcp.c.
  */
@@ -48,8 +50,8 @@
  * - Deadlines are checked at each reactor's 100 ms tick. A queue past one
  *   is closed with a FIN: the C2HTermReq status codes all name a bad PDU
  *   [TCP-1.0c §3.6.2.4, Fig. 28], none a slow peer, so none would be true.
- * - Limits: at most g_tcp_max_unconnected connections in the door, and at
- *   most g_tcp_max_unconnected_per_host of them from one address. At the
+ * - Limits: at most g_door_max connections in the door, and at
+ *   most g_door_max_per_host of them from one address. At the
  *   first cap the listener is not watched until one leaves, so the kernel
  *   holds the rest in its backlog; past the second, a new connection from
  *   that address is closed at once (we learn the address only by
@@ -64,20 +66,20 @@
 unsigned g_tcp_icreq_ms = 5000;		/* --icreq-timeout */
 unsigned g_tcp_connect_ms = 5000;	/* --connect-timeout */
 unsigned g_tcp_pdu_ms = 10000;		/* --pdu-timeout */
-unsigned g_tcp_max_unconnected = 256;	/* --max-unconnected */
-unsigned g_tcp_max_unconnected_per_host = 32;	/* --max-unconnected-per-host */
+unsigned g_door_max = 256;	/* --max-unconnected */
+unsigned g_door_max_per_host = 32;	/* --max-unconnected-per-host */
 
 /* Connections in the door from one address. Freed when its last leaves. */
-struct tcp_door {
-	struct tcp_door *next;
+struct door {
+	struct door *next;
 	struct sockaddr_storage addr;
 	unsigned count;
 	bool refused;			/* this episode's refusal was logged */
 };
 
-static pthread_mutex_t g_tcp_door_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct tcp_door *g_tcp_doors;	/* under g_tcp_door_lock */
-static atomic_uint g_tcp_unconnected;	/* sum of every count */
+static pthread_mutex_t g_door_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct door *g_doors;	/* under g_door_lock */
+static atomic_uint g_door_unconnected;	/* sum of every count */
 
 /* Listener pauses: touched only on reactor 0, which accepts. */
 static unsigned g_tcp_nr_paused;
@@ -99,16 +101,16 @@ static void tcp_log_limited(struct tcp_ratelimit *rl, const char *msg)
 	uint64_t now = nvmf_now_ms();
 	unsigned held;
 
-	pthread_mutex_lock(&g_tcp_door_lock);
+	pthread_mutex_lock(&g_door_lock);
 	held = rl->held;
 	if (rl->last_ms && now - rl->last_ms < 1000) {
 		rl->held++;
-		pthread_mutex_unlock(&g_tcp_door_lock);
+		pthread_mutex_unlock(&g_door_lock);
 		return;
 	}
 	rl->last_ms = now;
 	rl->held = 0;
-	pthread_mutex_unlock(&g_tcp_door_lock);
+	pthread_mutex_unlock(&g_door_lock);
 	if (held)
 		LOG_WARN("%s (and %u more like it in the last seconds)", msg, held);
 	else
@@ -117,7 +119,7 @@ static void tcp_log_limited(struct tcp_ratelimit *rl, const char *msg)
 
 /* tcp.c's tick closed a queue past a deadline: a flood of those is
  * logged at most once a second. */
-void tcp_door_log_timeout(const char *msg)
+void door_log_timeout(const char *msg)
 {
 	tcp_log_limited(&g_tcp_rl_expired, msg);
 }
@@ -127,7 +129,7 @@ void tcp_door_log_timeout(const char *msg)
 /* ==================================================================== */
 
 /* Same host: the address without the port. */
-static bool tcp_same_host(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+static bool door_same_host(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
 {
 	const struct sockaddr_in *a4 = (const void *)a, *b4 = (const void *)b;
 	const struct sockaddr_in6 *a6 = (const void *)a, *b6 = (const void *)b;
@@ -140,19 +142,19 @@ static bool tcp_same_host(const struct sockaddr_storage *a, const struct sockadd
 }
 
 /* Find peer's entry, making one if there is none. Caller holds the lock. */
-static struct tcp_door *tcp_door_find(const struct sockaddr_storage *peer)
+static struct door *door_find(const struct sockaddr_storage *peer)
 {
-	struct tcp_door *d;
+	struct door *d;
 
-	for (d = g_tcp_doors; d; d = d->next)
-		if (tcp_same_host(&d->addr, peer))
+	for (d = g_doors; d; d = d->next)
+		if (door_same_host(&d->addr, peer))
 			return d;
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return NULL;
 	d->addr = *peer;
-	d->next = g_tcp_doors;
-	g_tcp_doors = d;
+	d->next = g_doors;
+	g_doors = d;
 	return d;
 }
 
@@ -161,17 +163,17 @@ static struct tcp_door *tcp_door_find(const struct sockaddr_storage *peer)
  * -EUSERS when that address already has its share waiting (logged once
  * until it has none), or -ENOMEM. Runs on reactor 0.
  */
-static int tcp_door_enter(const struct sockaddr_storage *peer, const char *name,
-			  struct tcp_door **out)
+static int door_enter(const struct sockaddr_storage *peer, const char *name,
+			  struct door **out)
 {
-	struct tcp_door *d;
+	struct door *d;
 	int rc = 0;
 
-	pthread_mutex_lock(&g_tcp_door_lock);
-	d = tcp_door_find(peer);
+	pthread_mutex_lock(&g_door_lock);
+	d = door_find(peer);
 	if (!d) {
 		rc = -ENOMEM;
-	} else if (d->count >= g_tcp_max_unconnected_per_host) {
+	} else if (d->count >= g_door_max_per_host) {
 		if (!d->refused)
 			LOG_WARN("%s has %u connections that have not sent Connect; refusing its "
 				 "new ones until one does or times out (--max-unconnected-per-host)",
@@ -180,52 +182,51 @@ static int tcp_door_enter(const struct sockaddr_storage *peer, const char *name,
 		rc = -EUSERS;
 	} else {
 		d->count++;
-		atomic_fetch_add(&g_tcp_unconnected, 1);
+		atomic_fetch_add(&g_door_unconnected, 1);
 		*out = d;
 	}
-	pthread_mutex_unlock(&g_tcp_door_lock);
+	pthread_mutex_unlock(&g_door_lock);
 	return rc;
 }
 
 /* Leave the door (connected, or closed): free the slot. Any reactor. */
-void tcp_door_leave(struct tcp_door **dp)
+void door_leave(struct door **dp)
 {
-	struct tcp_door *d = *dp, **pp;
+	struct door *d = *dp, **pp;
 
 	if (!d)
 		return;
 	*dp = NULL;
-	pthread_mutex_lock(&g_tcp_door_lock);
-	atomic_fetch_sub(&g_tcp_unconnected, 1);
+	pthread_mutex_lock(&g_door_lock);
+	atomic_fetch_sub(&g_door_unconnected, 1);
 	if (--d->count == 0) {
-		for (pp = &g_tcp_doors; *pp != d; pp = &(*pp)->next)
+		for (pp = &g_doors; *pp != d; pp = &(*pp)->next)
 			;
 		*pp = d->next;
 		free(d);
 	}
-	pthread_mutex_unlock(&g_tcp_door_lock);
+	pthread_mutex_unlock(&g_door_lock);
 }
 
 /* A connection that has no listener to pause (NVMe/RDMA: the CM request
  * is answered at once, REJ or REP) asks to enter here. Returns 0 with
  * *out set, -EBUSY when the door is full, -EUSERS when peer has its
  * share, or -ENOMEM; each refusal is logged at most once a second. */
-int tcp_door_try(const struct sockaddr_storage *peer, const char *name, struct tcp_door **out)
+int door_admit(const struct sockaddr_storage *peer, const char *name, struct door **out)
 {
 	char msg[192];
 
-	if (atomic_load(&g_tcp_unconnected) < g_tcp_max_unconnected)
-		return tcp_door_enter(peer, name, out);
+	if (atomic_load(&g_door_unconnected) < g_door_max)
+		return door_enter(peer, name, out);
 	snprintf(msg, sizeof(msg), "%s refused: %u connections have not sent Connect; refusing "
-		 "more until one does or times out (--max-unconnected)", name,
-		 g_tcp_max_unconnected);
+		 "more until one does or times out (--max-unconnected)", name, g_door_max);
 	tcp_log_limited(&g_tcp_rl_refused, msg);
 	return -EBUSY;
 }
 
 /* A connection refused for want of the target's resources (fds, memory),
  * which a storm of attempts would repeat: at most once a second. */
-void tcp_door_log_refused(const char *msg)
+void door_log_refused(const char *msg)
 {
 	tcp_log_limited(&g_tcp_rl_refused, msg);
 }
@@ -252,7 +253,7 @@ static void tcp_accept_full(struct nvmf_listener *l)
 {
 	if (!g_tcp_full_logged)
 		LOG_WARN("%u connections have not sent Connect; accepting no more until one "
-			 "does or times out (--max-unconnected)", g_tcp_max_unconnected);
+			 "does or times out (--max-unconnected)", g_door_max);
 	g_tcp_full_logged = true;
 	tcp_listener_pause(l, 0);
 }
@@ -276,7 +277,7 @@ static void tcp_accept_backoff(struct nvmf_listener *l, int err)
 void tcp_listeners_resume(uint64_t now)
 {
 	if (!g_tcp_nr_paused || now < g_tcp_resume_ms ||
-	    atomic_load(&g_tcp_unconnected) >= g_tcp_max_unconnected)
+	    atomic_load(&g_door_unconnected) >= g_door_max)
 		return;
 	pthread_rwlock_rdlock(&g_config_lock);
 	for (struct nvmf_listener *l = g_listeners; l; l = l->next) {
@@ -286,7 +287,7 @@ void tcp_listeners_resume(uint64_t now)
 	}
 	pthread_rwlock_unlock(&g_config_lock);
 	LOG_DBG("accepting again (%u connections waiting for Connect)",
-		atomic_load(&g_tcp_unconnected));
+		atomic_load(&g_door_unconnected));
 	g_tcp_nr_paused = 0;
 	g_tcp_full_logged = false;
 }
@@ -316,11 +317,11 @@ static void tcp_accept(struct nvmf_poller *p, uint32_t events)
 	for (;;) {
 		struct sockaddr_storage peer;
 		socklen_t plen = sizeof(peer);
-		struct tcp_door *door = NULL;
+		struct door *door = NULL;
 		char name[64];
 		int one = 1, fd;
 
-		if (atomic_load(&g_tcp_unconnected) >= g_tcp_max_unconnected) {
+		if (atomic_load(&g_door_unconnected) >= g_door_max) {
 			tcp_accept_full(l);
 			return;
 		}
@@ -337,14 +338,14 @@ static void tcp_accept(struct nvmf_poller *p, uint32_t events)
 			return;
 		}
 		tcp_addr_str(&peer, name, sizeof(name));
-		if (tcp_door_enter(&peer, name, &door)) {
+		if (door_enter(&peer, name, &door)) {
 			close(fd);
 			continue;
 		}
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		if (tcp_queue_open(fd, l, name, door)) {
 			LOG_ERR("out of memory for a new connection; refusing it");
-			tcp_door_leave(&door);
+			door_leave(&door);
 			close(fd);
 		}
 	}

@@ -57,11 +57,7 @@ start_nvmf() {
 	./nvmf target -m 0x1 -l 127.0.0.1:$port -D 0 -r "$out/nvmf.sock" -s $nqn \
 		--ns ram:256M:512 >"$out/nvmf.log" 2>&1 &
 	tgt=$!
-	for _ in $(seq 50); do
-		grep -q '^try:' "$out/nvmf.log" && return 0
-		sleep 0.1
-	done
-	return 1
+	wait_target "$out/nvmf.log" $tgt
 }
 
 # Start SPDK's nvmf_tgt and configure the same subsystem with its own

@@ -15,16 +15,9 @@ DETAIL="$T/detail"
 stop() { [ -n "$tgt" ] && kill "$tgt" 2>/dev/null && wait "$tgt"; local rc=$?; tgt=''; return $rc; }
 trap 'stop; rm -rf "$T"' EXIT
 start() {	# start ARGS...: ./nvmf on our RPC socket, until it says "try:"
-	: >"$T/target.out"
 	./nvmf -r "$T/sock" -D 0 "$@" >"$T/target.out" 2>&1 &
 	tgt=$!
-	for _ in $(seq 100); do
-		grep -q '^try:' "$T/target.out" && return 0
-		kill -0 $tgt 2>/dev/null || break
-		sleep 0.1
-	done
-	cat "$T/target.out"
-	return 1
+	wait_target "$T/target.out" $tgt
 }
 port=$(free_port)
 trid="trtype:TCP traddr:127.0.0.1 trsvcid:$port"

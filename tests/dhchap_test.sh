@@ -27,10 +27,7 @@ log=tests/out/dhchap_test.target.out
 	--dhchap-digests sha384,sha512 --dhchap-dhgroups null,ffdhe2048 --dhchap-discovery >"$log" 2>&1 &
 tgt=$!
 trap 'kill $tgt 2>/dev/null; wait $tgt 2>/dev/null' EXIT
-for _ in $(seq 50); do
-	grep -q '^try:' "$log" && break
-	sleep 0.1
-done
+check "the target starts" wait_target "$log" $tgt
 trid="trtype:TCP traddr:127.0.0.1 trsvcid:$port subnqn:$nqn hostnqn:$host"
 
 # fails_saying ERE CMD...: CMD must fail and print something matching ERE.

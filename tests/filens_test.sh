@@ -14,7 +14,8 @@ stop() { [ -n "$tgt" ] && kill "$tgt" 2>/dev/null && wait "$tgt"; local rc=$?; t
 trap 'stop; rm -rf "$d"' EXIT
 start() {	# start ARGS...: the target on a free port, until it says "try:"
 	port=$(free_port)
-	./nvmf target -l 127.0.0.1:$port -D 0 -s nqn.2026-11.io.nvmf:filens "$@" >"$d/target.out" 2>&1 &
+	./nvmf target -r "$d/rpc.sock" -l 127.0.0.1:$port -D 0 -s nqn.2026-11.io.nvmf:filens "$@" \
+		>"$d/target.out" 2>&1 &
 	tgt=$!
 	wait_target "$d/target.out" $tgt
 }

@@ -24,7 +24,8 @@ stop_target() {
 }
 trap 'stop_target; kill $(jobs -p) 2>/dev/null; rm -f tests/out/flood_test.$$.sock' EXIT
 
-# start_target [ULIMIT_N]: deadlines of 1 s so a flood clears quickly.
+# start_target [ULIMIT_N]: deadlines of 1 s so a flood clears quickly;
+# the caller waits for it with wait_target (tests/lib.sh).
 start_target() {
 	port=$(free_port)
 	(
@@ -34,10 +35,6 @@ start_target() {
 			--pdu-timeout 1000
 	) >"$log" 2>&1 &
 	tgt=$!
-	for _ in $(seq 50); do
-		grep -q '^try:' "$log" && break
-		sleep 0.1
-	done
 	trid="trtype:TCP traddr:127.0.0.1 trsvcid:$port subnqn:$nqn"
 }
 
@@ -110,7 +107,7 @@ flood() {
 }
 
 start_target
-check "target up" grep -q '^try:' "$log"
+check "target up" wait_target "$log" $tgt
 check "warm-up: perf --verify" honest
 sleep 0.5
 idle_fds=$(nfds) idle_rss=$(rss_kb)
@@ -134,7 +131,7 @@ stop_target
 # the listener rather than spin, log rarely, and serve again once the
 # deadlines have cleared the idle sockets.
 start_target 64
-check "target up with ulimit -n 64" grep -q '^try:' "$log"
+check "target up with ulimit -n 64" wait_target "$log" $tgt
 check "warm-up: perf --verify" honest
 sleep 0.5
 idle_fds=$(nfds) idle_rss=$(rss_kb) t0=$SECONDS

@@ -51,10 +51,8 @@ while True:
     threading.Thread(target=pump, args=(t, c, None), daemon=True).start()
 PY
 px=$!
-for _ in $(seq 100); do
-	[ -e "$work/ready" ] && grep -q '^try:' "$work/target.out" && break
-	sleep 0.1
-done
+wait_target "$work/target.out" $tgt || exit 1
+for _ in $(seq 100); do [ -e "$work/ready" ] && break; sleep 0.1; done
 trid="trtype:TCP adrfam:IPv4 traddr:127.0.0.1 trsvcid:$pport subnqn:$nqn"
 # SPDK's tools send an empty HOSTNQN unless told one.
 strid="$trid hostnqn:nqn.2014-08.org.nvmexpress:uuid:5eed5eed-0000-4000-8000-000000000001"

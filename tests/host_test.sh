@@ -12,16 +12,12 @@ mkdir -p tests/out
 : >tests/out/host_test.detail
 port=$(free_port) dport=$(free_port)
 nqn=nqn.2026-11.io.nvmf:hosttest
-: >tests/out/host_test.target.out	# not the last run's "try:" line
 ./nvmf target -r "$(mktemp -u /tmp/nvmf-host.XXXXXX)" -l 127.0.0.1:$port -D $dport -s $nqn \
 	--ns ram:64M --ns ram:32M:4096 \
 	>tests/out/host_test.target.out 2>&1 &
 tgt=$!
 trap 'kill $tgt 2>/dev/null; wait $tgt 2>/dev/null' EXIT
-for _ in $(seq 50); do
-	grep -q '^try:' tests/out/host_test.target.out && break
-	sleep 0.1
-done
+check "the target starts" wait_target tests/out/host_test.target.out $tgt
 trid="trtype:TCP adrfam:IPv4 traddr:127.0.0.1 trsvcid:$port subnqn:$nqn"
 
 out=$(./nvmf discover -r "trtype:TCP traddr:127.0.0.1 trsvcid:$dport" 2>&1)
@@ -56,14 +52,10 @@ big=()
 for i in $(seq -w 1 1000); do
 	big+=(-s "nqn.2026-12.io.nvmf:big$i" --ns null:1M)
 done
-: >tests/out/host_test.target2.out	# not the last run's "try:" line
 ./nvmf target -r "$(mktemp -u /tmp/nvmf-host.XXXXXX)" -l 127.0.0.1:$port -D 0 "${big[@]}" \
 	>tests/out/host_test.target2.out 2>&1 &
 tgt=$!
-for _ in $(seq 300); do
-	grep -q '^try:' tests/out/host_test.target2.out && break
-	sleep 0.1
-done
+check "the target starts with 1000 subsystems" wait_target tests/out/host_test.target2.out $tgt 30
 # listed_all OUTPUT: big0001..big1000, each exactly once
 listed_all() {
 	[ "$(grep -oE 'nqn\.2026-12\.io\.nvmf:big[0-9]{4}' <<<"$1" | sort | uniq -u | wc -l)" = 1000 ] &&

@@ -17,16 +17,23 @@ check() {	# check DESCRIPTION COMMAND...: passes when COMMAND succeeds
 	fi
 }
 
-# wait_target OUT PID: wait up to 10 s for the target writing OUT to print
-# its "try:" line (it listens by then); if it exits first or never does,
-# show what it printed and fail.
+# wait_target OUT PID [SECONDS]: wait up to SECONDS (10) for the target
+# PID, started in the background with its stdout on OUT, to print its
+# "try:" line (it listens by then); if it exits first or never does, show
+# what it printed and fail.
+#   OUT counts only once it is PID's stdout: `./nvmf ... >OUT &` returns
+#   before the child has opened (and so emptied) OUT, and a "try:" still
+#   there from the last run, or from the last target of this one, would
+#   let the test talk to a port nobody listens on yet ("Connection
+#   refused"). A target whose stdout is not OUT (a pipe) never counts.
 wait_target() {
-	for _ in $(seq 100); do
-		grep -q '^try:' "$1" && return 0
-		kill -0 "$2" 2>/dev/null || break
+	local out=$1 pid=$2 i
+	for i in $(seq $((${3:-10} * 10))); do
+		[ /proc/"$pid"/fd/1 -ef "$out" ] && grep -q '^try:' "$out" && return 0
+		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done
-	cat "$1"
+	cat "$out"
 	return 1
 }
 

@@ -13,14 +13,11 @@ mkdir -p tests/out
 : >tests/out/pcie_nvmf_test.detail
 port=$(free_port)
 nqn=nqn.2026-11.io.nvmf:pcietest
-./nvmf target -m 0x3 -l 127.0.0.1:$port -D 0 -s $nqn --ns sim:64M --ns sim:32M:4096 \
+./nvmf target -r "$(mktemp -u /tmp/nvmf-pcie.XXXXXX)" -m 0x3 -l 127.0.0.1:$port -D 0 -s $nqn --ns sim:64M --ns sim:32M:4096 \
 	>tests/out/pcie_nvmf_test.target.out 2>&1 &
 tgt=$!
 trap 'kill $tgt 2>/dev/null; wait $tgt 2>/dev/null' EXIT
-for _ in $(seq 50); do
-	grep -q '^try:' tests/out/pcie_nvmf_test.target.out && break
-	sleep 0.1
-done
+check "the target starts" wait_target tests/out/pcie_nvmf_test.target.out $tgt
 trid="trtype:TCP adrfam:IPv4 traddr:127.0.0.1 trsvcid:$port subnqn:$nqn"
 
 check "the target brought both simulated controllers up" \

@@ -26,11 +26,7 @@ start_target() {
 	local out=$1; shift
 	./nvmf target -r "$(mktemp -u /tmp/nvmf-pool.XXXXXX)" "$@" >"$out" 2>&1 &
 	tgt=$!; pids+=($tgt)
-	for _ in $(seq 600); do	# a loaded machine can take seconds
-		grep -q -e '^try:' -e '^no subsystem' "$out" && return 0
-		sleep 0.1
-	done
-	return 1
+	wait_target "$out" $tgt 60	# a loaded machine can take seconds
 }
 
 rss_kb() { awk '/^VmRSS/ {print $2}' /proc/$1/status; }
@@ -38,8 +34,8 @@ rss_kb() { awk '/^VmRSS/ {print $2}' /proc/$1/status; }
 # --- 1. a pool of 16 KiB for 32 commands in flight -----------------------
 port=$(free_port)
 nqn=nqn.2026-11.io.nvmf:pooltest
-start_target tests/out/pool_test.target1.out -l 127.0.0.1:$port -D 0 -s $nqn --ns ram:16M \
-	-i 16K --buffer-pool 16K
+check "the target starts (16 KiB pool)" start_target tests/out/pool_test.target1.out \
+	-l 127.0.0.1:$port -D 0 -s $nqn --ns ram:16M -i 16K --buffer-pool 16K
 trid="trtype:TCP traddr:127.0.0.1 trsvcid:$port subnqn:$nqn"
 # (Waits a little: once, under ASan on a loaded machine, the check ran
 # before that line had reached the file.)
@@ -94,7 +90,8 @@ fi
 
 # --- 3. memory ------------------------------------------------------------
 port=$(free_port)
-start_target tests/out/pool_test.target3.out -l 127.0.0.1:$port -D 0 -s $nqn --ns null:1G
+check "the target starts (null namespace)" start_target tests/out/pool_test.target3.out \
+	-l 127.0.0.1:$port -D 0 -s $nqn --ns null:1G
 trid="trtype:TCP traddr:127.0.0.1 trsvcid:$port subnqn:$nqn"
 ./nvmf perf -q 1 -o 4096 -w read -t 1 -r "$trid" >>"$DETAIL" 2>&1	# warm up once
 sleep 1.5

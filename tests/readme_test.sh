@@ -90,7 +90,7 @@ banner_matches() {
 
 ./nvmf >"$work/target.log" 2>&1 &
 target=$!
-for _ in $(seq 100); do grep -q '^try:' "$work/target.log" && break; sleep 0.1; done
+check "./nvmf starts" wait_target "$work/target.log" $target
 check "./nvmf prints the README's banner" banner_matches
 check "the host-side block runs against ./nvmf" run_block host "$work/host.log"
 kill "$target"

@@ -134,7 +134,7 @@ cok "nvmf_subsystem_get_qpairs lists admin and I/O queue" '"qid": 1' nvmf_subsys
 cok "nvmf_get_stats counts them on poll group 0" '"io_qpairs": 1' nvmf_get_stats
 cok "bdev_null_create while connected" '^Null0$' bdev_null_create Null0 8 4096
 cok "nvmf_subsystem_add_ns -n 5 while connected" '' nvmf_subsystem_add_ns -n 5 $nqn Null0
-# (nvmf perf posts no AERs; the AEN itself is checked in nvmf_test and,
+# (nvmf perf posts no AERs; the AEN itself is checked in nvmf_io_test and,
 # with the kernel host, in tests/vm/test-rpc.sh.)
 out=$(./nvmf identify -n 5 -r "$trid" 2>&1); echo "$out" >>$detail
 check "a new host sees namespace 5" grep -q "^Namespace 5:" <<<"$out"

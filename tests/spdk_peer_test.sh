@@ -54,10 +54,7 @@ host=nqn.2014-08.org.nvmexpress:uuid:11111111-2222-3333-4444-555555555555
 ./nvmf target -l 127.0.0.1:$port -D 0 -r "$tmp/nvmf.sock" -s $nqn --ns ram:32M:512 \
 	-s $lnqn --ns ram:8M --host $host >tests/out/spdk_peer_test.target.out 2>&1 &
 tgt=$!
-for _ in $(seq 50); do
-	grep -q '^try:' tests/out/spdk_peer_test.target.out && break
-	sleep 0.1
-done
+check "the target starts" wait_target tests/out/spdk_peer_test.target.out $tgt
 trid="trtype:TCP adrfam:IPv4 traddr:127.0.0.1 trsvcid:$port subnqn:$nqn"
 ltrid="trtype:TCP adrfam:IPv4 traddr:127.0.0.1 trsvcid:$port subnqn:$lnqn"
 

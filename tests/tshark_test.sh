@@ -16,11 +16,13 @@ DETAIL=tests/out/tshark_test.detail
 . tests/lib.sh
 port=$(free_port) dport=$(free_port) pcap=tests/out/session.pcap
 nqn=nqn.2026-11.io.nvmf:cnode1
-./nvmf target -l 127.0.0.1:$port -D $dport >tests/out/tshark_target.log 2>&1 &
+./nvmf target -r "$(mktemp -u /tmp/nvmf-tshark.XXXXXX)" -l 127.0.0.1:$port -D $dport \
+	>tests/out/tshark_target.log 2>&1 &
 tgt=$!
 tshark -q -B 64 -i lo -f "tcp port $port or tcp port $dport" -w $pcap >tests/out/tshark_capture.log 2>&1 &
 cap=$!
 trap 'kill $tgt $cap 2>/dev/null; wait $tgt $cap 2>/dev/null' EXIT
+check "the target starts" wait_target tests/out/tshark_target.log $tgt
 for _ in $(seq 100); do grep -q "Capturing on" tests/out/tshark_capture.log && break; sleep 0.1; done
 sleep 0.5
 trid="trtype:TCP traddr:127.0.0.1 trsvcid:$port subnqn:$nqn"

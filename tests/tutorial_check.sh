@@ -129,11 +129,29 @@ match_expect() {
 		"$expect" "$log"
 }
 
+# The labs use what a reader's machine has: port 4420, discovery on 8009,
+# the RPC socket /var/tmp/spdk.sock. Here another suite's targets may hold
+# all three, so each block runs in namespaces of its own, as
+# tests/readme_test.sh does: a network namespace (its own loopback, every
+# port free), a mount namespace with an empty /var/tmp, and a PID
+# namespace. Root makes them directly; anyone else maps themself to root
+# in a user namespace first. Where neither works, blocks run as they are
+# and may collide with a target already on those ports (said once).
+[ "$(id -u)" = 0 ] && ns_user= || ns_user=-r
+if unshare $ns_user -nmpf --mount-proc true 2>/dev/null; then
+	in_ns=(unshare $ns_user -nmpf --mount-proc bash -c \
+		'ip link set lo up && mount -t tmpfs tmpfs /var/tmp && exec "$@"' _)
+else
+	in_ns=()
+	echo "# note: cannot create namespaces here (unshare -nmp): lab blocks share this machine's ports 4420 and 8009 and /var/tmp/spdk.sock"
+fi
+
 run_host_block() {	# run_host_block CH-N
 	local b=$1 rc
 	# timeout puts itself at the head of a new process group; whatever the
-	# block left running (a target started with &) dies with that group.
-	timeout -k 5 120 bash -eo pipefail "$out/$b.sh" >"$out/$b.log" 2>&1 &
+	# block left running (a target started with &) dies with that group
+	# (and, in a PID namespace, with the block's shell).
+	timeout -k 5 120 "${in_ns[@]}" bash -eo pipefail "$out/$b.sh" >"$out/$b.log" 2>&1 &
 	local tpid=$!
 	wait "$tpid"
 	rc=$?
