@@ -31,7 +31,8 @@
  * subsystem, ahead of the command line's.
  * The hash and group are the strongest the host offers among those allowed
  * (--dhchap-digests, --dhchap-dhgroups). Crypto is OpenSSL's libcrypto
- * (HMAC, SHA-2, the RFC 7919 groups), CRC-32 is zlib's.
+ * (HMAC, SHA-2, the RFC 7919 groups), CRC-32 is zlib's; the DH
+ * arithmetic runs on a worker thread, off the reactors.
  *
  * Not implemented: secure channel concatenation (SC_C other than 0, the
  * TLS PSK it derives) [BASE-2.0c §8.13], because the target has no TLS;
