@@ -521,12 +521,14 @@ struct auth_queue {
 
 /*
  * A DH key pair and a session key cost milliseconds. Measured natively
- * (OpenSSL 3.0, one core of this 2-core machine), one key pair + one
- * session key: ffdhe2048 1.5 ms, ffdhe3072 5 ms, ffdhe4096 9 ms,
- * ffdhe6144 28 ms, ffdhe8192 57 ms. A reactor doing that itself stalls
- * every other queue it serves for as long, once for each queue the
- * Linux host authenticates. So the reactor hands it to a worker thread
- * and the Send that needs it waits, as a command waits for a backend:
+ * (OpenSSL 3.0 on a shared 2-core machine, the fastest of 10-30 runs),
+ * one key pair + one session key: ffdhe2048 2 ms, ffdhe3072 7 ms,
+ * ffdhe4096 23 ms, ffdhe6144 140 ms, ffdhe8192 155 ms; the session key
+ * is most of it (OpenSSL checks g^y with a full-size exponent). A
+ * reactor doing that itself stalls every other queue it serves for as
+ * long, once for each queue the Linux host authenticates. So the reactor
+ * hands it to a worker thread and the Send that needs it waits, as a
+ * command waits for a backend:
  *
  *   reactor (q's)                 worker                   reactor (q's)
  *   Send Negotiate ---job-------> key pair      ---done--> a->dh, a->pub;
@@ -543,7 +545,8 @@ struct auth_queue {
  * Receive on that queue meanwhile is out of turn.
  *
  * Not implemented: more than one worker. Handshakes queue behind each
- * other (a host with 4 queues at ffdhe8192 waits ~4 x 57 ms), I/O does not.
+ * other (a host with 4 queues at ffdhe8192 waits ~4 x 155 ms), I/O does
+ * not.
  */
 enum auth_job_kind {
 	AUTH_JOB_KEYGEN,		/* Negotiate chose a group: our key pair */
