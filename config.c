@@ -27,7 +27,8 @@
  * protection information off, TREQ "not specified") is accepted quietly.
  * This file never touches the target's state; the one thing it writes is
  * a key file per DH-HMAC-CHAP secret of an nvmetcli file, because SPDK's
- * shape names secrets by file (see "nvmetcli's hosts" below).
+ * shape names secrets by file (see "nvmetcli's hosts" below); the target
+ * removes them when it exits (config_keys_remove).
  *
  * Tutorial chapter 10 reads this file.
  */
@@ -278,6 +279,20 @@ static void config_nvmet_ns(struct config_out *o, const char *where, const char 
  * and the host's add_host call names it: the result is save_config JSON
  * like any other, and never holds a secret itself.
  *
+ * Those files are the target's, for as long as it runs. SPDK's
+ * keyring_file keeps only a name and a path, and its save_config writes
+ * them back; nvmf does the same (rpc_methods.c reads a file when a host
+ * is given its key), so the files must stay while the target runs: its
+ * save_config output names them and loads, into this target or another,
+ * as long as they are there. When the target exits (SIGINT, SIGTERM, a
+ * start that fails) config_keys_remove() deletes them and the directory:
+ * secrets do not outlive the process that was given them. (SIGKILL
+ * leaves them, 0600 in their 0700 directory.) The nvmetcli file stays
+ * the lasting copy of the secrets; save_config output that must outlive
+ * the target needs key files of the user's own (keyring_file_add_key).
+ * `nvmf config FILE` has no target: there the key files are part of its
+ * output, kept, and it says where they are.
+ *
  * dhchap_hash and dhchap_dhgroup are nvmet's choice for that host: the
  * hash and group it picks when the host offers them. nvmf's allowed
  * lists (nvmf_set_config dhchap_digests, dhchap_dhgroups) are one for
@@ -331,6 +346,10 @@ static const char *config_auth_name(const char *in, bool hash)
 	}
 	return NULL;
 }
+
+/* The directory of the last translation's key files ("" = none), for
+ * config_keys_remove() and config_main(). */
+static char g_config_key_dir[256];
 
 /* Write secret to DIR/file (DIR made on first use) and register it as
  * key name: a keyring_file_add_key call. 0, or fails o. */
@@ -1055,21 +1074,41 @@ static bool config_is_nvmet(struct json_object *root)
 	       json_object_object_get_ex(first, "nqn", NULL);
 }
 
+/* Remove dir's key files, the names config_key_file() gives them for
+ * hosts[0..nr_hosts), then dir itself. */
+static void config_rm_keys(const char *dir, size_t nr_hosts)
+{
+	char path[600];
+
+	for (size_t i = 0; i < nr_hosts; i++) {
+		snprintf(path, sizeof(path), "%s/hosts%zu.key", dir, i);
+		unlink(path);
+		snprintf(path, sizeof(path), "%s/hosts%zu.ctrl_key", dir, i);
+		unlink(path);
+	}
+	if (rmdir(dir) && errno != ENOENT)
+		LOG_WARN("cannot remove the key directory %s: %s", dir, strerror(errno));
+}
+
 /* A refused file leaves no secret behind: its key files and their
  * directory go. */
 static void config_drop_keys(struct config_out *o)
 {
-	char path[600];
+	if (o->key_dir[0])
+		config_rm_keys(o->key_dir, o->nr_hosts);
+}
 
-	if (!o->key_dir[0])
+/* How many hosts the last translation wrote key files for. */
+static size_t g_config_key_hosts;
+
+/* The target is exiting: remove the key files its -c FILE made, and
+ * their directory. Idempotent; nothing to do without such a file. */
+void config_keys_remove(void)
+{
+	if (!g_config_key_dir[0])
 		return;
-	for (size_t i = 0; i < o->nr_hosts; i++) {
-		snprintf(path, sizeof(path), "%s/hosts%zu.key", o->key_dir, i);
-		unlink(path);
-		snprintf(path, sizeof(path), "%s/hosts%zu.ctrl_key", o->key_dir, i);
-		unlink(path);
-	}
-	rmdir(o->key_dir);
+	config_rm_keys(g_config_key_dir, g_config_key_hosts);
+	g_config_key_dir[0] = 0;
 }
 
 /* The lists, in SPDK's save_config shape: keyring (only with keys, as
@@ -1145,6 +1184,10 @@ int config_translate(const char *name, const char *text, struct json_object **ou
 		free(copy);
 	}
 	free(o.hosts);
+	if (!rc && o.key_dir[0]) {	/* whoever loads it removes them: see above */
+		snprintf(g_config_key_dir, sizeof(g_config_key_dir), "%s", o.key_dir);
+		g_config_key_hosts = o.nr_hosts;
+	}
 	if (rc) {	/* nothing half-translated leaves this function */
 		config_drop_keys(&o);
 		json_object_put(o.keyring);
@@ -1227,7 +1270,8 @@ int config_main(int argc, char **argv)
 			"usage: nvmf config FILE\n"
 			"  print FILE (SPDK JSON, nvmetcli JSON or legacy SPDK INI) as the SPDK\n"
 			"  save_config JSON that nvmf -c FILE would load; warnings on stderr.\n"
-			"  An nvmetcli file's host secrets go to 0600 key files under $TMPDIR\n");
+			"  An nvmetcli file's host secrets go to 0600 key files under $TMPDIR,\n"
+			"  which the JSON names and which stay (stderr says where)\n");
 		return argc == 2 && !strcmp(argv[1], "-h") ? 0 : 2;
 	}
 	if (config_load_file(argv[1], &cfg, err, sizeof(err))) {
@@ -1237,5 +1281,8 @@ int config_main(int argc, char **argv)
 	config_print_json(stdout, cfg, 2, 0);
 	putchar('\n');
 	json_object_put(cfg);
+	if (g_config_key_dir[0])	/* output, not the target's: they stay */
+		fprintf(stderr, "nvmf config: the secrets are in 0600 files in %s, which the JSON "
+			"names; remove it when done\n", g_config_key_dir);
 	return 0;
 }

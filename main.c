@@ -248,6 +248,7 @@ static int nvmf_reactor_pass(struct nvmf_reactor *r, int timeout, uint64_t *last
 	 * while they have commands in flight. RDMA work shows in CQs. */
 	work += bdev_poll_all();
 	work += rdma_reactor_poll(r);
+	work += auth_reactor_poll(r);	/* DH work the worker finished */
 	if (nvmf_now_ms() - *last_tick >= NVMF_TICK_MS) {
 		*last_tick = nvmf_now_ms();
 		nvmf_reactor_tick(r);
@@ -322,6 +323,7 @@ static void *nvmf_reactor_main(void *arg)
 	/* Shutting down: close every queue this reactor owns. */
 	for (struct nvmf_queue *q = r->queues; q; q = q->next)
 		q->ops->close(q);
+	auth_reactor_drain(r);		/* Sends waiting for DH work return */
 	tcp_reactor_poll(r);
 	rdma_reactor_stop(r);
 	nvmf_buf_trim(&r->pool);
@@ -888,6 +890,7 @@ static void nvmf_target_cleanup(void)
 	free(g_reactors);
 	nvmf_fini();
 	auth_fini();
+	config_keys_remove();	/* the key files -c FILE made: not past our exit */
 }
 
 /*

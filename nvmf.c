@@ -263,6 +263,8 @@ void nvmf_fabrics(struct nvmf_req *r)
 		return nvmf_req_fail_at(r, NVME_SC_CMD_SEQ_ERROR, 0);
 	if (f->fctype == NVMF_FCTYPE_AUTH_SEND || f->fctype == NVMF_FCTYPE_AUTH_RECV) {
 		st = f->fctype == NVMF_FCTYPE_AUTH_SEND ? auth_send(r, &loc) : auth_recv(r, &loc);
+		if (st == AUTH_ANSWER_LATER)	/* DH work: auth.c completes r */
+			return;
 		return st ? nvmf_req_fail_at(r, st, loc) : nvmf_req_done(r, st);
 	}
 	if (r->q->qid != 0)	/* only Connect travels on I/O queues */

@@ -607,6 +607,10 @@ bool auth_connect(struct nvmf_queue *q, const char *subnqn, const char *hostnqn)
 uint16_t auth_send(struct nvmf_req *r, uint16_t *loc);
 uint16_t auth_recv(struct nvmf_req *r, uint16_t *loc);
 void auth_queue_free(struct nvmf_queue *q);
+/* auth_send's "r waits for DH work at the worker; auth.c completes it". */
+#define AUTH_ANSWER_LATER	0xffffu
+int auth_reactor_poll(struct nvmf_reactor *rx);	/* each pass: finished DH work */
+void auth_reactor_drain(struct nvmf_reactor *rx);	/* shutdown: wait for it */
 
 /* Host: authenticate one queue after its Connect answered ATR. exec runs
  * one command with len bytes of data at buf, 0 on success. */
@@ -644,6 +648,7 @@ int config_translate(const char *name, const char *text, struct json_object **ou
 		     struct json_object **warnings, char *err, size_t errlen);
 int config_load_file(const char *path, struct json_object **out, char *err, size_t errlen);
 char *config_slurp(const char *path, char *err, size_t errlen);	/* "-": stdin */
+void config_keys_remove(void);		/* at exit: the key files -c FILE made */
 
 /* ==================================================================== */
 /* pcie_nvme.c, pcie_vfio.c: the NVMe driver and its VFIO bus         */

@@ -12,6 +12,9 @@
  * checked against the real tool. Interop with the Linux host and nvmet is
  * tests/vm/test-auth.sh's.
  */
+#include <poll.h>
+#include <sys/eventfd.h>
+
 #include "../auth.c"
 #include "test.h"
 
@@ -38,6 +41,36 @@ static struct nvmf_queue g_q;
 static uint16_t g_status, g_loc;		/* the last command's answer */
 static uint8_t g_last[AUTH_MSG_MAX];		/* the last message received */
 
+/* g_q's reactor: its wake eventfd is what the DH worker writes when a
+ * job is done, and g_late what nvmf_req_done (stubbed below) got. */
+static struct nvmf_reactor g_reactor;
+static int g_late = -1;
+static unsigned g_nr_late;			/* Sends answered late, in all */
+
+/* nvmf.c's, as auth_job_finish calls it: note the status. */
+void nvmf_req_done(struct nvmf_req *r, uint16_t status)
+{
+	(void)r;
+	g_late = status;
+}
+
+/* A Send that waits for DH work: wait on the eventfd as a reactor
+ * would, then let auth.c finish it. The status it completed with. */
+static uint16_t wait_late(void)
+{
+	struct pollfd p = { .fd = g_reactor.wake.fd, .events = POLLIN };
+	uint64_t v;
+
+	g_late = -1;
+	g_nr_late++;
+	while (g_late < 0) {
+		if (poll(&p, 1, 5000) == 1 && read(p.fd, &v, sizeof(v)) < 0)
+			break;
+		auth_reactor_poll(&g_reactor);
+	}
+	return g_late < 0 ? 0xffff : (uint16_t)g_late;
+}
+
 /* Run one Authentication Send/Receive on g_q as nvmf.c would. */
 static int loop_exec(void *arg, const struct nvme_sqe *sqe, void *buf, uint32_t len)
 {
@@ -51,6 +84,8 @@ static int loop_exec(void *arg, const struct nvme_sqe *sqe, void *buf, uint32_t 
 	if (send)
 		memcpy(data, buf, len);
 	g_status = send ? auth_send(&r, &g_loc) : auth_recv(&r, &g_loc);
+	if (g_status == AUTH_ANSWER_LATER)
+		g_status = wait_late();
 	if (!send && !g_status) {
 		memcpy(buf, data, r.xfer_len);
 		memcpy(g_last, data, r.xfer_len < sizeof(g_last) ? r.xfer_len : sizeof(g_last));
@@ -63,6 +98,7 @@ static bool connect_q(void)
 {
 	auth_queue_free(&g_q);
 	memset(&g_q, 0, sizeof(g_q));
+	g_q.reactor = &g_reactor;
 	return auth_connect(&g_q, SUBSYS, HOST);
 }
 
@@ -360,6 +396,47 @@ static void test_bad_dh(void)
 	      "DHVLEN 128 for ffdhe2048 -> Failure1 07h");
 }
 
+/*
+ * The DH work goes to the worker thread and the Send waits for it: with
+ * a group, Negotiate and Reply are answered late; the null group never
+ * is. While a Send waits, the queue's other Authentication commands are
+ * out of turn. A queue freed while its job runs gets the Send back with
+ * Abort SQ Deleted, and nothing leaks (make asan).
+ */
+static void test_worker(void)
+{
+	struct nvmf_auth_negotiate n = negotiate(NVMF_AUTH_SHA256, 5, 3);
+	struct nvmf_auth_cmd c = { .opcode = NVME_FABRICS_OPCODE, .fctype = NVMF_FCTYPE_AUTH_SEND,
+				   .secp = NVMF_AUTH_SECP, .spsp0 = 1, .spsp1 = 1 };
+	static uint8_t data[4096];
+	struct nvmf_req r = { .q = &g_q, .data = data, .data_len = sizeof(n) };
+	unsigned late;
+	uint16_t loc;
+
+	auth_set_dhgroups("null");
+	connect_q();
+	late = g_nr_late;
+	CHECK(host_run(KEY01, NULL) == 0 && g_nr_late == late, "null group: no Send waits for the worker");
+	auth_set_dhgroups("ffdhe2048");
+	CHECK(host_run(KEY01, NULL) == 0 && g_nr_late == late + 2,
+	      "ffdhe2048: Negotiate and Reply are answered when the worker is done");
+	auth_set_dhgroups("ffdhe8192");
+	connect_q();
+	c.tl = htole32(sizeof(n));
+	r.sqe = *(struct nvme_sqe *)(void *)&c;
+	memcpy(data, &n, sizeof(n));
+	CHECK(auth_send(&r, &loc) == AUTH_ANSWER_LATER && g_q.auth->job, "ffdhe8192 Negotiate waits");
+	CHECK(raw_send(&n, sizeof(n)) == (NVME_SC_CMD_SEQ_ERROR | NVME_STATUS_DNR) &&
+	      raw_recv(4096) == (NVME_SC_CMD_SEQ_ERROR | NVME_STATUS_DNR),
+	      "meanwhile another Send or a Receive: Command Sequence Error");
+	CHECK(wait_late() == 0 && raw_recv(4096) == 0 && g_last[1] == NVMF_AUTH_CHALLENGE &&
+	      g_last[9] == 5 && (g_last[10] | g_last[11] << 8) == 1024,
+	      "then the Send completes and the Challenge carries 1024 bytes of g^x");
+	CHECK(auth_send(&r, &loc) == AUTH_ANSWER_LATER, "a new Negotiate waits again");
+	auth_queue_free(&g_q);			/* the queue closes under the job */
+	CHECK(wait_late() == NVME_SC_ABORT_SQ_DELETED, "queue freed meanwhile: Send ends Abort SQ Deleted");
+}
+
 /* The command fields [BASE-2.0c §6.1-6.2]: status and the field's offset. */
 static void test_fields(void)
 {
@@ -405,10 +482,12 @@ static void test_fields(void)
 
 int main(void)
 {
+	g_reactor.wake.fd = eventfd(0, EFD_NONBLOCK);
 	test_keys();
 	test_good();
 	test_refusals();
 	test_bad_dh();
+	test_worker();
 	test_fields();
 	auth_queue_free(&g_q);
 	auth_fini();

@@ -26,6 +26,14 @@
 #include <sys/stat.h>
 #include "test.h"
 
+/* auth.c answers a Send that waited for DH work through nvmf.c; no
+ * queue here ever does. */
+void nvmf_req_done(struct nvmf_req *r, uint16_t status)
+{
+	(void)r;
+	(void)status;
+}
+
 /* ==================================================================== */
 /* 1-2. rpc.py's syntax                                                */
 /* ==================================================================== */

@@ -151,7 +151,85 @@ check "the same NQN made again, host added without keys: no old secret asked" \
 	./nvmf identify -r "$trid"
 kill $tgt; wait $tgt; rc=$?
 check "RPC target exits 0 on SIGTERM" test "$rc" = 0
+
+# ---- an nvmetcli file's secrets: key files while the target runs, none after
+# config.c writes each secret to a 0600 file in a 0700 directory under
+# $TMPDIR and names it in keyring_file_add_key; the target removes both
+# when it exits (SIGTERM, SIGINT, a start that fails). Meanwhile its
+# save_config output names them, and loads.
+K=$PWD/tests/out/dhchap_test.tmp
+rm -rf "$K"; mkdir -p "$K"
+truncate -s 16M "$K/ns.img"
+nvmet_json() {	# nvmet_json PORT NAMESPACE-FILE
+	cat <<EOJ
+{"hosts": [{"nqn": "$host", "dhchap": {"key": "$key", "ctrl_key": "$ckey",
+     "hash": "hmac(sha256)", "dhgroup": "ffdhe2048"}}],
+ "ports": [{"portid": 1, "addr": {"trtype": "tcp", "adrfam": "ipv4", "traddr": "127.0.0.1",
+     "trsvcid": "$1"}, "subsystems": ["$nqn"], "referrals": []}],
+ "subsystems": [{"nqn": "$nqn", "attr": {"allow_any_host": "0"}, "allowed_hosts": ["$host"],
+     "namespaces": [{"nsid": 1, "enable": 1, "device": {"path": "$2"}}]}]}
+EOJ
+}
+nvmet_json "$port" "$K/ns.img" >"$K/nvmet.json"
+keydirs() { ls -d "$K"/nvmf-keys.* 2>/dev/null; }
+start_keys_target() {	# start_keys_target SOCK ARGS..., with TMPDIR=$K
+	local s=$1
+	shift
+	rm -f "$s"
+	TMPDIR=$K ./nvmf target -r "$s" -D 0 "$@" >>"$rlog" 2>&1 &
+	tgt=$!
+	for _ in $(seq 100); do [ -S "$s" ] && break; sleep 0.05; done
+}
+start_keys_target "$sock" -c "$K/nvmet.json"
+dir=$(keydirs)
+check "-c nvmetcli file: one key directory, mode 0700, two key files of mode 0600" \
+	bash -c '[ "$(wc -w <<<"$1")" = 1 ] && [ "$(stat -c %a "$1")" = 700 ] &&
+		[ "$(stat -c %a "$1"/* | sort -u)" = 600 ] && [ "$(ls "$1" | wc -l)" = 2 ]' _ "$dir"
+check "identify both ways against it" \
+	./nvmf identify -r "$trid" --dhchap-secret "$key" --dhchap-ctrl-secret "$ckey"
+rpc save_config >"$K/saved.json"
+cat "$K/saved.json" >>"$DETAIL"
+port2=$(free_port)
+python3 - "$K/saved.json" "$port" "$port2" >"$K/saved2.json" <<'EOPY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+def walk(x):	# the same file on another port, for a second target
+	if isinstance(x, dict):
+		for k, v in x.items():
+			x[k] = sys.argv[3] if k == "trsvcid" and str(v) == sys.argv[2] else walk(v)
+	elif isinstance(x, list):
+		x[:] = [walk(v) for v in x]
+	return x
+print(json.dumps(walk(c)))
+EOPY
+check "save_config names the key files, holds no secret" \
+	bash -c 'grep -qF "$1/hosts0.key" "$2" && ! grep -q DHHC "$2"' _ "$dir" "$K/saved.json"
+tgt1=$tgt
+start_keys_target "$sock.2" -c "$K/saved2.json"
+check "its save_config output loads into a second target, which authenticates" \
+	./nvmf identify -r "trtype:TCP traddr:127.0.0.1 trsvcid:$port2 subnqn:$nqn hostnqn:$host" \
+	--dhchap-secret "$key" --dhchap-ctrl-secret "$ckey"
+kill $tgt; wait $tgt; rc=$?
+check "the second target exits 0 and leaves the first's key files alone" \
+	bash -c '[ "$1" = 0 ] && [ -f "$2/hosts0.key" ]' _ "$rc" "$dir"
+tgt=$tgt1
+kill $tgt; wait $tgt; rc=$?
+check "SIGTERM: exit 0, no key directory left" bash -c '[ "$1" = 0 ] && [ -z "$2" ]' _ "$rc" "$(keydirs)"
+start_keys_target "$sock" -c "$K/nvmet.json"
+check "started again: a key directory" test -n "$(keydirs)"
+kill -INT $tgt; wait $tgt; rc=$?
+check "SIGINT: exit 0, no key directory left" bash -c '[ "$1" = 0 ] && [ -z "$2" ]' _ "$rc" "$(keydirs)"
+nvmet_json "$port" "$K/no-such.img" >"$K/bad.json"
+rm -f "$sock"
+TMPDIR=$K ./nvmf target -r "$sock" -D 0 -c "$K/bad.json" >>"$rlog" 2>&1; rc=$?
+check "a start that fails after writing the key files: exit 1, no key directory left" \
+	bash -c '[ "$1" = 1 ] && [ -z "$2" ]' _ "$rc" "$(keydirs)"
+out=$(TMPDIR=$K ./nvmf config "$K/nvmet.json" 2>&1 >/dev/null)
+echo "$out" >>"$DETAIL"
+dir=$(keydirs)
+check "nvmf config: the key files are its output, kept, and it says where" \
+	bash -c '[ -n "$1" ] && [ -f "$1/hosts0.key" ] && grep -qF "$1" <<<"$2"' _ "$dir" "$out"
 trap - EXIT
-rm -rf "$keyfile" "$T"
+rm -rf "$keyfile" "$T" "$K"
 echo "dhchap_test: $pass passed, $fail failed"
 [ "$fail" = 0 ]

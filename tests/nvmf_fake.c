@@ -30,6 +30,8 @@
 #include "test.h"
 
 #include <arpa/inet.h>
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 
@@ -164,6 +166,10 @@ static const struct nvmf_transport_ops fake_ops = {
 	.close = fake_close,
 };
 
+/* The reactor every fake queue is on: auth.c's DH worker wakes it
+ * through its eventfd when a key is made (auth_exec waits for that). */
+static struct nvmf_reactor g_fake_reactor = { .wake.fd = -1 };
+
 /* A new connection whose local address is 127.0.0.5. */
 static struct nvmf_queue *q_new(void)
 {
@@ -172,6 +178,9 @@ static struct nvmf_queue *q_new(void)
 	struct sockaddr_in *sin = (struct sockaddr_in *)&q->local;
 
 	q->ops = &fake_ops;
+	if (g_fake_reactor.wake.fd < 0)
+		g_fake_reactor.wake.fd = eventfd(0, EFD_NONBLOCK);
+	q->reactor = &g_fake_reactor;
 	q->max_data = NVMF_MAX_DATA;
 	q->max_icd = NVMF_ADMIN_ICD;
 	sin->sin_family = AF_INET;

@@ -10,7 +10,9 @@
 #   for sha256+null, sha512+ffdhe4096: nvme connect -S (one way) + fio verify,
 #       -S -C (both ways) | no secret, wrong host secret, wrong controller
 #       secret: refused, dmesg says why | $HOST2_NQN: no authentication |
-#       nvme discover -S | nvmf identify/perf --dhchap-secret (our host) |
+#       nvme discover -S | a discovery controller that asks (nvmf
+#       --dhchap-discovery): nvme discover -S refused ("no key"), the
+#       kernel's own /dev/nvme-fabrics + nvme discover -d works | nvmf identify/perf --dhchap-secret (our host) |
 #       how long authentication adds to a connect (logs/auth-timing.txt) |
 #       nvmf only: the same secrets from an nvmetcli JSON file (-c): -S, -S -C
 #       and no secret refused
@@ -155,12 +157,79 @@ c_other_host() {
 }
 
 # nvme discover with the secret works, the discovery controller not asking
-# for it: nvme-cli 2.3 does not give the kernel the secret for a discovery
-# controller (it fails with "Required key not available" against one that
-# asks, as nvmf does with --dhchap-discovery; tests/dhchap_test.sh checks
-# that with nvmf's host).
+# for it (nvmet's never does, nvmf's by default does not).
 c_discover_key() {
 	c_discover -s 8009 --hostnqn "$HOST_NQN" -S "$KEY"
+}
+
+# A discovery controller that asks (nvmf --dhchap-discovery), and what a
+# user of nvme-cli 2.3 can do about it. nvme-cli 2.3 cannot hand the
+# kernel a secret for a discovery controller: libnvme 1.3's build_options()
+# (src/nvme/fabrics.c) sets discover for the discovery NQN and adds
+# "dhchap_secret" and "dhchap_ctrl_secret" only when !discover, so
+# `nvme discover -S`, `nvme connect -n <discovery NQN> -S` and a
+# dhchap_key in /etc/nvme/config.json all reach the kernel without one;
+# the 6.12 host then answers AUTHREQ.ATR with nvme_auth_negotiate()'s
+# "qid 0: no key" and -ENOKEY ("Required key not available"). The kernel
+# itself takes dhchap_secret for any controller, so the user's way is
+# the one libnvme uses underneath: write the options to /dev/nvme-fabrics
+# (a persistent discovery controller), then `nvme discover -d nvmeN`.
+# nvmet is the control: its discovery controller never asks
+# (nvmet_setup_auth() returns early for the discovery subsystem), so both
+# ways discover without authenticating there.
+auth_disc_ctrl_add() {	# prints the new controller's name, nvmeN
+	local line='' opts="nqn=nqn.2014-08.org.nvmexpress.discovery,transport=tcp"
+	# hostid too: without one the kernel takes its default host's, which
+	# it already knows with another NQN ("found same hostid ... but
+	# different hostnqn", -EINVAL); the uuid of our NQN is one of its own.
+	opts+=",traddr=$ADDR,trsvcid=8009,hostnqn=$HOST_NQN,hostid=${HOST_NQN##*:uuid:}"
+	opts+=",dhchap_secret=$KEY"
+	echo "+ write to /dev/nvme-fabrics: ${opts%%,dhchap_secret=*},dhchap_secret=<KEY>" >&2
+	exec 3<>/dev/nvme-fabrics || return 1
+	printf '%s' "$opts" >&3 && IFS= read -r line <&3
+	exec 3>&-
+	echo "  /dev/nvme-fabrics answered: ${line:-nothing}" >&2
+	[[ $line =~ instance=([0-9]+) ]] && echo "nvme${BASH_REMATCH[1]}"
+}
+c_discover_auth() {
+	local rc=0
+	if [ "$TARGET" = nvmf ]; then
+		nvmf_stop && nvmf_start "$LOGS/nvmf-auth-disc.log" -l 127.0.0.1:4420 -s "$NQN" \
+			--ns ram:64M --host "$HOST_NQN" --dhchap-key "$AUTH_KEYFILE" \
+			--dhchap-ctrl-key "$CKEY" --host "$HOST2_NQN" \
+			--dhchap-digests "${AUTH_HASH:-sha256}" --dhchap-dhgroups "${AUTH_GROUP:-null}" \
+			--dhchap-discovery || rc=1
+	fi
+	[ $rc = 0 ] && auth_discover_both_ways || rc=1
+	if [ "$TARGET" = nvmf ]; then	# back to the target the other checks expect
+		nvmf_stop || rc=1
+		auth_nvmf_up "${AUTH_HASH:-sha256}" "${AUTH_GROUP:-null}" || rc=1
+	fi
+	return $rc
+}
+auth_discover_both_ways() {
+	local out ctrl rc mark
+	mark=$(dmesg | wc -l)
+	out=$(run nvme discover -t tcp -a "$ADDR" -s 8009 --hostnqn "$HOST_NQN" -S "$KEY" 2>&1)
+	rc=$?
+	echo "$out"
+	if [ "$TARGET" = nvmf ]; then	# nvme-cli 2.3 gave the kernel no secret
+		[ $rc != 0 ] || { echo "nvme discover -S got in: did it pass the secret after all?"; return 1; }
+		sleep 1
+		dmesg | tail -n +$((mark + 1)) | grep -E "qid 0: no key" ||
+			{ echo "dmesg does not say 'qid 0: no key'"; return 1; }
+		DMESG_MARK=$(dmesg | wc -l)	# that refusal is expected
+		rc=0
+	fi
+	[ $rc = 0 ] || return 1
+	ctrl=$(auth_disc_ctrl_add) || { echo "no discovery controller from /dev/nvme-fabrics"; return 1; }
+	out=$(run nvme discover -d "$ctrl")
+	rc=$?
+	echo "$out"
+	run nvme disconnect -d "$ctrl" || rc=1
+	[ $rc = 0 ] || return 1
+	echo "$out" | grep -qE "^subnqn: +$NQN\$" || { echo "no entry for $NQN"; return 1; }
+	auth_nvmf_said ""	# nvmf: the discovery queue authenticated
 }
 
 NVMF_TRID() { echo "trtype:TCP traddr:127.0.0.1 trsvcid:4420 subnqn:$NQN hostnqn:$HOST_NQN"; }
@@ -252,6 +321,7 @@ auth_checks() {
 	check wrong-ctrl-secret-refused c_wrong_ctrl_key
 	check other-host-no-auth c_other_host
 	check discover-with-secret c_discover_key
+	check discover-authenticating c_discover_auth
 	check nvmf-host c_nvmf_host
 	check nvmf-host-wrong-secret c_nvmf_host_wrong
 	if [ "$TARGET" = nvmf ]; then	# nvmet reads configfs, not the file
