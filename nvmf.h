@@ -125,6 +125,7 @@ struct nvmf_reactor {
 	struct nvmf_queue *queues;	/* every queue this reactor owns */
 	struct nvmf_buf_pool pool;	/* data buffers of its commands */
 	unsigned idle_ticks;		/* ticks in a row with nothing lent */
+	unsigned trim_gen;		/* pool.gen at the last tick */
 	atomic_uint passes;		/* bumped at each pass: nvmf_quiesce() */
 	atomic_bool stop;
 };

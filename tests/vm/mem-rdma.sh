@@ -2,9 +2,10 @@
 # tests/vm/mem-rdma.sh: what nvmf's NVMe/RDMA queues cost in memory, in the
 # guest, with the kernel's nvme-rdma host over SoftRoCE:
 #
-#   tests/vm/run.sh 6.12 tests/vm/mem-rdma.sh     (CTRLS="1 4" NVMF=./nvmf)
+#   tests/vm/run.sh 6.12 tests/vm/mem-rdma.sh [NVMF_BINARY [COUNT...]]
 #
-# For each count in CTRLS: start nvmf, connect that many controllers (each
+# (./nvmf and counts 1 4 by default; give an older build to compare.)
+# For each COUNT: start nvmf, connect that many controllers (each
 # its own host NQN) with 2 read/write, 2 write and 2 poll I/O queues (the
 # kernel caps each kind at the guest's CPUs), run fio 128 KiB randrw at
 # QD128 over all of them, print the target's VmPin (what its memory
@@ -13,7 +14,9 @@
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/vm/targets.sh
-CTRLS=${CTRLS:-1 4} NVMF=${NVMF:-./nvmf}
+NVMF=${1:-./nvmf}
+shift
+CTRLS=${*:-1 4}
 ADDR=10.0.2.15 LOGS=/run/lab/mem && mkdir -p "$LOGS"
 rdma dev show rxe0 >/dev/null 2>&1 || rdma link add rxe0 type rxe netdev eth0 || exit 1
 modprobe nvme-rdma
@@ -33,9 +36,8 @@ ns_dev() {
 
 mem_one() {	# mem_one N: N controllers, 6 I/O queues each
 	local n=$1 i dev
-	# ./nvmf, or the binary named by NVMF (an older build, to compare)
 	echo "+ $NVMF target"
-	"$NVMF" target -l "rdma:$ADDR:4420" -D 0 -s "$NQN" --ns ram:64M -r "$LOGS/sock" \
+	"$NVMF" target -l "rdma:$ADDR:4420" -D 0 -s "$NQN" --ns ram:64M -r /tmp/nvmf-mem.sock \
 		>"$LOGS/nvmf-$n.log" 2>&1 &
 	NVMF_PID=$!
 	sleep 2
@@ -45,13 +47,21 @@ mem_one() {	# mem_one N: N controllers, 6 I/O queues each
 			--hostnqn "nqn.2014-08.org.nvmexpress:uuid:$(cat /proc/sys/kernel/random/uuid)" \
 			>/dev/null || echo "connect $i failed"
 	done
+	local c q=0 r=0		# queue_count counts the admin queue too
+	for c in /sys/class/nvme/nvme*; do
+		[ "$(cat "$c/transport" 2>/dev/null)" = rdma ] || continue
+		r=$((r + 1)) q=$((q + $(cat "$c/queue_count") - 1))
+	done
+	echo "$r controllers, $q I/O queues"
 	sleep 1
 	echo "$n controllers  connected:  $(mem)"
 	dev=$(ns_dev)
 	fio --name=m --filename="/dev/$dev" --ioengine=libaio --direct=1 --rw=randrw --bs=128k \
-		--iodepth=128 --numjobs=2 --time_based --runtime=3 --size=64M \
-		--output-format=terse >/dev/null || echo "fio failed"
-	echo "$n controllers  after fio:  $(mem)"
+		--iodepth=128 --numjobs=2 --time_based --runtime=4 --size=64M \
+		--output-format=terse >/dev/null &
+	sleep 3
+	echo "$n controllers  under fio:  $(mem)"
+	wait $! || echo "fio failed"
 	nvme disconnect -n "$NQN" >/dev/null
 	sleep 2
 	echo "$n controllers  left:       $(mem)"
