@@ -5,8 +5,9 @@
 #   tests/vm/run.sh 6.12 tests/vm/mem-rdma.sh [NVMF_BINARY [COUNT...]]
 #
 # (./nvmf and counts 1 4 by default; give an older build to compare.)
-# For each COUNT: start nvmf, connect that many controllers (-D, each
-# its own host NQN) with 2 read/write, 2 write and 2 poll I/O queues (the
+# For each COUNT: start nvmf, connect that many controllers (each on its
+# own port, as nvme-cli will not connect twice to one, and with its own
+# host NQN) with 2 read/write, 2 write and 2 poll I/O queues (the
 # kernel caps each kind at the guest's CPUs), run fio 128 KiB randrw at
 # QD128 over all of them, print the target's VmPin (what its memory
 # registrations pin) and VmRSS idle, connected and after the hosts left.
@@ -37,14 +38,14 @@ ns_dev() {
 mem_one() {	# mem_one N: N controllers, 6 I/O queues each
 	local n=$1 i dev id
 	echo "+ $NVMF target"
-	"$NVMF" target -l "rdma:$ADDR:4420" -D 0 -s "$NQN" --ns ram:64M -r /tmp/nvmf-mem.sock \
+	"$NVMF" target $(for i in $(seq "$n"); do echo "-l rdma:$ADDR:$((4419 + i))"; done) -D 0 -s "$NQN" --ns ram:64M -r /tmp/nvmf-mem.sock \
 		>"$LOGS/nvmf-$n.log" 2>&1 &
 	NVMF_PID=$!
 	sleep 2
 	echo "$n controllers  idle:       $(mem)"
 	for i in $(seq "$n"); do	# a host ID per host NQN, or the kernel refuses
 		id=$(cat /proc/sys/kernel/random/uuid)
-		nvme connect -t rdma -a "$ADDR" -s 4420 -n "$NQN" -i 2 -W 2 -P 2 -D \
+		nvme connect -t rdma -a "$ADDR" -s $((4419 + i)) -n "$NQN" -i 2 -W 2 -P 2 \
 			--hostnqn "nqn.2014-08.org.nvmexpress:uuid:$id" --hostid "$id" \
 			>/dev/null || echo "connect $i failed"
 	done
