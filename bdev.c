@@ -998,6 +998,8 @@ static bool nvmf_buf_drop_one(struct nvmf_buf_pool *p)
 		if (!b)
 			continue;
 		p->free[k] = *(void **)b;
+		if (p->forget)
+			p->forget(p, b, NVMF_PAGE_SIZE << k);
 		munmap(b, NVMF_PAGE_SIZE << k);
 		p->held -= NVMF_PAGE_SIZE << k;
 		return true;

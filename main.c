@@ -214,7 +214,10 @@ static void nvmf_reactor_tick(struct nvmf_reactor *r)
 {
 	for (struct nvmf_queue *q = r->queues; q; q = q->next)
 		nvmf_queue_tick(q);
-	r->idle_ticks = r->pool.lent ? 0 : r->idle_ticks + 1;
+	/* A buffer lent and given back between two ticks is work too: else
+	 * it would stay cached (and, for RDMA, pinned) after the one trim. */
+	r->idle_ticks = r->pool.lent || r->pool.gen != r->trim_gen ? 0 : r->idle_ticks + 1;
+	r->trim_gen = r->pool.gen;
 	if (r->idle_ticks == NVMF_TRIM_TICKS)
 		nvmf_buf_trim(&r->pool);
 	tcp_reactor_tick(r);

@@ -105,6 +105,9 @@ struct nvmf_buf_pool {
 	uint64_t held;			/* bytes mapped: lent + cached */
 	uint64_t lent;			/* bytes lent to commands now */
 	unsigned gen;			/* bumped at every return */
+	/* Called before a cached buffer is unmapped, if set: rdma.c drops
+	 * the buffer's memory registrations there. */
+	void (*forget)(struct nvmf_buf_pool *p, void *buf, uint32_t size);
 };
 
 extern uint64_t g_buf_pool_size;	/* -b/--buffer-pool, bytes per reactor */
@@ -122,6 +125,7 @@ struct nvmf_reactor {
 	struct nvmf_queue *queues;	/* every queue this reactor owns */
 	struct nvmf_buf_pool pool;	/* data buffers of its commands */
 	unsigned idle_ticks;		/* ticks in a row with nothing lent */
+	unsigned trim_gen;		/* pool.gen at the last tick */
 	atomic_uint passes;		/* bumped at each pass: nvmf_quiesce() */
 	atomic_bool stop;
 };
@@ -561,8 +565,16 @@ void rdma_reactor_stop(struct nvmf_reactor *r);	/* free every RDMA queue */
 /* rdma.c's helpers that host_queue.c's RDMA queue shares. */
 int rdma_nonblock(int fd);
 const char *rdma_rej_str(uint16_t sts);		/* a CM REJ status, in words */
-void rdma_memlock_hint(char *buf, size_t len, size_t need);
 int rdma_have_device(char *err, size_t errlen);
+/* rdma_mem.c: one PD per device, the MRs of the reactors' pool buffers. */
+struct ibv_context;
+struct ibv_pd;
+int rdma_mem_init(size_t queues_need, char *err, size_t errlen);	/* at listen */
+int rdma_mem_start(struct nvmf_reactor *r);	/* on r's thread */
+struct ibv_pd *rdma_pd_get(struct ibv_context *verbs);	/* reactor 0's thread */
+int rdma_buf_get(struct nvmf_reactor *r, struct ibv_pd *pd, uint32_t len, uint8_t **data,
+		 uint32_t *cap, uint32_t *lkey);		/* on r's thread */
+void rdma_memlock_hint(char *buf, size_t len, size_t need);
 /* The host side's queue (host_queue.c: -r trtype:RDMA). */
 struct rdma_host;
 int rdma_host_connect(struct rdma_host **out, const char *addr, const char *port, uint16_t qid,

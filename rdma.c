@@ -8,7 +8,7 @@
  * which wraps the struct nvmf_req that nvmf.c works on.
  *
  *   CM REQ (private data: qid, sizes) --> check --> REJ (status) or
- *        PD, CQ, QP, one MR over every buffer, post RECVs --> REP (crqsize)
+ *        CQ, QP on the device's PD, 4 RECVs under one small MR --> REP
  *
  *   host SEND (capsule: SQE + in-capsule data) --> RECV completion
  *        --> SGL: in-capsule (offset) | keyed (addr, len, rkey), up to MSDBD
@@ -22,12 +22,12 @@
  * CQ (ibv_req_notify_cq) wakes its completion channel fd in epoll, and
  * each queue's own RDMA CM channel fd brings DISCONNECTED and friends.
  *
- * Memory is registered twice per queue: at accept one allocation holds
- * every receive buffer, every response and a small (8 KiB) buffer per
- * slot, under one MR; at Connect a second MR adds an MDTS buffer per
- * slot, so a host that never connects pins little. The data path never
- * registers, allocates or copies except the in-capsule data (at most
- * 8 KiB, copied out so the receive buffer can go straight back).
+ * Memory. A queue registers only capsules and responses: at accept a
+ * response per slot and 4 receives (~40 KiB, all a Connect needs), at
+ * Connect a receive per entry. Data for RDMA READ and WRITE is lent per
+ * command by the reactor's pool (bdev.c), each buffer registered once per
+ * device and cached (rdma_mem.c): memory follows the bytes in flight, not
+ * the queues. A command that finds the pool full waits, as on TCP.
  *
  * Not implemented: the host's own memory keys for our buffers (a target
  * never exposes memory: it reads and writes the host's); iWARP's
@@ -36,8 +36,8 @@
  *
  * The host side's queue (rdma_host_*, for `nvmf discover|identify|perf
  * -r trtype:RDMA`) is in host_queue.c, beside the host's TCP queue; it
- * borrows four helpers from here: rdma_nonblock(), rdma_rej_str(),
- * rdma_memlock_hint() and rdma_have_device().
+ * borrows helpers from here: rdma_nonblock(), rdma_rej_str() and
+ * rdma_have_device() (and rdma_memlock_hint() from rdma_mem.c).
  *
  * Tutorial chapter 06 reads this file top to bottom.
  */
@@ -48,7 +48,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
 #include <unistd.h>
 #include <endian.h>
 #include <infiniband/verbs.h>
@@ -74,7 +73,8 @@
 #define RDMA_CQ_ACK_EVERY	64		/* ibv_ack_cq_events() batching */
 #define RDMA_BACKLOG		128
 #define RDMA_NO_CID		UINT32_MAX	/* a slot that holds no CID */
-#define RDMA_PRE_DATA		RDMA_ICD	/* a slot's buffer until Connect */
+#define RDMA_PRE_DATA		8192		/* MDTS until Connect */
+#define RDMA_PRE_RECVS		4		/* receives posted until Connect */
 
 /* ==================================================================== */
 /* Structs                                                             */
@@ -97,22 +97,34 @@ struct rdma_wr_ctx {
 	enum rdma_wr_kind kind;
 };
 
-/* One posted receive buffer: an SQE and up to RDMA_ICD bytes after it. */
+/* One posted receive: an SQE and up to RDMA_ICD bytes, scattered so that
+ * the in-capsule data, used in place, starts on a page (a file backend
+ * writes an unaligned buffer through the page cache, not O_DIRECT). */
 struct rdma_recv {
 	struct rdma_wr_ctx ctx;
-	uint8_t *buf;
-	struct ibv_sge sge;
+	uint8_t *sqe;			/* 64 bytes */
+	uint8_t *icd;			/* RDMA_ICD bytes, page-aligned */
+	struct ibv_sge sge[2];
 	struct ibv_recv_wr wr;
 };
 
 /*
- * A slot's life. The host's capsule lands in a receive buffer, is copied
- * into a free slot, and the buffer goes straight back to the RQ:
+ * A slot's life. The host's SQE is copied into a free slot, then:
  *
- *   FREE -> EXEC (nvmf.c / backend) -> READING (RDMA READ) -> EXEC
- *                                   -> SENDING (WRITEs + SEND) -> FREE
+ *   FREE -> [WAIT_BUF] -> EXEC (nvmf.c / backend) -> READING (RDMA READ) -> EXEC
+ *                                                -> SENDING (WRITEs + SEND) -> FREE
+ *
+ * Keyed-SGL data lives in a buffer the reactor's pool lends from EXEC to
+ * FREE (a full pool: WAIT_BUF, never a failure); in-capsule data stays in
+ * its receive buffer, which goes back to the RQ as the response is posted.
  */
-enum rdma_req_state { RDMA_REQ_FREE, RDMA_REQ_EXEC, RDMA_REQ_READING, RDMA_REQ_SENDING };
+enum rdma_req_state {
+	RDMA_REQ_FREE,
+	RDMA_REQ_WAIT_BUF,	/* the reactor's pool is full: waits for a buffer */
+	RDMA_REQ_EXEC,		/* with nvmf.c or the backend */
+	RDMA_REQ_READING,	/* RDMA READ of the host's write data */
+	RDMA_REQ_SENDING,	/* WRITEs and the response posted */
+};
 
 /* One keyed SGL data block descriptor, decoded [BASE-2.0c Fig. 123]. */
 struct rdma_sge_remote {
@@ -142,10 +154,10 @@ struct rdma_req {
 	struct rdma_wr_ctx read_ctx, read_part_ctx, write_ctx, send_ctx;
 	struct rdma_capsule cap;	/* its SGL, decoded */
 	uint32_t lkey;			/* of the MR that req.data lies in */
+	uint32_t buf_cap;		/* req.data is the pool's, this big; 0: not */
+	struct rdma_recv *held;		/* req.data lies in this receive (ICD) */
 	struct nvme_cqe *rsp;		/* in the MR: what the SEND carries */
-	struct ibv_send_wr wr[NVMF_RDMA_MSDBD + 1];
-	struct ibv_sge lsge[NVMF_RDMA_MSDBD + 1];
-	struct rdma_req *next_free;
+	struct rdma_req *next_free;	/* the free list, or the WAIT_BUF list */
 };
 
 struct rdma_queue {
@@ -153,26 +165,30 @@ struct rdma_queue {
 	struct rdma_cm_id *id;
 	struct rdma_event_channel *cm_ch;	/* this queue's CM events */
 	struct ibv_comp_channel *comp_ch;	/* CQ wakeups while we sleep */
-	struct ibv_pd *pd;
+	struct ibv_pd *pd;			/* the device's: struct rdma_pd */
 	struct ibv_cq *cq;
-	struct ibv_mr *mr;
+	struct ibv_mr *mr;			/* over mem */
 	struct nvmf_poller cm_poller, cq_poller;
 	bool watched;			/* pollers are in the reactor's epoll */
 	bool armed;			/* ibv_req_notify_cq() is pending */
 	bool disconnected;		/* the CM said so: no rdma_disconnect() */
 	bool send_inv;			/* SEND with Invalidate works here */
+	bool grown;			/* Connect succeeded: every receive posted */
 	unsigned cq_events;		/* not yet acknowledged */
-	uint16_t entries;		/* HSQSIZE + 1: receives posted */
+	uint16_t entries;		/* HSQSIZE + 1: receives at Connect */
+	uint16_t nr_recvs;		/* receives we have (RDMA_PRE_RECVS first) */
 
-	uint8_t *mem;			/* small data | receive buffers | responses */
+	uint8_t *mem;			/* responses | the first receive buffers */
 	size_t mem_len;
-	uint8_t *data;			/* MDTS per slot, from Connect on */
-	struct ibv_mr *data_mr;
+	uint8_t *more;			/* the other receive buffers, from Connect */
+	struct ibv_mr *more_mr;
 	struct rdma_recv *recvs;
 	struct rdma_req *reqs;
 	unsigned nr_reqs;
 	struct rdma_req *free_reqs;
 	unsigned nr_busy;
+	struct rdma_req *wait_head, *wait_tail;	/* WAIT_BUF, oldest first */
+	unsigned wait_gen;		/* pool gen when we last found it full */
 	uint32_t *cid_of;		/* per slot: the CID it holds, or RDMA_NO_CID */
 	struct door *door;		/* until Connect: see tcp_accept.c */
 	uint64_t door_ms;		/* when the CM request came */
@@ -225,33 +241,22 @@ const char *rdma_rej_str(uint16_t sts)
 	return sts < ARRAY_SIZE(rdma_rej_name) && rdma_rej_name[sts] ? rdma_rej_name[sts] : "unknown";
 }
 
-/* What one queue of n entries pins before Connect: two slots per entry,
- * each with a small buffer (room for in-capsule data and Connect's 1 KiB)
- * and a response, plus n receive buffers: 771 KiB for the admin queue's
- * 32 entries, 3 MiB for 128. */
+/* What one queue of n entries pins before Connect: a response per slot
+ * (two per entry) and RDMA_PRE_RECVS receives, all a Connect needs: 36
+ * KiB for the admin queue's 32 entries, 40 KiB for 128 (page-rounded). */
 static size_t rdma_queue_mem_pre(unsigned entries)
 {
-	return (size_t)entries * 2 * (RDMA_PRE_DATA + sizeof(struct nvme_cqe)) +
-	       (size_t)entries * RDMA_CAPSULE_SIZE;
+	return (size_t)entries * 2 * sizeof(struct nvme_cqe) +
+	       (size_t)RDMA_PRE_RECVS * RDMA_CAPSULE_SIZE;
 }
 
-/* ... and once connected: an MDTS buffer per slot on top (8 MiB, 32 MiB). */
+/* ... and once connected: a receive per entry (258 KiB for 32 entries,
+ * 1 MiB for 128). Data buffers are the reactor's pool's. */
 static size_t rdma_queue_mem(unsigned entries)
 {
-	return rdma_queue_mem_pre(entries) + (size_t)entries * 2 * NVMF_MAX_DATA;
-}
+	unsigned more = entries > RDMA_PRE_RECVS ? entries - RDMA_PRE_RECVS : 0;
 
-/* The advice for a registration that failed for want of locked memory. */
-void rdma_memlock_hint(char *buf, size_t len, size_t need)
-{
-	struct rlimit rl = { 0 };
-
-	getrlimit(RLIMIT_MEMLOCK, &rl);
-	snprintf(buf, len, "RLIMIT_MEMLOCK is %llu KiB and one NVMe/RDMA queue pins %zu KiB: "
-		 "run 'ulimit -l unlimited' before ./nvmf (or raise memlock in "
-		 "/etc/security/limits.conf)",
-		 rl.rlim_cur == RLIM_INFINITY ? ~0ull : (unsigned long long)rl.rlim_cur >> 10,
-		 need >> 10);
+	return rdma_queue_mem_pre(entries) + (size_t)more * RDMA_CAPSULE_SIZE;
 }
 
 /* ==================================================================== */
@@ -269,15 +274,19 @@ static struct rdma_req *rdma_req_get(struct rdma_queue *rq)
 	t->state = RDMA_REQ_EXEC;
 	memset(&t->req.cqe, 0, sizeof(t->req.cqe));
 	t->req.data_len = t->req.icd_len = t->req.xfer_len = 0;
-	if (rq->data_mr && t->lkey != rq->data_mr->lkey) {	/* connected: a big buffer */
-		t->req.data = rq->data + (size_t)(t - rq->reqs) * NVMF_MAX_DATA;
-		t->lkey = rq->data_mr->lkey;
-	}
 	return t;
 }
 
+/* The slot is done: its data buffer goes back to the reactor's pool, and
+ * a receive it still holds is dropped (the queue is closing: a live one
+ * reposts it in rdma_complete()). */
 static void rdma_req_put(struct rdma_queue *rq, struct rdma_req *t)
 {
+	if (t->buf_cap)
+		nvmf_buf_put(&rq->q.reactor->pool, t->req.data, t->buf_cap);
+	t->buf_cap = 0;
+	t->held = NULL;
+	t->req.data = NULL;
 	rq->cid_of[t - rq->reqs] = RDMA_NO_CID;
 	t->state = RDMA_REQ_FREE;
 	t->next_free = rq->free_reqs;
@@ -387,22 +396,30 @@ static uint16_t rdma_sgl_parse(struct rdma_capsule *c, const struct nvme_sqe *sq
 }
 
 /*
- * Decode the len bytes of a capsule [RDMA-1.0c §3.2]: an SQE, then up to
- * RDMA_ICD bytes of in-capsule data or descriptors. Only bytes in, a
- * decision out: -EPROTO for a capsule no host may send (shorter than an
- * SQE, or longer than the receive buffer we posted: the queue is then
- * closed), else 0 or the NVMe status to answer the command with, and *c
- * filled. On 0, c->icd_off + c->icd_len <= len and c->nr_rsge <= MSDBD.
+ * Decode the len bytes of a capsule [RDMA-1.0c §3.2]: an SQE at sqe_buf,
+ * then up to RDMA_ICD bytes of in-capsule data or descriptors at icd.
+ * Only bytes in, a decision out: -EPROTO for a capsule no host may send
+ * (shorter than an SQE, or longer than the receive we posted: the queue
+ * is then closed), else 0 or the NVMe status to answer the command with,
+ * and *c filled. On 0, c->icd_off + c->icd_len <= len (icd_off counts
+ * from the SQE's first byte) and c->nr_rsge <= MSDBD.
  */
-int rdma_capsule_decode(const uint8_t *buf, uint32_t len, struct rdma_capsule *c)
+static int rdma_capsule_decode_at(const uint8_t *sqe_buf, const uint8_t *icd, uint32_t len,
+				  struct rdma_capsule *c)
 {
 	struct nvme_sqe sqe;
 
 	memset(c, 0, sizeof(*c));
 	if (len < sizeof(sqe) || len > RDMA_CAPSULE_SIZE)
 		return -EPROTO;
-	memcpy(&sqe, buf, sizeof(sqe));
-	return rdma_sgl_parse(c, &sqe, buf + sizeof(sqe), len - sizeof(sqe));
+	memcpy(&sqe, sqe_buf, sizeof(sqe));
+	return rdma_sgl_parse(c, &sqe, icd, len - sizeof(sqe));
+}
+
+/* The same, for a capsule in one buffer (tests/fuzz_test.c feeds it). */
+int rdma_capsule_decode(const uint8_t *buf, uint32_t len, struct rdma_capsule *c)
+{
+	return rdma_capsule_decode_at(buf, buf + sizeof(struct nvme_sqe), len, c);
 }
 
 /*
@@ -443,10 +460,66 @@ static void rdma_trace_capsule(struct rdma_queue *rq, struct rdma_req *t)
 		   t->cap.invalidate ? " invalidate" : "");
 }
 
+/* Park t until the pool has a buffer for it; the queue's waiters are
+ * served in the order they came (rdma_retry_waiters()). */
+static void rdma_wait_buf(struct rdma_queue *rq, struct rdma_req *t)
+{
+	t->state = RDMA_REQ_WAIT_BUF;
+	t->next_free = NULL;
+	if (rq->wait_tail)
+		rq->wait_tail->next_free = t;
+	else
+		rq->wait_head = t;
+	rq->wait_tail = t;
+}
+
+/* Hand t to nvmf.c, or fail it if rdma_req_buf() returned an error. */
+static void rdma_req_run(struct rdma_req *t, int rc)
+{
+	t->state = RDMA_REQ_EXEC;
+	if (rc) {
+		t->req.data_len = 0;
+		return nvmf_req_fail(&t->req, NVME_SC_INTERNAL);
+	}
+	nvmf_req_exec(&t->req);
+}
+
+/* Lend t a registered buffer from the reactor's pool. Returns 0, -errno,
+ * or -EAGAIN when the pool is full (rdma_reactor_poll() asks again when
+ * pool.gen has moved past wait_gen). */
+static int rdma_req_buf(struct rdma_queue *rq, struct rdma_req *t)
+{
+	int rc = rdma_buf_get(rq->q.reactor, rq->pd, t->req.data_len, &t->req.data, &t->buf_cap,
+			      &t->lkey);
+
+	if (rc == -EAGAIN)
+		rq->wait_gen = rq->q.reactor->pool.gen;
+	return rc;
+}
+
 /*
- * A capsule arrived in rv (len bytes). Decode it into a free slot, copy
- * any in-capsule data out, give the buffer back to the RQ at once, and
- * hand the command to nvmf.c. A host that sends more commands than the
+ * The command in t is decoded and its CID claimed: give it a data buffer
+ * if its data is in the host's memory, and hand it to nvmf.c. Data beyond
+ * MDTS needs no buffer (nvmf_req_exec() fails it), nor does in-capsule
+ * data (it stays in its receive buffer). A full pool parks t.
+ */
+static void rdma_req_start(struct rdma_queue *rq, struct rdma_req *t)
+{
+	int rc = 0;
+
+	if (rq->q.closing)		/* the receive could not be reposted */
+		return rdma_req_put(rq, t);
+	if (t->cap.nr_rsge && t->req.data_len <= rq->q.max_data &&
+	    (rc = rdma_req_buf(rq, t)) == -EAGAIN)
+		return rdma_wait_buf(rq, t);
+	rdma_req_run(t, rc);
+}
+
+/*
+ * A capsule arrived in rv (len bytes). Decode it into a free slot and
+ * hand the command on. In-capsule data is used where it is, so rv stays
+ * with the slot until the response goes out; any other capsule's buffer
+ * goes back to the RQ at once. A host that sends more commands than the
  * queue holds, or a capsule no host may send, breaks the protocol: we
  * close the queue.
  */
@@ -460,18 +533,20 @@ static void rdma_recv_capsule(struct rdma_queue *rq, struct rdma_recv *rv, uint3
 			rq->q.qid, rq->q.peer);
 		return rdma_queue_close(&rq->q);
 	}
-	status = rdma_capsule_decode(rv->buf, len, &t->cap);
+	status = rdma_capsule_decode_at(rv->sqe, rv->icd, len, &t->cap);
 	if (status == -EPROTO) {
 		LOG_ERR("qid=%u %s: capsule of %u bytes, an SQE is 64; closing", rq->q.qid,
 			rq->q.peer, len);
 		rdma_req_put(rq, t);
 		return rdma_queue_close(&rq->q);
 	}
-	memcpy(&t->req.sqe, rv->buf, sizeof(t->req.sqe));
-	memcpy(t->req.data, rv->buf + t->cap.icd_off, t->cap.icd_len);
+	memcpy(&t->req.sqe, rv->sqe, sizeof(t->req.sqe));
 	t->req.data_len = t->cap.data_len;
 	t->req.icd_len = t->cap.icd_len;
-	if (rdma_post_recv(rq, rv)) {
+	if (t->cap.icd_len && !status) {
+		t->req.data = rv->icd + (t->cap.icd_off - sizeof(struct nvme_sqe));
+		t->held = rv;
+	} else if (rdma_post_recv(rq, rv)) {
 		LOG_ERR("qid=%u %s: cannot repost a receive; closing", rq->q.qid, rq->q.peer);
 		rdma_queue_close(&rq->q);
 	}
@@ -487,20 +562,27 @@ static void rdma_recv_capsule(struct rdma_queue *rq, struct rdma_recv *rv, uint3
 		nvmf_req_fail(&t->req, status);
 		return;
 	}
-	nvmf_req_exec(&t->req);
+	rdma_req_start(rq, t);
 }
 
 /* ==================================================================== */
 /* Send: what nvmf.c asks of us                                        */
 /* ==================================================================== */
 
+/* Work requests being chained. ibv_post_send() copies them into the send
+ * queue, so they live on the caller's stack, not in the slot. */
+struct rdma_chain {
+	struct ibv_send_wr wr[NVMF_RDMA_MSDBD + 1];
+	struct ibv_sge lsge[NVMF_RDMA_MSDBD + 1];
+};
+
 /*
  * Chain one RDMA READ or WRITE per keyed descriptor over the first len
- * bytes of the slot's buffer, into t->wr[0..n). All are unsignaled but
+ * bytes of the slot's buffer, into ch->wr[0..n). All are unsignaled but
  * the caller may flag the last. Returns n.
  */
-static unsigned rdma_build_rw(struct rdma_queue *rq, struct rdma_req *t, enum ibv_wr_opcode op,
-			      uint32_t len)
+static unsigned rdma_build_rw(struct rdma_queue *rq, struct rdma_req *t, struct rdma_chain *ch,
+			      enum ibv_wr_opcode op, uint32_t len)
 {
 	uint32_t done = 0;
 	unsigned n = 0;
@@ -508,14 +590,14 @@ static unsigned rdma_build_rw(struct rdma_queue *rq, struct rdma_req *t, enum ib
 	for (unsigned i = 0; i < t->cap.nr_rsge && done < len; i++, n++) {
 		uint32_t k = t->cap.rsge[i].len < len - done ? t->cap.rsge[i].len : len - done;
 
-		t->lsge[n] = (struct ibv_sge){ (uintptr_t)t->req.data + done, k, t->lkey };
-		t->wr[n] = (struct ibv_send_wr){
+		ch->lsge[n] = (struct ibv_sge){ (uintptr_t)t->req.data + done, k, t->lkey };
+		ch->wr[n] = (struct ibv_send_wr){
 			.wr_id = (uintptr_t)(op == IBV_WR_RDMA_READ ? &t->read_part_ctx : &t->write_ctx),
-			.sg_list = &t->lsge[n], .num_sge = 1, .opcode = op,
+			.sg_list = &ch->lsge[n], .num_sge = 1, .opcode = op,
 			.wr.rdma = { .remote_addr = t->cap.rsge[i].addr, .rkey = t->cap.rsge[i].key },
 		};
 		if (n)
-			t->wr[n - 1].next = &t->wr[n];
+			ch->wr[n - 1].next = &ch->wr[n];
 		if (g_trace)
 			nvmf_trace("rdma -> %s qid=%u cid=%u len=%u addr=0x%llx key=0x%x",
 				   op == IBV_WR_RDMA_READ ? "READ" : "WRITE", rq->q.qid,
@@ -535,17 +617,18 @@ static void rdma_fetch_data(struct nvmf_req *r)
 {
 	struct rdma_req *t = container_of(r, struct rdma_req, req);
 	struct rdma_queue *rq = container_of(r->q, struct rdma_queue, q);
+	struct rdma_chain ch;
 	struct ibv_send_wr *bad;
-	unsigned n = rdma_build_rw(rq, t, IBV_WR_RDMA_READ, r->data_len);
+	unsigned n = rdma_build_rw(rq, t, &ch, IBV_WR_RDMA_READ, r->data_len);
 	int rc;
 
 	if (n == 0)		/* nothing keyed: the parse made sure of the length */
 		return nvmf_req_data_ready(r);
-	t->wr[n - 1].wr_id = (uintptr_t)&t->read_ctx;
-	t->wr[n - 1].send_flags = IBV_SEND_SIGNALED;
-	t->wr[n - 1].next = NULL;
+	ch.wr[n - 1].wr_id = (uintptr_t)&t->read_ctx;
+	ch.wr[n - 1].send_flags = IBV_SEND_SIGNALED;
+	ch.wr[n - 1].next = NULL;
 	t->state = RDMA_REQ_READING;
-	rc = ibv_post_send(rq->id->qp, &t->wr[0], &bad);
+	rc = ibv_post_send(rq->id->qp, &ch.wr[0], &bad);
 	if (rc) {
 		LOG_ERR("qid=%u cid=%u: posting RDMA READ: %s; closing", rq->q.qid,
 			le16toh(r->sqe.cid), strerror(rc));
@@ -555,34 +638,53 @@ static void rdma_fetch_data(struct nvmf_req *r)
 	}
 }
 
+/* Before the response goes out, so that the host's next capsules find
+ * receives posted: the receive that held t's in-capsule data goes back to
+ * the RQ, and a queue whose Connect just succeeded gets the rest of its
+ * receives. Returns 0 or -errno (logged): the queue must close. */
+static int rdma_before_response(struct rdma_queue *rq, struct rdma_req *t)
+{
+	struct rdma_recv *rv = t->held;
+
+	t->held = NULL;
+	if (rv && rdma_post_recv(rq, rv)) {
+		LOG_ERR("qid=%u %s: cannot repost a receive; closing", rq->q.qid, rq->q.peer);
+		return -EIO;
+	}
+	if (!rq->grown && rq->q.ctrl)		/* Connect succeeded */
+		return rdma_queue_grow(rq);
+	return 0;
+}
+
 /*
  * Send a finished command back: RDMA WRITEs of a read's data, then the
  * CQE in a SEND, posted as one chain [RDMA-1.0c §3.2]. When the host
  * asked for it (keyed subtype Fh) the SEND invalidates its rkey, which
- * saves the host a local invalidate. The slot is free once the SEND
- * completes.
+ * saves the host a local invalidate. The slot, and its data buffer, are
+ * free once the SEND completes: the WRITEs before it read that buffer.
  */
 static void rdma_complete(struct nvmf_req *r)
 {
 	struct rdma_req *t = container_of(r, struct rdma_req, req);
 	struct rdma_queue *rq = container_of(r->q, struct rdma_queue, q);
 	struct ibv_send_wr *bad, *send;
+	struct rdma_chain ch;
 	unsigned n = 0;
 	int rc;
 
 	rq->cid_of[t - rq->reqs] = RDMA_NO_CID;	/* the host may reuse it now */
 	if (rq->q.closing)
 		return rdma_req_put(rq, t);
-	if (!rq->data_mr && rq->q.ctrl && rdma_queue_grow(rq)) {	/* Connect succeeded */
+	if (rdma_before_response(rq, t)) {
 		rdma_req_put(rq, t);
 		return rdma_queue_close(&rq->q);
 	}
 	if (r->xfer == XFER_C2H && r->xfer_len)
-		n = rdma_build_rw(rq, t, IBV_WR_RDMA_WRITE, r->xfer_len);
+		n = rdma_build_rw(rq, t, &ch, IBV_WR_RDMA_WRITE, r->xfer_len);
 	*t->rsp = r->cqe;
-	t->lsge[n] = (struct ibv_sge){ (uintptr_t)t->rsp, sizeof(*t->rsp), rq->mr->lkey };
-	send = &t->wr[n];
-	*send = (struct ibv_send_wr){ .wr_id = (uintptr_t)&t->send_ctx, .sg_list = &t->lsge[n],
+	ch.lsge[n] = (struct ibv_sge){ (uintptr_t)t->rsp, sizeof(*t->rsp), rq->mr->lkey };
+	send = &ch.wr[n];
+	*send = (struct ibv_send_wr){ .wr_id = (uintptr_t)&t->send_ctx, .sg_list = &ch.lsge[n],
 				      .num_sge = 1, .opcode = IBV_WR_SEND,
 				      .send_flags = IBV_SEND_SIGNALED };
 	if (t->cap.invalidate && rq->send_inv) {
@@ -590,9 +692,9 @@ static void rdma_complete(struct nvmf_req *r)
 		send->invalidate_rkey = t->cap.inv_key;
 	}
 	if (n)
-		t->wr[n - 1].next = send;
+		ch.wr[n - 1].next = send;
 	t->state = RDMA_REQ_SENDING;
-	rc = ibv_post_send(rq->id->qp, &t->wr[0], &bad);
+	rc = ibv_post_send(rq->id->qp, &ch.wr[0], &bad);
 	if (rc == EINVAL && send->opcode == IBV_WR_SEND_WITH_INV && bad == send) {
 		/* The provider lacks it: the Linux host then invalidates by itself. */
 		LOG_WARN("qid=%u: this device cannot SEND with Invalidate; plain SEND from now on",
@@ -767,6 +869,11 @@ static void rdma_queue_close(struct nvmf_queue *q)
 		rdma_disconnect(rq->id);
 	if (rq->id->qp)
 		ibv_modify_qp(rq->id->qp, &attr, IBV_QP_STATE);
+	/* Slots waiting for a buffer never started: free them now. */
+	for (unsigned i = 0; i < rq->nr_reqs; i++)
+		if (rq->reqs[i].state == RDMA_REQ_WAIT_BUF)
+			rdma_req_put(rq, &rq->reqs[i]);
+	rq->wait_head = rq->wait_tail = NULL;
 	door_leave(&rq->door);		/* its place goes to the next */
 	nvmf_queue_closed(q);
 }
@@ -780,22 +887,20 @@ static void rdma_queue_free(struct rdma_queue *rq)
 		rdma_destroy_qp(rq->id);
 	if (rq->mr)
 		ibv_dereg_mr(rq->mr);
-	if (rq->data_mr)
-		ibv_dereg_mr(rq->data_mr);
+	if (rq->more_mr)
+		ibv_dereg_mr(rq->more_mr);
 	if (rq->cq) {
 		ibv_ack_cq_events(rq->cq, rq->cq_events);
 		ibv_destroy_cq(rq->cq);
 	}
 	if (rq->comp_ch)
 		ibv_destroy_comp_channel(rq->comp_ch);
-	if (rq->pd)
-		ibv_dealloc_pd(rq->pd);
 	if (rq->id)
 		rdma_destroy_id(rq->id);
 	if (rq->cm_ch)
 		rdma_destroy_event_channel(rq->cm_ch);
 	free(rq->mem);
-	free(rq->data);
+	free(rq->more);
 	free(rq->recvs);
 	free(rq->reqs);
 	free(rq->cid_of);
@@ -807,22 +912,35 @@ static void rdma_queue_free(struct rdma_queue *rq)
 /* Setup: a queue for an accepted connection                           */
 /* ==================================================================== */
 
-/* Carve the first registered allocation into slots and receive buffers:
+/* Receive i of n carved from area (| n in-capsule areas | n SQEs |),
+ * under lkey, ready to post. */
+static void rdma_recv_init(struct rdma_recv *rv, uint8_t *area, unsigned i, unsigned n,
+			   uint32_t lkey)
+{
+	rv->ctx.kind = RDMA_WR_RECV;
+	rv->icd = area + (size_t)i * RDMA_ICD;
+	rv->sqe = area + (size_t)n * RDMA_ICD + (size_t)i * sizeof(struct nvme_sqe);
+	rv->sge[0] = (struct ibv_sge){ (uintptr_t)rv->sqe, sizeof(struct nvme_sqe), lkey };
+	rv->sge[1] = (struct ibv_sge){ (uintptr_t)rv->icd, RDMA_ICD, lkey };
+	rv->wr = (struct ibv_recv_wr){ .wr_id = (uintptr_t)&rv->ctx, .sg_list = rv->sge,
+				       .num_sge = 2 };
+}
+
+/* Carve the registered allocation made at accept:
  *
- *   mem: | slot data: nr_reqs * 8 KiB | receives: entries * (64 + ICD) | CQEs |
+ *   mem: | in-capsule data: nr_recvs * 8 KiB | SQEs: nr_recvs * 64 | CQEs: nr_reqs * 16 |
  *
- * The slots' MDTS buffers come at Connect (rdma_queue_grow()).
+ * The other receives come at Connect (rdma_queue_grow()); a data buffer
+ * comes from the reactor's pool for each command that needs one.
  */
 static void rdma_queue_carve(struct rdma_queue *rq)
 {
-	uint8_t *recv_area = rq->mem + (size_t)rq->nr_reqs * RDMA_PRE_DATA;
-	struct nvme_cqe *rsps = (void *)(recv_area + (size_t)rq->entries * RDMA_CAPSULE_SIZE);
+	struct nvme_cqe *rsps = (void *)(rq->mem + (size_t)rq->nr_recvs * RDMA_CAPSULE_SIZE);
 
 	for (int i = rq->nr_reqs - 1; i >= 0; i--) {
 		struct rdma_req *t = &rq->reqs[i];
 
 		t->req.q = &rq->q;
-		t->req.data = rq->mem + (size_t)i * RDMA_PRE_DATA;
 		t->rsp = &rsps[i];
 		t->read_ctx.kind = RDMA_WR_READ;
 		t->read_part_ctx.kind = RDMA_WR_READ_PART;
@@ -832,19 +950,12 @@ static void rdma_queue_carve(struct rdma_queue *rq)
 		t->next_free = rq->free_reqs;
 		rq->free_reqs = t;
 	}
-	for (unsigned i = 0; i < rq->entries; i++) {
-		struct rdma_recv *rv = &rq->recvs[i];
-
-		rv->ctx.kind = RDMA_WR_RECV;
-		rv->buf = recv_area + (size_t)i * RDMA_CAPSULE_SIZE;
-		rv->sge = (struct ibv_sge){ (uintptr_t)rv->buf, RDMA_CAPSULE_SIZE, 0 };
-		rv->wr = (struct ibv_recv_wr){ .wr_id = (uintptr_t)&rv->ctx, .sg_list = &rv->sge,
-					       .num_sge = 1 };
-	}
+	for (unsigned i = 0; i < rq->nr_recvs; i++)
+		rdma_recv_init(&rq->recvs[i], rq->mem, i, rq->nr_recvs, 0);
 }
 
-/* The verbs objects: PD, completion channel, CQ, QP, and the MR over mem.
- * Returns 0, or an NVMe/RDMA reject status with why filled. */
+/* The verbs objects: the device's PD, completion channel, CQ, QP, and the
+ * MR over mem. Returns 0, or an NVMe/RDMA reject status with why filled. */
 static uint16_t rdma_queue_verbs(struct rdma_queue *rq, char *why, size_t wlen)
 {
 	struct ibv_context *dev = rq->id->verbs;
@@ -852,7 +963,7 @@ static uint16_t rdma_queue_verbs(struct rdma_queue *rq, char *why, size_t wlen)
 	struct ibv_qp_init_attr qa = { 0 };
 	char hint[256];
 
-	rq->pd = ibv_alloc_pd(dev);
+	rq->pd = rdma_pd_get(dev);
 	rq->comp_ch = rq->pd ? ibv_create_comp_channel(dev) : NULL;
 	rq->cq = rq->comp_ch ? ibv_create_cq(dev, max_send + rq->entries, rq, rq->comp_ch, 0) : NULL;
 	if (!rq->cq || rdma_nonblock(rq->comp_ch->fd)) {
@@ -865,7 +976,8 @@ static uint16_t rdma_queue_verbs(struct rdma_queue *rq, char *why, size_t wlen)
 	qa.qp_type = IBV_QPT_RC;
 	qa.cap.max_send_wr = max_send;
 	qa.cap.max_recv_wr = rq->entries;
-	qa.cap.max_send_sge = qa.cap.max_recv_sge = 1;
+	qa.cap.max_send_sge = 1;
+	qa.cap.max_recv_sge = 2;		/* SQE | in-capsule data */
 	if (rdma_create_qp(rq->id, rq->pd, &qa)) {
 		snprintf(why, wlen, "cannot create a QP of %u send and %u receive entries: %s",
 			 max_send, rq->entries, strerror(errno));
@@ -879,12 +991,10 @@ static uint16_t rdma_queue_verbs(struct rdma_queue *rq, char *why, size_t wlen)
 			 errno == ENOMEM || errno == EPERM ? hint : "");
 		return NVME_RDMA_CM_NO_RSC;
 	}
-	for (unsigned i = 0; i < rq->nr_reqs; i++)
-		rq->reqs[i].lkey = rq->mr->lkey;
-	for (unsigned i = 0; i < rq->entries; i++) {
-		rq->recvs[i].sge.lkey = rq->mr->lkey;
+	for (unsigned i = 0; i < rq->nr_recvs; i++) {
+		rq->recvs[i].sge[0].lkey = rq->recvs[i].sge[1].lkey = rq->mr->lkey;
 		if (rdma_post_recv(rq, &rq->recvs[i])) {
-			snprintf(why, wlen, "cannot post %u receives", rq->entries);
+			snprintf(why, wlen, "cannot post %u receives", rq->nr_recvs);
 			return NVME_RDMA_CM_NO_RSC;
 		}
 	}
@@ -892,8 +1002,9 @@ static uint16_t rdma_queue_verbs(struct rdma_queue *rq, char *why, size_t wlen)
 }
 
 /* A queue for a connection request whose private data passed the checks:
- * entries receive buffers (HSQSIZE + 1), twice as many slots so that a
- * slot whose SEND has not completed yet never holds the host back. */
+ * entries (HSQSIZE + 1) receive buffers once connected, RDMA_PRE_RECVS
+ * until then; twice as many slots as entries, so that a slot whose SEND
+ * has not completed yet never holds the host back. */
 static uint16_t rdma_queue_alloc(struct rdma_cm_id *id, uint16_t entries, struct rdma_queue **out,
 				 char *why, size_t wlen)
 {
@@ -908,6 +1019,7 @@ static uint16_t rdma_queue_alloc(struct rdma_cm_id *id, uint16_t entries, struct
 	rq->q.max_data = RDMA_PRE_DATA;	/* until Connect: rdma_queue_grow() */
 	rq->q.max_icd = RDMA_ICD;
 	rq->entries = entries;
+	rq->nr_recvs = entries < RDMA_PRE_RECVS ? entries : RDMA_PRE_RECVS;
 	rq->nr_reqs = entries * 2u;
 	rq->send_inv = true;
 	memcpy(&rq->q.local, rdma_get_local_addr(id), alen);
@@ -933,27 +1045,42 @@ static uint16_t rdma_queue_alloc(struct rdma_cm_id *id, uint16_t entries, struct
 }
 
 /*
- * Connect succeeded: the queue leaves the door and gets what a connected
- * queue needs, an MDTS buffer per slot under a second MR. Slots take
- * theirs as they next leave the free list. Called as Connect's response
- * goes out, so no later command sees the small buffers' limit (which
- * Identify would also report as MDTS). Returns 0 or -ENOMEM, logged.
+ * Connect succeeded: the queue leaves the door, takes commands up to
+ * MDTS, and gets the rest of its receive buffers (one per entry) under a
+ * second MR. Called as Connect's response goes out, so no later command
+ * sees the pre-Connect limit (which Identify would also report as MDTS).
+ * Returns 0 or -errno, logged.
  */
 static int rdma_queue_grow(struct rdma_queue *rq)
 {
-	size_t len = (size_t)rq->nr_reqs * NVMF_MAX_DATA;
+	size_t len = (size_t)(rq->entries - rq->nr_recvs) * RDMA_CAPSULE_SIZE;
 	char hint[256];
 
 	door_leave(&rq->door);
-	rq->data = aligned_alloc(NVMF_PAGE_SIZE, len);
-	rq->data_mr = rq->data ? ibv_reg_mr(rq->pd, rq->data, len, IBV_ACCESS_LOCAL_WRITE) : NULL;
-	if (!rq->data_mr) {
-		rdma_memlock_hint(hint, sizeof(hint), rdma_queue_mem(rq->entries));
+	rq->grown = true;
+	rq->q.max_data = NVMF_MAX_DATA;
+	if (len == 0)
+		return 0;
+	len = (len + NVMF_PAGE_SIZE - 1) & ~(size_t)(NVMF_PAGE_SIZE - 1);
+	rq->more = aligned_alloc(NVMF_PAGE_SIZE, len);
+	rq->more_mr = rq->more ? ibv_reg_mr(rq->pd, rq->more, len, IBV_ACCESS_LOCAL_WRITE) : NULL;
+	if (!rq->more_mr) {
+		rdma_memlock_hint(hint, sizeof(hint), len);
 		LOG_ERR("qid=%u %s: cannot register %zu KiB for a connected queue: %s; closing (%s)",
 			rq->q.qid, rq->q.peer, len >> 10, strerror(errno), hint);
 		return -ENOMEM;
 	}
-	rq->q.max_data = NVMF_MAX_DATA;
+	for (unsigned i = 0, n = rq->entries - rq->nr_recvs; rq->nr_recvs < rq->entries; i++) {
+		struct rdma_recv *rv = &rq->recvs[rq->nr_recvs];
+
+		rdma_recv_init(rv, rq->more, i, n, rq->more_mr->lkey);
+		if (rdma_post_recv(rq, rv)) {
+			LOG_ERR("qid=%u %s: cannot post %u receives; closing", rq->q.qid,
+				rq->q.peer, rq->entries);
+			return -EIO;
+		}
+		rq->nr_recvs++;
+	}
 	return 0;
 }
 
@@ -1130,11 +1257,17 @@ static void rdma_port_event(struct nvmf_poller *p, uint32_t events)
 	}
 }
 
-/* The reactor adopted the queue: watch its CM and completion channels,
- * arm the CQ, and reap what arrived while it was being handed over. */
+/* The reactor adopted the queue: make sure the reactor has its MR cache
+ * (rdma_mem.c), watch the queue's CM and completion channels, arm the CQ,
+ * and reap what arrived while it was being handed over. */
 static void rdma_start(struct nvmf_queue *q)
 {
 	struct rdma_queue *rq = container_of(q, struct rdma_queue, q);
+
+	if (rdma_mem_start(q->reactor)) {
+		LOG_ERR("qid=%u %s: out of memory for the MR cache; closing", q->qid, q->peer);
+		return rdma_queue_close(q);
+	}
 
 	rq->cm_poller = (struct nvmf_poller){ rq->cm_ch->fd, rdma_cm_queue_event };
 	rq->cq_poller = (struct nvmf_poller){ rq->comp_ch->fd, rdma_cq_event };
@@ -1167,19 +1300,6 @@ int rdma_have_device(char *err, size_t errlen)
 	return -ENODEV;
 }
 
-/* Warn early when locked memory will not cover one I/O queue. */
-static void rdma_check_memlock(void)
-{
-	struct rlimit rl;
-	char hint[256];
-
-	if (geteuid() == 0 || getrlimit(RLIMIT_MEMLOCK, &rl) || rl.rlim_cur == RLIM_INFINITY ||
-	    rl.rlim_cur >= rdma_queue_mem(NVMF_MAXCMD) + rdma_queue_mem(NVMF_ADMIN_QSIZE))
-		return;
-	rdma_memlock_hint(hint, sizeof(hint), rdma_queue_mem(NVMF_MAXCMD));
-	LOG_WARN("%s", hint);
-}
-
 /*
  * Listen for NVMe/RDMA connections on l->traddr:l->trsvcid through the
  * RDMA CM; reactor 0 takes the connection requests. Returns 0, or -errno
@@ -1194,6 +1314,10 @@ int rdma_port_listen(struct nvmf_listener *l, char *err, size_t errlen)
 	int rc;
 
 	if ((rc = rdma_have_device(err, errlen)))
+		return rc;
+	/* Locked memory: the pool, and one controller's admin and I/O queue. */
+	if ((rc = rdma_mem_init(rdma_queue_mem(NVMF_MAXCMD) + rdma_queue_mem(NVMF_ADMIN_QSIZE),
+				err, errlen)))
 		return rc;
 	if ((rc = getaddrinfo(l->traddr, l->trsvcid, &hints, &ai))) {
 		snprintf(err, errlen, "cannot listen on rdma %s:%s: %s (give a numeric address and port)",
@@ -1227,7 +1351,6 @@ int rdma_port_listen(struct nvmf_listener *l, char *err, size_t errlen)
 	if ((rc = nvmf_reactor_watch(&g_reactors[0], &l->poller, EPOLLIN)))
 		goto out_free;
 	freeaddrinfo(ai);
-	rdma_check_memlock();
 	return 0;
 out_free:
 	l->priv = NULL;
@@ -1278,10 +1401,34 @@ static void rdma_door_check(struct rdma_queue *rq)
 }
 
 /*
- * Once per reactor pass: reap every RDMA queue's completions, close
- * queues past their Connect deadline, and free
- * queues that are closed and whose last slot came back. Returns the
- * number of completions, so the reactor knows it found work.
+ * A buffer came back to the pool since rq last found it full: hand it to
+ * the waiting commands, oldest first. Stops at the first that still finds
+ * the pool full. Returns the number started.
+ */
+static int rdma_retry_waiters(struct rdma_queue *rq)
+{
+	int n = 0;
+
+	while (rq->wait_head && !rq->q.closing) {
+		struct rdma_req *t = rq->wait_head;
+		int rc = rdma_req_buf(rq, t);
+
+		if (rc == -EAGAIN)
+			break;
+		if (!(rq->wait_head = t->next_free))
+			rq->wait_tail = NULL;
+		rdma_req_run(t, rc);
+		n++;
+	}
+	return n;
+}
+
+/*
+ * Once per reactor pass: reap every RDMA queue's completions, start
+ * commands that waited for a buffer if one came back, close queues past
+ * their Connect deadline, and free queues that are closed and whose last
+ * slot came back. Returns the work done, so the reactor knows it found
+ * some.
  */
 int rdma_reactor_poll(struct nvmf_reactor *r)
 {
@@ -1297,6 +1444,8 @@ int rdma_reactor_poll(struct nvmf_reactor *r)
 			continue;
 		}
 		n += rdma_cq_poll(rq);
+		if (rq->wait_head && rq->wait_gen != r->pool.gen)
+			n += rdma_retry_waiters(rq);
 		if (rq->door && !q->closing)
 			rdma_door_check(rq);
 		if (q->closing && rq->nr_busy == 0) {

@@ -48,6 +48,7 @@
 #include "../trace.c"	/* the names of commands in log lines */
 #ifndef NVMF_NO_RDMA
 #include "../rdma.c"	/* rdma_capsule_decode(): bytes in, no device needed */
+#include "../rdma_mem.c"	/* what rdma.c registers with (never reached here) */
 #endif
 #include "test.h"
 

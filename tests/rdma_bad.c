@@ -23,7 +23,11 @@
  *   queues that never send Connect: BAD_PER_HOST of them are accepted,
  *     the next CM REQ from the same address is rejected (no resources),
  *     and each is disconnected by the target after BAD_CONNECT_MS
- *     (test-rdma.sh starts nvmf with these two limits).
+ *     (test-rdma.sh starts nvmf with these two limits). Given the
+ *     target's PID, the memory those 128-entry queues pin (VmPin: what
+ *     memory registration holds) must stay under BAD_PRE_PIN each.
+ *
+ *   rdma_bad ADDR PORT SUBNQN [TARGET_PID]
  *
  * Prints "ok N - ..." per check and "rdma_bad: N passed, M failed".
  */
@@ -53,8 +57,10 @@
 #define BAD_MSDBD	8		/* NVMF_RDMA_MSDBD */
 #define BAD_PER_HOST	8		/* --max-unconnected-per-host in test-rdma.sh */
 #define BAD_CONNECT_MS	4000		/* --connect-timeout in test-rdma.sh */
+#define BAD_PRE_PIN	(64 * 1024)	/* pinned per queue before Connect, at most */
 
 static const char *g_addr, *g_port, *g_nqn;
+static long g_target_pid;		/* 0: not given, memory not checked */
 
 /* One host connection: CM id, verbs objects, one registered buffer:
  *   buf: | 32 CQE receive slots | SQE + in-capsule area | data ... | */
@@ -545,20 +551,57 @@ static int cm_next(struct conn *c, int ms)
 	return type;
 }
 
-/* BAD_PER_HOST queues that never send Connect, one more refused, then
- * the target's deadline disconnects them all. */
+/* A "Name:   N kB" line of the target's /proc status, in KiB; -1 if
+ * there is none. */
+static long proc_kib(const char *name)
+{
+	char path[64], line[128];
+	size_t n = strlen(name);
+	long kib = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/status", g_target_pid);
+	if (!(f = fopen(path, "r")))
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, name, n) && line[n] == ':')
+			kib = strtol(line + n + 1, NULL, 10);
+	fclose(f);
+	return kib;
+}
+
+/* BAD_PER_HOST I/O queues of 128 entries that never send Connect, one
+ * more refused, then the target's deadline disconnects them all. While
+ * they wait, each may pin BAD_PRE_PIN at most: its receives for Connect
+ * and its responses, no data buffers. */
 static void test_never_connect(void)
 {
 	static struct conn idle[BAD_PER_HOST];
-	struct nvme_rdma_cm_req req = cm_req(0, 32, 31);
+	struct nvme_rdma_cm_req req = cm_req(1, 128, 127);
+	long pin0, rss0, pin, rss;
 	struct conn extra;
 	uint64_t t0 = now_ms();
 	int opened = 0, gone = 0, rc;
+
+	/* The earlier tests' queues and pool buffers go within a few seconds
+	 * (the pool gives back what was idle for 1 s): wait for that, so that
+	 * what we count is these queues' alone. */
+	while (g_target_pid && proc_kib("VmPin") > 0 && now_ms() - t0 < 5000)
+		poll(NULL, 0, 100);
+	pin0 = proc_kib("VmPin"), rss0 = proc_kib("VmRSS");
+	t0 = now_ms();
 
 	for (int i = 0; i < BAD_PER_HOST; i++)
 		opened += conn_open(&idle[i], &req, sizeof(req)) == 0;
 	CHECK(opened == BAD_PER_HOST, "%d of %d queues that never send Connect accepted", opened,
 	      BAD_PER_HOST);
+	if (g_target_pid) {
+		pin = proc_kib("VmPin"), rss = proc_kib("VmRSS");
+		CHECK(pin0 >= 0 && pin >= 0 && (pin - pin0) * 1024 <= (long)BAD_PRE_PIN * opened,
+		      "before Connect, %d queues of 128 entries pin %ld KiB (%ld KiB each, at most "
+		      "%d); RSS grew %ld KiB", opened, pin - pin0, opened ? (pin - pin0) / opened : 0,
+		      BAD_PRE_PIN >> 10, rss - rss0);
+	}
 	rc = conn_open(&extra, &req, sizeof(req));
 	CHECK(rc == 1 && extra.rej == NVME_RDMA_CM_NO_RSC,
 	      "one more from the same address: REJ no resources (rc %d, status %d, %llu ms in)",
@@ -586,11 +629,12 @@ int main(int argc, char **argv)
 {
 	struct nvme_rdma_cm_req r;
 
-	if (argc != 4) {
-		fprintf(stderr, "usage: rdma_bad ADDR PORT SUBNQN\n");
+	if (argc != 4 && argc != 5) {
+		fprintf(stderr, "usage: rdma_bad ADDR PORT SUBNQN [TARGET_PID]\n");
 		return 2;
 	}
 	g_addr = argv[1], g_port = argv[2], g_nqn = argv[3];
+	g_target_pid = argc == 5 ? strtol(argv[4], NULL, 10) : 0;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
 	r = cm_req(0, 32, 31);

@@ -12,6 +12,9 @@
 #   | bench (fio 4k randread QD32 and QD1, numbers to logs/bench.txt)
 #   | bad-input (nvmf only: tests/rdma_bad, then the target's fds are
 #     counted: every queue the bad hosts opened must be gone)
+#   | nvmf only, memory: what the connected kernel host's queues pin, that
+#     it all goes back after disconnect, and a second nvmf whose buffer
+#     pool holds one command, so most commands wait for a buffer
 #
 # The nvmf half is skipped until ./nvmf --version lists rdma among its
 # transports (rdma.c is built only when libibverbs and librdmacm exist).
@@ -107,7 +110,7 @@ c_rdma_bad() {
 	local before after i
 	[ -x tests/rdma_bad ] || { echo "tests/rdma_bad not built (make tests/rdma_bad)"; return 1; }
 	before=$(nvmf_fds)
-	run tests/rdma_bad "$ADDR" 4420 "$NQN" || return 1
+	run tests/rdma_bad "$ADDR" 4420 "$NQN" "$NVMF_PID" || return 1
 	for i in $(seq 50); do
 		after=$(nvmf_fds)
 		[ "$after" = "$before" ] && break
@@ -116,6 +119,56 @@ c_rdma_bad() {
 	echo "nvmf fds: $before before, $after after"
 	[ "$after" = "$before" ] || { ls -l "/proc/$NVMF_PID/fd"; return 1; }
 	kill -0 "$NVMF_PID"
+}
+
+# The target's pinned memory (what its memory registrations hold) and RSS.
+nvmf_mem() {
+	awk '/^(VmPin|VmRSS):/ { printf "%s %s kB ", $1, $2 }' "/proc/$NVMF_PID/status"
+	echo "($(ls /sys/class/nvme-fabrics/ctl 2>/dev/null | grep -c nvme) controllers)"
+}
+
+# c_mem_connected: print what nvmf holds with the kernel host connected
+# after fio (numbers for the log; data buffers come from the reactor's pool,
+# so they are bounded by --buffer-pool, 64 MiB, not by the queues).
+c_mem_connected() {
+	need_ctrl || return 1
+	echo "connected: $(nvmf_mem)" | tee -a "$LOGS/bench.txt"
+	[ "$(awk '/^VmPin:/ { print $2 }' "/proc/$NVMF_PID/status")" -le $((64 * 1024 + 4096)) ]
+}
+
+# c_mem_returns: with every host gone, the queues' registrations are gone
+# and, once the pool has been idle a second, so are the data buffers'.
+c_mem_returns() {
+	local i pin
+	for i in $(seq 50); do
+		pin=$(awk '/^VmPin:/ { print $2 }' "/proc/$NVMF_PID/status")
+		[ "$pin" = 0 ] && break
+		sleep 0.2
+	done
+	echo "after disconnect: $(nvmf_mem)" | tee -a "$LOGS/bench.txt"
+	[ "$pin" = 0 ]
+}
+
+# c_pool_wait: a second nvmf whose reactor pool holds one 128 KiB command
+# (--buffer-pool 128K; -i 128K so TCP's MDTS fits in it too). perf at
+# QD32 then has most commands waiting for a buffer: each must be served,
+# none failed, and every block written must read back the same.
+c_pool_wait() {
+	local pid i rc=0 tid="trtype:RDMA adrfam:IPv4 traddr:$ADDR trsvcid:4421 subnqn:$NQN"
+	echo "+ ./nvmf target -l rdma:$ADDR:4421 ... -i 128K --buffer-pool 128K"
+	# (the RPC socket cannot live on the 9p mount that holds $LOGS)
+	./nvmf target -l "rdma:$ADDR:4421" -D 0 -s "$NQN" --ns ram:16M -i 128K \
+		--buffer-pool 128K -r /tmp/nvmf-pool.sock >"$LOGS/nvmf-pool.log" 2>&1 &
+	pid=$!
+	for i in $(seq 50); do
+		grep -q '^try:' "$LOGS/nvmf-pool.log" && break
+		kill -0 "$pid" 2>/dev/null || { cat "$LOGS/nvmf-pool.log"; return 1; }
+		sleep 0.2
+	done
+	run ./nvmf perf -q 32 -o 65536 -w randrw -M 50 -t 2 --verify -r "$tid" || rc=1
+	run ./nvmf perf -q 32 -o 131072 -w randrw -M 50 -t 2 --verify -r "$tid" || rc=1
+	kill -TERM "$pid" && wait "$pid" || { echo "pool nvmf: exit $?"; tail "$LOGS/nvmf-pool.log"; rc=1; }
+	return $rc
 }
 
 rdma_checks() {
@@ -133,10 +186,17 @@ rdma_checks() {
 	check flush c_flush
 	check fio c_fio 16M
 	check bench c_bench
+	if [ "$TARGET" = nvmf ]; then
+		check mem-connected c_mem_connected
+	fi
 	check disconnect c_disconnect
+	if [ "$TARGET" = nvmf ]; then
+		check mem-returns c_mem_returns
+	fi
 	check reconnect c_reconnect
 	check connect-all c_connect_all 4420
 	if [ "$TARGET" = nvmf ]; then
 		check bad-input c_rdma_bad
+		check pool-wait c_pool_wait
 	fi
 }
