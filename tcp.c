@@ -1150,7 +1150,14 @@ static void tcp_out_advance(struct tcp_queue *tq, size_t sent)
 }
 
 /* Send what is queued, in as few writev() calls as the socket allows.
- * Returns 0, or -errno when the connection is broken. */
+ * Returns 0, or -errno when the connection is broken.
+ *
+ * Not implemented: MSG_ZEROCOPY for large sends, because the kernel would
+ * read the pages at transmit time, after writev() returns (breaking the
+ * rule of tcp_flush_tear, and holding a slot until a notification on the
+ * error queue), and because data looped to a local socket is copied
+ * anyway (the kernel's msg_zerocopy.rst, "Loopback"), so on the loopback
+ * that make bench uses it cannot gain. */
 static int tcp_flush(struct tcp_queue *tq)
 {
 	struct iovec iov[64];
