@@ -9,7 +9,8 @@
  *
  *   ram   the blocks are anonymous memory; everything completes inside
  *         submit(). Deallocated pages are handed back to the kernel, so
- *         they read as zeroes and cost nothing.
+ *         they read as zeroes and cost nothing. map() lends a read the
+ *         blocks themselves, so TCP sends them with no copy of ours.
  *   null  no blocks at all: writes vanish, reads return zeroes. For
  *         measuring the transport without a medium.
  *   file  a regular file or a block device, through io_uring; completions
@@ -90,6 +91,20 @@ static void ram_submit(struct nvmf_bdev *b, struct nvmf_req *r)
 	nvmf_bdev_done(r, NVME_SC_SUCCESS);
 }
 
+/*
+ * A read's blocks where they lie, for a transport that sends them from
+ * here (nvmf_io_in_place says when the bytes are taken). The mapping is
+ * page aligned, so the pointer is aligned to the block size: tcp.c finds
+ * block boundaries from the address alone.
+ */
+static uint8_t *ram_map(struct nvmf_bdev *b, uint64_t slba, uint64_t nblocks)
+{
+	struct ram_bdev *rb = b->priv;
+
+	(void)nblocks;		/* nvmf.c checked the range */
+	return rb->mem + (slba << b->lbads);
+}
+
 static void ram_free(struct nvmf_bdev *b)
 {
 	struct ram_bdev *rb = b->priv;
@@ -102,6 +117,7 @@ static const struct nvmf_bdev_ops ram_ops = {
 	.kind = "ram",
 	.submit = ram_submit,
 	.free = ram_free,
+	.map = ram_map,
 };
 
 /* ==================================================================== */

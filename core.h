@@ -85,6 +85,7 @@ void nvmf_async_event(struct nvmf_req *r);
 void nvmf_abort(struct nvmf_req *r);
 /* I/O commands; nvmf_flush_next and nvmf_bdev_done call each other */
 void nvmf_io(struct nvmf_req *r);
+void nvmf_io_in_place(struct nvmf_req *r, struct nvmf_bdev *b);
 int nvmf_io_prep(struct nvmf_req *r);
 bool nvmf_dsm_next(struct nvmf_req *r);
 void nvmf_flush_all(struct nvmf_req *r);

@@ -87,6 +87,7 @@ void nvmf_req_exec(struct nvmf_req *r)
 	r->xfer_len = 0;
 	r->ns = NULL;
 	r->ns_ref = false;
+	r->in_place = false;
 	r->aux = NULL;
 	if (g_trace)
 		nvmf_trace_cmd(r);
@@ -154,6 +155,38 @@ void nvmf_req_data_ready(struct nvmf_req *r)
 }
 
 /*
+ * May the transport leave r without a data buffer? Yes for a Read on an
+ * I/O queue whose namespace's backend can map its blocks: nvmf_io() then
+ * points r->data at the namespace (nvmf_io_in_place). A transport asks
+ * only when it can send from any memory (TCP, not RDMA: its data must be
+ * registered). Its blocks must be at most a page: that is what a
+ * transport copies to finish a block a send stopped in. The answer holds
+ * until this reactor pass ends: a namespace can be taken away, or
+ * replaced, only after nvmf_quiesce().
+ */
+bool nvmf_req_reads_in_place(const struct nvmf_req *r)
+{
+	const struct nvmf_ns *ns;
+
+	if (!r->q->qid || !r->q->ctrl || r->sqe.opcode != NVME_CMD_READ)
+		return false;
+	ns = nvmf_ns_get(r->q->ctrl->subsys, le32toh(r->sqe.nsid));
+	return ns && ns->bdev->ops->map && ns->bdev->blksz <= NVMF_PAGE_SIZE;
+}
+
+/* The transport has sent an in-place read's data (or dropped it with its
+ * connection): the namespace may go now. */
+void nvmf_req_release(struct nvmf_req *r)
+{
+	if (r->ns_ref) {
+		r->ns_ref = false;
+		atomic_fetch_sub(&r->ns->inflight, 1);
+	}
+	r->in_place = false;
+	r->data = NULL;
+}
+
+/*
  * Finish a command: fill the CQE [BASE-2.0c §4.6] and give it back to the
  * transport. SQHD is our SQ head, or FFFFh when the host turned SQ flow
  * control off at Connect [BASE-2.0c Fig. 92; §6.3 CATTR].
@@ -177,7 +210,9 @@ void nvmf_req_done(struct nvmf_req *r, uint16_t status)
 
 		nvmf_trace("done %s", trace_cqe(line, sizeof(line), &r->sqe, &r->cqe, q->qid));
 	}
-	if (r->ns_ref) {		/* the last touch of r->ns */
+	/* The last touch of r->ns, unless the data to send is the namespace's
+	 * own memory: then the transport lets go (nvmf_req_release). */
+	if (r->ns_ref && !r->in_place) {
 		r->ns_ref = false;
 		atomic_fetch_sub(&r->ns->inflight, 1);
 	}
@@ -632,7 +667,45 @@ void nvmf_io(struct nvmf_req *r)
 			return nvmf_req_done(r, NVME_SC_INTERNAL);
 		r->bio_buf = r->aux;
 	}
+	if (r->bio == BIO_READ && !r->data)	/* nvmf_req_reads_in_place() said so */
+		return nvmf_io_in_place(r, b);
 	b->ops->submit(b, r);
+}
+
+/*
+ * A Read sent from the namespace's own memory: no copy here, the kernel's
+ * copy into the socket is the only one. The rules that make it correct:
+ *
+ *   when     the bytes are taken when the transport's send takes them,
+ *            at any time between now and the completion; a read and a
+ *            write outstanding together have no order [BASE-2.0c §3.4.1,
+ *            NVM-1.0c §2.1.2], but a write completed before this read
+ *            was submitted is in memory already, so it is always seen
+ *            [NVM-1.0c §2.1.4.2, last paragraph].
+ *   blocks   AWUN is 0h: one logical block is atomic against reads
+ *            [NVM-1.0c §2.1.4.1]. The transport sends each block whole
+ *            in one send, or copies what the send left of it at once
+ *            (tcp.c: tcp_flush_tear), so no write on this reactor can
+ *            land in the middle of a block it sends.
+ *   digest   a data digest must cover the bytes sent; a write may change
+ *            them between the CRC and the send, so the transport does not
+ *            read in place when DDGST is on (it copies: one snapshot).
+ *   lifetime r holds ns->inflight until nvmf_req_release(), not just
+ *            until the completion, so removing the namespace waits until
+ *            the bytes have left (nvmf_subsys_detach_ns).
+ *
+ * Not implemented: block atomicity against a write that another reactor
+ * copies in at the same instant the kernel copies out [NVM-1.0c
+ * §2.1.4.1], because that needs a lock per block range on every command;
+ * two memcpy()s of the buffered path race in the same way.
+ */
+void nvmf_io_in_place(struct nvmf_req *r, struct nvmf_bdev *b)
+{
+	r->data = b->ops->map ? b->ops->map(b, r->slba, r->nblocks) : NULL;
+	if (!r->data)		/* cannot happen: the namespace is the one we asked about */
+		return nvmf_req_done(r, NVME_SC_INTERNAL);
+	r->in_place = true;
+	nvmf_bdev_done(r, NVME_SC_SUCCESS);
 }
 
 /*

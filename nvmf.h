@@ -156,6 +156,9 @@ struct nvmf_bdev_ops {
 	void (*submit)(struct nvmf_bdev *b, struct nvmf_req *r);
 	int (*poll)(struct nvmf_bdev *b);
 	void (*free)(struct nvmf_bdev *b);
+	/* Optional (ram): the blocks' own memory, for a read sent from where
+	 * it lies. Valid while the namespace is held (ns->inflight). */
+	uint8_t *(*map)(struct nvmf_bdev *b, uint64_t slba, uint64_t nblocks);
 };
 
 struct nvmf_bdev {
@@ -250,6 +253,8 @@ struct nvme_bus {
  *               H2CData; RDMA: RDMA READ), then call nvmf_req_data_ready().
  *   complete:   send r->data (r->xfer_len bytes) if the command reads, then
  *               the response in r->cqe; the slot is free once it is sent.
+ *               When r->in_place, r->data is the namespace's memory: call
+ *               nvmf_req_release() once the bytes are in the socket.
  *   close:      the controller is gone: tear the connection down.
  */
 struct nvmf_transport_ops {
@@ -285,6 +290,8 @@ struct nvmf_req {
 	bool ns_ref;			/* holds ns->inflight (live removal) */
 	uint64_t ns_seq;		/* which ns nvmf_io_prep checked */
 	uint8_t *bio_buf;		/* where the backend reads or writes */
+	bool in_place;			/* data is the namespace's memory: a read
+					 * the backend mapped (nvmf_io_in_place) */
 	uint8_t *aux;			/* Compare: the medium's copy */
 	uint32_t dsm_next;		/* Dataset Management: next range */
 };
@@ -443,6 +450,8 @@ void nvmf_quiesce(void);
 
 void nvmf_req_exec(struct nvmf_req *r);		/* a capsule arrived */
 void nvmf_req_data_ready(struct nvmf_req *r);	/* fetch_data finished */
+bool nvmf_req_reads_in_place(const struct nvmf_req *r);	/* no buffer needed */
+void nvmf_req_release(struct nvmf_req *r);	/* in-place data has left */
 void nvmf_req_fail(struct nvmf_req *r, uint16_t status);	/* transport error */
 void nvmf_queue_tick(struct nvmf_queue *q);	/* timers, events */
 void nvmf_queue_closed(struct nvmf_queue *q);	/* transport let go */

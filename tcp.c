@@ -151,10 +151,12 @@ struct tcp_req {
 };
 
 /* One queued piece of output. When it is fully sent, req (if set) is
- * finished: its slot goes back on the free list. */
+ * finished: its slot goes back on the free list. blksz is set on a read's
+ * data sent in place, from the namespace's memory (see tcp_flush_tear). */
 struct tcp_out {
 	struct iovec iov;
 	struct tcp_req *req;
+	uint32_t blksz;			/* in-place data: its block size; else 0 */
 };
 
 struct tcp_queue {
@@ -186,6 +188,8 @@ struct tcp_queue {
 	/* send */
 	struct tcp_out *out;
 	uint32_t out_head, out_count, out_cap;
+	uint32_t tear_off, tear_len;	/* tear[tear_off..tear_len) goes first */
+	_Alignas(64) uint8_t tear[NVMF_PAGE_SIZE];	/* rest of a block begun */
 	_Alignas(8) uint8_t icresp[sizeof(struct nvme_tcp_icresp)];
 	_Alignas(8) uint8_t term[sizeof(struct nvme_tcp_term) + NVME_TCP_TERM_MAX_DATA];
 
@@ -261,6 +265,8 @@ static struct tcp_req *tcp_req_get(struct tcp_queue *tq)
 /* The slot is done: its data buffer goes back to the reactor's pool. */
 static void tcp_req_put(struct tcp_queue *tq, struct tcp_req *t)
 {
+	if (t->req.in_place)		/* its data has left: the namespace may go */
+		nvmf_req_release(&t->req);
 	if (t->buf_cap) {
 		nvmf_buf_put(&tq->q.reactor->pool, t->req.data, t->buf_cap);
 		t->buf_cap = 0;
@@ -317,6 +323,13 @@ static void tcp_out_push(struct tcp_queue *tq, void *base, size_t len, struct tc
 	o->iov.iov_base = base;
 	o->iov.iov_len = len;
 	o->req = t;
+	o->blksz = 0;
+}
+
+/* Is anything queued that the socket has not taken yet? */
+static bool tcp_out_pending(const struct tcp_queue *tq)
+{
+	return tq->out_count || tq->tear_len;
 }
 
 /*
@@ -425,7 +438,7 @@ int tcp_reactor_poll(struct nvmf_reactor *r)
 		}
 		if (!q->closing && tcp_queue_can_retry(tq))
 			tcp_retry_waiters(tq);
-		if (!q->closing && tq->out_count && !tq->want_out && tcp_flush(tq) < 0)
+		if (!q->closing && tcp_out_pending(tq) && !tq->want_out && tcp_flush(tq) < 0)
 			tcp_queue_close(q);
 		if (q->closing && tq->nr_busy == 0) {
 			*pp = q->next;
@@ -950,8 +963,12 @@ static void tcp_cmd_ready(struct tcp_req *t)
 	/* Before Connect a queue takes little data (Connect's is 1 KiB), so
 	 * a peer that never connects cannot hold big buffers. */
 	tq->q.max_data = tq->q.ctrl ? g_tcp_max_io_size : TCP_PRE_CONNECT_DATA;
-	/* Data beyond MDTS needs no buffer: nvmf_req_exec() fails it. */
-	if (len && !t->req.icd_len && len <= tq->q.max_data && tcp_buf_get(tq, t, len)) {
+	/* Data beyond MDTS needs no buffer: nvmf_req_exec() fails it. Nor
+	 * does a read that goes out from the namespace's own memory; with a
+	 * data digest it gets a buffer, a snapshot the CRC and the send
+	 * agree on (nvmf_io_in_place says why). */
+	if (len && !t->req.icd_len && len <= tq->q.max_data &&
+	    (tq->ddgst || !nvmf_req_reads_in_place(&t->req)) && tcp_buf_get(tq, t, len)) {
 		tcp_wait_buf(tq, t);
 		return;
 	}
@@ -1018,6 +1035,9 @@ static bool tcp_send_c2h(struct tcp_queue *tq, struct tcp_req *t)
 	d->datal = htole32(len);
 	tcp_send_hdr(tq, t->c2h, sizeof(*d), pdo, NULL);
 	tcp_out_push(tq, t->req.data, len, success && !tq->ddgst ? t : NULL);
+	if (t->req.in_place)
+		tq->out[(tq->out_head + tq->out_count - 1) % tq->out_cap].blksz =
+			1u << t->req.ns->bdev->lbads;
 	if (tq->ddgst) {
 		t->ddgst = htole32(tcp_crc32c(t->req.data, len));
 		tcp_out_push(tq, &t->ddgst, sizeof(t->ddgst), success ? t : NULL);
@@ -1070,46 +1090,99 @@ static void tcp_fetch_data(struct nvmf_req *r)
 /* Send: one writev() for everything queued                             */
 /* ==================================================================== */
 
+/*
+ * A send stopped inside a block of in-place read data, at the head of the
+ * ring (o): copy the rest of that block into tq->tear now, before anything
+ * else on this reactor can write to it, and step o past it; tcp_flush
+ * sends tear first. So every block leaves whole, as it was at one instant
+ * (AWUN, nvmf.c: nvmf_io_in_place). Blocks are at most a page and the
+ * data starts on a block boundary (bdev.c: ram_map), so the address
+ * alone says where in its block a send stopped:
+ *
+ *   namespace   |  block k  | block k+1 |
+ *   sent        |=====|                      the kernel took this
+ *   tear              |.....|                copied now, sent next
+ *   o                       |=========...    still sent in place
+ */
+static void tcp_flush_tear(struct tcp_queue *tq, struct tcp_out *o)
+{
+	uint32_t in = o->blksz ? (uintptr_t)o->iov.iov_base & (o->blksz - 1) : 0;
+	size_t k;
+
+	if (!in)
+		return;
+	k = o->blksz - in < o->iov.iov_len ? o->blksz - in : o->iov.iov_len;
+	memcpy(tq->tear, o->iov.iov_base, k);
+	tq->tear_off = 0;
+	tq->tear_len = k;
+	o->iov.iov_base = (char *)o->iov.iov_base + k;
+	o->iov.iov_len -= k;
+}
+
+/* The socket took sent bytes: the tear first, then the ring in order.
+ * Fully sent entries leave the ring and finish their slots. */
+static void tcp_out_advance(struct tcp_queue *tq, size_t sent)
+{
+	if (tq->tear_len) {
+		size_t k = sent < tq->tear_len - tq->tear_off ? sent : tq->tear_len - tq->tear_off;
+
+		tq->tear_off += k;
+		sent -= k;
+		if (tq->tear_off == tq->tear_len)
+			tq->tear_off = tq->tear_len = 0;
+	}
+	while (tq->out_count) {
+		struct tcp_out *o = &tq->out[tq->out_head];
+		size_t k = sent < o->iov.iov_len ? sent : o->iov.iov_len;
+
+		o->iov.iov_base = (char *)o->iov.iov_base + k;
+		o->iov.iov_len -= k;
+		sent -= k;
+		if (o->iov.iov_len)
+			tcp_flush_tear(tq, o);
+		if (o->iov.iov_len)
+			break;
+		tq->out_head = (tq->out_head + 1) % tq->out_cap;
+		tq->out_count--;
+		if (o->req)
+			tcp_req_put(tq, o->req);
+	}
+}
+
 /* Send what is queued, in as few writev() calls as the socket allows.
- * Returns 0, or -errno when the connection is broken. */
+ * Returns 0, or -errno when the connection is broken.
+ *
+ * Not implemented: MSG_ZEROCOPY for large sends, because the kernel would
+ * read the pages at transmit time, after writev() returns (breaking the
+ * rule of tcp_flush_tear, and holding a slot until a notification on the
+ * error queue), and because data looped to a local socket is copied
+ * anyway (the kernel's msg_zerocopy.rst, "Loopback"), so on the loopback
+ * that make bench uses it cannot gain. */
 static int tcp_flush(struct tcp_queue *tq)
 {
 	struct iovec iov[64];
 
-	while (tq->out_count) {
+	while (tcp_out_pending(tq)) {
 		int n = 0;
 		ssize_t sent;
 
-		while (n < (int)ARRAY_SIZE(iov) && n < (int)tq->out_count) {
-			iov[n] = tq->out[(tq->out_head + n) % tq->out_cap].iov;
-			n++;
-		}
+		if (tq->tear_len)
+			iov[n++] = (struct iovec){ tq->tear + tq->tear_off, tq->tear_len - tq->tear_off };
+		for (uint32_t i = 0; n < (int)ARRAY_SIZE(iov) && i < tq->out_count; i++)
+			iov[n++] = tq->out[(tq->out_head + i) % tq->out_cap].iov;
 		sent = writev(tq->poller.fd, iov, n);
 		if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			break;
 		if (sent < 0)
 			return -errno;
-		while (sent > 0) {
-			struct tcp_out *o = &tq->out[tq->out_head];
-			size_t k = (size_t)sent < o->iov.iov_len ? (size_t)sent : o->iov.iov_len;
-
-			o->iov.iov_base = (char *)o->iov.iov_base + k;
-			o->iov.iov_len -= k;
-			sent -= k;
-			if (o->iov.iov_len)
-				break;
-			tq->out_head = (tq->out_head + 1) % tq->out_cap;
-			tq->out_count--;
-			if (o->req)
-				tcp_req_put(tq, o->req);
-		}
+		tcp_out_advance(tq, sent);
 	}
 	/* Sleep on EPOLLOUT only while the socket is what holds us back. */
-	if (!!tq->out_count != tq->want_out) {
-		tq->want_out = !!tq->out_count;
+	if (tcp_out_pending(tq) != tq->want_out) {
+		tq->want_out = tcp_out_pending(tq);
 		tcp_set_events(tq);
 	}
-	if (!tq->out_count && tq->close_after_flush)
+	if (!tcp_out_pending(tq) && tq->close_after_flush)
 		return -ECONNABORTED;
 	return 0;
 }
@@ -1218,6 +1291,7 @@ static void tcp_queue_close(struct nvmf_queue *q)
 	tq->wait_head = tq->wait_tail = NULL;
 	tq->rx_paused = false;
 	tq->out_count = 0;
+	tq->tear_off = tq->tear_len = 0;
 	nvmf_queue_closed(q);
 }
 
