@@ -175,7 +175,7 @@ bt_verdict() {
 		record skip "$name" "blktests did not run it: $(bt_why_not_run "$t")"
 	elif [ "$st" = passed ]; then
 		record ok "$name"
-	elif [ "$TARGET" = nvmet ] && why=$(bt_listed "$t" nvmet) && [ -n "$why" ]; then
+	elif why=$(bt_listed "$t" nvmet) && [ -n "$why" ]; then
 		record skip "$name" "fails against nvmet (the control) on $KERNEL: $why"
 	elif [ "$TARGET" = nvmf ] &&
 		ctl=$(awk -v t="$t" -F'\t' '$1 == t { print $2 }' "$LOGS/nvmet-blktests.tsv" 2>/dev/null) &&
@@ -201,7 +201,7 @@ bt_show_failure() {
 bt_unexplained() {
 	local t st
 	while IFS=$'\t' read -r t st; do
-		[ "$st" = failed ] && [ -z "$(bt_listed "$t" n/a)" ] && echo "$t"
+		[ "$st" = failed ] && [ -z "$(bt_listed "$t" n/a)$(bt_listed "$t" nvmet)" ] && echo "$t"
 	done <"$LOGS/nvmf-blktests.tsv"
 }
 
