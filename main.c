@@ -420,8 +420,9 @@ static void nvmf_target_usage(FILE *f)
 		"      --dhchap-dhgroups LIST  DH groups allowed (default null,ffdhe2048,\n"
 		"                              ffdhe3072,ffdhe4096,ffdhe6144,ffdhe8192)\n"
 		"  -m, --cpumask MASK          one reactor per core in MASK, pinned (e.g. 0x3)\n"
-		"  -i, --max-io-size SIZE      MDTS over TCP: the most data one command\n"
-		"                              carries, a power of two (default %uK)\n"
+		"  -i, --max-io-size SIZE      MDTS: the most data one command carries,\n"
+		"                              a power of two (default %uK over TCP,\n"
+		"                              128K over RDMA)\n"
 		"      --buffer-pool SIZE      data buffers each reactor may hold for the\n"
 		"                              commands in flight (default %uM); a command\n"
 		"                              that finds none free waits for one\n"
@@ -587,7 +588,11 @@ static int nvmf_parse_buffers(int opt, const char *arg, char *err, size_t errlen
 		return -EINVAL;
 	}
 	*(opt == 'i' ? &max_io : &pool) = v;
-	return tcp_set_buffers(max_io, pool, err, errlen);
+	if (tcp_set_buffers(max_io, pool, err, errlen))
+		return -EINVAL;
+	if (opt == 'i')		/* -i is for both transports */
+		g_rdma_max_io_size = max_io;
+	return 0;
 }
 
 /*
@@ -843,7 +848,7 @@ static void nvmf_banner(void)
 			disc = l;
 	}
 	printf("  MDTS %u KiB over TCP (%u KiB over RDMA), buffer pool %llu KiB per reactor\n",
-	       g_tcp_max_io_size >> 10, NVMF_MAX_DATA >> 10,
+	       g_tcp_max_io_size >> 10, g_rdma_max_io_size >> 10,
 	       (unsigned long long)(g_buf_pool_size >> 10));
 	printf("  MAXCMD %u, in-capsule data %u bytes, %d reactor(s)\n",
 	       g_limits.max_queue_depth, g_limits.io_icd, g_nr_reactors);

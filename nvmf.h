@@ -37,8 +37,8 @@
 
 /* Limits we advertise. MDTS is 2^NVMF_MDTS pages of 4 KiB (Identify
  * Controller MDTS is in units of CAP.MPSMIN) [BASE-2.0c Fig. 275]. This
- * is RDMA's (its buffers are still per queue) and the PCIe backends'
- * bounce size; TCP's is an option (g_tcp_max_io_size). */
+ * is the PCIe backends' bounce size and RDMA's default; TCP's and RDMA's
+ * are options (g_tcp_max_io_size, g_rdma_max_io_size). */
 #define NVMF_PAGE_SIZE		4096u
 #define NVMF_MDTS		5		/* 128 KiB */
 #define NVMF_MAX_DATA		(NVMF_PAGE_SIZE << NVMF_MDTS)
@@ -492,7 +492,8 @@ extern uint32_t g_tcp_maxh2cdata;
  * 1280 KiB, rounded up to a power of two, as MDTS must be). */
 #define NVMF_TCP_MAX_IO_DEFAULT	(2u << 20)
 #define NVMF_MAX_IO_LIMIT	(NVMF_PAGE_SIZE << (NVMF_BUF_CLASSES - 1))	/* 8 MiB */
-extern uint32_t g_tcp_max_io_size;
+extern uint32_t g_tcp_max_io_size, g_rdma_max_io_size;
+int nvmf_check_buffers(uint64_t max_io, uint64_t pool, char *err, size_t errlen);
 int tcp_set_buffers(uint64_t max_io, uint64_t pool, char *err, size_t errlen);
 
 /* ==================================================================== */

@@ -1058,7 +1058,7 @@ static int rdma_queue_grow(struct rdma_queue *rq)
 
 	door_leave(&rq->door);
 	rq->grown = true;
-	rq->q.max_data = NVMF_MAX_DATA;
+	rq->q.max_data = g_rdma_max_io_size;
 	if (len == 0)
 		return 0;
 	len = (len + NVMF_PAGE_SIZE - 1) & ~(size_t)(NVMF_PAGE_SIZE - 1);

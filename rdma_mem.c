@@ -228,10 +228,10 @@ int rdma_mem_init(size_t queues_need, char *err, size_t errlen)
 	struct rlimit rl;
 	char hint[256];
 
-	if (g_buf_pool_size < NVMF_MAX_DATA) {
+	if (g_buf_pool_size < g_rdma_max_io_size) {
 		snprintf(err, errlen, "a buffer pool of %llu KiB is smaller than one NVMe/RDMA "
 			 "command (%u KiB): give --buffer-pool at least that",
-			 (unsigned long long)g_buf_pool_size >> 10, NVMF_MAX_DATA >> 10);
+			 (unsigned long long)g_buf_pool_size >> 10, g_rdma_max_io_size >> 10);
 		return -EINVAL;
 	}
 	if (!g_rdma_mrs && !(g_rdma_mrs = calloc(g_nr_reactors, sizeof(*g_rdma_mrs)))) {

@@ -1122,7 +1122,7 @@ int rpc_start(const char *path, char *err, size_t errlen)
 	for (struct nvmf_listener *l = g_listeners; l; l = l->next) {	/* the command line's */
 		struct rpc_transport *t = rpc_transport_of(l->trtype);
 
-		uint32_t mio = t->trtype == NVMF_TRTYPE_TCP ? g_tcp_max_io_size : NVMF_MAX_DATA;
+		uint32_t mio = t->trtype == NVMF_TRTYPE_TCP ? g_tcp_max_io_size : g_rdma_max_io_size;
 
 		if (!t->created)
 			*t = (struct rpc_transport){ t->name, t->trtype, true, g_limits.max_queue_depth,

@@ -512,13 +512,12 @@ int rpc_create_transport(struct json_object *p, struct json_object **res, struct
 	 * take it, so that a saved config loads there too (SPDK refuses more
 	 * than 16 io_unit_size units in one max_io_size). A -i given on our
 	 * command line wins: the user asked for it. */
+	if (!mio && t->trtype == NVMF_TRTYPE_TCP)
+		mio = g_tcp_max_io_size != NVMF_TCP_MAX_IO_DEFAULT ? g_tcp_max_io_size : NVMF_MAX_DATA;
 	if (!mio)
-		mio = t->trtype == NVMF_TRTYPE_TCP && g_tcp_max_io_size != NVMF_TCP_MAX_IO_DEFAULT ?
-		      g_tcp_max_io_size : NVMF_MAX_DATA;
-	if (t->trtype != NVMF_TRTYPE_TCP && mio != NVMF_MAX_DATA)
-		return rpc_fail(e, RPC_INVALID_PARAMS, "max_io_size %llu: MDTS over RDMA is %u bytes in "
-				"this build (its data buffers are still per queue)",
-				(unsigned long long)mio, NVMF_MAX_DATA);
+		mio = g_rdma_max_io_size;
+	if (t->trtype != NVMF_TRTYPE_TCP && nvmf_check_buffers(mio, g_buf_pool_size, err, sizeof(err)))
+		return rpc_fail(e, RPC_INVALID_PARAMS, "%s", err);
 	if (iou < 512 || (iou & (iou - 1)) || iou > mio)
 		return rpc_fail(e, RPC_INVALID_PARAMS, "io_unit_size %llu: a power of two, 512..max_io_size",
 				(unsigned long long)iou);
@@ -526,6 +525,8 @@ int rpc_create_transport(struct json_object *p, struct json_object **res, struct
 	    tcp_set_buffers(mio, nsb ? nsb * iou : g_buf_pool_size, err, sizeof(err)))
 		return rpc_fail(e, RPC_INVALID_PARAMS, "%s%s", err,
 				nsb ? " (the pool is num_shared_buffers * io_unit_size)" : "");
+	if (t->trtype != NVMF_TRTYPE_TCP)
+		g_rdma_max_io_size = mio;
 	g_limits.max_queue_depth = qd;
 	g_limits.max_io_qpairs = ioq;
 	g_limits.io_icd = icd;

@@ -244,8 +244,12 @@ cerr "nvmf_subsystem_add_listener: address in use" 'Address already in use' \
 cerr "nvmf_subsystem_add_listener: RDMA before its transport" 'no RDMA transport|without RDMA|TCP only' \
 	nvmf_subsystem_add_listener $nqn -t RDMA -a 127.0.0.1 -s 4420
 if ./nvmf --version | grep -qE 'transports: [a-z, ]*\brdma\b'; then
-	cok "nvmf_create_transport -t RDMA" '' nvmf_create_transport -t RDMA -u 8192
+	cerr "nvmf_create_transport -t RDMA: MDTS not a power of two" 'power of two' \
+		nvmf_create_transport -t RDMA -u 8192 -i 300000
+	cok "nvmf_create_transport -t RDMA -i 1 MiB" '' nvmf_create_transport -t RDMA -u 8192 -i 1048576
 	cok "nvmf_get_transports lists RDMA" '"trtype": "RDMA"' nvmf_get_transports --trtype RDMA
+	cok "nvmf_get_transports: RDMA's MDTS is 1 MiB" '"max_io_size": 1048576' \
+		nvmf_get_transports --trtype RDMA
 	# This machine has no RDMA device (the lab VM's rxe does): the answer says what to do.
 	cerr "nvmf_subsystem_add_listener: RDMA with no RDMA device" 'rdma link add|RDMA interface|RDMA CM' \
 		nvmf_subsystem_add_listener $nqn -t RDMA -a 127.0.0.1 -s 4420

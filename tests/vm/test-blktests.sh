@@ -89,12 +89,9 @@ blktests_start_nvmf() {
 	bt_prepare || return 1
 	# No subsystem and no listener: the hook adds them per test, by RPC.
 	# nvmet sets no MDTS; nvme/029 sends single commands of 512 KiB, so
-	# over TCP ask for 1 MiB (rpc.py's default is SPDK's 128 KiB). RDMA's
-	# buffers are still per queue, fixed at 128 KiB.
-	local bt_mio=
-	[ "$BT_TRTYPE" = tcp ] && bt_mio="-i 1048576 -u 131072"
+	# ask for 1 MiB (rpc.py's default is SPDK's 128 KiB).
 	NVMF_WAIT_PORTS='' nvmf_start "$LOGS/nvmf-target-blktests${1:-}.log" --empty -r "$BT_RPC" -D 0 &&
-		./nvmf rpc -s "$BT_RPC" nvmf_create_transport -t "$BT_TRTYPE" $bt_mio >/dev/null
+		./nvmf rpc -s "$BT_RPC" nvmf_create_transport -t "$BT_TRTYPE" -i 1048576 -u 131072 >/dev/null
 }
 blktests_stop_nvmf() { bt_leftovers; nvmf_stop; }
 
