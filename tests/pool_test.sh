@@ -67,8 +67,10 @@ if [ -n "$SPDK" ]; then
 	tgt=$!; pids+=($tgt)
 	for _ in $(seq 600); do [ -S "$sock" ] && break; sleep 0.1; done
 	R="$SPDK rpc.py -s $sock"
-	check "rpc.py nvmf_create_transport -t RDMA -i 1048576 is refused with a reason" \
-		bash -c "$R nvmf_create_transport -t RDMA -i 1048576 2>&1 | tee -a $DETAIL | grep -q 'per queue'"
+	check "rpc.py nvmf_create_transport -t RDMA -i 3145728 is refused with a reason" \
+		bash -c "$R nvmf_create_transport -t RDMA -i 3145728 2>&1 | tee -a $DETAIL | grep -q 'power of two'"
+	check "rpc.py nvmf_create_transport -t RDMA -i 1048576 (RDMA's buffers come from the pool too)" \
+		$R nvmf_create_transport -t RDMA -i 1048576
 	check "rpc.py nvmf_create_transport -t TCP -i 1048576 -u 65536 -n 64" \
 		$R nvmf_create_transport -t TCP -i 1048576 -u 65536 -n 64
 	out=$($R nvmf_get_transports 2>&1); echo "$out" >>"$DETAIL"
