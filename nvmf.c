@@ -174,14 +174,21 @@ bool nvmf_req_reads_in_place(const struct nvmf_req *r)
 	return ns && ns->bdev->ops->map && ns->bdev->blksz <= NVMF_PAGE_SIZE;
 }
 
-/* The transport has sent an in-place read's data (or dropped it with its
- * connection): the namespace may go now. */
-void nvmf_req_release(struct nvmf_req *r)
+/* r lets go of its namespace: ns->inflight is what removal waits for
+ * (nvmf_subsys_detach_ns). */
+static void nvmf_req_drop_ns(struct nvmf_req *r)
 {
 	if (r->ns_ref) {
 		r->ns_ref = false;
 		atomic_fetch_sub(&r->ns->inflight, 1);
 	}
+}
+
+/* The transport has sent an in-place read's data (or dropped it with its
+ * connection): the namespace may go now. */
+void nvmf_req_release(struct nvmf_req *r)
+{
+	nvmf_req_drop_ns(r);
 	r->in_place = false;
 	r->data = NULL;
 }
@@ -212,10 +219,8 @@ void nvmf_req_done(struct nvmf_req *r, uint16_t status)
 	}
 	/* The last touch of r->ns, unless the data to send is the namespace's
 	 * own memory: then the transport lets go (nvmf_req_release). */
-	if (r->ns_ref && !r->in_place) {
-		r->ns_ref = false;
-		atomic_fetch_sub(&r->ns->inflight, 1);
-	}
+	if (!r->in_place)
+		nvmf_req_drop_ns(r);
 	q->ops->complete(r);
 }
 
@@ -847,10 +852,7 @@ bool nvmf_flush_next(struct nvmf_req *r)
 {
 	struct nvmf_subsys *s = r->q->ctrl->subsys;
 
-	if (r->ns_ref) {		/* the previous namespace is flushed */
-		r->ns_ref = false;
-		atomic_fetch_sub(&r->ns->inflight, 1);
-	}
+	nvmf_req_drop_ns(r);		/* the previous namespace is flushed */
 	while (r->dsm_next < NVMF_MAX_NS) {
 		struct nvmf_ns *ns = nvmf_ns_get(s, ++r->dsm_next);
 
