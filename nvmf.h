@@ -492,8 +492,8 @@ extern uint32_t g_tcp_maxh2cdata;
  * 1280 KiB, rounded up to a power of two, as MDTS must be). */
 #define NVMF_TCP_MAX_IO_DEFAULT	(2u << 20)
 #define NVMF_MAX_IO_LIMIT	(NVMF_PAGE_SIZE << (NVMF_BUF_CLASSES - 1))	/* 8 MiB */
-extern uint32_t g_tcp_max_io_size, g_rdma_max_io_size;
-int nvmf_check_buffers(uint64_t max_io, uint64_t pool, char *err, size_t errlen);
+extern uint32_t g_tcp_max_io_size, g_rdma_max_io_size;	/* g_rdma_: in bdev.c, by the pool */
+int nvmf_check_buffers(uint64_t max_io, uint64_t pool, char *err, size_t errlen);	/* bdev.c */
 int tcp_set_buffers(uint64_t max_io, uint64_t pool, char *err, size_t errlen);
 
 /* ==================================================================== */

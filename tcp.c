@@ -1295,35 +1295,6 @@ static void tcp_queue_close(struct nvmf_queue *q)
 	nvmf_queue_closed(q);
 }
 
-/*
- * MDTS over RDMA: 128 KiB (SPDK's default there) unless -i or
- * nvmf_create_transport -t RDMA -i asks for more. Its data buffers come
- * from the same pool as TCP's, so a larger MDTS costs no memory per queue.
- */
-uint32_t g_rdma_max_io_size = NVMF_MAX_DATA;
-
-/*
- * May MDTS be max_io with a pool of pool bytes per reactor? MDTS is a
- * power of two of 4 KiB pages [BASE-2.0c Fig. 275]; the pool must hold
- * one command of that size, or such a command would wait forever.
- * Returns 0, or -EINVAL with a sentence in err.
- */
-int nvmf_check_buffers(uint64_t max_io, uint64_t pool, char *err, size_t errlen)
-{
-	if (max_io < NVMF_PAGE_SIZE || max_io > NVMF_MAX_IO_LIMIT || (max_io & (max_io - 1))) {
-		snprintf(err, errlen, "max_io_size %llu: a power of two from %u to %u bytes",
-			 (unsigned long long)max_io, NVMF_PAGE_SIZE, NVMF_MAX_IO_LIMIT);
-		return -EINVAL;
-	}
-	if (pool < max_io) {
-		snprintf(err, errlen, "buffer pool of %llu bytes is smaller than one command of "
-			 "max_io_size %llu: give at least that much",
-			 (unsigned long long)pool, (unsigned long long)max_io);
-		return -EINVAL;
-	}
-	return 0;
-}
-
 /* Set MDTS over TCP and the size of each reactor's buffer pool, as the
  * command line (-i, --buffer-pool) or nvmf_create_transport asks. */
 int tcp_set_buffers(uint64_t max_io, uint64_t pool, char *err, size_t errlen)
