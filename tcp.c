@@ -1037,7 +1037,7 @@ static bool tcp_send_c2h(struct tcp_queue *tq, struct tcp_req *t)
 	tcp_out_push(tq, t->req.data, len, success && !tq->ddgst ? t : NULL);
 	if (t->req.in_place)
 		tq->out[(tq->out_head + tq->out_count - 1) % tq->out_cap].blksz =
-			1u << t->req.ns->bdev->lbads;
+			t->req.ns->bdev->blksz;
 	if (tq->ddgst) {
 		t->ddgst = htole32(tcp_crc32c(t->req.data, len));
 		tcp_out_push(tq, &t->ddgst, sizeof(t->ddgst), success ? t : NULL);
