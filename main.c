@@ -308,6 +308,30 @@ static void nvmf_spin_work(struct nvmf_spin *s, uint64_t now)
 	s->last_work = now;
 }
 
+/*
+ * About to sleep: is there work that no event will announce? A pass ends
+ * by sending what it produced and retrying what waited (see
+ * nvmf_reactor_pass), so the answer should always be no. A yes is a lost
+ * wakeup, a bug: the work would wait for the tick, a 100 ms stall the
+ * host sees as latency. So the reactor does not sleep, and counts it
+ * (nvmf_get_stats shows lost_wakeups per reactor; tests/wakeup_test.sh
+ * runs real workloads and wants 0) and says so once.
+ *
+ * Only the reactor's own state is asked, never a socket or a CQ: work
+ * that arrives from outside while we decide raises its event anyway.
+ */
+static bool nvmf_reactor_stranded(struct nvmf_reactor *r)
+{
+	int n = tcp_reactor_stranded(r) + rdma_reactor_stranded(r);
+
+	if (!n)
+		return false;
+	if (atomic_fetch_add(&r->lost_wakeups, 1) == 0)
+		LOG_WARN("reactor %d: %d queue(s) had work no event would announce; "
+			 "kept polling (a lost wakeup: please report it)", r->id, n);
+	return true;
+}
+
 /* The reactor thread: passes until r->stop is set, spinning (timeout 0)
  * as long as nvmf_spin_timeout says, then sleeping until an fd wakes it
  * or the tick is due. */
@@ -320,6 +344,8 @@ static void *nvmf_reactor_main(void *arg)
 	while (!atomic_load(&r->stop)) {
 		int timeout = nvmf_spin_timeout(&spin, nvmf_now_us());
 
+		if (timeout && nvmf_reactor_stranded(r))
+			timeout = 0;
 		if (nvmf_reactor_pass(r, timeout, &last_tick) > 0)
 			nvmf_spin_work(&spin, nvmf_now_us());
 	}

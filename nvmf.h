@@ -127,6 +127,7 @@ struct nvmf_reactor {
 	unsigned idle_ticks;		/* ticks in a row with nothing lent */
 	unsigned trim_gen;		/* pool.gen at the last tick */
 	atomic_uint passes;		/* bumped at each pass: nvmf_quiesce() */
+	atomic_uint lost_wakeups;	/* sleeps refused: work was stranded */
 	atomic_bool stop;
 };
 
@@ -476,6 +477,7 @@ const char *trace_opcode_name(const struct nvme_sqe *sqe, uint16_t qid);
 /* ==================================================================== */
 
 int tcp_reactor_poll(struct nvmf_reactor *r);	/* queues needing a pass */
+int tcp_reactor_stranded(struct nvmf_reactor *r);	/* queues with unannounced work */
 void tcp_reactor_tick(struct nvmf_reactor *r);	/* deadlines, paused listeners */
 struct door;	/* tcp_accept.c's count of a peer's connections */
 int tcp_queue_open(int fd, struct nvmf_listener *l, const char *peer, struct door *door);
@@ -541,6 +543,7 @@ static inline int rdma_port_listen(struct nvmf_listener *l, char *err, size_t er
 }
 static inline void rdma_port_unlisten(struct nvmf_listener *l) { (void)l; }
 static inline int rdma_reactor_poll(struct nvmf_reactor *r) { (void)r; return 0; }
+static inline int rdma_reactor_stranded(struct nvmf_reactor *r) { (void)r; return 0; }
 static inline void rdma_reactor_stop(struct nvmf_reactor *r) { (void)r; }
 struct rdma_host;
 static inline int rdma_host_connect(struct rdma_host **out, const char *addr, const char *port,
@@ -571,6 +574,7 @@ static inline void rdma_host_free(struct rdma_host *h) { (void)h; }
 int rdma_port_listen(struct nvmf_listener *l, char *err, size_t errlen);
 void rdma_port_unlisten(struct nvmf_listener *l);
 int rdma_reactor_poll(struct nvmf_reactor *r);	/* completions reaped */
+int rdma_reactor_stranded(struct nvmf_reactor *r);	/* queues with unannounced work */
 void rdma_reactor_stop(struct nvmf_reactor *r);	/* free every RDMA queue */
 /* rdma.c's helpers that host_queue.c's RDMA queue shares. */
 int rdma_nonblock(int fd);

@@ -1459,6 +1459,26 @@ int rdma_reactor_poll(struct nvmf_reactor *r)
 }
 
 /*
+ * The reactor is about to sleep: count the queues whose work would raise
+ * no event. A CQ left unarmed wakes nobody when it fills (rdma_cq_poll
+ * arms it once it finds it empty), and commands waiting for a buffer
+ * that has since come back wait for a pass. See nvmf_reactor_stranded().
+ */
+int rdma_reactor_stranded(struct nvmf_reactor *r)
+{
+	int n = 0;
+
+	for (struct nvmf_queue *q = r->queues; q; q = q->next) {
+		struct rdma_queue *rq = container_of(q, struct rdma_queue, q);
+
+		if (q->ops != &rdma_ops || q->closing || !rq->watched)
+			continue;
+		n += !rq->armed || (rq->wait_head && rq->wait_gen != r->pool.gen);
+	}
+	return n;
+}
+
+/*
  * The target is stopping and every queue of r was closed: give flushed
  * completions a moment to come back, then free whatever is left.
  */

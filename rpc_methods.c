@@ -1319,6 +1319,10 @@ int rpc_get_stats(struct json_object *p, struct json_object **res, struct rpc_er
 		 * keeps no history, so both pairs are the queues open now. */
 		json_object_object_add(g, "current_admin_qpairs", json_object_new_int64(admin[r]));
 		json_object_object_add(g, "current_io_qpairs", json_object_new_int64(io[r]));
+		/* nvmf's own: sleeps a reactor refused because work was
+		 * stranded (main.c, nvmf_reactor_stranded); each is a bug. */
+		json_object_object_add(g, "lost_wakeups",
+				       json_object_new_int64(atomic_load(&g_reactors[r].lost_wakeups)));
 		json_object_object_add(tt, "trtype", json_object_new_string("TCP"));
 		json_object_array_add(t, tt);
 		json_object_object_add(g, "transports", t);

@@ -455,6 +455,29 @@ int tcp_reactor_poll(struct nvmf_reactor *r)
 }
 
 /*
+ * The reactor is about to sleep: count the queues with work that no
+ * socket event will bring back to us. Output we have not tried to send
+ * (EPOLLOUT is armed only after the socket refused some), waiters a
+ * returned buffer could serve, and bytes read into the staging buffer
+ * but not yet parsed. After a full pass there should be none; see
+ * nvmf_reactor_stranded() in main.c.
+ */
+int tcp_reactor_stranded(struct nvmf_reactor *r)
+{
+	int n = 0;
+
+	for (struct nvmf_queue *q = r->queues; q; q = q->next) {
+		struct tcp_queue *tq = container_of(q, struct tcp_queue, q);
+
+		if (q->ops != &tcp_ops || q->closing)
+			continue;
+		n += (tcp_out_pending(tq) && !tq->want_out) || tcp_queue_can_retry(tq) ||
+		     (tq->spos < tq->slen && !tq->rx_paused && tq->rstate != RECV_ERR);
+	}
+	return n;
+}
+
+/*
  * Which deadline has tq missed, if any? Returns the option that sets it,
  * or NULL. A PDU counts as started from the tick that first sees it
  * unfinished, so the bound is pdu_ms plus up to one tick.

@@ -108,7 +108,7 @@ idle_cpu() {
 run_perf() {
 	local tag=$1 name=$2 q=$3 o=$4 w=$5 res line
 	local trid="trtype:TCP adrfam:IPv4 traddr:127.0.0.1 trsvcid:$port subnqn:$nqn"
-	res=$(timeout $((t + 30)) "$SPDK" perf -q "$q" -o "$o" -w "$w" -t "$t" -c 0x2 -r "$trid" 2>&1)
+	res=$(timeout -k 5 $((t + 30)) "$SPDK" perf -q "$q" -o "$o" -w "$w" -t "$t" -c 0x2 -r "$trid" 2>&1)
 	line=$(grep -E '^Total' <<<"$res" | tail -n 1)
 	if [ -z "$line" ]; then
 		echo "$tag $name failed:" >>"$out/failed.log"; echo "$res" >>"$out/failed.log"
@@ -129,7 +129,7 @@ mem_row() {
 	local tag=$1 idle peak=0 r p
 	local trid="trtype:TCP adrfam:IPv4 traddr:127.0.0.1 trsvcid:$port subnqn:$nqn"
 	idle=$(rss_kib "$tgt")
-	timeout $((t + 30)) "$SPDK" perf -P 64 -q 128 -o 131072 -w randrw -M 50 -t "$t" -c 0x2 \
+	timeout -k 5 $((t + 30)) "$SPDK" perf -P 64 -q 128 -o 131072 -w randrw -M 50 -t "$t" -c 0x2 \
 		-r "$trid" >>"$out/$tag.mem.log" 2>&1 &
 	p=$!
 	while kill -0 $p 2>/dev/null; do

@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 # `nvmf rpc` and rpc.py a few hundred times; the SPDK tests start
 # nvmf_tgt; flood and pool open thousands of connections; tshark decodes
 # a whole capture). They still run in CI, through `make check`.
-slow=" rpc_test spdk_peer_test spdk_rpc_test flood_test pool_test tshark_test "
+slow=" rpc_test spdk_peer_test spdk_rpc_test flood_test pool_test tshark_test wakeup_test "
 want_slow=0
 [ "${1:-}" = --slow ] && want_slow=1
 mkdir -p tests/out

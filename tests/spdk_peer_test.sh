@@ -40,7 +40,7 @@ trap 'exit 130' INT TERM
 # well, prints its Total line and logged no error.
 spdk_perf() {
 	local trid=$1 out; shift
-	out=$(timeout 60 "$SPDK" perf -t 1 -c 0x2 "$@" -r "$trid" 2>&1)
+	out=$(timeout -k 5 60 "$SPDK" perf -t 1 -c 0x2 "$@" -r "$trid" 2>&1)
 	local rc=$?
 	echo "$out"
 	[ $rc = 0 ] && grep -q '^Total' <<<"$out" && ! grep -q 'ERROR' <<<"$out"
