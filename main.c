@@ -471,7 +471,7 @@ static void nvmf_target_usage(FILE *f)
 		"                              accepting waits for one to connect or time\n"
 		"                              out (RDMA: the CM request is rejected)\n"
 		"      --max-unconnected-per-host N   ... at most N from one address\n"
-		"                              (default 32); beyond, new ones are closed\n"
+		"                              (default 130); beyond, new ones are closed\n"
 		"      --version               say what was built\n"
 		"other subcommands: nvmf discover|identify|perf|rpc|config|sim --help\n"
 		"(--trace and -v may also come first: nvmf --trace identify -r ...)\n",

@@ -67,7 +67,11 @@ unsigned g_tcp_icreq_ms = 5000;		/* --icreq-timeout */
 unsigned g_tcp_connect_ms = 5000;	/* --connect-timeout */
 unsigned g_tcp_pdu_ms = 10000;		/* --pdu-timeout */
 unsigned g_door_max = 256;	/* --max-unconnected */
-unsigned g_door_max_per_host = 32;	/* --max-unconnected-per-host */
+/* A host opens the connections of all its I/O queues before it sends the
+ * first Connect (the Linux host does, so does SPDK's perf -P): the
+ * per-host default lets two controllers of the most queues we grant be
+ * in the door at once, so no honest host meets it. */
+unsigned g_door_max_per_host = 2 * (NVMF_MAX_IO_QUEUES + 1);	/* --max-unconnected-per-host */
 
 /* Connections in the door from one address. Freed when its last leaves. */
 struct door {

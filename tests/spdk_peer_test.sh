@@ -66,6 +66,11 @@ check "SPDK perf randrw 4K QD32, digests, with hostnqn" \
 	spdk_perf "$trid hostnqn:$host" -q 32 -o 4096 -w randrw -M 50 -H -I
 check "SPDK perf randrw 128K QD8, no digests" \
 	spdk_perf "$trid" -q 8 -o 131072 -w randrw -M 50
+# A host opens the connection of every I/O queue before it sends any
+# Connect (SPDK's perf -P does, so does the Linux host): 64 queues from
+# one address at once must all get in, not meet the per-host cap.
+check "SPDK perf on 64 I/O queues at once (-P 64), every one connected" \
+	spdk_perf "$trid" -P 64 -q 128 -o 131072 -w randrw -M 50
 
 out=$(timeout 60 "$SPDK" identify -r "$trid" 2>&1)
 echo "$out" >>"$DETAIL"
