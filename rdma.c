@@ -42,6 +42,10 @@
  * borrows helpers from here: rdma_nonblock(), rdma_rej_str() and
  * rdma_have_device() (and rdma_memlock_hint() from rdma_mem.c).
  *
+ * What the host sends is judged from its bytes alone in rdma_parse.c
+ * (the CM request's private data, a capsule's SGL), which the fuzzer
+ * feeds without a device.
+ *
  * Tutorial chapter 06 reads this file top to bottom.
  */
 #include <errno.h>
@@ -69,8 +73,6 @@
 /* Constants                                                           */
 /* ==================================================================== */
 
-#define RDMA_ICD		NVMF_IO_ICD	/* in-capsule data we take, any queue */
-#define RDMA_CAPSULE_SIZE	(sizeof(struct nvme_sqe) + RDMA_ICD)
 #define RDMA_CQ_BATCH		32		/* ibv_poll_cq() entries per call */
 #define RDMA_CQ_BUDGET		4		/* batches per queue per pass */
 #define RDMA_CQ_ACK_EVERY	64		/* ibv_ack_cq_events() batching */
@@ -132,28 +134,6 @@ enum rdma_req_state {
 	RDMA_REQ_READING,	/* RDMA READ of the host's write data */
 	RDMA_REQ_WAIT_SEND,	/* send queue full: waits to post WRITEs + SEND */
 	RDMA_REQ_SENDING,	/* WRITEs and the response posted */
-};
-
-/* One keyed SGL data block descriptor, decoded [BASE-2.0c Fig. 123]. */
-struct rdma_sge_remote {
-	uint64_t addr;
-	uint32_t len;
-	uint32_t key;
-};
-
-/*
- * What one capsule asks for, decoded from its bytes alone by
- * rdma_capsule_decode(), which touches no queue and no device (so
- * tests/fuzz_test.c can feed it anything): how much data the command
- * moves, and where that data is: after the SQE, or in the host's memory.
- */
-struct rdma_capsule {
-	uint32_t data_len;		/* bytes the command moves */
-	uint32_t icd_off, icd_len;	/* in-capsule data: offset in the capsule */
-	struct rdma_sge_remote rsge[NVMF_RDMA_MSDBD];
-	unsigned nr_rsge;
-	bool invalidate;		/* a descriptor asked for subtype Fh */
-	uint32_t inv_key;
 };
 
 struct rdma_req {
@@ -235,24 +215,6 @@ int rdma_nonblock(int fd)
 	return fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ? -errno : 0;
 }
 
-static const char *const rdma_rej_name[] = {
-	[NVME_RDMA_CM_INVALID_LEN] = "invalid private data length",
-	[NVME_RDMA_CM_INVALID_RECFMT] = "invalid record format",
-	[NVME_RDMA_CM_INVALID_QID] = "invalid queue ID",
-	[NVME_RDMA_CM_INVALID_HSQSIZE] = "invalid host SQ size",
-	[NVME_RDMA_CM_INVALID_HRQSIZE] = "invalid host RQ size",
-	[NVME_RDMA_CM_NO_RSC] = "no resources",
-	[NVME_RDMA_CM_INVALID_IRD] = "invalid IRD",
-	[NVME_RDMA_CM_INVALID_ORD] = "invalid ORD",
-	[NVME_RDMA_CM_INVALID_CNTLID] = "invalid controller ID",
-};
-
-/* A CM REJ's NVMe/RDMA status in words, for either side's messages. */
-const char *rdma_rej_str(uint16_t sts)
-{
-	return sts < ARRAY_SIZE(rdma_rej_name) && rdma_rej_name[sts] ? rdma_rej_name[sts] : "unknown";
-}
-
 /* What one queue of n entries pins before Connect: a response per slot
  * (two per entry) and RDMA_PRE_RECVS receives, all a Connect needs: 36
  * KiB for the admin queue's 32 entries, 40 KiB for 128 (page-rounded). */
@@ -315,124 +277,8 @@ static int rdma_post_recv(struct rdma_queue *rq, struct rdma_recv *rv)
 }
 
 /* ==================================================================== */
-/* Receive: capsules and their SGLs                                    */
+/* Receive: capsules (their SGLs are decoded in rdma_parse.c)         */
 /* ==================================================================== */
-
-/* Take one keyed data block descriptor [BASE-2.0c Fig. 123]: 8-byte
- * address, 3-byte length, 4-byte key. Subtype 0 is a plain address, Fh
- * asks us to invalidate the key with the response [RDMA-1.0c §3.2].
- * Returns 0 or the NVMe status to answer. */
-static uint16_t rdma_sgl_keyed(struct rdma_capsule *c, const struct nvme_keyed_sgl *d)
-{
-	uint8_t sub = d->type & 0xf;
-	uint32_t len = d->length[0] | d->length[1] << 8 | (uint32_t)d->length[2] << 16;
-	uint32_t key;
-
-	memcpy(&key, d->key, sizeof(key));
-	key = le32toh(key);
-	if (d->type >> 4 != NVME_SGL_TYPE_KEYED_DATA_BLOCK ||
-	    (sub != NVME_SGL_SUBTYPE_ADDRESS && sub != NVME_SGL_SUBTYPE_INVALIDATE_KEY))
-		return NVME_SC_SGL_INVALID_TYPE;
-	if (sub == NVME_SGL_SUBTYPE_INVALIDATE_KEY) {
-		/* Not implemented: two different keys to invalidate, because
-		 * one SEND with Invalidate carries one key. */
-		if (c->invalidate && c->inv_key != key)
-			return NVME_SC_SGL_INVALID_DATA;
-		c->invalidate = true;
-		c->inv_key = key;
-	}
-	c->data_len += len;
-	if (len)
-		c->rsge[c->nr_rsge++] = (struct rdma_sge_remote){ le64toh(d->addr), len, key };
-	return 0;
-}
-
-/* Does the command carry data to us? Opcode bits 1:0, or FCTYPE's for a
- * fabrics command, are 01b [BASE-2.0c Fig. 27, Fig. 542]. */
-static bool rdma_sqe_writes(const struct nvme_sqe *sqe)
-{
-	uint8_t bits = sqe->opcode == NVME_FABRICS_OPCODE
-		       ? ((const struct nvmf_fabrics_cmd *)sqe)->fctype & 3 : sqe->opcode & 3;
-
-	return bits == 1;
-}
-
-/*
- * Decode the SGL of sqe, whose capsule brought icd_len bytes after it.
- * NVMe/RDMA knows three forms [RDMA-1.0c §3.2]:
- *   in-capsule data: Data Block, Offset subtype; the offset counts from
- *       the start of the in-capsule area (ICDOFF is 0);
- *   one keyed data block in the SQE;
- *   a Last Segment (Offset subtype) in the SQE pointing at up to MSDBD
- *       keyed data blocks in the capsule.
- * Returns 0 or the NVMe status to answer.
- */
-static uint16_t rdma_sgl_parse(struct rdma_capsule *c, const struct nvme_sqe *sqe,
-			       const uint8_t *icd, uint32_t icd_len)
-{
-	const struct nvme_sgl *sgl = &sqe->dptr;
-	uint64_t off = le64toh(sgl->addr);
-	uint32_t len = le32toh(sgl->length);
-	uint8_t type = sgl->type >> 4, sub = sgl->type & 0xf;
-
-	if (type == NVME_SGL_TYPE_KEYED_DATA_BLOCK)
-		return rdma_sgl_keyed(c, (const struct nvme_keyed_sgl *)sgl);
-	if (type == NVME_SGL_TYPE_DATA_BLOCK && sub == NVME_SGL_SUBTYPE_OFFSET) {
-		if (len && !rdma_sqe_writes(sqe))	/* nowhere to put read data */
-			return NVME_SC_SGL_INVALID_TYPE;
-		if (off > icd_len || len > icd_len - off)
-			return NVME_SC_SGL_INVALID_OFFSET;
-		c->icd_off = sizeof(struct nvme_sqe) + (uint32_t)off;
-		c->data_len = c->icd_len = len;
-		return 0;
-	}
-	if (type == NVME_SGL_TYPE_LAST_SEGMENT && sub == NVME_SGL_SUBTYPE_OFFSET) {
-		if (len == 0 || len % sizeof(struct nvme_sgl))
-			return NVME_SC_SGL_INVALID_DATA;
-		if (len / sizeof(struct nvme_sgl) > NVMF_RDMA_MSDBD)	/* Identify MSDBD */
-			return NVME_SC_SGL_INVALID_COUNT;
-		if (off > icd_len || len > icd_len - off)
-			return NVME_SC_SGL_INVALID_OFFSET;
-		for (uint32_t i = 0; i < len; i += sizeof(struct nvme_sgl)) {
-			struct nvme_keyed_sgl d;
-			uint16_t st;
-
-			memcpy(&d, icd + off + i, sizeof(d));
-			if ((st = rdma_sgl_keyed(c, &d)))
-				return st;
-		}
-		return 0;
-	}
-	/* A command without data may carry any descriptor of length 0. */
-	return len == 0 ? 0 : NVME_SC_SGL_INVALID_TYPE;
-}
-
-/*
- * Decode the len bytes of a capsule [RDMA-1.0c §3.2]: an SQE at sqe_buf,
- * then up to RDMA_ICD bytes of in-capsule data or descriptors at icd.
- * Only bytes in, a decision out: -EPROTO for a capsule no host may send
- * (shorter than an SQE, or longer than the receive we posted: the queue
- * is then closed), else 0 or the NVMe status to answer the command with,
- * and *c filled. On 0, c->icd_off + c->icd_len <= len (icd_off counts
- * from the SQE's first byte) and c->nr_rsge <= MSDBD.
- */
-static int rdma_capsule_decode_at(const uint8_t *sqe_buf, const uint8_t *icd, uint32_t len,
-				  struct rdma_capsule *c)
-{
-	struct nvme_sqe sqe;
-
-	memset(c, 0, sizeof(*c));
-	if (len < sizeof(sqe) || len > RDMA_CAPSULE_SIZE)
-		return -EPROTO;
-	memcpy(&sqe, sqe_buf, sizeof(sqe));
-	return rdma_sgl_parse(c, &sqe, icd, len - sizeof(sqe));
-}
-
-/* The same, for a capsule in one buffer (tests/fuzz_test.c feeds it). */
-int rdma_capsule_decode(const uint8_t *buf, uint32_t len, struct rdma_capsule *c)
-{
-	return rdma_capsule_decode_at(buf, buf + sizeof(struct nvme_sqe), len, c);
-}
 
 /*
  * Claim t's CID for as long as t is outstanding (until its response is
@@ -1253,37 +1099,6 @@ static int rdma_queue_grow(struct rdma_queue *rq)
 /* Accept                                                              */
 /* ==================================================================== */
 
-/*
- * Check the CM REQ private data [RDMA-1.0c §3.3]: at least 32 bytes,
- * RECFMT 0, a QID we could grant, a host SQ of 2..MAXCMD entries (32 on
- * the admin queue), and a host RQ big enough for one response per
- * command. Returns 0 or the RDMA_CM_REJECT status, with *why filled.
- */
-static uint16_t rdma_cm_req_check(const struct nvme_rdma_cm_req *req, size_t len,
-				  char *why, size_t wlen)
-{
-	uint16_t qid = le16toh(req->qid), hsq = le16toh(req->hsqsize) + 1u;
-	uint16_t hrq = le16toh(req->hrqsize), max = qid ? NVMF_MAXCMD : NVMF_ADMIN_QSIZE;
-
-	if (len < sizeof(*req))
-		return snprintf(why, wlen, "private data of %zu bytes, want 32", len),
-		       NVME_RDMA_CM_INVALID_LEN;
-	if (le16toh(req->recfmt) != NVME_RDMA_CM_FMT_1_0)
-		return snprintf(why, wlen, "RECFMT %u, we know 0", le16toh(req->recfmt)),
-		       NVME_RDMA_CM_INVALID_RECFMT;
-	if (qid > NVMF_MAX_IO_QUEUES)
-		return snprintf(why, wlen, "QID %u above the %u I/O queues we offer", qid,
-				NVMF_MAX_IO_QUEUES), NVME_RDMA_CM_INVALID_QID;
-	/* HSQSIZE is 0's based: the Linux host sends queue size - 1. */
-	if (hsq < 2 || hsq > max)
-		return snprintf(why, wlen, "HSQSIZE %u (%u entries), want 1..%u", hsq - 1u, hsq,
-				max - 1u), NVME_RDMA_CM_INVALID_HSQSIZE;
-	if (hrq < hsq)
-		return snprintf(why, wlen, "HRQSIZE %u smaller than the %u-entry SQ", hrq, hsq),
-		       NVME_RDMA_CM_INVALID_HRQSIZE;
-	return 0;
-}
-
 static void rdma_reject_with(struct rdma_cm_id *id, uint16_t sts)
 {
 	struct nvme_rdma_cm_rej rej = { htole16(NVME_RDMA_CM_FMT_1_0), htole16(sts) };
@@ -1383,7 +1198,7 @@ static void rdma_connect_request(struct nvmf_listener *l, struct rdma_cm_event *
 	sts = rdma_cm_req_check(&req, len, why, sizeof(why));
 	if (sts) {
 		LOG_WARN("RDMA connect from %s rejected: %s (NVMe/RDMA status %u, %s)", peer, why,
-			 sts, rdma_rej_name[sts]);
+			 sts, rdma_rej_str(sts));
 		return rdma_refuse(id, sts);
 	}
 	if (!host.initiator_depth) {	/* the host's responder resources */
