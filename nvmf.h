@@ -576,7 +576,39 @@ void rdma_port_unlisten(struct nvmf_listener *l);
 int rdma_reactor_poll(struct nvmf_reactor *r);	/* completions reaped */
 int rdma_reactor_stranded(struct nvmf_reactor *r);	/* queues with unannounced work */
 void rdma_reactor_stop(struct nvmf_reactor *r);	/* free every RDMA queue */
-/* rdma.c's helpers that host_queue.c's RDMA queue shares. */
+/* rdma_parse.c: a CM request's private data and a capsule's SGL, from their
+ * bytes alone. */
+#define RDMA_ICD		NVMF_IO_ICD	/* in-capsule data we take, any queue */
+#define RDMA_CAPSULE_SIZE	(sizeof(struct nvme_sqe) + RDMA_ICD)
+/* One keyed SGL data block descriptor, decoded [BASE-2.0c Fig. 123]. */
+struct rdma_sge_remote {
+	uint64_t addr;
+	uint32_t len;
+	uint32_t key;
+};
+
+/*
+ * What one capsule asks for, decoded from its bytes alone by
+ * rdma_capsule_decode() (rdma_parse.c), which touches no queue and no
+ * device (so tests/fuzz_test.c can feed it anything): how much data the command
+ * moves, and where that data is: after the SQE, or in the host's memory.
+ */
+struct rdma_capsule {
+	uint32_t data_len;		/* bytes the command moves */
+	uint32_t icd_off, icd_len;	/* in-capsule data: offset in the capsule */
+	struct rdma_sge_remote rsge[NVMF_RDMA_MSDBD];
+	unsigned nr_rsge;
+	bool invalidate;		/* a descriptor asked for subtype Fh */
+	uint32_t inv_key;
+};
+
+int rdma_capsule_decode_at(const uint8_t *sqe_buf, const uint8_t *icd, uint32_t len,
+			   struct rdma_capsule *c);		/* 0, NVMe status or -EPROTO */
+int rdma_capsule_decode(const uint8_t *buf, uint32_t len, struct rdma_capsule *c);
+struct nvme_rdma_cm_req;
+uint16_t rdma_cm_req_check(const struct nvme_rdma_cm_req *req, size_t len, char *why,
+			   size_t wlen);	/* 0 or the REJ status */
+/* rdma.c's and rdma_parse.c's helpers that host_queue.c's RDMA queue shares. */
 int rdma_nonblock(int fd);
 const char *rdma_rej_str(uint16_t sts);		/* a CM REJ status, in words */
 int rdma_have_device(char *err, size_t errlen);

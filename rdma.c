@@ -27,7 +27,10 @@
  * Connect a receive per entry. Data for RDMA READ and WRITE is lent per
  * command by the reactor's pool (bdev.c), each buffer registered once per
  * device and cached (rdma_mem.c): memory follows the bytes in flight, not
- * the queues. A command that finds the pool full waits, as on TCP.
+ * the queues. A command that finds the pool full waits, as on TCP. The
+ * send queue, which rxe keeps in our memory, is sized for what is usually
+ * in flight and counted (rdma_sq_take()): a chain of work requests that
+ * does not fit waits, oldest first, and never fails.
  *
  * Not implemented: the host's own memory keys for our buffers (a target
  * never exposes memory: it reads and writes the host's); iWARP's
@@ -38,6 +41,10 @@
  * -r trtype:RDMA`) is in host_queue.c, beside the host's TCP queue; it
  * borrows helpers from here: rdma_nonblock(), rdma_rej_str() and
  * rdma_have_device() (and rdma_memlock_hint() from rdma_mem.c).
+ *
+ * What the host sends is judged from its bytes alone in rdma_parse.c
+ * (the CM request's private data, a capsule's SGL), which the fuzzer
+ * feeds without a device.
  *
  * Tutorial chapter 06 reads this file top to bottom.
  */
@@ -66,8 +73,6 @@
 /* Constants                                                           */
 /* ==================================================================== */
 
-#define RDMA_ICD		NVMF_IO_ICD	/* in-capsule data we take, any queue */
-#define RDMA_CAPSULE_SIZE	(sizeof(struct nvme_sqe) + RDMA_ICD)
 #define RDMA_CQ_BATCH		32		/* ibv_poll_cq() entries per call */
 #define RDMA_CQ_BUDGET		4		/* batches per queue per pass */
 #define RDMA_CQ_ACK_EVERY	64		/* ibv_ack_cq_events() batching */
@@ -75,6 +80,7 @@
 #define RDMA_NO_CID		UINT32_MAX	/* a slot that holds no CID */
 #define RDMA_PRE_DATA		8192		/* MDTS until Connect */
 #define RDMA_PRE_RECVS		4		/* receives posted until Connect */
+#define RDMA_SQ_PER_ENTRY	3		/* send-queue entries per queue entry */
 
 /* ==================================================================== */
 /* Structs                                                             */
@@ -111,41 +117,23 @@ struct rdma_recv {
 /*
  * A slot's life. The host's SQE is copied into a free slot, then:
  *
- *   FREE -> [WAIT_BUF] -> EXEC (nvmf.c / backend) -> READING (RDMA READ) -> EXEC
- *                                                -> SENDING (WRITEs + SEND) -> FREE
+ *   FREE -> [WAIT_BUF] -> EXEC (nvmf.c / backend) -> [WAIT_READ] -> READING (RDMA READ) -> EXEC
+ *                                                -> [WAIT_SEND] -> SENDING (WRITEs + SEND) -> FREE
  *
  * Keyed-SGL data lives in a buffer the reactor's pool lends from EXEC to
  * FREE (a full pool: WAIT_BUF, never a failure); in-capsule data stays in
  * its receive buffer, which goes back to the RQ as the response is posted.
+ * A chain of work requests that finds too few free send-queue entries
+ * waits in WAIT_READ or WAIT_SEND, oldest first (rdma_sq_retry()).
  */
 enum rdma_req_state {
 	RDMA_REQ_FREE,
 	RDMA_REQ_WAIT_BUF,	/* the reactor's pool is full: waits for a buffer */
 	RDMA_REQ_EXEC,		/* with nvmf.c or the backend */
+	RDMA_REQ_WAIT_READ,	/* send queue full: waits to post its READs */
 	RDMA_REQ_READING,	/* RDMA READ of the host's write data */
+	RDMA_REQ_WAIT_SEND,	/* send queue full: waits to post WRITEs + SEND */
 	RDMA_REQ_SENDING,	/* WRITEs and the response posted */
-};
-
-/* One keyed SGL data block descriptor, decoded [BASE-2.0c Fig. 123]. */
-struct rdma_sge_remote {
-	uint64_t addr;
-	uint32_t len;
-	uint32_t key;
-};
-
-/*
- * What one capsule asks for, decoded from its bytes alone by
- * rdma_capsule_decode(), which touches no queue and no device (so
- * tests/fuzz_test.c can feed it anything): how much data the command
- * moves, and where that data is: after the SQE, or in the host's memory.
- */
-struct rdma_capsule {
-	uint32_t data_len;		/* bytes the command moves */
-	uint32_t icd_off, icd_len;	/* in-capsule data: offset in the capsule */
-	struct rdma_sge_remote rsge[NVMF_RDMA_MSDBD];
-	unsigned nr_rsge;
-	bool invalidate;		/* a descriptor asked for subtype Fh */
-	uint32_t inv_key;
 };
 
 struct rdma_req {
@@ -157,7 +145,8 @@ struct rdma_req {
 	uint32_t buf_cap;		/* req.data is the pool's, this big; 0: not */
 	struct rdma_recv *held;		/* req.data lies in this receive (ICD) */
 	struct nvme_cqe *rsp;		/* in the MR: what the SEND carries */
-	struct rdma_req *next_free;	/* the free list, or the WAIT_BUF list */
+	unsigned sq_held;		/* send-queue entries its posted chain holds */
+	struct rdma_req *next_free;	/* the free list, or a wait list */
 };
 
 struct rdma_queue {
@@ -189,6 +178,9 @@ struct rdma_queue {
 	unsigned nr_busy;
 	struct rdma_req *wait_head, *wait_tail;	/* WAIT_BUF, oldest first */
 	unsigned wait_gen;		/* pool gen when we last found it full */
+	unsigned sq_size;		/* send-queue entries (max_send_wr) */
+	unsigned sq_free;		/* of those, not held by a posted chain */
+	struct rdma_req *sq_head, *sq_tail;	/* WAIT_READ/WAIT_SEND, oldest first */
 	uint32_t *cid_of;		/* per slot: the CID it holds, or RDMA_NO_CID */
 	struct door *door;		/* until Connect: see tcp_accept.c */
 	uint64_t door_ms;		/* when the CM request came */
@@ -221,24 +213,6 @@ int rdma_nonblock(int fd)
 	int fl = fcntl(fd, F_GETFL);
 
 	return fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ? -errno : 0;
-}
-
-static const char *const rdma_rej_name[] = {
-	[NVME_RDMA_CM_INVALID_LEN] = "invalid private data length",
-	[NVME_RDMA_CM_INVALID_RECFMT] = "invalid record format",
-	[NVME_RDMA_CM_INVALID_QID] = "invalid queue ID",
-	[NVME_RDMA_CM_INVALID_HSQSIZE] = "invalid host SQ size",
-	[NVME_RDMA_CM_INVALID_HRQSIZE] = "invalid host RQ size",
-	[NVME_RDMA_CM_NO_RSC] = "no resources",
-	[NVME_RDMA_CM_INVALID_IRD] = "invalid IRD",
-	[NVME_RDMA_CM_INVALID_ORD] = "invalid ORD",
-	[NVME_RDMA_CM_INVALID_CNTLID] = "invalid controller ID",
-};
-
-/* A CM REJ's NVMe/RDMA status in words, for either side's messages. */
-const char *rdma_rej_str(uint16_t sts)
-{
-	return sts < ARRAY_SIZE(rdma_rej_name) && rdma_rej_name[sts] ? rdma_rej_name[sts] : "unknown";
 }
 
 /* What one queue of n entries pins before Connect: a response per slot
@@ -303,124 +277,8 @@ static int rdma_post_recv(struct rdma_queue *rq, struct rdma_recv *rv)
 }
 
 /* ==================================================================== */
-/* Receive: capsules and their SGLs                                    */
+/* Receive: capsules (their SGLs are decoded in rdma_parse.c)         */
 /* ==================================================================== */
-
-/* Take one keyed data block descriptor [BASE-2.0c Fig. 123]: 8-byte
- * address, 3-byte length, 4-byte key. Subtype 0 is a plain address, Fh
- * asks us to invalidate the key with the response [RDMA-1.0c §3.2].
- * Returns 0 or the NVMe status to answer. */
-static uint16_t rdma_sgl_keyed(struct rdma_capsule *c, const struct nvme_keyed_sgl *d)
-{
-	uint8_t sub = d->type & 0xf;
-	uint32_t len = d->length[0] | d->length[1] << 8 | (uint32_t)d->length[2] << 16;
-	uint32_t key;
-
-	memcpy(&key, d->key, sizeof(key));
-	key = le32toh(key);
-	if (d->type >> 4 != NVME_SGL_TYPE_KEYED_DATA_BLOCK ||
-	    (sub != NVME_SGL_SUBTYPE_ADDRESS && sub != NVME_SGL_SUBTYPE_INVALIDATE_KEY))
-		return NVME_SC_SGL_INVALID_TYPE;
-	if (sub == NVME_SGL_SUBTYPE_INVALIDATE_KEY) {
-		/* Not implemented: two different keys to invalidate, because
-		 * one SEND with Invalidate carries one key. */
-		if (c->invalidate && c->inv_key != key)
-			return NVME_SC_SGL_INVALID_DATA;
-		c->invalidate = true;
-		c->inv_key = key;
-	}
-	c->data_len += len;
-	if (len)
-		c->rsge[c->nr_rsge++] = (struct rdma_sge_remote){ le64toh(d->addr), len, key };
-	return 0;
-}
-
-/* Does the command carry data to us? Opcode bits 1:0, or FCTYPE's for a
- * fabrics command, are 01b [BASE-2.0c Fig. 27, Fig. 542]. */
-static bool rdma_sqe_writes(const struct nvme_sqe *sqe)
-{
-	uint8_t bits = sqe->opcode == NVME_FABRICS_OPCODE
-		       ? ((const struct nvmf_fabrics_cmd *)sqe)->fctype & 3 : sqe->opcode & 3;
-
-	return bits == 1;
-}
-
-/*
- * Decode the SGL of sqe, whose capsule brought icd_len bytes after it.
- * NVMe/RDMA knows three forms [RDMA-1.0c §3.2]:
- *   in-capsule data: Data Block, Offset subtype; the offset counts from
- *       the start of the in-capsule area (ICDOFF is 0);
- *   one keyed data block in the SQE;
- *   a Last Segment (Offset subtype) in the SQE pointing at up to MSDBD
- *       keyed data blocks in the capsule.
- * Returns 0 or the NVMe status to answer.
- */
-static uint16_t rdma_sgl_parse(struct rdma_capsule *c, const struct nvme_sqe *sqe,
-			       const uint8_t *icd, uint32_t icd_len)
-{
-	const struct nvme_sgl *sgl = &sqe->dptr;
-	uint64_t off = le64toh(sgl->addr);
-	uint32_t len = le32toh(sgl->length);
-	uint8_t type = sgl->type >> 4, sub = sgl->type & 0xf;
-
-	if (type == NVME_SGL_TYPE_KEYED_DATA_BLOCK)
-		return rdma_sgl_keyed(c, (const struct nvme_keyed_sgl *)sgl);
-	if (type == NVME_SGL_TYPE_DATA_BLOCK && sub == NVME_SGL_SUBTYPE_OFFSET) {
-		if (len && !rdma_sqe_writes(sqe))	/* nowhere to put read data */
-			return NVME_SC_SGL_INVALID_TYPE;
-		if (off > icd_len || len > icd_len - off)
-			return NVME_SC_SGL_INVALID_OFFSET;
-		c->icd_off = sizeof(struct nvme_sqe) + (uint32_t)off;
-		c->data_len = c->icd_len = len;
-		return 0;
-	}
-	if (type == NVME_SGL_TYPE_LAST_SEGMENT && sub == NVME_SGL_SUBTYPE_OFFSET) {
-		if (len == 0 || len % sizeof(struct nvme_sgl))
-			return NVME_SC_SGL_INVALID_DATA;
-		if (len / sizeof(struct nvme_sgl) > NVMF_RDMA_MSDBD)	/* Identify MSDBD */
-			return NVME_SC_SGL_INVALID_COUNT;
-		if (off > icd_len || len > icd_len - off)
-			return NVME_SC_SGL_INVALID_OFFSET;
-		for (uint32_t i = 0; i < len; i += sizeof(struct nvme_sgl)) {
-			struct nvme_keyed_sgl d;
-			uint16_t st;
-
-			memcpy(&d, icd + off + i, sizeof(d));
-			if ((st = rdma_sgl_keyed(c, &d)))
-				return st;
-		}
-		return 0;
-	}
-	/* A command without data may carry any descriptor of length 0. */
-	return len == 0 ? 0 : NVME_SC_SGL_INVALID_TYPE;
-}
-
-/*
- * Decode the len bytes of a capsule [RDMA-1.0c §3.2]: an SQE at sqe_buf,
- * then up to RDMA_ICD bytes of in-capsule data or descriptors at icd.
- * Only bytes in, a decision out: -EPROTO for a capsule no host may send
- * (shorter than an SQE, or longer than the receive we posted: the queue
- * is then closed), else 0 or the NVMe status to answer the command with,
- * and *c filled. On 0, c->icd_off + c->icd_len <= len (icd_off counts
- * from the SQE's first byte) and c->nr_rsge <= MSDBD.
- */
-static int rdma_capsule_decode_at(const uint8_t *sqe_buf, const uint8_t *icd, uint32_t len,
-				  struct rdma_capsule *c)
-{
-	struct nvme_sqe sqe;
-
-	memset(c, 0, sizeof(*c));
-	if (len < sizeof(sqe) || len > RDMA_CAPSULE_SIZE)
-		return -EPROTO;
-	memcpy(&sqe, sqe_buf, sizeof(sqe));
-	return rdma_sgl_parse(c, &sqe, icd, len - sizeof(sqe));
-}
-
-/* The same, for a capsule in one buffer (tests/fuzz_test.c feeds it). */
-int rdma_capsule_decode(const uint8_t *buf, uint32_t len, struct rdma_capsule *c)
-{
-	return rdma_capsule_decode_at(buf, buf + sizeof(struct nvme_sqe), len, c);
-}
 
 /*
  * Claim t's CID for as long as t is outstanding (until its response is
@@ -609,21 +467,85 @@ static unsigned rdma_build_rw(struct rdma_queue *rq, struct rdma_req *t, struct 
 }
 
 /*
- * Fetch a write's data from the host with RDMA READs, one per keyed
- * descriptor [RDMA-1.0c §3.2]; only the last is signaled: an RC send
- * queue completes in order, so its completion means all the data is here.
+ * Send-queue accounting. The send queue is sized for what is usually in
+ * flight (rdma_queue_verbs()), not for every slot posting MSDBD + 1 work
+ * requests at once, so we count its entries: a chain takes them as it is
+ * posted and gives them all back when its last work request, the only
+ * signaled one, completes (an RC send queue completes in order, so the
+ * unsignaled ones before it are done too). A chain that does not fit
+ * waits, and so does every chain after it: the waiters are strict FIFO,
+ * so a response waits behind at most the chains that came before it,
+ * each of which completes, and never for ever. A command's WRITEs and its
+ * SEND are one chain, so the data always goes out before the response.
+ *
+ *   rdma_sq_take(): sq_free -= n, post | or wait on sq_head (WAIT_READ/WAIT_SEND)
+ *   signaled completion: rdma_sq_give(): sq_free += n --> rdma_sq_retry()
  */
-static void rdma_fetch_data(struct nvmf_req *r)
+
+/* Send-queue entries that RDMA READs or WRITEs of the first len bytes of
+ * t's data take: one per keyed descriptor they reach (rdma_build_rw()). */
+static unsigned rdma_rw_count(const struct rdma_req *t, uint32_t len)
 {
-	struct rdma_req *t = container_of(r, struct rdma_req, req);
-	struct rdma_queue *rq = container_of(r->q, struct rdma_queue, q);
+	uint32_t done = 0;
+	unsigned n = 0;
+
+	for (; n < t->cap.nr_rsge && done < len; n++)
+		done += t->cap.rsge[n].len < len - done ? t->cap.rsge[n].len : len - done;
+	return n;
+}
+
+/* ... and that t's response takes: the WRITEs of a read's data, the SEND. */
+static unsigned rdma_send_count(const struct rdma_req *t)
+{
+	const struct nvmf_req *r = &t->req;
+
+	return (r->xfer == XFER_C2H && r->xfer_len ? rdma_rw_count(t, r->xfer_len) : 0) + 1;
+}
+
+/* Take n send-queue entries for t's next chain, or, if they are not free
+ * or others wait already, queue t behind them in state wait. Returns true
+ * when t may post now. */
+static bool rdma_sq_take(struct rdma_queue *rq, struct rdma_req *t, unsigned n,
+			 enum rdma_req_state wait)
+{
+	if (!rq->sq_head && n <= rq->sq_free) {
+		rq->sq_free -= n;
+		t->sq_held = n;
+		return true;
+	}
+	LOG_DBG("qid=%u cid=%u: %u send-queue entries needed, %u of %u free%s; waits",
+		rq->q.qid, le16toh(t->req.sqe.cid), n, rq->sq_free, rq->sq_size,
+		rq->sq_head ? " and others wait" : "");
+	t->state = wait;
+	t->next_free = NULL;
+	if (rq->sq_tail)
+		rq->sq_tail->next_free = t;
+	else
+		rq->sq_head = t;
+	rq->sq_tail = t;
+	return false;
+}
+
+/* t's chain completed (its signaled work request came back): its entries
+ * are free again. */
+static void rdma_sq_give(struct rdma_queue *rq, struct rdma_req *t)
+{
+	rq->sq_free += t->sq_held;
+	t->sq_held = 0;
+}
+
+/*
+ * Post t's RDMA READs of a write's data from the host, one per keyed
+ * descriptor [RDMA-1.0c §3.2], as one chain whose entries t holds. Only
+ * the last is signaled: its completion means all the data is here.
+ */
+static void rdma_post_read(struct rdma_queue *rq, struct rdma_req *t)
+{
 	struct rdma_chain ch;
 	struct ibv_send_wr *bad;
-	unsigned n = rdma_build_rw(rq, t, &ch, IBV_WR_RDMA_READ, r->data_len);
+	unsigned n = rdma_build_rw(rq, t, &ch, IBV_WR_RDMA_READ, t->req.data_len);
 	int rc;
 
-	if (n == 0)		/* nothing keyed: the parse made sure of the length */
-		return nvmf_req_data_ready(r);
 	ch.wr[n - 1].wr_id = (uintptr_t)&t->read_ctx;
 	ch.wr[n - 1].send_flags = IBV_SEND_SIGNALED;
 	ch.wr[n - 1].next = NULL;
@@ -631,11 +553,25 @@ static void rdma_fetch_data(struct nvmf_req *r)
 	rc = ibv_post_send(rq->id->qp, &ch.wr[0], &bad);
 	if (rc) {
 		LOG_ERR("qid=%u cid=%u: posting RDMA READ: %s; closing", rq->q.qid,
-			le16toh(r->sqe.cid), strerror(rc));
+			le16toh(t->req.sqe.cid), strerror(rc));
 		t->state = RDMA_REQ_EXEC;
 		rdma_queue_close(&rq->q);
-		nvmf_req_fail(r, NVME_SC_DATA_XFER_ERROR);
+		nvmf_req_fail(&t->req, NVME_SC_DATA_XFER_ERROR);
 	}
+}
+
+/* The core has a write whose data is in the host's memory: fetch it, now
+ * or when the send queue has room (rdma_sq_retry()). */
+static void rdma_fetch_data(struct nvmf_req *r)
+{
+	struct rdma_req *t = container_of(r, struct rdma_req, req);
+	struct rdma_queue *rq = container_of(r->q, struct rdma_queue, q);
+	unsigned n = rdma_rw_count(t, r->data_len);
+
+	if (n == 0)		/* nothing keyed: the parse made sure of the length */
+		return nvmf_req_data_ready(r);
+	if (rdma_sq_take(rq, t, n, RDMA_REQ_WAIT_READ))
+		rdma_post_read(rq, t);
 }
 
 /* Before the response goes out, so that the host's next capsules find
@@ -657,28 +593,20 @@ static int rdma_before_response(struct rdma_queue *rq, struct rdma_req *t)
 }
 
 /*
- * Send a finished command back: RDMA WRITEs of a read's data, then the
- * CQE in a SEND, posted as one chain [RDMA-1.0c §3.2]. When the host
- * asked for it (keyed subtype Fh) the SEND invalidates its rkey, which
- * saves the host a local invalidate. The slot, and its data buffer, are
- * free once the SEND completes: the WRITEs before it read that buffer.
+ * Post t's response: RDMA WRITEs of a read's data, then the CQE in a
+ * SEND, as one chain whose entries t holds [RDMA-1.0c §3.2]. When the
+ * host asked for it (keyed subtype Fh) the SEND invalidates its rkey,
+ * which saves the host a local invalidate. The slot, and its data buffer,
+ * are free once the SEND completes: the WRITEs before it read that buffer.
  */
-static void rdma_complete(struct nvmf_req *r)
+static void rdma_post_response(struct rdma_queue *rq, struct rdma_req *t)
 {
-	struct rdma_req *t = container_of(r, struct rdma_req, req);
-	struct rdma_queue *rq = container_of(r->q, struct rdma_queue, q);
+	struct nvmf_req *r = &t->req;
 	struct ibv_send_wr *bad, *send;
 	struct rdma_chain ch;
 	unsigned n = 0;
 	int rc;
 
-	rq->cid_of[t - rq->reqs] = RDMA_NO_CID;	/* the host may reuse it now */
-	if (rq->q.closing)
-		return rdma_req_put(rq, t);
-	if (rdma_before_response(rq, t)) {
-		rdma_req_put(rq, t);
-		return rdma_queue_close(&rq->q);
-	}
 	if (r->xfer == XFER_C2H && r->xfer_len)
 		n = rdma_build_rw(rq, t, &ch, IBV_WR_RDMA_WRITE, r->xfer_len);
 	*t->rsp = r->cqe;
@@ -708,6 +636,46 @@ static void rdma_complete(struct nvmf_req *r)
 			le16toh(r->sqe.cid), strerror(rc));
 		rdma_req_put(rq, t);
 		rdma_queue_close(&rq->q);
+	}
+}
+
+/* The core finished a command: send it back, now or when the send queue
+ * has room. Its CID is free for the host from here. */
+static void rdma_complete(struct nvmf_req *r)
+{
+	struct rdma_req *t = container_of(r, struct rdma_req, req);
+	struct rdma_queue *rq = container_of(r->q, struct rdma_queue, q);
+
+	rq->cid_of[t - rq->reqs] = RDMA_NO_CID;	/* the host may reuse it now */
+	if (rq->q.closing)
+		return rdma_req_put(rq, t);
+	if (rdma_before_response(rq, t)) {
+		rdma_req_put(rq, t);
+		return rdma_queue_close(&rq->q);
+	}
+	if (rdma_sq_take(rq, t, rdma_send_count(t), RDMA_REQ_WAIT_SEND))
+		rdma_post_response(rq, t);
+}
+
+/* Send-queue entries came back: post the waiting chains, oldest first,
+ * until the next one does not fit. */
+static void rdma_sq_retry(struct rdma_queue *rq)
+{
+	while (rq->sq_head && !rq->q.closing) {
+		struct rdma_req *t = rq->sq_head;
+		bool send = t->state == RDMA_REQ_WAIT_SEND;
+		unsigned n = send ? rdma_send_count(t) : rdma_rw_count(t, t->req.data_len);
+
+		if (n > rq->sq_free)
+			break;
+		if (!(rq->sq_head = t->next_free))
+			rq->sq_tail = NULL;
+		rq->sq_free -= n;
+		t->sq_held = n;
+		if (send)
+			rdma_post_response(rq, t);
+		else
+			rdma_post_read(rq, t);
 	}
 }
 
@@ -744,10 +712,12 @@ static void rdma_wc(struct rdma_queue *rq, const struct ibv_wc *wc)
 	case RDMA_WR_READ:
 		t = container_of(ctx, struct rdma_req, read_ctx);
 		t->state = RDMA_REQ_EXEC;
+		rdma_sq_give(rq, t);
 		if (!ok) {
 			rdma_wc_error(rq, wc, "RDMA READ of write data");
 			return nvmf_req_fail(&t->req, NVME_SC_DATA_XFER_ERROR);
 		}
+		rdma_sq_retry(rq);	/* older waiters before this one's response */
 		return nvmf_req_data_ready(&t->req);
 	case RDMA_WR_READ_PART:
 		return rdma_wc_error(rq, wc, "RDMA READ of write data");
@@ -755,10 +725,11 @@ static void rdma_wc(struct rdma_queue *rq, const struct ibv_wc *wc)
 		return rdma_wc_error(rq, wc, "RDMA WRITE of read data");
 	case RDMA_WR_SEND:
 		t = container_of(ctx, struct rdma_req, send_ctx);
+		rdma_sq_give(rq, t);
 		rdma_req_put(rq, t);
 		if (!ok)
-			rdma_wc_error(rq, wc, "SEND of a response");
-		return;
+			return rdma_wc_error(rq, wc, "SEND of a response");
+		return rdma_sq_retry(rq);
 	}
 }
 
@@ -845,6 +816,25 @@ static void rdma_cm_queue_event(struct nvmf_poller *p, uint32_t events)
 	}
 }
 
+/* Chains that waited for the send queue were never posted, so no flush
+ * brings them back: a response is dropped with its slot, and a write that
+ * waited to fetch its data fails (its response is dropped in turn). */
+static void rdma_sq_drain(struct rdma_queue *rq)
+{
+	while (rq->sq_head) {
+		struct rdma_req *t = rq->sq_head;
+
+		rq->sq_head = t->next_free;
+		if (t->state == RDMA_REQ_WAIT_SEND) {
+			rdma_req_put(rq, t);
+			continue;
+		}
+		t->state = RDMA_REQ_EXEC;
+		nvmf_req_fail(&t->req, NVME_SC_DATA_XFER_ERROR);
+	}
+	rq->sq_tail = NULL;
+}
+
 /*
  * Close the queue: stop watching its fds, disconnect (which moves the QP
  * to the error state, so every posted work request comes back flushed),
@@ -876,6 +866,7 @@ static void rdma_queue_close(struct nvmf_queue *q)
 	rq->wait_head = rq->wait_tail = NULL;
 	door_leave(&rq->door);		/* its place goes to the next */
 	nvmf_queue_closed(q);
+	rdma_sq_drain(rq);
 }
 
 /* Release everything a queue holds, in reverse order of creation. Safe
@@ -954,15 +945,34 @@ static void rdma_queue_carve(struct rdma_queue *rq)
 		rdma_recv_init(&rq->recvs[i], rq->mem, i, rq->nr_recvs, 0);
 }
 
-/* The verbs objects: the device's PD, completion channel, CQ, QP, and the
- * MR over mem. Returns 0, or an NVMe/RDMA reject status with why filled. */
+/*
+ * The verbs objects: the device's PD, completion channel, CQ, QP, and the
+ * MR over mem. Returns 0, or an NVMe/RDMA reject status with why filled.
+ *
+ * A QP cannot be resized, and this one is made at accept, before Connect,
+ * so its send queue is sized for what is usually in flight, not for the
+ * worst case (every slot's MSDBD + 1 work requests at once: 2304 entries
+ * for 128, about 1.3 MiB of rxe's queues and CQ per queue that may never
+ * send Connect). A command posts one chain at a time, its READs or its WRITEs
+ * and SEND, one or two entries with the one keyed descriptor the Linux
+ * host sends: 2 per entry lets the host's whole queue depth move data at
+ * once, and a third covers the slots whose response the host has seen
+ * but whose SEND completion we have not reaped yet (rxe rounds a queue
+ * of n entries up to a power of two above n, so for 128 entries the third
+ * costs nothing over "2 and a little"). A chain that finds
+ * the send queue full waits (rdma_sq_take()) and never fails; one whole
+ * chain always fits, or it would wait for ever. The CQ takes every send
+ * and every receive: after a close all come back flushed, signaled or not.
+ */
 static uint16_t rdma_queue_verbs(struct rdma_queue *rq, char *why, size_t wlen)
 {
 	struct ibv_context *dev = rq->id->verbs;
-	unsigned max_send = rq->nr_reqs * (NVMF_RDMA_MSDBD + 1);
+	unsigned max_send = rq->entries * RDMA_SQ_PER_ENTRY;
 	struct ibv_qp_init_attr qa = { 0 };
 	char hint[256];
 
+	if (max_send < NVMF_RDMA_MSDBD + 1)		/* a queue of 2 entries */
+		max_send = NVMF_RDMA_MSDBD + 1;
 	rq->pd = rdma_pd_get(dev);
 	rq->comp_ch = rq->pd ? ibv_create_comp_channel(dev) : NULL;
 	rq->cq = rq->comp_ch ? ibv_create_cq(dev, max_send + rq->entries, rq, rq->comp_ch, 0) : NULL;
@@ -972,6 +982,7 @@ static uint16_t rdma_queue_verbs(struct rdma_queue *rq, char *why, size_t wlen)
 			 errno == EMFILE || errno == ENFILE ? " (raise ulimit -n)" : "");
 		return NVME_RDMA_CM_NO_RSC;
 	}
+	rq->sq_size = rq->sq_free = max_send;
 	qa.send_cq = qa.recv_cq = rq->cq;
 	qa.qp_type = IBV_QPT_RC;
 	qa.cap.max_send_wr = max_send;
@@ -1088,37 +1099,6 @@ static int rdma_queue_grow(struct rdma_queue *rq)
 /* Accept                                                              */
 /* ==================================================================== */
 
-/*
- * Check the CM REQ private data [RDMA-1.0c §3.3]: at least 32 bytes,
- * RECFMT 0, a QID we could grant, a host SQ of 2..MAXCMD entries (32 on
- * the admin queue), and a host RQ big enough for one response per
- * command. Returns 0 or the RDMA_CM_REJECT status, with *why filled.
- */
-static uint16_t rdma_cm_req_check(const struct nvme_rdma_cm_req *req, size_t len,
-				  char *why, size_t wlen)
-{
-	uint16_t qid = le16toh(req->qid), hsq = le16toh(req->hsqsize) + 1u;
-	uint16_t hrq = le16toh(req->hrqsize), max = qid ? NVMF_MAXCMD : NVMF_ADMIN_QSIZE;
-
-	if (len < sizeof(*req))
-		return snprintf(why, wlen, "private data of %zu bytes, want 32", len),
-		       NVME_RDMA_CM_INVALID_LEN;
-	if (le16toh(req->recfmt) != NVME_RDMA_CM_FMT_1_0)
-		return snprintf(why, wlen, "RECFMT %u, we know 0", le16toh(req->recfmt)),
-		       NVME_RDMA_CM_INVALID_RECFMT;
-	if (qid > NVMF_MAX_IO_QUEUES)
-		return snprintf(why, wlen, "QID %u above the %u I/O queues we offer", qid,
-				NVMF_MAX_IO_QUEUES), NVME_RDMA_CM_INVALID_QID;
-	/* HSQSIZE is 0's based: the Linux host sends queue size - 1. */
-	if (hsq < 2 || hsq > max)
-		return snprintf(why, wlen, "HSQSIZE %u (%u entries), want 1..%u", hsq - 1u, hsq,
-				max - 1u), NVME_RDMA_CM_INVALID_HSQSIZE;
-	if (hrq < hsq)
-		return snprintf(why, wlen, "HRQSIZE %u smaller than the %u-entry SQ", hrq, hsq),
-		       NVME_RDMA_CM_INVALID_HRQSIZE;
-	return 0;
-}
-
 static void rdma_reject_with(struct rdma_cm_id *id, uint16_t sts)
 {
 	struct nvme_rdma_cm_rej rej = { htole16(NVME_RDMA_CM_FMT_1_0), htole16(sts) };
@@ -1218,7 +1198,7 @@ static void rdma_connect_request(struct nvmf_listener *l, struct rdma_cm_event *
 	sts = rdma_cm_req_check(&req, len, why, sizeof(why));
 	if (sts) {
 		LOG_WARN("RDMA connect from %s rejected: %s (NVMe/RDMA status %u, %s)", peer, why,
-			 sts, rdma_rej_name[sts]);
+			 sts, rdma_rej_str(sts));
 		return rdma_refuse(id, sts);
 	}
 	if (!host.initiator_depth) {	/* the host's responder resources */

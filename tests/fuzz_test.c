@@ -29,7 +29,7 @@
  * An input the fuzzer found a bug with is copied into the corpus, so the
  * quick suite keeps replaying it: that is the regression test.
  *
- * Every input is also one NVMe/RDMA capsule for rdma.c's decoder (the
+ * Every input is also one NVMe/RDMA capsule for rdma_parse.c's decoder (the
  * rdma-* seeds are such capsules, written by hand: keyed, in-capsule and
  * Last Segment SGLs); whatever it decides, what it hands on must lie
  * inside the capsule. The quick suite also checks its exact answers.
@@ -47,7 +47,8 @@
 #include "../auth.c"	/* Connect and Authentication Send/Receive reach it */
 #include "../trace.c"	/* the names of commands in log lines */
 #ifndef NVMF_NO_RDMA
-#include "../rdma.c"	/* rdma_capsule_decode(): bytes in, no device needed */
+#include "../rdma.c"
+#include "../rdma_parse.c"	/* rdma_capsule_decode(): bytes in, no device needed */
 #include "../rdma_mem.c"	/* what rdma.c registers with (never reached here) */
 #endif
 #include "test.h"

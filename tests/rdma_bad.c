@@ -14,6 +14,9 @@
  *     MSDBD + 1 descriptors           -> SGL Descriptor Count Invalid
  *     in-capsule offset past the data -> SGL Offset Invalid
  *     a bad rkey                      -> our QP fails; the target lives on
+ *   a send queue too small for two commands' chains: two reads and two
+ *     writes of MSDBD descriptors each on a 2-entry I/O queue wait for
+ *     each other and succeed, the data intact
  *   a host that vanishes with 32 writes in flight, then a new association
  *   works (the target cleaned up; tests/vm/test-rdma.sh counts its fds).
  *   duplicate CIDs [BASE-2.0c §4.2]: a command sent while a 128 KiB write
@@ -25,7 +28,10 @@
  *     and each is disconnected by the target after BAD_CONNECT_MS
  *     (test-rdma.sh starts nvmf with these two limits). Given the
  *     target's PID, the memory those 128-entry queues pin (VmPin: what
- *     memory registration holds) must stay under BAD_PRE_PIN each.
+ *     memory registration holds) must stay under BAD_PRE_PIN each, and
+ *     their RSS (rxe's send and completion queues are most of it) under
+ *     BAD_PRE_RSS each: about 315 KiB with a send queue of 3 entries per
+ *     queue entry, 1.6 MiB when it had room for MSDBD + 1 per slot.
  *
  *   rdma_bad ADDR PORT SUBNQN [TARGET_PID]
  *
@@ -58,6 +64,7 @@
 #define BAD_PER_HOST	8		/* --max-unconnected-per-host in test-rdma.sh */
 #define BAD_CONNECT_MS	4000		/* --connect-timeout in test-rdma.sh */
 #define BAD_PRE_PIN	(64 * 1024)	/* pinned per queue before Connect, at most */
+#define BAD_PRE_RSS	(512 * 1024)	/* RSS per queue before Connect, at most */
 
 static const char *g_addr, *g_port, *g_nqn;
 static long g_target_pid;		/* 0: not given, memory not checked */
@@ -537,6 +544,86 @@ static void test_cids(void)
 	conn_free(&a);
 }
 
+/* A 64 KiB read or write (opc) of LBAs lba.. in the capsule at s, its data
+ * through a Last Segment of BAD_MSDBD keyed descriptors of 8 KiB each
+ * over our buffer at p: 8 RDMA READs or WRITEs for the target. */
+static void sqe_segments(struct conn *c, struct nvme_sqe *s, uint8_t opc, uint16_t cid,
+			 uint32_t lba, uint8_t *p)
+{
+	memset(s, 0, 64);
+	s->opcode = opc;
+	s->cid = htole16(cid);
+	s->nsid = htole32(1);
+	s->cdw10 = htole32(lba);
+	s->cdw12 = htole32(127);		/* 128 blocks of 512 */
+	s->dptr = (struct nvme_sgl){ .addr = 0, .length = htole32(BAD_MSDBD * 16),
+				     .type = NVME_SGL_TYPE_LAST_SEGMENT << 4 | NVME_SGL_SUBTYPE_OFFSET };
+	for (int i = 0; i < BAD_MSDBD; i++) {
+		struct nvme_sgl k = keyed(c, p + i * 8192, 8192, c->mr->rkey);
+
+		memcpy((uint8_t *)s + 64 + i * 16, &k, 16);
+	}
+}
+
+/* Post the capsules at s[0] and s[1] (stride 256 bytes, 64 + 16 * MSDBD
+ * long each) and wait for both responses; true if both succeeded. */
+static bool two_segments(struct conn *c, uint8_t *s, const char *what)
+{
+	uint16_t cid[2] = { 0, 0 };
+	int st[2] = { -1, -1 };
+	bool posted = true;
+
+	for (int i = 0; i < 2; i++) {
+		struct ibv_sge sge = { (uintptr_t)(s + i * 256), 64 + 16 * BAD_MSDBD, c->mr->lkey };
+		struct ibv_send_wr wr = { .wr_id = 1000, .sg_list = &sge, .num_sge = 1,
+					  .opcode = IBV_WR_SEND }, *bad;
+
+		posted = posted && ibv_post_send(c->id->qp, &wr, &bad) == 0;
+	}
+	for (int i = 0; posted && i < 2; i++)
+		st[i] = next_cqe(c, &cid[i]);
+	CHECK(st[0] == 0 && st[1] == 0 && cid[0] + cid[1] == 1,
+	      "two %s of %u descriptors on a 2-entry queue: both succeed (status 0x%x 0x%x, "
+	      "cid %u %u)", what, BAD_MSDBD, st[0], st[1], cid[0], cid[1]);
+	return st[0] == 0 && st[1] == 0;
+}
+
+/*
+ * The target's send queue is counted, not sized for the worst case: an
+ * I/O queue of 2 entries gets MSDBD + 1 = 9 entries, one whole chain.
+ * Two 64 KiB writes through BAD_MSDBD keyed descriptors each (8 RDMA
+ * READs), then two such reads (8 RDMA WRITEs and a SEND): the second of
+ * each pair finds the send queue short and must wait for the first,
+ * never fail. What is read back must be what was written.
+ */
+static void test_sq_wait(void)
+{
+	struct conn a, io;
+	struct nvme_rdma_cm_req req = cm_req(1, 2, 1);
+	int ok = admin_open(&a) == 0 && prop_set_cc_en(&a) == 0;
+
+	ok = ok && conn_open(&io, &req, sizeof(req)) == 0 && do_connect(&io, 1, 1, a.cntlid) == 0;
+	CHECK(ok, "admin and an I/O queue of 2 entries connected");
+	if (ok) {
+		uint8_t *cmd = conn_cmd(&io), *src = conn_data(&io), *dst = src + 131072;
+
+		for (int i = 0; i < 131072; i++)
+			src[i] = (uint8_t)(i * 7 + i / 8192);
+		memset(dst, 0, 131072);
+		for (int i = 0; i < 2; i++)
+			sqe_segments(&io, (void *)(cmd + i * 256), NVME_CMD_WRITE, i, i * 128,
+				     src + i * 65536);
+		ok = two_segments(&io, cmd, "writes");
+		for (int i = 0; ok && i < 2; i++)
+			sqe_segments(&io, (void *)(cmd + i * 256), NVME_CMD_READ, i, i * 128,
+				     dst + i * 65536);
+		ok = ok && two_segments(&io, cmd, "reads");
+		CHECK(ok && memcmp(src, dst, 131072) == 0, "the 128 KiB read back is what was written");
+	}
+	conn_free(&io);
+	conn_free(&a);
+}
+
 /* Wait up to ms for a CM event on c; returns its type, or -1. */
 static int cm_next(struct conn *c, int ms)
 {
@@ -573,7 +660,8 @@ static long proc_kib(const char *name)
 /* BAD_PER_HOST I/O queues of 128 entries that never send Connect, one
  * more refused, then the target's deadline disconnects them all. While
  * they wait, each may pin BAD_PRE_PIN at most: its receives for Connect
- * and its responses, no data buffers. */
+ * and its responses, no data buffers; and its RSS may grow BAD_PRE_RSS
+ * at most: the verbs queues and the slots. */
 static void test_never_connect(void)
 {
 	static struct conn idle[BAD_PER_HOST];
@@ -601,6 +689,10 @@ static void test_never_connect(void)
 		      "before Connect, %d queues of 128 entries pin %ld KiB (%ld KiB each, at most "
 		      "%d); RSS grew %ld KiB", opened, pin - pin0, opened ? (pin - pin0) / opened : 0,
 		      BAD_PRE_PIN >> 10, rss - rss0);
+		CHECK(rss0 >= 0 && rss >= 0 && (rss - rss0) * 1024 <= (long)BAD_PRE_RSS * opened,
+		      "before Connect, %d queues of 128 entries grow RSS %ld KiB (%ld KiB each, at "
+		      "most %d)", opened, rss - rss0, opened ? (rss - rss0) / opened : 0,
+		      BAD_PRE_RSS >> 10);
 	}
 	rc = conn_open(&extra, &req, sizeof(req));
 	CHECK(rc == 1 && extra.rej == NVME_RDMA_CM_NO_RSC,
@@ -654,6 +746,7 @@ int main(int argc, char **argv)
 	test_admin_errors();
 	test_vanish();
 	test_cids();
+	test_sq_wait();
 	test_never_connect();
 	return test_done("rdma_bad");
 }

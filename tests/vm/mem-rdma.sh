@@ -10,7 +10,8 @@
 # host NQN) with 2 read/write, 2 write and 2 poll I/O queues (the
 # kernel caps each kind at the guest's CPUs), run fio 128 KiB randrw at
 # QD128 over all of them, print the target's VmPin (what its memory
-# registrations pin) and VmRSS idle, connected and after the hosts left.
+# registrations pin) and VmRSS idle, connected and after the hosts left,
+# and fio's IOPS for that run and for 4 KiB random reads at QD128.
 # It judges nothing; tests/vm/test-rdma.sh has the checks.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
@@ -33,6 +34,12 @@ ns_dev() {
 		echo round-robin >"$s/iopolicy" 2>/dev/null
 		ls "$s" | grep -m1 -E '^nvme[0-9]+n[0-9]+$'
 	done
+}
+
+# fio_iops WHAT FILE: fio's IOPS and bandwidth lines from FILE, on one line.
+fio_iops() {
+	echo "$n controllers  $1: $(grep -E '^ +(read|write): IOPS=' "$2" |
+		sed -E 's/^ +//; s/ \(.*//' | tr '\n' ' ')"
 }
 
 mem_one() {	# mem_one N: N controllers, 6 I/O queues each
@@ -59,11 +66,16 @@ mem_one() {	# mem_one N: N controllers, 6 I/O queues each
 	echo "$n controllers  connected:  $(mem)"
 	dev=$(ns_dev)
 	fio --name=m --filename="/dev/$dev" --ioengine=libaio --direct=1 --rw=randrw --bs=128k \
-		--iodepth=128 --numjobs=2 --time_based --runtime=8 --size=64M \
-		--output-format=terse >/dev/null &
+		--iodepth=128 --numjobs=2 --group_reporting --time_based --runtime=8 --size=64M \
+		>"$LOGS/fio-$n.txt" 2>&1 &
 	sleep 6
 	echo "$n controllers  under fio:  $(mem)"
 	wait $! || echo "fio failed"
+	fio_iops "128k randrw qd128 x2" "$LOGS/fio-$n.txt"
+	fio --name=r --filename="/dev/$dev" --ioengine=libaio --direct=1 --rw=randread --bs=4k \
+		--iodepth=128 --time_based --runtime=4 --size=64M >"$LOGS/fio4k-$n.txt" 2>&1 ||
+		echo "fio failed"
+	fio_iops "4k randread qd128" "$LOGS/fio4k-$n.txt"
 	nvme disconnect -n "$NQN" >/dev/null
 	sleep 2
 	echo "$n controllers  left:       $(mem)"

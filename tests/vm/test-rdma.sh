@@ -9,7 +9,7 @@
 #   | disconnect | reconnect | connect-all
 #
 #   | nvmf discover, identify, perf --verify over RDMA (our host side)
-#   | bench (fio 4k randread QD32 and QD1, numbers to logs/bench.txt)
+#   | bench (fio 4k randread QD128, QD32 and QD1, numbers to logs/bench.txt)
 #   | bad-input (nvmf only: tests/rdma_bad, then the target's fds are
 #     counted: every queue the bad hosts opened must be gone)
 #   | nvmf only, memory: what the connected kernel host's queues pin, that
@@ -53,13 +53,15 @@ c_rdma_link() {
 	run ibv_devinfo -d rxe0 | grep -q PORT_ACTIVE
 }
 
-# c_bench: 4 KiB random reads at QD32 (IOPS) and QD1 (latency) for 3 s each,
+# c_bench: 4 KiB random reads at QD128 and QD32 (IOPS: at 128 the target's
+# send queue, 3 entries per queue entry, is as full as the kernel host
+# gets it) and QD1 (latency) for 3 s each,
 # fio on the kernel host; the same numbers go to logs/bench.txt so the two
 # targets can be compared. Benchmarks print numbers; they do not judge them.
 c_bench() {
 	need_ctrl || return 1
 	local qd out iops lat
-	for qd in 32 1; do
+	for qd in 128 32 1; do
 		out=$(run fio --name="randread-qd$qd" --filename="/dev/$DEV" --ioengine=libaio \
 			--direct=1 --rw=randread --bs=4k --iodepth=$qd --time_based --runtime=3 \
 			--size=64M) || { echo "$out"; return 1; }
