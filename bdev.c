@@ -1094,10 +1094,17 @@ void nvmf_buf_put(struct nvmf_buf_pool *p, void *buf, uint32_t cap)
 	p->gen++;
 }
 
-/* Give every cached buffer back to the kernel (the reactor's tick does
- * this when nothing is lent: the hosts are idle or gone). */
-void nvmf_buf_trim(struct nvmf_buf_pool *p)
+/* Give cached buffers back to the kernel, at most max bytes' worth (but
+ * at least one): the reactor's tick does this a step at a time when
+ * nothing has been lent for a while, and the reactor gives back all at
+ * exit. A step, because each munmap() (and, for RDMA, deregistration)
+ * costs the reactor tens of microseconds, and a whole 64 MiB pool at once
+ * held a busy reactor for about 20 ms: reads from a RAM namespace lend
+ * nothing, so "nothing lent" does not mean "no hosts". */
+void nvmf_buf_trim(struct nvmf_buf_pool *p, uint64_t max)
 {
-	while (nvmf_buf_drop_one(p))
+	uint64_t before = p->held;
+
+	while (nvmf_buf_drop_one(p) && before - p->held < max)
 		;
 }

@@ -113,7 +113,7 @@ struct nvmf_buf_pool {
 extern uint64_t g_buf_pool_size;	/* -b/--buffer-pool, bytes per reactor */
 void *nvmf_buf_get(struct nvmf_buf_pool *p, uint32_t len, uint32_t *cap);
 void nvmf_buf_put(struct nvmf_buf_pool *p, void *buf, uint32_t cap);
-void nvmf_buf_trim(struct nvmf_buf_pool *p);
+void nvmf_buf_trim(struct nvmf_buf_pool *p, uint64_t max);
 
 struct nvmf_reactor {
 	int id;
@@ -124,7 +124,8 @@ struct nvmf_reactor {
 	struct nvmf_queue *inbox;	/* queues handed over, not yet added */
 	struct nvmf_queue *queues;	/* every queue this reactor owns */
 	struct nvmf_buf_pool pool;	/* data buffers of its commands */
-	unsigned idle_ticks;		/* ticks in a row with nothing lent */
+	unsigned idle_ticks;		/* ticks in a row with no work at all */
+	bool busy;			/* a pass found work since the last tick */
 	unsigned trim_gen;		/* pool.gen at the last tick */
 	atomic_uint passes;		/* bumped at each pass: nvmf_quiesce() */
 	atomic_uint lost_wakeups;	/* sleeps refused: work was stranded */
