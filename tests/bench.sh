@@ -17,7 +17,7 @@
 # The memory row: resident memory of each target idle, at its peak while
 # perf opens 64 I/O queues (-P 64, each as deep as the target allows) and
 # keeps 128 commands of 128 KiB randrw in flight across them (perf's -q
-# counts per namespace, not per queue), and 1 s after perf disconnects.
+# counts per namespace, not per queue), and 3 s after perf disconnects (nvmf gives buffers back once idle for 1 s, 4 MiB per 100 ms).
 # SPDK's figure adds its hugepages. Each target is started afresh for it
 # with a null namespace, so the row shows what the target itself costs,
 # not the 256 MiB a RAM namespace holds once the writes have touched it.
@@ -129,7 +129,7 @@ run_perf() {
 }
 
 # The memory row: RSS idle, the peak while 64 I/O queues carry 128 KiB
-# randrw, and 1 s after the host has gone. Appends "idle peak after" in MiB.
+# randrw, and 3 s after the host has gone. Appends "idle peak after" in MiB.
 mem_row() {
 	local tag=$1 idle peak=0 r p
 	local trid="trtype:TCP adrfam:IPv4 traddr:127.0.0.1 trsvcid:$port subnqn:$nqn"
@@ -142,7 +142,7 @@ mem_row() {
 		sleep 0.2
 	done
 	wait $p
-	sleep 1
+	sleep 3
 	echo "$((idle / 1024)) $((peak / 1024)) $(($(rss_kib "$tgt") / 1024))" >>"$out/$tag.mem.res"
 }
 
