@@ -17,7 +17,8 @@
 # The memory row: resident memory of each target idle, at its peak while
 # perf opens 64 I/O queues (-P 64, each as deep as the target allows) and
 # keeps 128 commands of 128 KiB randrw in flight across them (perf's -q
-# counts per namespace, not per queue), and 3 s after perf disconnects (nvmf gives buffers back once idle for 1 s, 4 MiB per 100 ms).
+# counts per namespace, not per queue), and 3 s after perf disconnects
+# (nvmf gives buffers back once idle for 1 s, 4 MiB per 100 ms tick).
 # SPDK's figure adds its hugepages. Each target is started afresh for it
 # with a null namespace, so the row shows what the target itself costs,
 # not the 256 MiB a RAM namespace holds once the writes have touched it.
