@@ -166,6 +166,7 @@ reactors.reactors[].lw_threads[]   SPDK runs its app thread on reactor 0 too
 stats.tick_rate                    as reactors
 stats.poll_groups[].pending_bdev_io   SPDK bdev layer counters nvmf does not keep
 stats.poll_groups[].completed_nvme_io
+stats.poll_groups[].lost_wakeups   nvmf only: sleeps a reactor refused because work was stranded
 iostat.tick_rate                   nvmf counts milliseconds, SPDK its TSC
 iostat.ticks
 iostat.bdevs[]                     SPDK counts the I/O of its own examine; nvmf has none
