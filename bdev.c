@@ -1095,12 +1095,10 @@ void nvmf_buf_put(struct nvmf_buf_pool *p, void *buf, uint32_t cap)
 }
 
 /* Give cached buffers back to the kernel, at most max bytes' worth (but
- * at least one): the reactor's tick does this a step at a time when
- * nothing has been lent for a while, and the reactor gives back all at
+ * at least one): the reactor's tick does this a step at a time once the
+ * reactor has been idle for a while, and the reactor gives back all at
  * exit. A step, because each munmap() (and, for RDMA, deregistration)
- * costs the reactor tens of microseconds, and a whole 64 MiB pool at once
- * held a busy reactor for about 20 ms: reads from a RAM namespace lend
- * nothing, so "nothing lent" does not mean "no hosts". */
+ * costs tens to hundreds of microseconds (see nvmf_reactor_tick). */
 void nvmf_buf_trim(struct nvmf_buf_pool *p, uint64_t max)
 {
 	uint64_t before = p->held;

@@ -211,12 +211,12 @@ static void nvmf_reactor_wake(struct nvmf_poller *p, uint32_t events)
  *
  * "No work", not "no buffer lent": reads from a RAM namespace lend none,
  * and giving a 64 MiB pool back under them held the reactor for 20 to
- * 90 ms (on this kind of VM a munmap() of 128 KiB takes about 180 us).
- * In steps, so that a host that comes back meets at most one step. Not
- * sooner: a busy host's queue drains now
- * and then, and unmapping then mapping again under load cost far more
- * than the memory was worth (128K reads ran at a fraction of their
- * speed when every tick that found nothing lent trimmed the pool). */
+ * 90 ms (on a VM a munmap() of 128 KiB can take 180 us). In steps, so
+ * that a host that comes back meets at most one step. And not sooner: a
+ * busy host's queue drains now and then, and unmapping then mapping
+ * again under load cost far more than the memory was worth (128K reads
+ * ran at a fraction of their speed when every tick that found nothing
+ * lent trimmed the pool). */
 static void nvmf_reactor_tick(struct nvmf_reactor *r)
 {
 	for (struct nvmf_queue *q = r->queues; q; q = q->next)
