@@ -318,17 +318,24 @@ static void rdma_trace_capsule(struct rdma_queue *rq, struct rdma_req *t)
 		   t->cap.invalidate ? " invalidate" : "");
 }
 
+/* Append t to a wait list, oldest first: the send-queue waiters or the
+ * buffer waiters (both linked through next_free). */
+static void rdma_fifo_push(struct rdma_req **head, struct rdma_req **tail, struct rdma_req *t)
+{
+	t->next_free = NULL;
+	if (*tail)
+		(*tail)->next_free = t;
+	else
+		*head = t;
+	*tail = t;
+}
+
 /* Park t until the pool has a buffer for it; the queue's waiters are
  * served in the order they came (rdma_retry_waiters()). */
 static void rdma_wait_buf(struct rdma_queue *rq, struct rdma_req *t)
 {
 	t->state = RDMA_REQ_WAIT_BUF;
-	t->next_free = NULL;
-	if (rq->wait_tail)
-		rq->wait_tail->next_free = t;
-	else
-		rq->wait_head = t;
-	rq->wait_tail = t;
+	rdma_fifo_push(&rq->wait_head, &rq->wait_tail, t);
 }
 
 /* Hand t to nvmf.c, or fail it if rdma_req_buf() returned an error. */
@@ -517,12 +524,7 @@ static bool rdma_sq_take(struct rdma_queue *rq, struct rdma_req *t, unsigned n,
 		rq->q.qid, le16toh(t->req.sqe.cid), n, rq->sq_free, rq->sq_size,
 		rq->sq_head ? " and others wait" : "");
 	t->state = wait;
-	t->next_free = NULL;
-	if (rq->sq_tail)
-		rq->sq_tail->next_free = t;
-	else
-		rq->sq_head = t;
-	rq->sq_tail = t;
+	rdma_fifo_push(&rq->sq_head, &rq->sq_tail, t);
 	return false;
 }
 
