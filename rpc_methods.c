@@ -467,7 +467,8 @@ struct rpc_transport *rpc_transport_of(uint8_t trtype)
  *                               sizes the pool below (and is reported)
  *   num_shared_buffers (-n)     TCP: the pool of data buffers of each
  *                               reactor holds num_shared_buffers *
- *                               io_unit_size bytes (RDMA: not used yet)
+ *                               io_unit_size bytes, for RDMA's commands
+ *                               too (RDMA: not used)
  */
 int rpc_create_transport(struct json_object *p, struct json_object **res, struct rpc_err *e)
 {
@@ -521,6 +522,14 @@ int rpc_create_transport(struct json_object *p, struct json_object **res, struct
 	if (iou < 512 || (iou & (iou - 1)) || iou > mio)
 		return rpc_fail(e, RPC_INVALID_PARAMS, "io_unit_size %llu: a power of two, 512..max_io_size",
 				(unsigned long long)iou);
+	/* One pool serves both transports: a pool that RDMA's MDTS (set
+	 * before) does not fit would leave its large commands waiting for
+	 * ever, so the new pool must hold one command of each. */
+	if (t->trtype == NVMF_TRTYPE_TCP && nsb && rpc_transport_of(NVMF_TRTYPE_RDMA) &&
+	    rpc_transport_of(NVMF_TRTYPE_RDMA)->created &&
+	    nvmf_check_buffers(g_rdma_max_io_size, nsb * iou, err, sizeof(err)))
+		return rpc_fail(e, RPC_INVALID_PARAMS, "%s (RDMA's; the pool is num_shared_buffers * "
+				"io_unit_size, shared by both transports)", err);
 	if (t->trtype == NVMF_TRTYPE_TCP &&
 	    tcp_set_buffers(mio, nsb ? nsb * iou : g_buf_pool_size, err, sizeof(err)))
 		return rpc_fail(e, RPC_INVALID_PARAMS, "%s%s", err,

@@ -71,6 +71,8 @@ if [ -n "$SPDK" ]; then
 		bash -c "$R nvmf_create_transport -t RDMA -i 3145728 2>&1 | tee -a $DETAIL | grep -q 'power of two'"
 	check "rpc.py nvmf_create_transport -t RDMA -i 1048576 (RDMA's buffers come from the pool too)" \
 		$R nvmf_create_transport -t RDMA -i 1048576
+	check "rpc.py nvmf_create_transport -t TCP -n 8 -u 8192 is refused: its 64 KiB pool cannot hold RDMA's 1 MiB" \
+		bash -c "$R nvmf_create_transport -t TCP -i 65536 -u 8192 -n 8 2>&1 | tee -a $DETAIL | grep -q 'RDMA'"
 	check "rpc.py nvmf_create_transport -t TCP -i 1048576 -u 65536 -n 64" \
 		$R nvmf_create_transport -t TCP -i 1048576 -u 65536 -n 64
 	out=$($R nvmf_get_transports 2>&1); echo "$out" >>"$DETAIL"
