@@ -330,6 +330,9 @@ struct nvmf_ns {
 	uint32_t nsid;
 	uint64_t seq;			/* unique per attach: tells reuse apart */
 	atomic_uint inflight;		/* commands at the backend */
+	atomic_bool evict;		/* being removed, and reads sent from it
+					 * have sat unsent too long: their queues
+					 * close (nvmf_subsys_detach_ns) */
 	struct nvmf_bdev *bdev;
 	uint8_t uuid[16];
 	uint8_t nguid[16];
@@ -375,6 +378,11 @@ struct nvmf_listener {
 extern struct nvmf_subsys *g_subsystems;	/* configured before start */
 extern struct nvmf_subsys g_discovery;
 extern struct nvmf_listener *g_listeners;
+/* A removal waits this long for reads sent from the namespace's memory,
+ * then closes the queues that hold them; g_ns_evicting counts such
+ * removals, so reactors look only while one is on (subsys.c). */
+#define NVMF_NS_EVICT_MS	5000
+extern atomic_int g_ns_evicting;
 
 struct nvmf_subsys *nvmf_subsys_add(const char *nqn, char *err, size_t errlen);
 int nvmf_subsys_add_ns(struct nvmf_subsys *s, struct nvmf_bdev *b, char *err, size_t errlen);

@@ -693,6 +693,8 @@ int nvmf_referral_remove(const struct nvmf_referral *tmpl, char *err, size_t err
 	return 0;
 }
 
+atomic_int g_ns_evicting;
+
 /* Wait, at most timeout_ms, until the backend has answered every command
  * of ns. Returns 0 or -ETIMEDOUT. */
 static int nvmf_ns_drain(struct nvmf_ns *ns, unsigned timeout_ms)
@@ -715,6 +717,7 @@ int nvmf_subsys_detach_ns(struct nvmf_subsys *s, uint32_t nsid, struct nvmf_bdev
 			  char *err, size_t errlen)
 {
 	struct nvmf_ns *ns = nvmf_ns_get(s, nsid);
+	int rc = 0;
 
 	if (!ns) {
 		snprintf(err, errlen, "%s has no namespace %u", s->nqn, nsid);
@@ -727,7 +730,19 @@ int nvmf_subsys_detach_ns(struct nvmf_subsys *s, uint32_t nsid, struct nvmf_bdev
 	pthread_rwlock_unlock(&g_config_lock);
 	nvmf_ns_changed(s, nsid);
 	nvmf_quiesce();
-	if (nvmf_ns_drain(ns, 30000)) {
+	/* Reads sent from the namespace's own memory hold it until their
+	 * bytes have left (nvmf_io_in_place), and a host that stops reading
+	 * its socket would hold it for ever. A healthy one takes
+	 * milliseconds; after NVMF_NS_EVICT_MS the queues still holding such
+	 * reads are closed (tcp_reactor_tick), as nvmet's removal does not
+	 * wait on a host either. Other hosts' queues carry on. */
+	if (nvmf_ns_drain(ns, NVMF_NS_EVICT_MS)) {
+		atomic_store(&ns->evict, true);
+		atomic_fetch_add(&g_ns_evicting, 1);
+		rc = nvmf_ns_drain(ns, 30000);
+		atomic_fetch_sub(&g_ns_evicting, 1);
+	}
+	if (rc) {
 		/* A backend that never answers: keep ns (and its bdev) alive
 		 * rather than free memory a completion will touch. */
 		snprintf(err, errlen, "namespace %u of %s removed, but its backend still holds "

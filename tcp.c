@@ -477,6 +477,19 @@ int tcp_reactor_stranded(struct nvmf_reactor *r)
 	return n;
 }
 
+/* The NSID whose removal waits on one of tq's reads, sent from the
+ * namespace's memory but still unsent after NVMF_NS_EVICT_MS; 0 if none. */
+static uint32_t tcp_holds_evicted(struct tcp_queue *tq)
+{
+	for (unsigned i = 0; i < tq->nr_slots; i++) {
+		struct tcp_req *t = &tq->reqs[i];
+
+		if (t->state != REQ_FREE && t->req.in_place && atomic_load(&t->req.ns->evict))
+			return t->req.ns->nsid;
+	}
+	return 0;
+}
+
 /*
  * Which deadline has tq missed, if any? Returns the option that sets it,
  * or NULL. A PDU counts as started from the tick that first sees it
@@ -506,6 +519,7 @@ void tcp_reactor_tick(struct nvmf_reactor *r)
 {
 	uint64_t now = nvmf_now_ms();
 	char msg[256];
+	uint32_t nsid;
 
 	for (struct nvmf_queue *q = r->queues; q; q = q->next) {
 		struct tcp_queue *tq = container_of(q, struct tcp_queue, q);
@@ -515,6 +529,13 @@ void tcp_reactor_tick(struct nvmf_reactor *r)
 			continue;
 		if (tq->door && q->ctrl)
 			door_leave(&tq->door);
+		if (atomic_load(&g_ns_evicting) && (nsid = tcp_holds_evicted(tq))) {
+			LOG_WARN("qid=%u %s: namespace %u is being removed, and this host has left "
+				 "reads of it unread for %u s; closing", q->qid, q->peer, nsid,
+				 NVMF_NS_EVICT_MS / 1000);
+			tcp_queue_close(q);
+			continue;
+		}
 		missed = tcp_deadline_missed(tq, now);
 		if (!missed)
 			continue;

@@ -17,6 +17,10 @@
 #   remove    16 MiB of reads unread, then nvmf_subsystem_remove_ns and
 #             bdev_malloc_delete over RPC: the removal must wait for the
 #             reads' bytes to leave, and every read must arrive whole.
+#   stuck     the same, but the reading host never reads: the removal
+#             must still succeed (after a grace of a few seconds the
+#             target closes that one queue), while another host's
+#             controller stays connected and is told Invalid Namespace.
 #
 # Prints "ok - ..." / "not ok - ..." lines; exits 1 if any check failed.
 import os, socket, struct, subprocess, sys, threading, time
@@ -238,12 +242,43 @@ def test_remove(sock, bdev):
     check("a read of the removed namespace: Invalid Namespace (0Bh)", (st & 0xff) == 0x0b,
           "status 0x%x" % st)
 
+def test_stuck(sock, bdev):
+    admin, cntlid = up()
+    reader = Queue(1, cntlid, rcvbuf=65536)
+    for cid in range(128):
+        reader.cmd(rw_sqe(0x02, cid, 0, NBLK, False))
+    admin2, cntlid2 = up()
+    honest = Queue(1, cntlid2)
+    time.sleep(0.5)
+    rpc = [os.environ.get("NVMF", "./nvmf"), "rpc", "-s", sock]
+    rm = subprocess.run(rpc + ["nvmf_subsystem_remove_ns", subnqn.decode(), "1"],
+                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=90)
+    check("nvmf_subsystem_remove_ns succeeds though a host never reads its reads",
+          rm.returncode == 0, rm.stdout.decode())
+    closed = False
+    try:
+        reader.s.settimeout(10)
+        while reader.s.recv(1 << 20):
+            pass
+        closed = True
+    except OSError as e:		# ECONNRESET: also closed by the target
+        closed = "timed out" not in str(e)
+    check("the target closed the queue that did not read", closed)
+    st = read_blocks(honest)[0]
+    check("another host's queue carries on: a read is told Invalid Namespace (0Bh)",
+          (st & 0xff) == 0x0b, "status 0x%x" % st)
+    rmb = subprocess.run(rpc + ["bdev_malloc_delete", bdev],
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
+    check("bdev_malloc_delete frees the memory", rmb.returncode == 0, rmb.stdout.decode())
+
 if mode == "tear":
     test_tear()
 elif mode == "ddgst":
     test_ddgst()
 elif mode == "remove":
     test_remove(sys.argv[4], sys.argv[5])
+elif mode == "stuck":
+    test_stuck(sys.argv[4], sys.argv[5])
 else:
     sys.exit("unknown mode " + mode)
 sys.exit(1 if failed else 0)

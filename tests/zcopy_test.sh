@@ -11,7 +11,10 @@
 #   3. randrw --verify on two reactors (the same LBAs), with and without
 #      data digest;
 #   4. remove: the namespace and its memory are removed over RPC while
-#      16 MiB of reads from it sit unread: the removal waits for them.
+#      16 MiB of reads from it sit unread: the removal waits for them;
+#   5. stuck: the same with a host that never reads: after a few seconds
+#      the target closes that queue and the removal succeeds, while
+#      another host stays connected.
 #
 # NVMF=path runs another build (e.g. one made with -fsanitize=address).
 set -u
@@ -75,6 +78,12 @@ stop_target
 
 start_target 0x1 || { echo "not ok - target start"; exit 1; }
 zcopy remove $port $nqn "$sock" ram0
+stop_target
+
+start_target 0x1 || { echo "not ok - target start"; exit 1; }
+zcopy stuck $port $nqn "$sock" ram0
+check "the target says which queue it closed, and why" \
+	grep -q "namespace 1 is being removed, and this host has left reads" tests/out/zcopy_test.target.out
 stop_target
 
 echo "zcopy_test: $pass passed, $fail failed"
