@@ -515,7 +515,7 @@ static int host_handle_pdu(struct host_queue *q)
 		return 0;
 	}
 	if (!q->ic_done || h->type == NVME_TCP_ICRESP)
-		return host_fatal(q, NVME_TCP_FES_PDU_SEQ_ERR, 0, "%s %s ICResp", tcp_pdu_name(h->type),
+		return host_fatal(q, NVME_TCP_FES_PDU_SEQ_ERR, 0, "%s %s ICResp", trace_pdu_name(h->type),
 				  q->ic_done ? "after" : "before");
 	if (h->type == NVME_TCP_RSP)
 		return host_recv_rsp(q);
@@ -524,7 +524,7 @@ static int host_handle_pdu(struct host_queue *q)
 	if (h->type == NVME_TCP_R2T)
 		return host_recv_r2t(q);
 	return host_fatal(q, NVME_TCP_FES_INVALID_HEADER, offsetof(struct nvme_tcp_hdr, type),
-			  "a controller does not send %s", tcp_pdu_name(h->type));
+			  "a controller does not send %s", trace_pdu_name(h->type));
 }
 
 /*
@@ -544,7 +544,7 @@ static int host_recv_pdu(struct host_queue *q)
 	memcpy(h, q->rbuf + q->rpos, sizeof(*h));
 	q->pdu_len = sizeof(*h);
 	if (tcp_hdr_check(h, q->hdgst, q->ddgst, 0, q->max_data, &fes, &fei))
-		return host_fatal(q, fes, fei, "bad %s header from the target", tcp_pdu_name(h->type));
+		return host_fatal(q, fes, fei, "bad %s header from the target", trace_pdu_name(h->type));
 	need = le32toh(h->plen);
 	if (h->type == NVME_TCP_C2H_DATA && need > h->hlen + (q->hdgst ? NVME_TCP_DIGEST_LEN : 0u))
 		need = h->pdo;
@@ -559,7 +559,7 @@ static int host_recv_pdu(struct host_queue *q)
 		want = tcp_crc32c(q->pdu, h->hlen);
 		if (le32toh(got) != want)
 			return host_fatal(q, NVME_TCP_FES_HDGST_ERR, 0, "%s header digest 0x%08x, expected 0x%08x",
-					  tcp_pdu_name(h->type), le32toh(got), want);
+					  trace_pdu_name(h->type), le32toh(got), want);
 	}
 	if (g_trace)
 		tcp_trace_pdu("<-", h, q->pdu);

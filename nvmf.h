@@ -480,6 +480,8 @@ const char *trace_cqe(char *buf, size_t len, const struct nvme_sqe *sqe,
 		      const struct nvme_cqe *cqe, uint16_t qid);
 const char *trace_status_name(uint16_t status, const struct nvme_sqe *sqe, uint16_t qid);
 const char *trace_opcode_name(const struct nvme_sqe *sqe, uint16_t qid);
+const char *trace_pdu_name(uint8_t type);
+const char *trace_pdu(char *buf, size_t len, const struct nvme_tcp_hdr *h, const void *psh);
 
 /* ==================================================================== */
 /* tcp.c: NVMe/TCP, target side, and PDU helpers the host side reuses  */
@@ -493,7 +495,6 @@ int tcp_queue_open(int fd, struct nvmf_listener *l, const char *peer, struct doo
 uint32_t tcp_crc32c(const void *buf, size_t len);
 uint32_t tcp_crc32c_update(uint32_t crc, const void *buf, size_t len);
 void tcp_put_hdgst(uint8_t *hdr, uint32_t hlen, bool on);
-const char *tcp_pdu_name(uint8_t type);
 void tcp_trace_pdu(const char *dir, const struct nvme_tcp_hdr *h, const void *psh);
 int tcp_hdr_check(const struct nvme_tcp_hdr *h, bool hdgst, bool ddgst,
 		  uint32_t cpda, uint32_t max_data, uint16_t *fes, uint32_t *fei);

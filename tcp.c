@@ -1393,15 +1393,6 @@ uint32_t tcp_crc32c(const void *buf, size_t len)
 	return ~tcp_crc32c_update(~0u, buf, len);
 }
 
-const char *tcp_pdu_name(uint8_t type)
-{
-	static const char *const names[] = {
-		"ICReq", "ICResp", "H2CTermReq", "C2HTermReq", "CapsuleCmd",
-		"CapsuleResp", "H2CData", "C2HData", "type8", "R2T",
-	};
-	return type < ARRAY_SIZE(names) ? names[type] : "unknown";
-}
-
 /* Header length of each PDU type, and whether it may carry a header
  * digest and data [TCP-1.0c Fig. 21, §3.6.2]. */
 struct tcp_pdu_rule {
@@ -1490,43 +1481,11 @@ void tcp_put_hdgst(uint8_t *hdr, uint32_t hlen, bool on)
 	memcpy(hdr + hlen, &crc, sizeof(crc));
 }
 
-/* One readable line per PDU, for --trace. psh is the PDU header. */
+/* One readable line per PDU, for --trace (trace.c writes it); dir is
+ * "->" or "<-", psh the PDU header. */
 void tcp_trace_pdu(const char *dir, const struct nvme_tcp_hdr *h, const void *psh)
 {
-	const struct nvme_tcp_data *d = psh;
-	const struct nvme_tcp_r2t *r2t = psh;
-	const struct nvme_tcp_rsp *rsp = psh;
-	const struct nvme_tcp_cmd *cmd = psh;
-	const struct nvme_tcp_term *t = psh;
-	char extra[96] = "";
+	char line[TRACE_LINE_MAX];
 
-	switch (h->type) {
-	case NVME_TCP_CMD:
-		snprintf(extra, sizeof(extra), " cid=%u opc=0x%02x",
-			 le16toh(cmd->sqe.cid), cmd->sqe.opcode);
-		break;
-	case NVME_TCP_RSP:
-		snprintf(extra, sizeof(extra), " cid=%u status=0x%x",
-			 le16toh(rsp->cqe.cid), le16toh(rsp->cqe.status) >> 1);
-		break;
-	case NVME_TCP_H2C_DATA:
-	case NVME_TCP_C2H_DATA:
-		snprintf(extra, sizeof(extra), " cccid=%u ttag=%u datao=%u datal=%u%s%s",
-			 le16toh(d->cccid), le16toh(d->ttag), le32toh(d->datao),
-			 le32toh(d->datal), h->flags & NVME_TCP_F_DATA_LAST ? " LAST" : "",
-			 h->flags & NVME_TCP_F_DATA_SUCCESS ? " SUCCESS" : "");
-		break;
-	case NVME_TCP_R2T:
-		snprintf(extra, sizeof(extra), " cccid=%u ttag=%u r2to=%u r2tl=%u",
-			 le16toh(r2t->cccid), le16toh(r2t->ttag),
-			 le32toh(r2t->r2to), le32toh(r2t->r2tl));
-		break;
-	case NVME_TCP_H2C_TERM:
-	case NVME_TCP_C2H_TERM:
-		snprintf(extra, sizeof(extra), " fes=%u", le16toh(t->fes));
-		break;
-	}
-	nvmf_trace("tcp %s %-11s hlen=%u pdo=%u plen=%u flags=0x%x%s", dir,
-		   tcp_pdu_name(h->type), h->hlen, h->pdo, le32toh(h->plen),
-		   h->flags, extra);
+	nvmf_trace("tcp %s %s", dir, trace_pdu(line, sizeof(line), h, psh));
 }

@@ -23,7 +23,7 @@
  * Sections, in order (the entry points come last because C wants each
  * static decoder defined before its caller; read section 8 first):
  *   1. Helpers: the line buffer
- *   2. Names: opcodes, CNS, LID, FID, status codes
+ *   2. Names: opcodes, CNS, LID, FID, status codes, NVMe/TCP PDU types
  *   3. Properties split into fields        [BASE-2.0c §3.1.4]
  *   4. Fabrics commands: Connect, Property Get/Set, authentication,
  *      Disconnect                          [BASE-2.0c §6]
@@ -31,7 +31,8 @@
  *                                          [BASE-2.0c §5]
  *   6. I/O commands                        [NVM-1.0c §3]
  *   7. Completions: what DW0 means         [BASE-2.0c §4.6]
- *   8. Entry points: trace_cmd, trace_cqe, trace_status_name
+ *   8. Entry points: trace_cmd, trace_cqe, trace_pdu (an NVMe/TCP PDU,
+ *      for tcp.c and the host), trace_status_name
  *
  * Tutorial chapter 04 reads a controller's bring-up in this trace.
  */
@@ -75,7 +76,7 @@ static void trace_put_nsid(struct trace_line *l, uint32_t nsid)
 }
 
 /* ==================================================================== */
-/* 2. Names                                                            */
+/* 2. Names (and NVMe/TCP PDU types)                                  */
 /* ==================================================================== */
 
 /*
@@ -192,6 +193,16 @@ static const char *trace_status_sct1(uint8_t sc, const struct nvme_sqe *sqe, uin
 	if (!is_connect && qid && sc >= 0x80 && sc - 0x80 < (int)ARRAY_SIZE(nvm))
 		return nvm[sc - 0x80];
 	return "Command Specific Status";
+}
+
+/* An NVMe/TCP PDU type's name [TCP-1.0c Fig. 21]. */
+const char *trace_pdu_name(uint8_t type)
+{
+	static const char *const names[] = {
+		"ICReq", "ICResp", "H2CTermReq", "C2HTermReq", "CapsuleCmd",
+		"CapsuleResp", "H2CData", "C2HData", "type8", "R2T",
+	};
+	return type < ARRAY_SIZE(names) ? names[type] : "unknown";
 }
 
 /* ==================================================================== */
@@ -592,6 +603,51 @@ const char *trace_cqe(char *buf, size_t len, const struct nvme_sqe *sqe,
 		  trace_opcode_name(sqe, qid), status & 0x7ff, trace_status_name(status, sqe, qid),
 		  status & NVME_STATUS_DNR ? " DNR" : "");
 	trace_dw0(&l, sqe, cqe, qid);
+	return buf;
+}
+
+/*
+ * An NVMe/TCP PDU, as "Name hlen= pdo= plen= flags=" and the fields that
+ * tell it apart: the command or CQE it carries, a data PDU's offset and
+ * length, an R2T's range, a TermReq's FES [TCP-1.0c §3.6.2]. psh is the
+ * whole PDU header. Returns buf.
+ */
+const char *trace_pdu(char *buf, size_t len, const struct nvme_tcp_hdr *h, const void *psh)
+{
+	const struct nvme_tcp_data *d = psh;
+	const struct nvme_tcp_r2t *r2t = psh;
+	const struct nvme_tcp_rsp *rsp = psh;
+	const struct nvme_tcp_cmd *cmd = psh;
+	const struct nvme_tcp_term *t = psh;
+	struct trace_line l = { buf, len, 0 };
+
+	buf[0] = 0;
+	trace_put(&l, "%-11s hlen=%u pdo=%u plen=%u flags=0x%x", trace_pdu_name(h->type),
+		  h->hlen, h->pdo, le32toh(h->plen), h->flags);
+	switch (h->type) {
+	case NVME_TCP_CMD:
+		trace_put(&l, " cid=%u opc=0x%02x", le16toh(cmd->sqe.cid), cmd->sqe.opcode);
+		break;
+	case NVME_TCP_RSP:
+		trace_put(&l, " cid=%u status=0x%x", le16toh(rsp->cqe.cid),
+			  le16toh(rsp->cqe.status) >> 1);
+		break;
+	case NVME_TCP_H2C_DATA:
+	case NVME_TCP_C2H_DATA:
+		trace_put(&l, " cccid=%u ttag=%u datao=%u datal=%u%s%s",
+			  le16toh(d->cccid), le16toh(d->ttag), le32toh(d->datao),
+			  le32toh(d->datal), h->flags & NVME_TCP_F_DATA_LAST ? " LAST" : "",
+			  h->flags & NVME_TCP_F_DATA_SUCCESS ? " SUCCESS" : "");
+		break;
+	case NVME_TCP_R2T:
+		trace_put(&l, " cccid=%u ttag=%u r2to=%u r2tl=%u", le16toh(r2t->cccid),
+			  le16toh(r2t->ttag), le32toh(r2t->r2to), le32toh(r2t->r2tl));
+		break;
+	case NVME_TCP_H2C_TERM:
+	case NVME_TCP_C2H_TERM:
+		trace_put(&l, " fes=%u", le16toh(t->fes));
+		break;
+	}
 	return buf;
 }
 

@@ -363,8 +363,32 @@ static void test_bounds(void)
 		   "a buffer too short for the line: cut, still a string");
 }
 
+/* NVMe/TCP PDUs: the common header, then what tells this PDU apart; an
+ * unknown type is named, not read past. */
+static void test_pdu(void)
+{
+	struct nvme_tcp_r2t r = { .hdr = { .type = NVME_TCP_R2T, .hlen = 24, .plen = htole32(24) },
+				  .cccid = htole16(7), .ttag = htole16(3),
+				  .r2to = htole32(8192), .r2tl = htole32(4096) };
+	struct nvme_tcp_data d = { .hdr = { .type = NVME_TCP_C2H_DATA, .hlen = 24, .pdo = 24,
+					    .plen = htole32(24 + 512),
+					    .flags = NVME_TCP_F_DATA_LAST | NVME_TCP_F_DATA_SUCCESS },
+				   .cccid = htole16(9), .datal = htole32(512) };
+	struct nvme_tcp_hdr odd = { .type = 0x42, .hlen = 8, .plen = htole32(8) };
+
+	check_line(trace_pdu(g_line, sizeof(g_line), &r.hdr, &r),
+		   "R2T         hlen=24 pdo=0 plen=24 flags=0x0 cccid=7 ttag=3 r2to=8192 r2tl=4096",
+		   "an R2T: its command, tag and range");
+	check_line(trace_pdu(g_line, sizeof(g_line), &d.hdr, &d),
+		   "C2HData     hlen=24 pdo=24 plen=536 flags=0xc cccid=9 ttag=0 datao=0 datal=512 "
+		   "LAST SUCCESS", "C2HData with LAST_PDU and SUCCESS");
+	check_line(trace_pdu(g_line, sizeof(g_line), &odd, &odd),
+		   "unknown     hlen=8 pdo=0 plen=8 flags=0x0", "a PDU type no spec defines");
+}
+
 int main(void)
 {
+	test_pdu();
 	test_connect();
 	test_properties();
 	test_fabrics_other();
