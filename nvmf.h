@@ -519,6 +519,7 @@ extern unsigned g_door_max, g_door_max_per_host;
 void door_leave(struct door **dp);	/* connected, or closed */
 void door_log_timeout(const char *msg);	/* at most once a second */
 void door_log_refused(const char *msg);	/* the same, another count */
+void tcp_addr_str(const struct sockaddr_storage *ss, char *buf, size_t len);	/* "addr:port" */
 /* The door counts the queues of both transports that have not sent
  * Connect, so its names say door_, not tcp_. */
 int door_admit(const struct sockaddr_storage *peer, const char *name,
@@ -618,13 +619,13 @@ int rdma_capsule_decode(const uint8_t *buf, uint32_t len, struct rdma_capsule *c
 struct nvme_rdma_cm_req;
 uint16_t rdma_cm_req_check(const struct nvme_rdma_cm_req *req, size_t len, char *why,
 			   size_t wlen);	/* 0 or the REJ status */
-/* rdma.c's and rdma_parse.c's helpers that host_queue.c's RDMA queue shares. */
-int rdma_nonblock(int fd);
+/* rdma_parse.c's helper that host_queue.c's RDMA queue shares too. */
 const char *rdma_rej_str(uint16_t sts);		/* a CM REJ status, in words */
-int rdma_have_device(char *err, size_t errlen);
 /* rdma_mem.c: one PD per device, the MRs of the reactors' pool buffers. */
 struct ibv_context;
 struct ibv_pd;
+int rdma_have_device(char *err, size_t errlen);		/* also the host's */
+int rdma_nonblock(int fd);				/* also the host's */
 int rdma_mem_init(size_t queues_need, char *err, size_t errlen);	/* at listen */
 int rdma_mem_start(struct nvmf_reactor *r);	/* on r's thread */
 struct ibv_pd *rdma_pd_get(struct ibv_context *verbs);	/* reactor 0's thread */

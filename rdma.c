@@ -24,7 +24,8 @@
  *
  * Memory. A queue registers only capsules and responses: at accept a
  * response per slot and 4 receives (~40 KiB, all a Connect needs), at
- * Connect a receive per entry. Data for RDMA READ and WRITE is lent per
+ * Connect a receive per entry; so too its 8 slots and small CQ grow only
+ * at Connect (rdma_queue_grow()). Data for RDMA READ and WRITE is lent per
  * command by the reactor's pool (bdev.c), each buffer registered once per
  * device and cached (rdma_mem.c): memory follows the bytes in flight, not
  * the queues. A command that finds the pool full waits, as on TCP. The
@@ -39,8 +40,8 @@
  *
  * The host side's queue (rdma_host_*, for `nvmf discover|identify|perf
  * -r trtype:RDMA`) is in host_queue.c, beside the host's TCP queue; it
- * borrows helpers from here: rdma_nonblock(), rdma_rej_str() and
- * rdma_have_device() (and rdma_memlock_hint() from rdma_mem.c).
+ * shares rdma_rej_str() (rdma_parse.c), rdma_have_device(),
+ * rdma_nonblock() and rdma_memlock_hint() (rdma_mem.c) with it.
  *
  * What the host sends is judged from its bytes alone in rdma_parse.c
  * (the CM request's private data, a capsule's SGL), which the fuzzer
@@ -49,7 +50,6 @@
  * Tutorial chapter 06 reads this file top to bottom.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,6 +80,8 @@
 #define RDMA_NO_CID		UINT32_MAX	/* a slot that holds no CID */
 #define RDMA_PRE_DATA		8192		/* MDTS until Connect */
 #define RDMA_PRE_RECVS		4		/* receives posted until Connect */
+#define RDMA_PRE_SLOTS		(2 * RDMA_PRE_RECVS)	/* command slots until Connect */
+#define RDMA_PRE_SQ		(NVMF_RDMA_MSDBD + 1)	/* send-queue entries until Connect */
 #define RDMA_SQ_PER_ENTRY	3		/* send-queue entries per queue entry */
 
 /* ==================================================================== */
@@ -146,6 +148,7 @@ struct rdma_req {
 	struct rdma_recv *held;		/* req.data lies in this receive (ICD) */
 	struct nvme_cqe *rsp;		/* in the MR: what the SEND carries */
 	unsigned sq_held;		/* send-queue entries its posted chain holds */
+	unsigned idx;			/* its place in cid_of */
 	struct rdma_req *next_free;	/* the free list, or a wait list */
 };
 
@@ -172,7 +175,7 @@ struct rdma_queue {
 	uint8_t *more;			/* the other receive buffers, from Connect */
 	struct ibv_mr *more_mr;
 	struct rdma_recv *recvs;
-	struct rdma_req *reqs;
+	struct rdma_req *reqs, *more_reqs;	/* RDMA_PRE_SLOTS at accept, the rest at Connect */
 	unsigned nr_reqs;
 	struct rdma_req *free_reqs;
 	unsigned nr_busy;
@@ -197,23 +200,6 @@ static const struct nvmf_transport_ops rdma_ops;
 /* ==================================================================== */
 /* Helpers                                                             */
 /* ==================================================================== */
-
-static void rdma_addr_str(struct sockaddr *sa, char *buf, size_t len)
-{
-	char host[INET6_ADDRSTRLEN] = "?", port[8] = "?";
-
-	if (sa)
-		getnameinfo(sa, sizeof(struct sockaddr_storage), host, sizeof(host), port,
-			    sizeof(port), NI_NUMERICHOST | NI_NUMERICSERV);
-	snprintf(buf, len, "%s:%s", host, port);
-}
-
-int rdma_nonblock(int fd)
-{
-	int fl = fcntl(fd, F_GETFL);
-
-	return fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ? -errno : 0;
-}
 
 /* What one queue of n entries pins before Connect: a response per slot
  * (two per entry) and RDMA_PRE_RECVS receives, all a Connect needs: 36
@@ -261,7 +247,7 @@ static void rdma_req_put(struct rdma_queue *rq, struct rdma_req *t)
 	t->buf_cap = 0;
 	t->held = NULL;
 	t->req.data = NULL;
-	rq->cid_of[t - rq->reqs] = RDMA_NO_CID;
+	rq->cid_of[t->idx] = RDMA_NO_CID;
 	t->state = RDMA_REQ_FREE;
 	t->next_free = rq->free_reqs;
 	rq->free_reqs = t;
@@ -302,7 +288,7 @@ static bool rdma_cid_claim(struct rdma_queue *rq, struct rdma_req *t)
 	 * AER's CID is checked but not held. */
 	if (rq->q.qid == 0 && t->req.sqe.opcode == NVME_ADM_ASYNC_EVENT)
 		return true;
-	rq->cid_of[t - rq->reqs] = cid;
+	rq->cid_of[t->idx] = cid;
 	return true;
 }
 
@@ -648,7 +634,7 @@ static void rdma_complete(struct nvmf_req *r)
 	struct rdma_req *t = container_of(r, struct rdma_req, req);
 	struct rdma_queue *rq = container_of(r->q, struct rdma_queue, q);
 
-	rq->cid_of[t - rq->reqs] = RDMA_NO_CID;	/* the host may reuse it now */
+	rq->cid_of[t->idx] = RDMA_NO_CID;	/* the host may reuse it now */
 	if (rq->q.closing)
 		return rdma_req_put(rq, t);
 	if (rdma_before_response(rq, t)) {
@@ -862,9 +848,10 @@ static void rdma_queue_close(struct nvmf_queue *q)
 	if (rq->id->qp)
 		ibv_modify_qp(rq->id->qp, &attr, IBV_QP_STATE);
 	/* Slots waiting for a buffer never started: free them now. */
-	for (unsigned i = 0; i < rq->nr_reqs; i++)
-		if (rq->reqs[i].state == RDMA_REQ_WAIT_BUF)
-			rdma_req_put(rq, &rq->reqs[i]);
+	for (struct rdma_req *t = rq->wait_head, *next; t; t = next) {
+		next = t->next_free;
+		rdma_req_put(rq, t);
+	}
 	rq->wait_head = rq->wait_tail = NULL;
 	door_leave(&rq->door);		/* its place goes to the next */
 	nvmf_queue_closed(q);
@@ -896,6 +883,7 @@ static void rdma_queue_free(struct rdma_queue *rq)
 	free(rq->more);
 	free(rq->recvs);
 	free(rq->reqs);
+	free(rq->more_reqs);
 	free(rq->cid_of);
 	door_leave(&rq->door);
 	free(rq);
@@ -919,32 +907,34 @@ static void rdma_recv_init(struct rdma_recv *rv, uint8_t *area, unsigned i, unsi
 				       .num_sge = 2 };
 }
 
-/* Carve the registered allocation made at accept:
+/* Free slots slots[0..n), numbered from nr_reqs on, their responses in
+ * the registered allocation made at accept (with a response for every slot):
  *
- *   mem: | in-capsule data: nr_recvs * 8 KiB | SQEs: nr_recvs * 64 | CQEs: nr_reqs * 16 |
+ *   mem: | in-capsule data: nr_recvs * 8 KiB | SQEs: nr_recvs * 64 | CQEs: entries * 2 * 16 |
  *
- * The other receives come at Connect (rdma_queue_grow()); a data buffer
- * comes from the reactor's pool for each command that needs one.
+ * The other receives and slots come at Connect (rdma_queue_grow()); a
+ * data buffer comes from the reactor's pool for each command needing one.
  */
-static void rdma_queue_carve(struct rdma_queue *rq)
+static void rdma_slots_add(struct rdma_queue *rq, struct rdma_req *slots, unsigned n)
 {
-	struct nvme_cqe *rsps = (void *)(rq->mem + (size_t)rq->nr_recvs * RDMA_CAPSULE_SIZE);
+	unsigned pre = rq->entries < RDMA_PRE_RECVS ? rq->entries : RDMA_PRE_RECVS;
+	struct nvme_cqe *rsps = (void *)(rq->mem + (size_t)pre * RDMA_CAPSULE_SIZE);
 
-	for (int i = rq->nr_reqs - 1; i >= 0; i--) {
-		struct rdma_req *t = &rq->reqs[i];
+	for (int i = n - 1; i >= 0; i--) {
+		struct rdma_req *t = &slots[i];
 
+		t->idx = rq->nr_reqs + i;
 		t->req.q = &rq->q;
-		t->rsp = &rsps[i];
+		t->rsp = &rsps[t->idx];
 		t->read_ctx.kind = RDMA_WR_READ;
 		t->read_part_ctx.kind = RDMA_WR_READ_PART;
 		t->write_ctx.kind = RDMA_WR_WRITE;
 		t->send_ctx.kind = RDMA_WR_SEND;
-		rq->cid_of[i] = RDMA_NO_CID;
+		rq->cid_of[t->idx] = RDMA_NO_CID;
 		t->next_free = rq->free_reqs;
 		rq->free_reqs = t;
 	}
-	for (unsigned i = 0; i < rq->nr_recvs; i++)
-		rdma_recv_init(&rq->recvs[i], rq->mem, i, rq->nr_recvs, 0);
+	rq->nr_reqs += n;
 }
 
 /*
@@ -965,6 +955,8 @@ static void rdma_queue_carve(struct rdma_queue *rq)
  * the send queue full waits (rdma_sq_take()) and never fails; one whole
  * chain always fits, or it would wait for ever. The CQ takes every send
  * and every receive: after a close all come back flushed, signaled or not.
+ * Until Connect that is RDMA_PRE_RECVS receives and RDMA_PRE_SQ sends (one
+ * whole chain; Connect's response is one SEND); rdma_queue_grow() resizes.
  */
 static uint16_t rdma_queue_verbs(struct rdma_queue *rq, char *why, size_t wlen)
 {
@@ -977,14 +969,16 @@ static uint16_t rdma_queue_verbs(struct rdma_queue *rq, char *why, size_t wlen)
 		max_send = NVMF_RDMA_MSDBD + 1;
 	rq->pd = rdma_pd_get(dev);
 	rq->comp_ch = rq->pd ? ibv_create_comp_channel(dev) : NULL;
-	rq->cq = rq->comp_ch ? ibv_create_cq(dev, max_send + rq->entries, rq, rq->comp_ch, 0) : NULL;
+	rq->cq = rq->comp_ch ? ibv_create_cq(dev, RDMA_PRE_SQ + rq->nr_recvs, rq, rq->comp_ch, 0)
+			     : NULL;
 	if (!rq->cq || rdma_nonblock(rq->comp_ch->fd)) {
 		snprintf(why, wlen, "cannot create PD/CQ on %s: %s%s",
 			 ibv_get_device_name(dev->device), strerror(errno),
 			 errno == EMFILE || errno == ENFILE ? " (raise ulimit -n)" : "");
 		return NVME_RDMA_CM_NO_RSC;
 	}
-	rq->sq_size = rq->sq_free = max_send;
+	rq->sq_size = max_send;
+	rq->sq_free = RDMA_PRE_SQ;	/* the rest at Connect */
 	qa.send_cq = qa.recv_cq = rq->cq;
 	qa.qp_type = IBV_QPT_RC;
 	qa.cap.max_send_wr = max_send;
@@ -1015,14 +1009,16 @@ static uint16_t rdma_queue_verbs(struct rdma_queue *rq, char *why, size_t wlen)
 }
 
 /* A queue for a connection request whose private data passed the checks:
- * entries (HSQSIZE + 1) receive buffers once connected, RDMA_PRE_RECVS
- * until then; twice as many slots as entries, so that a slot whose SEND
- * has not completed yet never holds the host back. */
+ * once connected, entries (HSQSIZE + 1) receive buffers and twice as many
+ * slots, so that a slot whose SEND has not completed yet never holds the
+ * host back; until then RDMA_PRE_RECVS and RDMA_PRE_SLOTS (a host sends
+ * only Connect; more outstanding than that close the queue). */
 static uint16_t rdma_queue_alloc(struct rdma_cm_id *id, uint16_t entries, struct rdma_queue **out,
 				 char *why, size_t wlen)
 {
 	struct rdma_queue *rq = calloc(1, sizeof(*rq));
 	socklen_t alen = sizeof(struct sockaddr_storage);
+	unsigned slots = entries * 2u < RDMA_PRE_SLOTS ? entries * 2u : RDMA_PRE_SLOTS;
 
 	*out = rq;
 	if (!rq)
@@ -1033,16 +1029,15 @@ static uint16_t rdma_queue_alloc(struct rdma_cm_id *id, uint16_t entries, struct
 	rq->q.max_icd = RDMA_ICD;
 	rq->entries = entries;
 	rq->nr_recvs = entries < RDMA_PRE_RECVS ? entries : RDMA_PRE_RECVS;
-	rq->nr_reqs = entries * 2u;
 	rq->send_inv = true;
 	memcpy(&rq->q.local, rdma_get_local_addr(id), alen);
-	rdma_addr_str(rdma_get_peer_addr(id), rq->q.peer, sizeof(rq->q.peer));
+	tcp_addr_str((const void *)rdma_get_peer_addr(id), rq->q.peer, sizeof(rq->q.peer));
 	rq->mem_len = (rdma_queue_mem_pre(entries) + NVMF_PAGE_SIZE - 1) &
 		      ~(size_t)(NVMF_PAGE_SIZE - 1);
 	rq->mem = aligned_alloc(NVMF_PAGE_SIZE, rq->mem_len);
 	rq->recvs = calloc(entries, sizeof(*rq->recvs));
-	rq->reqs = calloc(rq->nr_reqs, sizeof(*rq->reqs));
-	rq->cid_of = calloc(rq->nr_reqs, sizeof(*rq->cid_of));
+	rq->reqs = calloc(slots, sizeof(*rq->reqs));
+	rq->cid_of = calloc(entries * 2u, sizeof(*rq->cid_of));
 	if (!rq->mem || !rq->recvs || !rq->reqs || !rq->cid_of) {
 		snprintf(why, wlen, "out of memory for a queue of %u entries", entries);
 		return NVME_RDMA_CM_NO_RSC;
@@ -1053,25 +1048,42 @@ static uint16_t rdma_queue_alloc(struct rdma_cm_id *id, uint16_t entries, struct
 			 errno == EMFILE || errno == ENFILE ? " (raise ulimit -n)" : "");
 		return NVME_RDMA_CM_NO_RSC;
 	}
-	rdma_queue_carve(rq);
+	rdma_slots_add(rq, rq->reqs, slots);
+	for (unsigned i = 0; i < rq->nr_recvs; i++)
+		rdma_recv_init(&rq->recvs[i], rq->mem, i, rq->nr_recvs, 0);
 	return rdma_queue_verbs(rq, why, wlen);
 }
 
 /*
  * Connect succeeded: the queue leaves the door, takes commands up to
- * MDTS, and gets the rest of its receive buffers (one per entry) under a
- * second MR. Called as Connect's response goes out, so no later command
- * sees the pre-Connect limit (which Identify would also report as MDTS).
+ * MDTS, and gets the rest of its slots, a CQ for all its sends and
+ * receives, and the rest of its receive buffers under a second MR. Called
+ * as Connect's response goes out, so no later command sees the pre-Connect
+ * limits (Identify would also report the MDTS). A CQ that cannot grow
+ * closes the queue (it could not take the CRQSIZE promised at accept).
  * Returns 0 or -errno, logged.
  */
 static int rdma_queue_grow(struct rdma_queue *rq)
 {
 	size_t len = (size_t)(rq->entries - rq->nr_recvs) * RDMA_CAPSULE_SIZE;
+	unsigned nr = rq->entries * 2u, cqe = rq->sq_size + rq->entries;
 	char hint[256];
+	int rc;
 
 	door_leave(&rq->door);
 	rq->grown = true;
 	rq->q.max_data = g_rdma_max_io_size;
+	if (nr > rq->nr_reqs && !(rq->more_reqs = calloc(nr - rq->nr_reqs, sizeof(*rq->reqs)))) {
+		LOG_ERR("qid=%u %s: out of memory for %u slots; closing", rq->q.qid, rq->q.peer, nr);
+		return -ENOMEM;
+	}
+	rdma_slots_add(rq, rq->more_reqs, nr - rq->nr_reqs);
+	if (cqe > (unsigned)rq->cq->cqe && (rc = ibv_resize_cq(rq->cq, cqe))) {
+		LOG_ERR("qid=%u %s: cannot resize the CQ to %u entries: %s; closing", rq->q.qid,
+			rq->q.peer, cqe, strerror(rc));
+		return -rc;
+	}
+	rq->sq_free += rq->sq_size - RDMA_PRE_SQ;
 	if (len == 0)
 		return 0;
 	len = (len + NVMF_PAGE_SIZE - 1) & ~(size_t)(NVMF_PAGE_SIZE - 1);
@@ -1196,7 +1208,8 @@ static void rdma_connect_request(struct nvmf_listener *l, struct rdma_cm_event *
 
 	memcpy(&req, host.private_data, len < sizeof(req) ? len : sizeof(req));
 	rdma_ack_cm_event(ev);		/* host.private_data is gone now */
-	rdma_addr_str(rdma_get_peer_addr(id), peer, sizeof(peer));
+	memcpy(&ss, rdma_get_peer_addr(id), sizeof(struct sockaddr_in6));
+	tcp_addr_str(&ss, peer, sizeof(peer));
 	sts = rdma_cm_req_check(&req, len, why, sizeof(why));
 	if (sts) {
 		LOG_WARN("RDMA connect from %s rejected: %s (NVMe/RDMA status %u, %s)", peer, why,
@@ -1207,7 +1220,6 @@ static void rdma_connect_request(struct nvmf_listener *l, struct rdma_cm_event *
 		LOG_WARN("RDMA connect from %s rejected: the host allows no RDMA READ (IRD 0)", peer);
 		return rdma_refuse(id, NVME_RDMA_CM_INVALID_IRD);
 	}
-	memcpy(&ss, rdma_get_peer_addr(id), sizeof(struct sockaddr_in6));
 	if (door_admit(&ss, peer, &door))	/* logged there */
 		return rdma_refuse(id, NVME_RDMA_CM_NO_RSC);
 	rq = rdma_queue_open(l, id, peer, &req, &host);
@@ -1265,22 +1277,6 @@ static void rdma_start(struct nvmf_queue *q)
 /* ==================================================================== */
 /* Listen                                                              */
 /* ==================================================================== */
-
-/* No RDMA device at all is the first thing a newcomer hits: say how to
- * make a SoftRoCE one. */
-int rdma_have_device(char *err, size_t errlen)
-{
-	int n = 0;
-	struct ibv_device **list = ibv_get_device_list(&n);
-
-	if (list)
-		ibv_free_device_list(list);
-	if (n > 0)
-		return 0;
-	snprintf(err, errlen, "no RDMA device: add one with 'rdma link add rxe0 type rxe netdev IFACE' "
-		 "(SoftRoCE on an Ethernet interface such as eth0; rxe cannot bind lo)");
-	return -ENODEV;
-}
 
 /*
  * Listen for NVMe/RDMA connections on l->traddr:l->trsvcid through the

@@ -26,9 +26,13 @@
  * a few bytes of kernel state, and freeing it would wait for every MR in
  * every pool); a device that goes away leaves its PD and MRs until exit.
  *
+ * It also keeps the two helpers rdma.c shares with the host side's
+ * queue (host_queue.c): rdma_have_device() and rdma_nonblock().
+ *
  * Tutorial chapter 06 reads it with rdma.c, after "Memory".
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,8 +79,31 @@ static struct rdma_pd *g_rdma_pds;		/* reactor 0's thread only */
 static struct rdma_mr_cache **g_rdma_mrs;	/* by reactor id; each its thread's */
 
 /* ==================================================================== */
-/* Protection domains                                                  */
+/* Devices (also the host side's helpers) and protection domains      */
 /* ==================================================================== */
+
+/* No RDMA device at all is the first thing a newcomer hits: say how to
+ * make a SoftRoCE one. */
+int rdma_have_device(char *err, size_t errlen)
+{
+	int n = 0;
+	struct ibv_device **list = ibv_get_device_list(&n);
+
+	if (list)
+		ibv_free_device_list(list);
+	if (n > 0)
+		return 0;
+	snprintf(err, errlen, "no RDMA device: add one with 'rdma link add rxe0 type rxe netdev IFACE' "
+		 "(SoftRoCE on an Ethernet interface such as eth0; rxe cannot bind lo)");
+	return -ENODEV;
+}
+
+int rdma_nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	return fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ? -errno : 0;
+}
 
 /* The shared PD of a device, made with its first queue. Called on
  * reactor 0's thread only. NULL with errno set on failure. */

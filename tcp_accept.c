@@ -300,8 +300,9 @@ void tcp_listeners_resume(uint64_t now)
 /* Accepting                                                            */
 /* ==================================================================== */
 
-/* "addr:port" of a peer, for log lines and the per-address count. */
-static void tcp_addr_str(const struct sockaddr_storage *ss, char *buf, size_t len)
+/* "addr:port" of a peer, for log lines and the per-address count (also
+ * rdma.c's). */
+void tcp_addr_str(const struct sockaddr_storage *ss, char *buf, size_t len)
 {
 	char host[INET6_ADDRSTRLEN] = "?", port[8] = "?";
 

@@ -29,9 +29,10 @@
  *     (test-rdma.sh starts nvmf with these two limits). Given the
  *     target's PID, the memory those 128-entry queues pin (VmPin: what
  *     memory registration holds) must stay under BAD_PRE_PIN each, and
- *     their RSS (rxe's send and completion queues are most of it) under
- *     BAD_PRE_RSS each: about 315 KiB with a send queue of 3 entries per
- *     queue entry, 1.6 MiB when it had room for MSDBD + 1 per slot.
+ *     their RSS (rxe's send queue is most of it) under BAD_PRE_RSS each:
+ *     about 172 KiB with 8 slots and a CQ of 13 until Connect, 326 KiB
+ *     with every slot and the whole CQ made at accept, 1.6 MiB when the
+ *     send queue had room for MSDBD + 1 per slot.
  *
  *   rdma_bad ADDR PORT SUBNQN [TARGET_PID]
  *
@@ -64,7 +65,7 @@
 #define BAD_PER_HOST	8		/* --max-unconnected-per-host in test-rdma.sh */
 #define BAD_CONNECT_MS	4000		/* --connect-timeout in test-rdma.sh */
 #define BAD_PRE_PIN	(64 * 1024)	/* pinned per queue before Connect, at most */
-#define BAD_PRE_RSS	(512 * 1024)	/* RSS per queue before Connect, at most */
+#define BAD_PRE_RSS	(224 * 1024)	/* RSS per queue before Connect, at most */
 
 static const char *g_addr, *g_port, *g_nqn;
 static long g_target_pid;		/* 0: not given, memory not checked */

@@ -15,6 +15,9 @@
 #   | nvmf only, memory: what the connected kernel host's queues pin, that
 #     it all goes back after disconnect, and a second nvmf whose buffer
 #     pool holds one command, so most commands wait for a buffer
+#   | nvmf only, out of fds: a third nvmf with a low ulimit -n whose fds an
+#     idle TCP flood takes; the kernel host's RDMA connects are refused,
+#     logged rarely, no spin; after the flood, connect and fio verify work
 #
 # The nvmf half is skipped until ./nvmf --version lists rdma among its
 # transports (rdma.c is built only when libibverbs and librdmacm exist).
@@ -151,25 +154,121 @@ c_mem_returns() {
 	[ "$pin" = 0 ]
 }
 
+# side_start LOG ARGS...: another ./nvmf target beside the suite's, in the
+# background, under ulimit -n $SIDE_NOFILE if set; waits for its "try:"
+# banner. Sets SIDE_PID.
+side_start() {
+	local log=$1 i
+	shift
+	echo "+ ${SIDE_NOFILE:+ulimit -n $SIDE_NOFILE; }./nvmf target $*"
+	(if [ -n "${SIDE_NOFILE:-}" ]; then ulimit -n "$SIDE_NOFILE" || exit 1; fi
+	 exec ./nvmf target "$@") >"$log" 2>&1 &
+	SIDE_PID=$!
+	for i in $(seq 50); do
+		grep -q '^try:' "$log" && break
+		kill -0 "$SIDE_PID" 2>/dev/null || { cat "$log"; return 1; }
+		sleep 0.2
+	done
+}
+
 # c_pool_wait: a second nvmf whose reactor pool holds one 128 KiB command
 # (--buffer-pool 128K; -i 128K so TCP's MDTS fits in it too). perf at
 # QD32 then has most commands waiting for a buffer: each must be served,
 # none failed, and every block written must read back the same.
 c_pool_wait() {
-	local pid i rc=0 tid="trtype:RDMA adrfam:IPv4 traddr:$ADDR trsvcid:4421 subnqn:$NQN"
-	echo "+ ./nvmf target -l rdma:$ADDR:4421 ... -i 128K --buffer-pool 128K"
+	local pid rc=0 tid="trtype:RDMA adrfam:IPv4 traddr:$ADDR trsvcid:4421 subnqn:$NQN"
 	# (the RPC socket cannot live on the 9p mount that holds $LOGS)
-	./nvmf target -l "rdma:$ADDR:4421" -D 0 -s "$NQN" --ns ram:16M -i 128K \
-		--buffer-pool 128K -r /tmp/nvmf-pool.sock >"$LOGS/nvmf-pool.log" 2>&1 &
-	pid=$!
-	for i in $(seq 50); do
-		grep -q '^try:' "$LOGS/nvmf-pool.log" && break
-		kill -0 "$pid" 2>/dev/null || { cat "$LOGS/nvmf-pool.log"; return 1; }
-		sleep 0.2
-	done
+	side_start "$LOGS/nvmf-pool.log" -l "rdma:$ADDR:4421" -D 0 -s "$NQN" --ns ram:16M -i 128K \
+		--buffer-pool 128K -r /tmp/nvmf-pool.sock || return 1
+	pid=$SIDE_PID
 	run ./nvmf perf -q 32 -o 65536 -w randrw -M 50 -t 2 --verify -r "$tid" || rc=1
 	run ./nvmf perf -q 32 -o 131072 -w randrw -M 50 -t 2 --verify -r "$tid" || rc=1
 	kill -TERM "$pid" && wait "$pid" || { echo "pool nvmf: exit $?"; tail "$LOGS/nvmf-pool.log"; rc=1; }
+	return $rc
+}
+
+# The kernel host's lines for a connect the target refused (REJ), which
+# c_rdma_emfile provokes on purpose.
+EMFILE_DMESG_OK='Connect rejected|rdma connection establishment failed|failed to connect|failed to create|Failed to read smart log'
+
+# c_rdma_emfile: out of file descriptors [issue 15]. A third nvmf with
+# ulimit -n 32 listens for RDMA on 4422 and TCP on 127.0.0.1:4423; 40
+# idle TCP sockets (tests/flood.py) take every fd it may open (the TCP
+# listener backs off at EMFILE). A new RDMA queue needs two fds (its CM
+# and completion channels), so while the flood lasts 8 kernel hosts'
+# connects at once (own host NQNs and IDs) must each fail, not hang; the target must say
+# why (REJ no resources, "raise ulimit -n") in at most one line a second,
+# not one per connect, and must not spin (under 1.5 s of CPU in 3 s). Once
+# the flood is gone, the kernel host connects and fio verifies its data.
+c_rdma_emfile() {
+	local pid fl i n p rc=0 t0 secs lines cpu0 cpu1 mark fds found cps=()
+	local log=$LOGS/nvmf-emfile.log flog=$LOGS/nvmf-emfile-flood.out
+	local hn=nqn.2014-08.org.nvmexpress:uuid:emfile
+	mark=$(dmesg | wc -l)
+	SIDE_NOFILE=32 side_start "$log" -l "rdma:$ADDR:4422" -l 127.0.0.1:4423 -D 0 -s "$NQN" \
+		--ns ram:16M --max-unconnected 1000 --max-unconnected-per-host 1000 \
+		--icreq-timeout 60000 -r /tmp/nvmf-emfile.sock || return 1
+	pid=$SIDE_PID
+	python3 tests/flood.py idle 127.0.0.2 4423 40 120 >"$flog" 2>&1 &
+	fl=$!
+	for i in $(seq 100); do
+		fds=$(ls "/proc/$pid/fd" | wc -l)
+		[ "$fds" -ge 32 ] && grep -q '^ready' "$flog" && break
+		sleep 0.2
+	done
+	echo "flood: $(head -n 1 "$flog"); the target holds $fds fds of 32"
+	[ "$fds" -ge 32 ] || { echo "the flood did not use up the fds"; rc=1; }
+	t0=$SECONDS
+	for i in $(seq 8); do
+		timeout -k 5 60 nvme connect -t rdma -a "$ADDR" -s 4422 -n "$NQN" --hostnqn "$hn-$i" \
+			--hostid "$(cat /proc/sys/kernel/random/uuid)" >"$LOGS/nvmf-emfile-connect$i.out" 2>&1 &
+		cps+=($!)
+	done
+	n=0
+	for p in "${cps[@]}"; do
+		wait "$p"
+		case $? in
+		0) echo "a connect succeeded with no fds left"; rc=1 ;;
+		124|137) echo "a connect hung"; rc=1 ;;
+		*) n=$((n + 1)) ;;
+		esac
+	done
+	secs=$((SECONDS - t0))
+	cpu0=$(awk '{ print $14 + $15 }' "/proc/$pid/stat")
+	sleep 3
+	cpu1=$(awk '{ print $14 + $15 }' "/proc/$pid/stat")
+	lines=$(grep -c 'RDMA connect from .* rejected (no resources)' "$log")
+	echo "$n of 8 connects refused in ${secs} s; $lines log lines; CPU ticks in 3 s: $((cpu1 - cpu0))"
+	grep -m 3 'rejected (no resources)' "$log"
+	[ "$n" = 8 ] || rc=1
+	grep -q 'rejected (no resources).*raise ulimit -n' "$log" || { echo "no reason logged"; rc=1; }
+	[ "$lines" -ge 1 ] && [ "$lines" -le $((secs + 1)) ] && [ "$lines" -lt 8 ] ||
+		{ echo "want 1 to $((secs + 1)) lines (one a second), not one per connect"; rc=1; }
+	[ $((cpu1 - cpu0)) -lt 150 ] || { echo "the target spins"; rc=1; }
+	nvme disconnect -n "$NQN" >/dev/null 2>&1	# any connect that wrongly got in
+	kill "$fl" && wait "$fl"
+	for i in $(seq 100); do
+		[ "$(ls "/proc/$pid/fd" | wc -l)" -lt 24 ] && break
+		sleep 0.2
+	done
+	echo "after the flood: $(ls "/proc/$pid/fd" | wc -l) fds"
+	run nvme connect -t rdma -a "$ADDR" -s 4422 -n "$NQN" || rc=1
+	if found=$(find_ctrl rdma); then
+		set -- $found
+		run fio --name=emfile-verify --filename="/dev/$2" --ioengine=libaio --direct=1 \
+			--rw=randrw --bs=64k --iodepth=16 --size=8M --verify=crc32c --verify_fatal=1 \
+			--do_verify=1 || rc=1
+	else
+		echo "no live controller after the flood"; rc=1
+	fi
+	run nvme disconnect -n "$NQN" >/dev/null
+	kill -TERM "$pid" && wait "$pid" || { echo "emfile nvmf: exit $?"; tail "$log"; rc=1; }
+	# The kernel's lines for the refused connects are expected: the lines
+	# before them must be clean still, and dmesg-clean looks at what follows.
+	dmesg | tail -n +$((mark + 1)) | grep -vE "$EMFILE_DMESG_OK" | grep -iE "$DMESG_BAD" && rc=1
+	if ! dmesg | sed -n "$((DMESG_MARK + 1)),${mark}p" | grep -qiE "$DMESG_BAD"; then
+		DMESG_MARK=$(dmesg | wc -l)
+	fi
 	return $rc
 }
 
@@ -200,5 +299,6 @@ rdma_checks() {
 	if [ "$TARGET" = nvmf ]; then
 		check bad-input c_rdma_bad
 		check pool-wait c_pool_wait
+		check out-of-fds c_rdma_emfile
 	fi
 }
