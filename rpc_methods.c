@@ -525,8 +525,7 @@ int rpc_create_transport(struct json_object *p, struct json_object **res, struct
 	/* One pool serves both transports: a pool that RDMA's MDTS (set
 	 * before) does not fit would leave its large commands waiting for
 	 * ever, so the new pool must hold one command of each. */
-	if (t->trtype == NVMF_TRTYPE_TCP && nsb && rpc_transport_of(NVMF_TRTYPE_RDMA) &&
-	    rpc_transport_of(NVMF_TRTYPE_RDMA)->created &&
+	if (t->trtype == NVMF_TRTYPE_TCP && nsb && rpc_transport_of(NVMF_TRTYPE_RDMA)->created &&
 	    nvmf_check_buffers(g_rdma_max_io_size, nsb * iou, err, sizeof(err)))
 		return rpc_fail(e, RPC_INVALID_PARAMS, "%s (RDMA's; the pool is num_shared_buffers * "
 				"io_unit_size, shared by both transports)", err);
