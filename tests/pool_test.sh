@@ -72,7 +72,7 @@ if [ -n "$SPDK" ]; then
 	check "rpc.py nvmf_create_transport -t RDMA -i 1048576 (RDMA's buffers come from the pool too)" \
 		$R nvmf_create_transport -t RDMA -i 1048576
 	check "rpc.py nvmf_create_transport -t TCP -n 8 -u 8192 is refused: its 64 KiB pool cannot hold RDMA's 1 MiB" \
-		bash -c "$R nvmf_create_transport -t TCP -i 65536 -u 8192 -n 8 2>&1 | tee -a $DETAIL | grep -q 'RDMA'"
+		bash -c "$R nvmf_create_transport -t TCP -i 65536 -u 8192 -n 8 2>&1 | tee -a $DETAIL | grep -q 'smaller than one command of max_io_size 1048576: give at least that much (RDMA'"
 	check "rpc.py nvmf_create_transport -t TCP -i 1048576 -u 65536 -n 64" \
 		$R nvmf_create_transport -t TCP -i 1048576 -u 65536 -n 64
 	out=$($R nvmf_get_transports 2>&1); echo "$out" >>"$DETAIL"
