@@ -48,4 +48,7 @@ for what in "Initialize Connection Response" "NVMeOF CQE for Connect" "Ready To 
 	check "tshark decodes: $what" grep -q "$what" tests/out/session.txt
 done
 echo "tshark_test: $pass passed, $fail failed"
+# The raw capture is most of a gigabyte (64 KiB frames on loopback): it is
+# kept only for a failure to look at; session.txt stays either way.
+[ "$fail" = 0 ] && rm -f $pcap
 [ "$fail" = 0 ]

@@ -147,15 +147,20 @@ else
 fi
 
 run_host_block() {	# run_host_block CH-N
-	local b=$1 rc
+	local b=$1 rc tmp
+	# The block's mktemp files (a "Break it" block's copy of the tree and
+	# its build) go to a directory of its own, removed after it: a run
+	# leaves nothing behind in /tmp.
+	tmp=$(mktemp -d "${TMPDIR:-/tmp}/nvmf-tutorial.XXXXXX")
 	# timeout puts itself at the head of a new process group; whatever the
 	# block left running (a target started with &) dies with that group
 	# (and, in a PID namespace, with the block's shell).
-	timeout -k 5 120 "${in_ns[@]}" bash -eo pipefail "$out/$b.sh" >"$out/$b.log" 2>&1 &
+	TMPDIR=$tmp timeout -k 5 120 "${in_ns[@]}" bash -eo pipefail "$out/$b.sh" >"$out/$b.log" 2>&1 &
 	local tpid=$!
 	wait "$tpid"
 	rc=$?
 	kill -TERM -- "-$tpid" 2>/dev/null
+	rm -rf "$tmp"
 	judge "$b" "$rc"
 }
 
