@@ -490,7 +490,7 @@ const char *trace_pdu(char *buf, size_t len, const struct nvme_tcp_hdr *h, const
 int tcp_reactor_poll(struct nvmf_reactor *r);	/* queues needing a pass */
 int tcp_reactor_stranded(struct nvmf_reactor *r);	/* queues with unannounced work */
 void tcp_reactor_tick(struct nvmf_reactor *r);	/* deadlines, paused listeners */
-struct door;	/* tcp_accept.c's count of a peer's connections */
+struct door;	/* tcp_accept.c: a connection's place until Connect */
 int tcp_queue_open(int fd, struct nvmf_listener *l, const char *peer, struct door *door);
 uint32_t tcp_crc32c(const void *buf, size_t len);
 uint32_t tcp_crc32c_update(uint32_t crc, const void *buf, size_t len);
@@ -517,6 +517,7 @@ void tcp_unlisten(struct nvmf_listener *l);
 extern unsigned g_tcp_icreq_ms, g_tcp_connect_ms, g_tcp_pdu_ms;	/* deadlines */
 extern unsigned g_door_max, g_door_max_per_host;
 void door_leave(struct door **dp);	/* connected, or closed */
+bool door_evicted(const struct door *d);	/* close it: room was needed */
 void door_log_timeout(const char *msg);	/* at most once a second */
 void door_log_refused(const char *msg);	/* the same, another count */
 void tcp_addr_str(const struct sockaddr_storage *ss, char *buf, size_t len);	/* "addr:port" */

@@ -1364,16 +1364,19 @@ void rdma_port_unlisten(struct nvmf_listener *l)
  * A queue still in the door: it leaves when Connect's response goes out
  * (rdma_queue_grow()), and is closed when --connect-timeout passes first (counted
  * from the CM request, so a host that never finishes the CM handshake is
- * closed too). A flood of these is logged at most once a second.
+ * closed too), or when the door gave its place to a newcomer. A flood of
+ * these is logged at most once a second.
  */
 static void rdma_door_check(struct rdma_queue *rq)
 {
+	bool evicted = door_evicted(rq->door);
 	char msg[192];
 
-	if (rq->q.ctrl || nvmf_now_ms() - rq->door_ms <= g_tcp_connect_ms)
+	if (!evicted && (rq->q.ctrl || nvmf_now_ms() - rq->door_ms <= g_tcp_connect_ms))
 		return;
-	snprintf(msg, sizeof(msg), "qid=%u %s: no Connect within %u ms of the RDMA connect "
-		 "request; closing (--connect-timeout)", rq->q.qid, rq->q.peer, g_tcp_connect_ms);
+	snprintf(msg, sizeof(msg), "qid=%u %s: %s; closing", rq->q.qid, rq->q.peer, evicted ?
+		 "its place in the door given to a newcomer (--max-unconnected)" :
+		 "no Connect in time after the RDMA connect request (--connect-timeout)");
 	door_log_timeout(msg);
 	rdma_queue_close(&rq->q);
 }

@@ -497,6 +497,8 @@ static uint32_t tcp_holds_evicted(struct tcp_queue *tq)
  */
 static const char *tcp_deadline_missed(struct tcp_queue *tq, uint64_t now)
 {
+	if (door_evicted(tq->door))
+		return "max-unconnected";
 	if (tq->door && !tq->icreq_done && now - tq->door_ms > g_tcp_icreq_ms)
 		return "icreq-timeout";
 	if (tq->door && tq->icreq_done && now - tq->door_ms > g_tcp_connect_ms)
@@ -542,6 +544,8 @@ void tcp_reactor_tick(struct nvmf_reactor *r)
 		snprintf(msg, sizeof(msg), "qid=%u %s: %s (--%s); closing", q->qid, q->peer,
 			 !strcmp(missed, "icreq-timeout") ? "no ICReq in time" :
 			 !strcmp(missed, "connect-timeout") ? "no Connect in time" :
+			 !strcmp(missed, "max-unconnected") ? "the oldest waiting from its address, "
+			 "its place given to a newcomer" :
 			 "a PDU left unfinished", missed);
 		door_log_timeout(msg);
 		tcp_queue_close(q);

@@ -8,8 +8,9 @@
  * apart from tcp.c, which moves PDUs and is read for the protocol:
  *
  *   Limits             the options and the state that counts connections
- *   The door           enter at accept, leave at Connect or close
- *   Pausing            stop watching the listener, and when to start again
+ *   The door           enter at accept, leave at Connect or close, or make
+ *                      room for a newcomer
+ *   Pausing            out of fds: stop watching the listener a while
  *   Accepting          the listener is readable: take what waits
  *   Listening          bind, listen, stop
  *
@@ -51,11 +52,15 @@
  *   is closed with a FIN: the C2HTermReq status codes all name a bad PDU
  *   [TCP-1.0c §3.6.2.4, Fig. 28], none a slow peer, so none would be true.
  * - Limits: at most g_door_max connections in the door, and at
- *   most g_door_max_per_host of them from one address. At the
- *   first cap the listener is not watched until one leaves, so the kernel
- *   holds the rest in its backlog; past the second, a new connection from
- *   that address is closed at once (we learn the address only by
- *   accepting).
+ *   most g_door_max_per_host of them from one address (we learn the
+ *   address only by accepting, so a connection past a cap is accepted,
+ *   then closed at once). At the first cap the door makes room by
+ *   fairness: a newcomer from an address with fewer connections waiting
+ *   than the address with the most (by two or more) takes the place of
+ *   that address's oldest one, which its reactor closes at the next tick.
+ *   So a flood from a few addresses can fill the door, but it cannot keep
+ *   out a host that comes from anywhere else; a newcomer from an address
+ *   that already has its fair share is closed.
  * - fd exhaustion: a failed accept() leaves the connection in the backlog
  *   and the listener readable, so watching it would spin. It is paused for
  *   TCP_BACKOFF_MS instead.
@@ -73,22 +78,33 @@ unsigned g_door_max = 256;	/* --max-unconnected */
  * in the door at once, so no honest host meets it. */
 unsigned g_door_max_per_host = 2 * (NVMF_MAX_IO_QUEUES + 1);	/* --max-unconnected-per-host */
 
-/* Connections in the door from one address. Freed when its last leaves. */
+/* One connection's place in the door, held by its queue until Connect
+ * or close. Made and freed under g_door_lock; evicted is also read,
+ * without it, by the reactor that owns the queue. */
 struct door {
-	struct door *next;
+	struct door *next;		/* its host's places, oldest first */
+	struct door_host *host;
+	atomic_bool evicted;		/* room was needed: close this connection */
+};
+
+/* The places from one address. Freed when its last leaves. */
+struct door_host {
+	struct door_host *next;
 	struct sockaddr_storage addr;
-	unsigned count;
+	struct door *first;		/* the oldest */
+	unsigned count;			/* places, evicted ones too */
+	unsigned evicted;		/* of them, asked to leave and not gone yet */
 	bool refused;			/* this episode's refusal was logged */
 };
 
 static pthread_mutex_t g_door_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct door *g_doors;	/* under g_door_lock */
+static struct door_host *g_door_hosts;	/* under g_door_lock */
 static atomic_uint g_door_unconnected;	/* sum of every count */
+static unsigned g_door_evicted;		/* sum of every evicted, under the lock */
 
 /* Listener pauses: touched only on reactor 0, which accepts. */
 static unsigned g_tcp_nr_paused;
 static uint64_t g_tcp_resume_ms;
-static bool g_tcp_full_logged;		/* this cap episode was logged */
 
 /* "At most once a second" for log lines a flood would repeat. */
 struct tcp_ratelimit {
@@ -96,7 +112,8 @@ struct tcp_ratelimit {
 	unsigned held;			/* lines not printed since */
 };
 
-static struct tcp_ratelimit g_tcp_rl_expired, g_tcp_rl_emfile, g_tcp_rl_refused;
+static struct tcp_ratelimit g_tcp_rl_expired, g_tcp_rl_emfile, g_tcp_rl_refused,
+			    g_tcp_rl_full;
 
 /* Log msg unless rl printed one less than a second ago; then say how
  * many were held back. Any thread. */
@@ -132,6 +149,17 @@ void door_log_timeout(const char *msg)
 /* The door: enter at accept, leave at Connect or close                 */
 /* ==================================================================== */
 
+/* "addr:port" of a peer, for log lines and the per-address count (also
+ * rdma.c's). */
+void tcp_addr_str(const struct sockaddr_storage *ss, char *buf, size_t len)
+{
+	char host[INET6_ADDRSTRLEN] = "?", port[8] = "?";
+
+	getnameinfo((const struct sockaddr *)ss, sizeof(*ss), host, sizeof(host),
+		    port, sizeof(port), NI_NUMERICHOST | NI_NUMERICSERV);
+	snprintf(buf, len, "%s:%s", host, port);
+}
+
 /* Same host: the address without the port. */
 static bool door_same_host(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
 {
@@ -145,87 +173,161 @@ static bool door_same_host(const struct sockaddr_storage *a, const struct sockad
 	return !memcmp(&a6->sin6_addr, &b6->sin6_addr, sizeof(a6->sin6_addr));
 }
 
-/* Find peer's entry, making one if there is none. Caller holds the lock. */
-static struct door *door_find(const struct sockaddr_storage *peer)
+/* peer's entry, or NULL if it has none. Caller holds the lock. */
+static struct door_host *door_host_of(const struct sockaddr_storage *peer)
 {
-	struct door *d;
+	struct door_host *h;
 
-	for (d = g_doors; d; d = d->next)
-		if (door_same_host(&d->addr, peer))
-			return d;
-	d = calloc(1, sizeof(*d));
-	if (!d)
-		return NULL;
-	d->addr = *peer;
-	d->next = g_doors;
-	g_doors = d;
-	return d;
+	for (h = g_door_hosts; h; h = h->next)
+		if (door_same_host(&h->addr, peer))
+			return h;
+	return NULL;
+}
+
+/* Connections of h that are staying (not asked to leave). */
+static unsigned door_staying(const struct door_host *h)
+{
+	return h ? h->count - h->evicted : 0;
 }
 
 /*
- * A new connection from peer enters the door. Returns 0 with *out set,
- * -EUSERS when that address already has its share waiting (logged once
- * until it has none), or -ENOMEM. Runs on reactor 0.
+ * The door is full and a newcomer from mine (NULL: its first) knocks.
+ * Make room if it is owed: the address with the most connections staying
+ * has at least two more than mine would have, so taking one of its places
+ * leaves it no worse off than the newcomer. Its oldest staying connection
+ * is marked; the reactor that owns it closes it at its next tick
+ * (door_evicted()), and until then the door holds one more than its cap.
+ * Returns the marked address (for the log), or NULL: no room is owed.
+ * Caller holds the lock.
  */
-static int door_enter(const struct sockaddr_storage *peer, const char *name,
-			  struct door **out)
+static struct door_host *door_make_room(struct door_host *mine)
 {
+	struct door_host *h, *most = NULL;
 	struct door *d;
+
+	for (h = g_door_hosts; h; h = h->next)
+		if (!most || door_staying(h) > door_staying(most))
+			most = h;
+	if (!most || door_staying(most) < door_staying(mine) + 2)
+		return NULL;
+	for (d = most->first; atomic_load(&d->evicted); d = d->next)
+		;
+	atomic_store(&d->evicted, true);
+	most->evicted++;
+	g_door_evicted++;
+	return most;
+}
+
+/*
+ * A new connection from peer enters the door: TCP's as it is accepted,
+ * RDMA's at its CM request. Returns 0 with *out set, -EUSERS when that
+ * address already has its share waiting (logged once until it has none),
+ * -EBUSY when the door is full and the newcomer's address has its fair
+ * part of it (at most once a second), or -ENOMEM.
+ */
+int door_admit(const struct sockaddr_storage *peer, const char *name,
+		      struct door **out)
+{
+	struct door_host *h, *victim = NULL;
+	struct door *d = calloc(1, sizeof(*d)), **pp;
+	char msg[256], vname[64] = "";
+	unsigned staying = 0;
 	int rc = 0;
 
+	if (!d)
+		return -ENOMEM;
 	pthread_mutex_lock(&g_door_lock);
-	d = door_find(peer);
-	if (!d) {
-		rc = -ENOMEM;
-	} else if (d->count >= g_door_max_per_host) {
-		if (!d->refused)
+	h = door_host_of(peer);
+	if (h && h->count >= g_door_max_per_host) {
+		if (!h->refused)
 			LOG_WARN("%s has %u connections that have not sent Connect; refusing its "
 				 "new ones until one does or times out (--max-unconnected-per-host)",
-				 name, d->count);
-		d->refused = true;
+				 name, h->count);
+		h->refused = true;
 		rc = -EUSERS;
-	} else {
-		d->count++;
-		atomic_fetch_add(&g_door_unconnected, 1);
-		*out = d;
+		goto out;
 	}
+	if (atomic_load(&g_door_unconnected) - g_door_evicted >= g_door_max) {
+		victim = door_make_room(h);
+		if (!victim) {
+			rc = -EBUSY;
+			staying = door_staying(h);
+			goto out;
+		}
+		tcp_addr_str(&victim->addr, vname, sizeof(vname));
+		*strrchr(vname, ':') = 0;	/* the address, without a port */
+		staying = door_staying(victim) + 1;
+	}
+	if (!h) {
+		h = calloc(1, sizeof(*h));
+		if (!h) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		h->addr = *peer;
+		h->next = g_door_hosts;
+		g_door_hosts = h;
+	}
+	for (pp = &h->first; *pp; pp = &(*pp)->next)
+		;
+	*pp = d;
+	d->host = h;
+	h->count++;
+	atomic_fetch_add(&g_door_unconnected, 1);
+	*out = d;
+	d = NULL;
+out:
 	pthread_mutex_unlock(&g_door_lock);
+	free(d);
+	if (rc == -EBUSY) {
+		snprintf(msg, sizeof(msg), "%s refused: %u connections have not sent Connect, "
+			 "%u of them from its address, no fewer than from any other; refusing "
+			 "such until one connects or times out (--max-unconnected)",
+			 name, g_door_max, staying);
+		tcp_log_limited(&g_tcp_rl_refused, msg);
+	} else if (victim) {
+		snprintf(msg, sizeof(msg), "%u connections have not sent Connect: closing the "
+			 "oldest of the %u from %s to let %s in (--max-unconnected)",
+			 g_door_max, staying, vname, name);
+		tcp_log_limited(&g_tcp_rl_full, msg);
+	}
 	return rc;
 }
 
-/* Leave the door (connected, or closed): free the slot. Any reactor. */
+/* Leave the door (connected, or closed): free the place. Any reactor. */
 void door_leave(struct door **dp)
 {
 	struct door *d = *dp, **pp;
+	struct door_host *h, **hp;
 
 	if (!d)
 		return;
 	*dp = NULL;
+	h = d->host;
 	pthread_mutex_lock(&g_door_lock);
+	for (pp = &h->first; *pp != d; pp = &(*pp)->next)
+		;
+	*pp = d->next;
+	if (atomic_load(&d->evicted)) {
+		h->evicted--;
+		g_door_evicted--;
+	}
 	atomic_fetch_sub(&g_door_unconnected, 1);
-	if (--d->count == 0) {
-		for (pp = &g_doors; *pp != d; pp = &(*pp)->next)
+	if (--h->count == 0) {
+		for (hp = &g_door_hosts; *hp != h; hp = &(*hp)->next)
 			;
-		*pp = d->next;
-		free(d);
+		*hp = h->next;
+		free(h);
 	}
 	pthread_mutex_unlock(&g_door_lock);
+	free(d);
 }
 
-/* A connection that has no listener to pause (NVMe/RDMA: the CM request
- * is answered at once, REJ or REP) asks to enter here. Returns 0 with
- * *out set, -EBUSY when the door is full, -EUSERS when peer has its
- * share, or -ENOMEM; each refusal is logged at most once a second. */
-int door_admit(const struct sockaddr_storage *peer, const char *name, struct door **out)
+/* Was the connection asked to leave so that another could come in? The
+ * owner's tick closes it. Lock-free: the flag only ever turns on. */
+bool door_evicted(const struct door *d)
 {
-	char msg[192];
-
-	if (atomic_load(&g_door_unconnected) < g_door_max)
-		return door_enter(peer, name, out);
-	snprintf(msg, sizeof(msg), "%s refused: %u connections have not sent Connect; refusing "
-		 "more until one does or times out (--max-unconnected)", name, g_door_max);
-	tcp_log_limited(&g_tcp_rl_refused, msg);
-	return -EBUSY;
+	return d && atomic_load(&d->evicted);
 }
 
 /* A connection refused for want of the target's resources (fds, memory),
@@ -252,16 +354,6 @@ static void tcp_listener_pause(struct nvmf_listener *l, uint64_t until_ms)
 	g_tcp_nr_paused++;
 }
 
-/* The door is full: pause accepting, and say so once per episode. */
-static void tcp_accept_full(struct nvmf_listener *l)
-{
-	if (!g_tcp_full_logged)
-		LOG_WARN("%u connections have not sent Connect; accepting no more until one "
-			 "does or times out (--max-unconnected)", g_door_max);
-	g_tcp_full_logged = true;
-	tcp_listener_pause(l, 0);
-}
-
 /* accept() failed for want of an fd or memory: back off, log rarely. */
 static void tcp_accept_backoff(struct nvmf_listener *l, int err)
 {
@@ -277,11 +369,10 @@ static void tcp_accept_backoff(struct nvmf_listener *l, int err)
 }
 
 /* At reactor 0's tick: watch paused listeners again once the backoff has
- * passed and the door has room. g_config_lock keeps the list still. */
+ * passed. g_config_lock keeps the list still. */
 void tcp_listeners_resume(uint64_t now)
 {
-	if (!g_tcp_nr_paused || now < g_tcp_resume_ms ||
-	    atomic_load(&g_door_unconnected) >= g_door_max)
+	if (!g_tcp_nr_paused || now < g_tcp_resume_ms)
 		return;
 	pthread_rwlock_rdlock(&g_config_lock);
 	for (struct nvmf_listener *l = g_listeners; l; l = l->next) {
@@ -293,27 +384,15 @@ void tcp_listeners_resume(uint64_t now)
 	LOG_DBG("accepting again (%u connections waiting for Connect)",
 		atomic_load(&g_door_unconnected));
 	g_tcp_nr_paused = 0;
-	g_tcp_full_logged = false;
 }
 
 /* ==================================================================== */
 /* Accepting                                                            */
 /* ==================================================================== */
 
-/* "addr:port" of a peer, for log lines and the per-address count (also
- * rdma.c's). */
-void tcp_addr_str(const struct sockaddr_storage *ss, char *buf, size_t len)
-{
-	char host[INET6_ADDRSTRLEN] = "?", port[8] = "?";
-
-	getnameinfo((const struct sockaddr *)ss, sizeof(*ss), host, sizeof(host),
-		    port, sizeof(port), NI_NUMERICHOST | NI_NUMERICSERV);
-	snprintf(buf, len, "%s:%s", host, port);
-}
-
-/* The listener is readable: accept every waiting connection and hand
- * each to a reactor, round-robin, while the door has room (see above).
- * Runs on reactor 0. */
+/* The listener is readable: accept every waiting connection, and hand
+ * each the door lets in to a reactor, round-robin (see above). Runs on
+ * reactor 0. */
 static void tcp_accept(struct nvmf_poller *p, uint32_t events)
 {
 	struct nvmf_listener *l = container_of(p, struct nvmf_listener, poller);
@@ -326,10 +405,6 @@ static void tcp_accept(struct nvmf_poller *p, uint32_t events)
 		char name[64];
 		int one = 1, fd;
 
-		if (atomic_load(&g_door_unconnected) >= g_door_max) {
-			tcp_accept_full(l);
-			return;
-		}
 		fd = accept4(p->fd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0 && (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
 			       errno == ENOMEM)) {
@@ -343,7 +418,7 @@ static void tcp_accept(struct nvmf_poller *p, uint32_t events)
 			return;
 		}
 		tcp_addr_str(&peer, name, sizeof(name));
-		if (door_enter(&peer, name, &door)) {
+		if (door_admit(&peer, name, &door)) {
 			close(fd);
 			continue;
 		}

@@ -126,6 +126,62 @@ flood never-read 127.0.0.5 1
 check "after all floods: target still running" kill -0 "$tgt"
 stop_target
 
+# The door full, from four addresses: 4 x 150 idle sockets, each address
+# under the per-host cap (130) but together past --max-unconnected (256),
+# and an ICReq deadline that none of them reaches during the test. No
+# flood socket leaves by itself while the checks run, so an honest host
+# gets in only if the door makes room: the address with the most waiting
+# gives up its oldest. (A target that stops accepting at the cap instead
+# leaves the flood's connects, and the honest one's, in the backlog.)
+start_target_long() {
+	port=$(free_port)
+	./nvmf target -l 127.0.0.1:$port -D 0 -r tests/out/flood_test.$$.sock -s $nqn \
+		--ns ram:64M --icreq-timeout 60000 --connect-timeout 60000 >"$log" 2>&1 &
+	tgt=$!
+	trid="trtype:TCP traddr:127.0.0.1 trsvcid:$port subnqn:$nqn"
+}
+start_target_long
+check "target up (60 s deadlines)" wait_target "$log" $tgt
+check "warm-up: perf --verify" honest
+sleep 0.5
+idle_fds=$(nfds) idle_rss=$(rss_kb) t0=$SECONDS
+fl=()
+for a in 10 11 12 13; do
+	python3 tests/flood.py idle 127.0.0.$a "$port" 150 60 >tests/out/flood_test.full$a.out 2>&1 &
+	fl+=($!)
+done
+for _ in $(seq 300); do
+	[ "$(cat tests/out/flood_test.full??.out | grep -c '^ready')" = 4 ] && break
+	sleep 0.1
+done
+sleep 0.5	# the reactors' tick closes the connections that made room
+held=$(($(nfds) - idle_fds))
+echo "door full: the target holds $held sockets of the flood's 600" >>"$DETAIL"
+check "door full: 4 x 150 sockets opened" \
+	test "$(cat tests/out/flood_test.full??.out | grep -c '^ready')" = 4
+check "door full: the target holds at most --max-unconnected of them ($held)" test "$held" -le 256
+# The 10 s bound is liveness: with no room made, the honest host's
+# connection would wait in the backlog for the 60 s deadline.
+check "door full: an honest host's perf --verify passes during it" \
+	timeout 10 ./nvmf perf -q 16 -o 4096 -w randrw -M 50 -t 1 --verify -r "$trid"
+check "door full: room made, and logged" grep -q 'closing the oldest of the [0-9]* from 127.0.0.1[0-3] to let' "$log"
+check "door full: newcomers past their fair part refused, at most one line a second" \
+	test "$(grep -c 'no fewer than from any other' "$log")" -le $((SECONDS - t0 + 2))
+fair() {	# the door shared: each address holds between 40 and 90 of it
+	local a n
+	for a in 10 11 12 13; do
+		n=$(grep -c "127.0.0.$a:" <(ss -tnH state established "( sport = :$port )"))
+		echo "127.0.0.$a holds $n" >>"$DETAIL"
+		[ "$n" -ge 40 ] && [ "$n" -le 90 ] || return 1
+	done
+}
+check "door full: the four addresses share it" fair
+kill "${fl[@]}" 2>/dev/null	# (their sockets close as they exit)
+wait "${fl[@]}"
+check "door full, after: file descriptors back to idle ($idle_fds)" fds_back
+check_rss "door full, after: RSS back within 10% of idle"
+stop_target
+
 # Out of file descriptors: 64 idle sockets from 4 addresses against a
 # target allowed 64. accept() fails with EMFILE; the target must pause
 # the listener rather than spin, log rarely, and serve again once the
