@@ -24,15 +24,18 @@ stop_target() {
 }
 trap 'stop_target; kill $(jobs -p) 2>/dev/null; rm -f tests/out/flood_test.$$.sock' EXIT
 
-# start_target [ULIMIT_N]: deadlines of 1 s so a flood clears quickly;
+# start_target [ULIMIT_N [OPTION...]]: deadlines of 1 s so a flood clears
+# quickly, unless an OPTION says otherwise (the last of an option counts);
 # the caller waits for it with wait_target (tests/lib.sh).
 start_target() {
+	local nofile=${1:-}
+	shift
 	port=$(free_port)
 	(
-		[ -n "${1:-}" ] && ulimit -n "$1"
+		[ -n "$nofile" ] && ulimit -n "$nofile"
 		exec ./nvmf target -l 127.0.0.1:$port -D 0 -r tests/out/flood_test.$$.sock \
 			-s $nqn --ns ram:64M --icreq-timeout 1000 --connect-timeout 1000 \
-			--pdu-timeout 1000
+			--pdu-timeout 1000 "$@"
 	) >"$log" 2>&1 &
 	tgt=$!
 	trid="trtype:TCP traddr:127.0.0.1 trsvcid:$port subnqn:$nqn"
@@ -84,6 +87,24 @@ all_closed() {
 	grep -qE '^closed ([0-9]+) of \1( |$)' "$1"
 }
 
+# idle_floods NAME COUNT HOLD_S A...: COUNT idle sockets from each of
+# 127.0.0.A..., held HOLD_S seconds (PIDs in fl); returns once every one
+# is ready, or after 30 s.
+idle_floods() {
+	local name=$1 n=$2 hold=$3 a
+	shift 3
+	fl=()
+	for a; do
+		python3 tests/flood.py idle 127.0.0.$a "$port" "$n" "$hold" \
+			>tests/out/flood_test.$name$a.out 2>&1 &
+		fl+=($!)
+	done
+	for _ in $(seq 300); do
+		[ "$(cat tests/out/flood_test.$name*.out | grep -c '^ready')" = $# ] && break
+		sleep 0.1
+	done
+}
+
 # flood MODE SRC COUNT: run one flood, an honest client in the middle of
 # it, then the checks that the target is whole again.
 flood() {
@@ -133,27 +154,12 @@ stop_target
 # gets in only if the door makes room: the address with the most waiting
 # gives up its oldest. (A target that stops accepting at the cap instead
 # leaves the flood's connects, and the honest one's, in the backlog.)
-start_target_long() {
-	port=$(free_port)
-	./nvmf target -l 127.0.0.1:$port -D 0 -r tests/out/flood_test.$$.sock -s $nqn \
-		--ns ram:64M --icreq-timeout 60000 --connect-timeout 60000 >"$log" 2>&1 &
-	tgt=$!
-	trid="trtype:TCP traddr:127.0.0.1 trsvcid:$port subnqn:$nqn"
-}
-start_target_long
+start_target "" --icreq-timeout 60000 --connect-timeout 60000
 check "target up (60 s deadlines)" wait_target "$log" $tgt
 check "warm-up: perf --verify" honest
 sleep 0.5
 idle_fds=$(nfds) idle_rss=$(rss_kb) t0=$SECONDS
-fl=()
-for a in 10 11 12 13; do
-	python3 tests/flood.py idle 127.0.0.$a "$port" 150 60 >tests/out/flood_test.full$a.out 2>&1 &
-	fl+=($!)
-done
-for _ in $(seq 300); do
-	[ "$(cat tests/out/flood_test.full??.out | grep -c '^ready')" = 4 ] && break
-	sleep 0.1
-done
+idle_floods full 150 60 10 11 12 13
 sleep 0.5	# the reactors' tick closes the connections that made room
 held=$(($(nfds) - idle_fds))
 echo "door full: the target holds $held sockets of the flood's 600" >>"$DETAIL"
@@ -191,15 +197,7 @@ check "target up with ulimit -n 64" wait_target "$log" $tgt
 check "warm-up: perf --verify" honest
 sleep 0.5
 idle_fds=$(nfds) idle_rss=$(rss_kb) t0=$SECONDS
-fl=()
-for a in 6 7 8 9; do
-	python3 tests/flood.py idle 127.0.0.$a "$port" 16 30 >tests/out/flood_test.emfile$a.out 2>&1 &
-	fl+=($!)
-done
-for _ in $(seq 300); do
-	[ "$(cat tests/out/flood_test.emfile?.out | grep -c '^ready')" = 4 ] && break
-	sleep 0.1
-done
+idle_floods emfile 16 30 6 7 8 9
 cpu0=$(awk '{ print $14 + $15 }' /proc/"$tgt"/stat)
 sleep 3
 cpu1=$(awk '{ print $14 + $15 }' /proc/"$tgt"/stat)
