@@ -67,6 +67,7 @@
  * Each of these is logged once per episode, or at most once a second.
  */
 #define TCP_BACKOFF_MS	200		/* accept() out of fds: pause this long */
+#define TCP_ACCEPT_BATCH	64		/* accepts per wakeup: the queues' turn next */
 
 unsigned g_tcp_icreq_ms = 5000;		/* --icreq-timeout */
 unsigned g_tcp_connect_ms = 5000;	/* --connect-timeout */
@@ -281,8 +282,8 @@ out:
 	free(d);
 	if (rc == -EBUSY) {
 		snprintf(msg, sizeof(msg), "%s refused: %u connections have not sent Connect, "
-			 "%u of them from its address, no fewer than from any other; refusing "
-			 "such until one connects or times out (--max-unconnected)",
+			 "%u of them from its address, within one of the most from any address; "
+			 "refusing such until one connects or times out (--max-unconnected)",
 			 name, g_door_max, staying);
 		tcp_log_limited(&g_tcp_rl_refused, msg);
 	} else if (victim) {
@@ -390,15 +391,17 @@ void tcp_listeners_resume(uint64_t now)
 /* Accepting                                                            */
 /* ==================================================================== */
 
-/* The listener is readable: accept every waiting connection, and hand
- * each the door lets in to a reactor, round-robin (see above). Runs on
- * reactor 0. */
+/* The listener is readable: accept the waiting connections, and hand
+ * each the door lets in to a reactor, round-robin (see above). A flood
+ * that refills the backlog as fast as we empty it must not hold reactor
+ * 0 from its queues: at most TCP_ACCEPT_BATCH a wakeup, and epoll, being
+ * level-triggered, calls again for the rest. */
 static void tcp_accept(struct nvmf_poller *p, uint32_t events)
 {
 	struct nvmf_listener *l = container_of(p, struct nvmf_listener, poller);
 
 	(void)events;
-	for (;;) {
+	for (int i = 0; i < TCP_ACCEPT_BATCH; i++) {
 		struct sockaddr_storage peer;
 		socklen_t plen = sizeof(peer);
 		struct door *door = NULL;
