@@ -34,7 +34,7 @@ start_target() {
 	(
 		[ -n "$nofile" ] && ulimit -n "$nofile"
 		exec ./nvmf target -l 127.0.0.1:$port -D 0 -r tests/out/flood_test.$$.sock \
-			-s $nqn --ns ram:64M --icreq-timeout 1000 --connect-timeout 1000 \
+			-s $nqn --ns ram:16M --icreq-timeout 1000 --connect-timeout 1000 \
 			--pdu-timeout 1000 "$@"
 	) >"$log" 2>&1 &
 	tgt=$!

@@ -101,7 +101,10 @@ check "an empty target starts with -r and --empty" start_target "$sock" --empty
 # ---- 1. the seed tutorial -------------------------------------------------
 cok "nvmf_create_transport -t TCP -u 16384 -m 8 -c 8192" '' \
 	nvmf_create_transport -t TCP -u 16384 -m 8 -c 8192
+rss0=$(awk '/^VmRSS/ { print $2 }' /proc/$tgt/status)
 cok "bdev_malloc_create -b Malloc0 64 512" '^Malloc0$' bdev_malloc_create -b Malloc0 64 512
+rss1=$(awk '/^VmRSS/ { print $2 }' /proc/$tgt/status)
+check "... holds its 64 MiB from the start (RSS $rss0 -> $rss1 kB)" test $((rss1 - rss0)) -ge 65536
 cok "nvmf_create_subsystem -a -s SPDK00000000000001 -d SPDK_Controller1" '' \
 	nvmf_create_subsystem $nqn -a -s SPDK00000000000001 -d SPDK_Controller1
 cok "nvmf_subsystem_add_ns" '' nvmf_subsystem_add_ns $nqn Malloc0
@@ -158,6 +161,13 @@ check "rpc_get_methods has no aliases by default" bash -c '! grep -q get_nvmf_su
 cok "rpc_get_methods include_aliases" 'delete_nvmf_subsystem' rpc_get_methods -i
 cerr "bdev_malloc_create: duplicate name" 'already exists' bdev_malloc_create -b Malloc0 1 512
 cerr "bdev_malloc_create: block size 520" '512 and 4096' bdev_malloc_create -b M1 1 520
+# 64 TiB: more than this machine has. With overcommit off or heuristic the
+# kernel refuses the mapping at once; with "always" (1) it would grant it
+# and the target would be killed filling it, which is what that mode asks.
+if [ "$(cat /proc/sys/vm/overcommit_memory)" != 1 ]; then
+	cerr "bdev_malloc_create: 64 TiB, more than the machine has" \
+		'cannot reserve 67108864 MiB for a RAM namespace' bdev_malloc_create -b M1 67108864 4096
+fi
 # rpc.py checks types and keys itself: these four need the raw client.
 err "bdev_malloc_create: missing num_blocks" bdev_malloc_create '{"name":"M1"}' "missing parameter 'num_blocks'"
 err "bdev_malloc_create: num_blocks a string" bdev_malloc_create '{"name":"M1","num_blocks":"8"}' 'must be an integer'
