@@ -197,7 +197,9 @@ static unsigned door_staying(const struct door_host *h)
  * has at least two more than mine would have, so taking one of its places
  * leaves it no worse off than the newcomer. Its oldest staying connection
  * is marked; the reactor that owns it closes it at its next tick
- * (door_evicted()), and until then the door holds one more than its cap.
+ * (door_evicted()). Until then the door holds its cap plus the places
+ * marked: one per newcomer let in, and never more than the cap again,
+ * since only a place that is staying can be marked.
  * Returns the marked address (for the log), or NULL: no room is owed.
  * Caller holds the lock.
  */
@@ -226,8 +228,7 @@ static struct door_host *door_make_room(struct door_host *mine)
  * -EBUSY when the door is full and the newcomer's address has its fair
  * part of it (at most once a second), or -ENOMEM.
  */
-int door_admit(const struct sockaddr_storage *peer, const char *name,
-		      struct door **out)
+int door_admit(const struct sockaddr_storage *peer, const char *name, struct door **out)
 {
 	struct door_host *h, *victim = NULL;
 	struct door *d = calloc(1, sizeof(*d)), **pp;
